@@ -1,0 +1,173 @@
+import { Command, InvalidArgumentError } from 'commander';
+import { systemClock } from './core/clock';
+import type { SidecarConfig } from './core/context';
+import { isLoopbackHost } from './core/security';
+import { isPidAlive, newToken, probeSidecar, readDiscovery, removeDiscovery, type Discovery } from './core/discovery';
+import { defaultDataDir, fsRoot } from './core/paths';
+import { buildOpenApi } from './core/openapi';
+import { PortInUseError, Sidecar } from './sidecar';
+import { VERSION } from './version';
+
+function intArg(name: string, min: number, max: number) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < min || n > max) {
+      throw new InvalidArgumentError(`${name} must be a whole number from ${min} to ${max}.`);
+    }
+    return n;
+  };
+}
+
+function loopbackArg(value: string): string {
+  if (!isLoopbackHost(value.includes(':') && !value.startsWith('[') ? `[${value}]` : value)) {
+    throw new InvalidArgumentError('the sidecar binds loopback only: use 127.0.0.1 or ::1.');
+  }
+  return value;
+}
+
+function publicView(d: Discovery): Omit<Discovery, 'token'> {
+  const { token: _token, ...rest } = d;
+  return rest;
+}
+
+interface ServeOptions {
+  port: number;
+  host: string;
+  dataDir?: string;
+  interval: number;
+  heartbeat: number;
+  json?: boolean;
+}
+
+export interface CliIo {
+  out(line: string): void;
+  err(line: string): void;
+  env: NodeJS.ProcessEnv;
+}
+
+/** Start, or attach to the live sidecar of this data dir. Resolves when serving stops. */
+async function serve(options: ServeOptions, io: CliIo): Promise<number> {
+  const dataDir = options.dataDir ?? defaultDataDir(io.env);
+  const existing = readDiscovery(dataDir);
+  if (existing && (await probeSidecar(existing))) {
+    const line = { event: 'attached', ...publicView(existing) };
+    io.out(options.json ? JSON.stringify(line) : `vigilo: a sidecar is already running for ${dataDir} at ${existing.url} (pid ${existing.pid}); attached.`);
+    return 0;
+  }
+  if (existing) {
+    io.err(`vigilo: replacing a stale sidecar.json (pid ${existing.pid} ${isPidAlive(existing.pid) ? 'does not answer' : 'is gone'}).`);
+    removeDiscovery(dataDir, existing.pid);
+  }
+  const config: SidecarConfig = {
+    host: options.host,
+    port: options.port,
+    dataDir,
+    fsRoot: fsRoot(io.env),
+    intervalMs: options.interval,
+    heartbeatIntervalS: options.heartbeat,
+    version: VERSION,
+    env: io.env
+  };
+  const token = io.env.VIGILO_TOKEN || newToken();
+  const sidecar = new Sidecar({ config, token, clock: systemClock, log: line => io.err(`vigilo: ${line}`) });
+  let discovery: Discovery;
+  try {
+    discovery = await sidecar.start();
+  } catch (error) {
+    await sidecar.stop();
+    if (error instanceof PortInUseError) {
+      io.err(`vigilo: ${error.message}`);
+      return 2;
+    }
+    throw error;
+  }
+  const line = { event: 'listening', ...publicView(discovery) };
+  io.out(options.json ? JSON.stringify(line) : `vigilo: sidecar ${VERSION} listening on ${discovery.url} (pid ${discovery.pid}); discovery file in ${dataDir}`);
+
+  return new Promise<number>(resolve => {
+    const shutdown = (signal: string): void => {
+      io.err(`vigilo: ${signal} received, shutting down`);
+      void sidecar.stop().then(() => resolve(0));
+    };
+    process.once('SIGTERM', () => shutdown('SIGTERM'));
+    process.once('SIGINT', () => shutdown('SIGINT'));
+    process.once('SIGHUP', () => shutdown('SIGHUP'));
+  });
+}
+
+export function buildCli(io: CliIo, setExit: (code: number) => void): Command {
+  const program = new Command();
+  program
+    .name('vigilo')
+    .description('Vigilo sidecar: watches a notebook runtime (session clocks, GPU/VRAM, storage, quotas) and its LLM calls, and serves them on a loopback REST API.')
+    .version(VERSION);
+
+  program
+    .command('serve')
+    .description('Start the sidecar on 127.0.0.1, or attach to the one already running for this data dir.')
+    .option('-p, --port <port>', 'port to listen on; 0 picks a free one', intArg('--port', 0, 65535), 0)
+    .option('--host <host>', 'loopback address to bind (127.0.0.1 or ::1)', loopbackArg, '127.0.0.1')
+    .option('--data-dir <dir>', 'state directory (default: $VIGILO_DATA_DIR, $XDG_DATA_HOME/vigilo or ~/.local/share/vigilo)')
+    .option('--interval <ms>', 'sampling period of the timer collectors, in ms', intArg('--interval', 100, 600_000), 2000)
+    .option('--heartbeat <s>', 'kernel heartbeat period, in s', intArg('--heartbeat', 1, 3600), 10)
+    .option('--json', 'print one JSON line when listening or attached')
+    .addHelpText('after', '\nThe token is random per start unless VIGILO_TOKEN is set; clients read it from <data-dir>/sidecar.json (mode 0600).')
+    .action(async (options: ServeOptions) => setExit(await serve(options, io)));
+
+  program
+    .command('status')
+    .description("Print the running sidecar's /status.")
+    .option('--data-dir <dir>', 'state directory')
+    .action(async (options: { dataDir?: string }) => {
+      const dataDir = options.dataDir ?? defaultDataDir(io.env);
+      const d = readDiscovery(dataDir);
+      if (!d || !(await probeSidecar(d))) {
+        io.err(`vigilo: no sidecar is running for ${dataDir}. Start one with: vigilo serve`);
+        setExit(1);
+        return;
+      }
+      const response = await fetch(`${d.url}/status`, { headers: { authorization: `Bearer ${d.token}` } });
+      io.out(JSON.stringify(await response.json(), null, 2));
+      setExit(0);
+    });
+
+  program
+    .command('stop')
+    .description('Stop the running sidecar (SIGTERM) and wait until it removed its discovery file.')
+    .option('--data-dir <dir>', 'state directory')
+    .action(async (options: { dataDir?: string }) => {
+      const dataDir = options.dataDir ?? defaultDataDir(io.env);
+      const d = readDiscovery(dataDir);
+      if (!d || !isPidAlive(d.pid)) {
+        io.out('vigilo: no sidecar was running.');
+        setExit(0);
+        return;
+      }
+      process.kill(d.pid, 'SIGTERM');
+      for (let i = 0; i < 100 && isPidAlive(d.pid); i++) {
+        await new Promise(r => setTimeout(r, 50));
+      }
+      io.out(isPidAlive(d.pid) ? `vigilo: pid ${d.pid} did not stop within 5 s.` : `vigilo: stopped pid ${d.pid}.`);
+      setExit(isPidAlive(d.pid) ? 1 : 0);
+    });
+
+  program
+    .command('openapi')
+    .description('Print the OpenAPI document of the REST API without starting a sidecar.')
+    .action(() => {
+      const sidecar = new Sidecar({
+        config: { host: '127.0.0.1', port: 0, dataDir: defaultDataDir(io.env), fsRoot: fsRoot(io.env), intervalMs: 2000, heartbeatIntervalS: 10, version: VERSION, env: io.env },
+        token: 'unused'
+      });
+      io.out(JSON.stringify(buildOpenApi(sidecar.modules.flatMap(m => m.routes ?? []), VERSION), null, 2));
+      setExit(0);
+    });
+  return program;
+}
+
+export async function main(argv: string[] = process.argv): Promise<void> {
+  const io: CliIo = { out: l => process.stdout.write(l + '\n'), err: l => process.stderr.write(l + '\n'), env: process.env };
+  let code = 0;
+  await buildCli(io, c => (code = c)).parseAsync(argv);
+  process.exitCode = code;
+}

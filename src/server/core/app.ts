@@ -1,0 +1,83 @@
+import express, { type Express, type NextFunction, type Request, type Response } from 'express';
+import { ApiError, describeZodError, errorHandler } from './errors';
+import type { SidecarModule } from './module';
+import { buildOpenApi } from './openapi';
+import { isRawRoute, type JsonRoute, type Route } from './route';
+import { guard } from './security';
+
+export interface AppOptions {
+  token: string;
+  version: string;
+  modules: SidecarModule[];
+  /** Largest accepted JSON body (default 1 MiB). */
+  bodyLimit?: string | number;
+  log?: (line: string) => void;
+}
+
+function parseOrThrow(schema: JsonRoute['body'], value: unknown, where: string): unknown {
+  if (!schema) {
+    return value;
+  }
+  const result = schema.safeParse(value);
+  if (!result.success) {
+    throw new ApiError('invalid_request', describeZodError(result.error, where));
+  }
+  return result.data;
+}
+
+function mountJson(app: Express, route: JsonRoute<any, any, any>): void {
+  app[route.method](route.path, async (req: Request, res: Response, next: NextFunction) => {
+    try {
+      if (route.body && !req.is('application/json')) {
+        throw new ApiError('unsupported_media_type', `Send the body as application/json (got "${req.headers['content-type'] ?? 'nothing'}").`);
+      }
+      const body = parseOrThrow(route.body, req.body, 'body');
+      const query = parseOrThrow(route.query, req.query, 'query');
+      const params = parseOrThrow(route.params, req.params, 'params');
+      const result = await route.handler({ body, query, params, req });
+      res.status(route.status ?? 200).json(result);
+    } catch (error) {
+      next(error);
+    }
+  });
+}
+
+/**
+ * Build the sidecar's HTTP app from its modules. Listening is separate
+ * (see listen.ts), so tests drive the app without globals.
+ */
+export function createApp(options: AppOptions): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.set('query parser', 'simple');
+
+  app.use(guard(options.token));
+  app.use(express.json({ limit: options.bodyLimit ?? '1mb', strict: false, type: 'application/json' }));
+
+  const routes: Route[] = options.modules.flatMap(m => m.routes ?? []);
+  const openapi = buildOpenApi(routes, options.version);
+  app.get('/openapi.json', (_req, res) => {
+    res.json(openapi);
+  });
+
+  for (const route of routes) {
+    if (isRawRoute(route)) {
+      app[route.method](route.path, async (req: Request, res: Response, next: NextFunction) => {
+        try {
+          await route.handler(req, res);
+        } catch (error) {
+          next(error);
+        }
+      });
+    } else {
+      mountJson(app, route);
+    }
+  }
+
+  app.use((req: Request, _res: Response, next: NextFunction) => {
+    next(new ApiError('not_found', `No endpoint ${req.method} ${req.path}; GET /openapi.json lists them.`));
+  });
+  app.use(errorHandler({ log: options.log }));
+  return app;
+}

@@ -1,0 +1,50 @@
+import type { Request, Response } from 'express';
+import type { ZodType } from 'zod';
+
+/** What a handler receives after validation at the edge. */
+export interface ValidatedInput<B, Q, P> {
+  body: B;
+  query: Q;
+  params: P;
+  req: Request;
+}
+
+/**
+ * One endpoint, declared once: the app validates inputs with these schemas,
+ * and /openapi.json is generated from the same declarations.
+ */
+export interface JsonRoute<B = unknown, Q = unknown, P = unknown> {
+  method: 'get' | 'post' | 'put' | 'delete';
+  /** Express path, e.g. "/llm/health/:conversationId". */
+  path: string;
+  summary: string;
+  tags?: string[];
+  body?: ZodType<B>;
+  query?: ZodType<Q>;
+  params?: ZodType<P>;
+  response: ZodType;
+  /** Status on success (default 200). */
+  status?: number;
+  handler(input: ValidatedInput<B, Q, P>): unknown | Promise<unknown>;
+}
+
+/** An endpoint that writes its own answer (Server-Sent Events, Prometheus text). */
+export interface RawRoute {
+  method: 'get' | 'post';
+  path: string;
+  summary: string;
+  tags?: string[];
+  contentType: string;
+  handler(req: Request, res: Response): void | Promise<void>;
+}
+
+export type Route = JsonRoute<any, any, any> | RawRoute;
+
+export function isRawRoute(route: Route): route is RawRoute {
+  return 'contentType' in route;
+}
+
+/** Helper that keeps the generic types of a JSON route. */
+export function jsonRoute<B = unknown, Q = unknown, P = unknown>(route: JsonRoute<B, Q, P>): JsonRoute<B, Q, P> {
+  return route;
+}

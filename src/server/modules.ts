@@ -1,0 +1,13 @@
+import { systemCollector } from './collectors/system';
+import type { SidecarContext } from './core/context';
+import type { SidecarModule } from './core/module';
+
+/**
+ * Every capability beyond the core, in one list. A new capability adds one
+ * line here and touches nothing else in the server.
+ */
+export function featureModules(ctx: SidecarContext): SidecarModule[] {
+  return [
+    { name: 'system', collectors: [systemCollector({ intervalMs: ctx.config.intervalMs })] }
+  ];
+}

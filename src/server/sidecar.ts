@@ -1,0 +1,178 @@
+import { existsSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import { API_VERSION, type PlatformInfo } from '../shared/api';
+import { detectPlatform, PLATFORM_MARKER_PATHS } from '../core/platform';
+import { createApp } from './core/app';
+import { EventBus } from './core/bus';
+import { systemClock, type Clock } from './core/clock';
+import type { CollectorContext } from './core/collector';
+import type { SidecarConfig, SidecarContext } from './core/context';
+import { coreModule } from './core/coreModule';
+import { ensureDataDir, removeDiscovery, writeDiscovery, type Discovery } from './core/discovery';
+import { KernelRegistry } from './core/kernels';
+import type { SidecarModule } from './core/module';
+import { underRoot } from './core/paths';
+import { SnapshotStore } from './core/snapshot';
+import { featureModules } from './modules';
+
+export interface SidecarOptions {
+  config: SidecarConfig;
+  token: string;
+  clock?: Clock;
+  log?: (line: string) => void;
+  /** Replace the feature modules (tests); the core module is always present. */
+  modules?: (ctx: SidecarContext) => SidecarModule[];
+  /** Coalesce snapshot pushes on /events to at most one per this many ms. */
+  snapshotPushMs?: number;
+}
+
+export class PortInUseError extends Error {
+  constructor(readonly port: number) {
+    super(`Port ${port} on 127.0.0.1 is already in use. Pass --port 0 to pick a free port, or stop what holds ${port}.`);
+  }
+}
+
+/**
+ * The sidecar: builds its context and modules, starts collectors, listens on
+ * loopback, writes the discovery file; stop() undoes all of it.
+ */
+export class Sidecar {
+  readonly ctx: SidecarContext;
+  readonly modules: SidecarModule[];
+  private server: Server | null = null;
+  private discovery: Discovery | null = null;
+  private readonly timers: NodeJS.Timeout[] = [];
+  private readonly unsubscribers: Array<() => void> = [];
+  private stopping: Promise<void> | null = null;
+
+  constructor(private readonly options: SidecarOptions) {
+    const clock = options.clock ?? systemClock;
+    const bus = new EventBus();
+    const startedAtMs = clock.now();
+    const { config } = options;
+    const snapshot = new SnapshotStore(clock, () => ({
+      pid: process.pid,
+      uptimeS: Math.max(0, (clock.now() - startedAtMs) / 1000),
+      rssBytes: process.memoryUsage.rss(),
+      version: config.version
+    }));
+    const kernels = new KernelRegistry({ clock, bus, heartbeatIntervalS: config.heartbeatIntervalS });
+    const markers = new Set<string>(PLATFORM_MARKER_PATHS.filter(p => existsSync(underRoot(config.fsRoot, p))));
+    this.ctx = {
+      config,
+      clock,
+      bus,
+      snapshot,
+      kernels,
+      startedAtMs,
+      platform: (): PlatformInfo => detectPlatform({ env: config.env, existingPaths: markers, kernelModules: kernels.kernelModules() }),
+      log: options.log ?? (() => undefined)
+    };
+    const features = (options.modules ?? featureModules)(this.ctx);
+    this.modules = [coreModule(this.ctx, () => this.url), ...features];
+  }
+
+  get url(): string {
+    return this.discovery?.url ?? '';
+  }
+
+  get port(): number {
+    return this.discovery?.port ?? 0;
+  }
+
+  async start(): Promise<Discovery> {
+    const { config } = this.options;
+    ensureDataDir(config.dataDir);
+    const app = createApp({ token: this.options.token, version: config.version, modules: this.modules, log: this.ctx.log });
+    const server = await new Promise<Server>((resolve, reject) => {
+      const s = app.listen(config.port, config.host);
+      s.once('listening', () => resolve(s));
+      s.once('error', (error: NodeJS.ErrnoException) => reject(error.code === 'EADDRINUSE' ? new PortInUseError(config.port) : error));
+    });
+    this.server = server;
+    server.keepAliveTimeout = 5_000;
+    const port = (server.address() as AddressInfo).port;
+    const urlHost = config.host.includes(':') ? `[${config.host}]` : config.host;
+    this.discovery = {
+      url: `http://${urlHost}:${port}`,
+      port,
+      pid: process.pid,
+      token: this.options.token,
+      version: config.version,
+      apiVersion: API_VERSION,
+      started_at: new Date(this.ctx.startedAtMs).toISOString(),
+      data_dir: config.dataDir
+    };
+
+    this.startSnapshotPush();
+    const sweep = setInterval(() => this.ctx.kernels.sweep(), config.heartbeatIntervalS * 1000);
+    sweep.unref();
+    this.timers.push(sweep);
+
+    const collectorCtx: CollectorContext = { snapshot: this.ctx.snapshot, bus: this.ctx.bus, clock: this.ctx.clock };
+    for (const module of this.modules) {
+      for (const collector of module.collectors ?? []) {
+        await collector.start(collectorCtx);
+      }
+      await module.start?.();
+    }
+    writeDiscovery(config.dataDir, this.discovery);
+    return this.discovery;
+  }
+
+  /** Idempotent: collectors stop, connections close, the discovery file goes. */
+  stop(): Promise<void> {
+    this.stopping ??= this.doStop();
+    return this.stopping;
+  }
+
+  private async doStop(): Promise<void> {
+    for (const timer of this.timers) {
+      clearInterval(timer);
+    }
+    for (const unsubscribe of this.unsubscribers) {
+      unsubscribe();
+    }
+    for (const module of [...this.modules].reverse()) {
+      for (const collector of module.collectors ?? []) {
+        try {
+          await collector.stop();
+        } catch (error) {
+          this.ctx.log(`collector ${collector.name} failed to stop: ${String(error)}`);
+        }
+      }
+      try {
+        await module.stop?.();
+      } catch (error) {
+        this.ctx.log(`module ${module.name} failed to stop: ${String(error)}`);
+      }
+    }
+    if (this.discovery) {
+      removeDiscovery(this.options.config.dataDir, this.discovery.pid);
+    }
+    const server = this.server;
+    if (server) {
+      await new Promise<void>(resolve => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+    }
+  }
+
+  private startSnapshotPush(): void {
+    const minGapMs = this.options.snapshotPushMs ?? 200;
+    let pending: NodeJS.Timeout | null = null;
+    const unsubscribe = this.ctx.snapshot.onUpdate(() => {
+      if (pending) {
+        return;
+      }
+      pending = setTimeout(() => {
+        pending = null;
+        this.ctx.bus.publish('snapshot', this.ctx.snapshot.current());
+      }, minGapMs);
+      pending.unref();
+    });
+    this.unsubscribers.push(unsubscribe, () => pending && clearTimeout(pending));
+  }
+}

@@ -1,0 +1,150 @@
+/**
+ * The sidecar's wire shapes, defined once. The sidecar validates with these,
+ * the OpenAPI document is generated from them, and the frontend imports the
+ * inferred types. Bump API_VERSION on any breaking change.
+ */
+import { z } from 'zod';
+
+export const API_VERSION = 1;
+
+export const PlatformName = z.enum(['colab', 'kaggle', 'local']);
+export type PlatformName = z.infer<typeof PlatformName>;
+
+export const PlatformInfo = z.object({
+  name: PlatformName,
+  /** Human-readable facts that decided `name`, e.g. "env COLAB_RELEASE_TAG=release-colab_20261101". */
+  evidence: z.array(z.string())
+});
+export type PlatformInfo = z.infer<typeof PlatformInfo>;
+
+export const StatusResponse = z.object({
+  name: z.literal('vigilo'),
+  apiVersion: z.number().int(),
+  version: z.string(),
+  pid: z.number().int(),
+  startedAt: z.string().describe('ISO 8601 time the sidecar started'),
+  uptimeS: z.number(),
+  platform: PlatformInfo
+});
+export type StatusResponse = z.infer<typeof StatusResponse>;
+
+/** A section a collector could not fill says why, so the UI can render the reason. */
+export const SectionState = z.object({
+  status: z.enum(['ok', 'unavailable', 'error', 'pending']),
+  reason: z.string().nullable()
+});
+
+export const SystemSection = z.object({
+  cpuPercent: z.number().nullable(),
+  cores: z.number().int(),
+  load: z.tuple([z.number(), z.number(), z.number()]),
+  memory: z.object({
+    totalBytes: z.number(),
+    usedBytes: z.number(),
+    availableBytes: z.number()
+  }),
+  disks: z.array(
+    z.object({
+      mount: z.string(),
+      fs: z.string(),
+      totalBytes: z.number(),
+      usedBytes: z.number(),
+      availableBytes: z.number()
+    })
+  ),
+  sampledAt: z.string()
+});
+export type SystemSection = z.infer<typeof SystemSection>;
+
+export const GpuDevice = z.object({
+  index: z.number().int(),
+  uuid: z.string(),
+  name: z.string(),
+  memoryTotalMiB: z.number().nullable(),
+  memoryUsedMiB: z.number().nullable(),
+  utilizationPercent: z.number().nullable(),
+  temperatureC: z.number().nullable(),
+  powerW: z.number().nullable()
+});
+export type GpuDevice = z.infer<typeof GpuDevice>;
+
+export const GpuSection = SectionState.extend({
+  devices: z.array(GpuDevice),
+  sampledAt: z.string().nullable()
+}).passthrough();
+export type GpuSection = z.infer<typeof GpuSection>;
+
+export const SidecarSection = z.object({
+  pid: z.number().int(),
+  uptimeS: z.number(),
+  rssBytes: z.number(),
+  version: z.string()
+});
+
+/**
+ * GET /metrics and the `snapshot` SSE event. Collectors own their sections;
+ * a section is absent until its collector first reports.
+ */
+export const MetricsSnapshot = z
+  .object({
+    takenAt: z.string(),
+    sidecar: SidecarSection,
+    system: SystemSection.optional(),
+    gpu: GpuSection.optional()
+  })
+  .passthrough();
+export type MetricsSnapshot = z.infer<typeof MetricsSnapshot>;
+
+export const KernelHeartbeat = z
+  .object({
+    kernelId: z.string().min(1).max(200),
+    pid: z.number().int().positive(),
+    startedAt: z.string().datetime({ offset: true }),
+    lastActivity: z.string().datetime({ offset: true }).nullable().optional(),
+    executionCount: z.number().int().nonnegative().optional(),
+    /** Raw facts the kernel knows, e.g. { "google.colab": true }. The sidecar decides what they mean. */
+    modules: z.record(z.string(), z.boolean()).optional()
+  })
+  .strict();
+export type KernelHeartbeat = z.infer<typeof KernelHeartbeat>;
+
+export const KernelTask = z.object({
+  kind: z.literal('kernel'),
+  kernelId: z.string(),
+  pid: z.number().int(),
+  startedAt: z.string(),
+  lastActivity: z.string().nullable(),
+  lastHeartbeat: z.string(),
+  executionCount: z.number().int().nullable(),
+  alive: z.boolean()
+});
+export type KernelTask = z.infer<typeof KernelTask>;
+
+export const SidecarTask = z.object({
+  kind: z.literal('sidecar'),
+  pid: z.number().int(),
+  startedAt: z.string(),
+  url: z.string()
+});
+
+export const TasksResponse = z.object({
+  tasks: z.array(z.discriminatedUnion('kind', [SidecarTask, KernelTask]))
+});
+export type TasksResponse = z.infer<typeof TasksResponse>;
+
+export const HeartbeatResponse = z.object({
+  ok: z.literal(true),
+  heartbeatIntervalS: z.number()
+});
+
+export const ErrorResponse = z.object({
+  error: z.object({
+    code: z.string(),
+    message: z.string()
+  })
+});
+export type ErrorResponse = z.infer<typeof ErrorResponse>;
+
+/** Names of the Server-Sent Events on GET /events. */
+export const EventNames = ['hello', 'snapshot', 'alert', 'kernel', 'llm'] as const;
+export type EventName = (typeof EventNames)[number];
