@@ -1,6 +1,9 @@
+import { alertsModule } from './alerts/module';
 import { systemCollector } from './collectors/system';
 import type { SidecarContext } from './core/context';
 import type { SidecarModule } from './core/module';
+import { currentStatus } from './core/coreModule';
+import { reportModule } from './report/reportModule';
 
 /**
  * Every capability beyond the core, in one list. A new capability adds one
@@ -8,6 +11,8 @@ import type { SidecarModule } from './core/module';
  */
 export function featureModules(ctx: SidecarContext): SidecarModule[] {
   return [
-    { name: 'system', collectors: [systemCollector({ intervalMs: ctx.config.intervalMs })] }
+    { name: 'system', collectors: [systemCollector({ intervalMs: ctx.config.intervalMs })] },
+    reportModule(ctx, () => currentStatus(ctx)),
+    alertsModule(ctx)
   ];
 }

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { API_VERSION, type PlatformInfo } from '../shared/api';
 import { detectPlatform, PLATFORM_MARKER_PATHS } from '../core/platform';
+import { AlertEngine } from './alerts/engine';
 import { createApp } from './core/app';
 import { EventBus } from './core/bus';
 import { systemClock, type Clock } from './core/clock';
@@ -58,6 +59,8 @@ export class Sidecar {
       version: config.version
     }));
     const kernels = new KernelRegistry({ clock, bus, heartbeatIntervalS: config.heartbeatIntervalS });
+    // Built before the feature modules, which register their rules on it.
+    const alerts = new AlertEngine({ clock, bus, dataDir: config.dataDir, log: options.log });
     const markers = new Set<string>(PLATFORM_MARKER_PATHS.filter(p => existsSync(underRoot(config.fsRoot, p))));
     this.ctx = {
       config,
@@ -65,6 +68,7 @@ export class Sidecar {
       bus,
       snapshot,
       kernels,
+      alerts,
       startedAtMs,
       platform: (): PlatformInfo => detectPlatform({ env: config.env, existingPaths: markers, kernelModules: kernels.kernelModules() }),
       log: options.log ?? (() => undefined)

@@ -148,3 +148,53 @@ export type ErrorResponse = z.infer<typeof ErrorResponse>;
 /** Names of the Server-Sent Events on GET /events. */
 export const EventNames = ['hello', 'snapshot', 'alert', 'kernel', 'llm'] as const;
 export type EventName = (typeof EventNames)[number];
+
+// ---------------------------------------------------------------------------
+// Alerts (src/server/alerts/engine.ts): GET /alerts and the `alert` SSE event.
+
+export const AlertSeverity = z.enum(['info', 'warning', 'critical']);
+
+export const Alert = z.object({
+  /** Unique across sidecar restarts. */
+  id: z.string(),
+  /** The rule or event family, e.g. "gpu.vram", "session.remaining", "kernel.restarted", "llm.budget.day". */
+  ruleId: z.string(),
+  /** What the rule watched, e.g. a GPU uuid, a kernel id, a conversation id; "" when global. */
+  key: z.string(),
+  severity: AlertSeverity,
+  /** 'threshold': a threshold was crossed; 'event': a one-shot event; 'resolved': a crossed threshold cleared. */
+  kind: z.enum(['threshold', 'event', 'resolved']),
+  message: z.string(),
+  at: z.string().describe('ISO 8601 time the alert was raised'),
+  value: z.number().nullable(),
+  threshold: z.number().nullable(),
+  data: z.record(z.string(), z.unknown()).optional()
+});
+export type Alert = z.infer<typeof Alert>;
+
+export const AlertsResponse = z.object({ alerts: z.array(Alert) });
+
+export const AlertRuleSettings = z
+  .object({
+    enabled: z.boolean().optional(),
+    /** Plain numbers take the rule's default severity. */
+    thresholds: z.array(z.union([z.number(), z.object({ value: z.number(), severity: AlertSeverity })])).max(20).optional(),
+    hysteresis: z.number().nonnegative().optional()
+  })
+  .strict();
+export type AlertRuleSettings = z.infer<typeof AlertRuleSettings>;
+
+export const AlertSettingsBody = z.object({ rules: z.record(z.string(), AlertRuleSettings) }).strict();
+export type AlertSettingsBody = z.infer<typeof AlertSettingsBody>;
+
+export const AlertRuleView = z.object({
+  id: z.string(),
+  description: z.string(),
+  unit: z.string(),
+  direction: z.enum(['above', 'below']),
+  enabled: z.boolean(),
+  severity: AlertSeverity,
+  thresholds: z.array(z.object({ value: z.number(), severity: AlertSeverity })),
+  hysteresis: z.number()
+});
+export const AlertSettingsResponse = z.object({ rules: z.array(AlertRuleView), file: z.string().nullable() });

@@ -1,4 +1,5 @@
 import type { PlatformInfo } from '../../shared/api';
+import type { AlertEngine } from '../alerts/engine';
 import type { EventBus } from './bus';
 import type { Clock } from './clock';
 import type { KernelRegistry } from './kernels';
@@ -25,6 +26,8 @@ export interface SidecarContext {
   bus: EventBus;
   snapshot: SnapshotStore;
   kernels: KernelRegistry;
+  /** The one alert engine (thresholds with hysteresis, one-shot events, history); see alerts/engine.ts. */
+  alerts: AlertEngine;
   startedAtMs: number;
   /** Current platform decision with its evidence. */
   platform(): PlatformInfo;

@@ -53,9 +53,21 @@ function eventsRoute(ctx: SidecarContext, url: () => string): RawRoute {
   };
 }
 
+/** The body of GET /status. */
+export function currentStatus(ctx: SidecarContext): StatusResponse {
+  return {
+    name: 'vigilo',
+    apiVersion: API_VERSION,
+    version: ctx.config.version,
+    pid: process.pid,
+    startedAt: new Date(ctx.startedAtMs).toISOString(),
+    uptimeS: Math.max(0, (ctx.clock.now() - ctx.startedAtMs) / 1000),
+    platform: ctx.platform()
+  };
+}
+
 /** /status, /metrics, /tasks, /kernels/heartbeat and /events. */
 export function coreModule(ctx: SidecarContext, url: () => string): SidecarModule {
-  const uptimeS = (): number => Math.max(0, (ctx.clock.now() - ctx.startedAtMs) / 1000);
   return {
     name: 'core',
     routes: [
@@ -65,15 +77,7 @@ export function coreModule(ctx: SidecarContext, url: () => string): SidecarModul
         summary: 'Health of the sidecar: version, uptime, pid and the platform with its evidence.',
         tags: ['core'],
         response: StatusResponse,
-        handler: (): StatusResponse => ({
-          name: 'vigilo',
-          apiVersion: API_VERSION,
-          version: ctx.config.version,
-          pid: process.pid,
-          startedAt: new Date(ctx.startedAtMs).toISOString(),
-          uptimeS: uptimeS(),
-          platform: ctx.platform()
-        })
+        handler: () => currentStatus(ctx)
       }),
       jsonRoute({
         method: 'get',

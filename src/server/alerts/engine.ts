@@ -1,0 +1,391 @@
+/**
+ * The one alert engine of the sidecar (`ctx.alerts`). Every alert is kept in a
+ * bounded history (persisted to `<dataDir>/alerts.jsonl`, mode 0600), handed to
+ * `onAlert` listeners and published on the bus as the SSE event `alert`.
+ *
+ * Two ways in:
+ *
+ * 1. Threshold rules — one alert per crossing, not one per sample:
+ *
+ *      ctx.alerts.addRule({
+ *        id: 'llm.budget.day', description: 'Daily LLM spend against the budget', unit: '%',
+ *        direction: 'above', severity: 'warning',
+ *        thresholds: [{ value: 50, severity: 'info' }, 80, { value: 100, severity: 'critical' }],
+ *        hysteresis: 5,
+ *        message: (value, key, level) => `LLM spend today is ${value.toFixed(0)} % of the budget (${level.value} % mark)`
+ *      });
+ *      ctx.alerts.observe('llm.budget.day', '2026-01-01', spentPercent);   // call on every sample
+ *
+ *    A value that jumps past several marks raises one alert for the highest one. A level re-arms only
+ *    when the value goes back past threshold ∓ hysteresis (`direction: 'below'` for "minutes left").
+ *    Users override thresholds / hysteresis / enabled per rule id in `<dataDir>/alerts.json`
+ *    (`{ "rules": { "<id>": { "thresholds": [60, 30], "hysteresis": 2, "enabled": true } } }`)
+ *    or with POST /settings/alerts (same body; merged and persisted); `addRule` applies them.
+ *
+ * 2. One-shot events:
+ *
+ *      ctx.alerts.fire({ ruleId: 'kernel.restarted', key: kernelId, severity: 'warning',
+ *                        message: 'Kernel restarted at … — in-memory state lost', data: { pid } });
+ *
+ *    `dedupeMs` suppresses the same (ruleId, key, message) repeated within that window.
+ *
+ * Reading: `list({ since, limit, ruleId })` (newest first), `onAlert(listener)`, GET /alerts.
+ */
+import { randomBytes } from 'node:crypto';
+import { appendFileSync, chmodSync, existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Alert, AlertRuleSettings, AlertSettingsBody, type Alert as AlertT } from '../../shared/api';
+import { orderLevels, step, type AlertSeverity, type ThresholdDirection, type ThresholdLevel } from '../../core/thresholds';
+import type { EventBus } from '../core/bus';
+import type { Clock } from '../core/clock';
+import { writePrivateFile } from '../core/discovery';
+
+export type { AlertSeverity } from '../../core/thresholds';
+
+export interface ThresholdRule {
+  id: string;
+  /** One line for GET /settings/alerts. */
+  description?: string;
+  /** Unit of observed values and thresholds, e.g. '%', 'min', 's'. */
+  unit?: string;
+  direction: ThresholdDirection;
+  /** Severity of thresholds given as plain numbers. */
+  severity: AlertSeverity;
+  thresholds: Array<number | ThresholdLevel>;
+  /** How far back past a threshold the value must go before it can alert again (rule units, default 0). */
+  hysteresis?: number;
+  /** Also record (and publish) an alert of kind 'resolved' when every level cleared. Default false. */
+  notifyResolved?: boolean;
+  enabled?: boolean;
+  message(value: number, key: string, level: ThresholdLevel): string;
+  /** Extra data attached to the alert. */
+  data?(value: number, key: string): Record<string, unknown> | undefined;
+}
+
+export interface FireOptions {
+  ruleId: string;
+  key?: string;
+  severity: AlertSeverity;
+  message: string;
+  data?: Record<string, unknown>;
+  value?: number | null;
+  /** Drop a repeat of the same ruleId + key + message within this many ms. */
+  dedupeMs?: number;
+}
+
+export interface ListOptions {
+  /** Only alerts at or after this time (ISO string or ms). */
+  since?: string | number;
+  limit?: number;
+  ruleId?: string;
+}
+
+export interface AlertEngineOptions {
+  clock: Clock;
+  bus?: EventBus;
+  /** Where alerts.jsonl and alerts.json live; null keeps everything in memory. */
+  dataDir?: string | null;
+  /** History size (default 500). */
+  capacity?: number;
+  log?(line: string): void;
+}
+
+interface RuleState {
+  rule: ThresholdRule;
+  levels: ThresholdLevel[];
+  hysteresis: number;
+  enabled: boolean;
+  /** Current level per key. */
+  keys: Map<string, number>;
+}
+
+export const ALERT_HISTORY_FILE = 'alerts.jsonl';
+export const ALERT_SETTINGS_FILE = 'alerts.json';
+
+function toLevels(list: Array<number | ThresholdLevel>, severity: AlertSeverity, direction: ThresholdDirection): ThresholdLevel[] {
+  return orderLevels(
+    list.map(t => (typeof t === 'number' ? { value: t, severity } : t)),
+    direction
+  );
+}
+
+export class AlertEngine {
+  private readonly rules = new Map<string, RuleState>();
+  private readonly history: AlertT[] = [];
+  private readonly listeners = new Set<(alert: AlertT) => void>();
+  private readonly lastFired = new Map<string, number>();
+  private settings: Record<string, AlertRuleSettings> = {};
+  private readonly capacity: number;
+  private seq = 0;
+  private appendedSinceCompact = 0;
+  private readonly idPrefix: string;
+
+  constructor(private readonly options: AlertEngineOptions) {
+    this.capacity = Math.max(10, options.capacity ?? 500);
+    // Random part: two engines of the same process and clock instant (a restart in tests) never share ids.
+    this.idPrefix = `${options.clock.now().toString(36)}-${randomBytes(3).toString('hex')}`;
+    this.loadHistory();
+    this.loadSettings();
+  }
+
+  /** Register (or replace) a threshold rule; user settings for its id apply. */
+  addRule(rule: ThresholdRule): void {
+    const previous = this.rules.get(rule.id);
+    const state: RuleState = { rule, levels: [], hysteresis: 0, enabled: true, keys: previous?.keys ?? new Map() };
+    this.rules.set(rule.id, state);
+    this.applySettings(state);
+  }
+
+  hasRule(ruleId: string): boolean {
+    return this.rules.has(ruleId);
+  }
+
+  /**
+   * Feed one sample. Returns the alert raised, if the value entered a new
+   * (more severe) level, else null. A null value (unknown) changes nothing.
+   */
+  observe(ruleId: string, key: string, value: number | null | undefined): AlertT | null {
+    const state = this.rules.get(ruleId);
+    if (!state) {
+      throw new Error(`alert rule ${ruleId} is not registered; call addRule first`);
+    }
+    if (value === null || value === undefined || !Number.isFinite(value) || !state.enabled || state.levels.length === 0) {
+      return null;
+    }
+    const current = state.keys.get(key) ?? -1;
+    const next = step(current, value, state.levels, state.rule.direction, state.hysteresis);
+    state.keys.set(key, next.level);
+    if (next.entered !== null) {
+      const level = state.levels[next.entered];
+      return this.record({
+        ruleId,
+        key,
+        severity: level.severity,
+        kind: 'threshold',
+        message: state.rule.message(value, key, level),
+        value,
+        threshold: level.value,
+        data: state.rule.data?.(value, key)
+      });
+    }
+    if (next.cleared && state.rule.notifyResolved) {
+      return this.record({
+        ruleId,
+        key,
+        severity: 'info',
+        kind: 'resolved',
+        message: `Resolved: ${state.rule.description ?? ruleId} back to ${Math.round(value * 100) / 100}${state.rule.unit ? ` ${state.rule.unit}` : ''}.`,
+        value,
+        threshold: null
+      });
+    }
+    return null;
+  }
+
+  /** Forget the state of one key (e.g. a GPU that went away), so its next crossing alerts again. */
+  clear(ruleId: string, key: string): void {
+    this.rules.get(ruleId)?.keys.delete(key);
+  }
+
+  /** Current level of a key: null when no threshold is crossed. */
+  levelOf(ruleId: string, key: string): ThresholdLevel | null {
+    const state = this.rules.get(ruleId);
+    const i = state?.keys.get(key) ?? -1;
+    return state && i >= 0 ? state.levels[i] : null;
+  }
+
+  /** A one-shot event alert. Returns null when de-duplicated. */
+  fire(options: FireOptions): AlertT | null {
+    const key = options.key ?? '';
+    if (options.dedupeMs && options.dedupeMs > 0) {
+      const id = `${options.ruleId}\u0000${key}\u0000${options.message}`;
+      const last = this.lastFired.get(id);
+      const now = this.options.clock.now();
+      if (last !== undefined && now - last < options.dedupeMs) {
+        return null;
+      }
+      this.lastFired.set(id, now);
+      if (this.lastFired.size > 1000) {
+        this.lastFired.delete(this.lastFired.keys().next().value as string);
+      }
+    }
+    return this.record({
+      ruleId: options.ruleId,
+      key,
+      severity: options.severity,
+      kind: 'event',
+      message: options.message,
+      value: options.value ?? null,
+      threshold: null,
+      data: options.data
+    });
+  }
+
+  /** History, newest first. */
+  list(options: ListOptions = {}): AlertT[] {
+    const sinceMs = options.since === undefined ? null : typeof options.since === 'number' ? options.since : Date.parse(options.since);
+    const out: AlertT[] = [];
+    const limit = options.limit ?? this.capacity;
+    for (let i = this.history.length - 1; i >= 0 && out.length < limit; i--) {
+      const alert = this.history[i];
+      if (sinceMs !== null && !Number.isNaN(sinceMs) && Date.parse(alert.at) < sinceMs) {
+        break;
+      }
+      if (options.ruleId && alert.ruleId !== options.ruleId) {
+        continue;
+      }
+      out.push(alert);
+    }
+    return out;
+  }
+
+  onAlert(listener: (alert: AlertT) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Effective rules with their thresholds, for GET /settings/alerts. */
+  ruleViews(): Array<{
+    id: string;
+    description: string;
+    unit: string;
+    direction: ThresholdDirection;
+    enabled: boolean;
+    severity: AlertSeverity;
+    thresholds: ThresholdLevel[];
+    hysteresis: number;
+  }> {
+    return [...this.rules.values()].map(s => ({
+      id: s.rule.id,
+      description: s.rule.description ?? '',
+      unit: s.rule.unit ?? '',
+      direction: s.rule.direction,
+      enabled: s.enabled,
+      severity: s.rule.severity,
+      thresholds: s.levels,
+      hysteresis: s.hysteresis
+    }));
+  }
+
+  get settingsFile(): string | null {
+    return this.options.dataDir ? join(this.options.dataDir, ALERT_SETTINGS_FILE) : null;
+  }
+
+  /**
+   * Merge user settings (per rule id; unknown ids are kept for rules that
+   * register later), persist them, and apply them now. Levels of changed rules re-arm.
+   */
+  updateSettings(body: AlertSettingsBody): void {
+    for (const [id, patch] of Object.entries(body.rules)) {
+      this.settings[id] = { ...(this.settings[id] ?? {}), ...patch };
+      const state = this.rules.get(id);
+      if (state) {
+        this.applySettings(state);
+        state.keys.clear();
+      }
+    }
+    const file = this.settingsFile;
+    if (file) {
+      writePrivateFile(file, JSON.stringify({ rules: this.settings }, null, 2) + '\n');
+    }
+  }
+
+  private applySettings(state: RuleState): void {
+    const s = this.settings[state.rule.id] ?? {};
+    state.levels = toLevels(s.thresholds ?? state.rule.thresholds, state.rule.severity, state.rule.direction);
+    state.hysteresis = s.hysteresis ?? state.rule.hysteresis ?? 0;
+    state.enabled = s.enabled ?? state.rule.enabled ?? true;
+  }
+
+  private record(fields: Omit<AlertT, 'id' | 'at'>): AlertT {
+    const alert: AlertT = {
+      id: `${this.idPrefix}-${(++this.seq).toString(36)}`,
+      at: new Date(this.options.clock.now()).toISOString(),
+      ...fields
+    };
+    if (alert.data === undefined) {
+      delete alert.data;
+    }
+    this.history.push(alert);
+    if (this.history.length > this.capacity) {
+      this.history.splice(0, this.history.length - this.capacity);
+    }
+    this.persist(alert);
+    this.options.bus?.publish('alert', alert);
+    for (const listener of this.listeners) {
+      try {
+        listener(alert);
+      } catch (error) {
+        this.options.log?.(`alert listener failed: ${String(error)}`);
+      }
+    }
+    return alert;
+  }
+
+  private get historyFile(): string | null {
+    return this.options.dataDir ? join(this.options.dataDir, ALERT_HISTORY_FILE) : null;
+  }
+
+  private persist(alert: AlertT): void {
+    const file = this.historyFile;
+    if (!file) {
+      return;
+    }
+    try {
+      appendFileSync(file, JSON.stringify(alert) + '\n', { mode: 0o600 });
+      this.appendedSinceCompact++;
+      if (this.appendedSinceCompact >= this.capacity) {
+        // Keep the file bounded: rewrite it with the in-memory history.
+        writePrivateFile(file, this.history.map(a => JSON.stringify(a)).join('\n') + '\n');
+        this.appendedSinceCompact = 0;
+      }
+    } catch (error) {
+      this.options.log?.(`could not persist alert: ${String(error)}`);
+    }
+  }
+
+  private loadHistory(): void {
+    const file = this.historyFile;
+    if (!file || !existsSync(file)) {
+      return;
+    }
+    try {
+      chmodSync(file, 0o600);
+      const lines = readFileSync(file, 'utf8').split('\n');
+      for (const line of lines.slice(-this.capacity - 1)) {
+        if (!line.trim()) {
+          continue;
+        }
+        try {
+          const parsed = Alert.safeParse(JSON.parse(line));
+          if (parsed.success) {
+            this.history.push(parsed.data);
+          }
+        } catch {
+          // A torn last line after a crash: skip it.
+        }
+      }
+      this.history.splice(0, Math.max(0, this.history.length - this.capacity));
+      this.appendedSinceCompact = lines.length > this.capacity ? this.capacity : 0;
+    } catch (error) {
+      this.options.log?.(`could not read ${file}: ${String(error)}`);
+    }
+  }
+
+  private loadSettings(): void {
+    const file = this.settingsFile;
+    if (!file || !existsSync(file)) {
+      return;
+    }
+    try {
+      const parsed = AlertSettingsBody.safeParse(JSON.parse(readFileSync(file, 'utf8')));
+      if (parsed.success) {
+        this.settings = parsed.data.rules;
+      } else {
+        this.options.log?.(`ignoring ${file}: ${parsed.error.issues.map(i => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+      }
+    } catch (error) {
+      this.options.log?.(`ignoring ${file}: ${String(error)}`);
+    }
+  }
+}

@@ -1,0 +1,100 @@
+import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { discoveryPath, readDiscovery } from './core/discovery';
+import { runCli, type RunningCli } from '../../test/sidecarProcess';
+
+describe('vigilo serve (real process)', () => {
+  let dataDir: string;
+  const running: RunningCli[] = [];
+  const env = (): NodeJS.ProcessEnv => ({ VIGILO_DATA_DIR: dataDir, VIGILO_TOKEN: '' });
+
+  beforeEach(() => {
+    dataDir = join(mkdtempSync(join(tmpdir(), 'vigilo-cli-')), 'state');
+  });
+
+  afterEach(async () => {
+    for (const r of running.splice(0)) {
+      if (r.child.exitCode === null) {
+        r.child.kill('SIGKILL');
+        await r.exited;
+      }
+    }
+    rmSync(join(dataDir, '..'), { recursive: true, force: true });
+  });
+
+  it('starts on a free port, writes sidecar.json 0600, and answers /status with its token', async () => {
+    const first = await runCli(['serve', '--port', '0', '--json', '--interval', '500'], env());
+    running.push(first);
+    expect(first.announce).toMatchObject({ event: 'listening', pid: first.child.pid });
+    expect(first.announce.token).toBeUndefined();
+    const d = readDiscovery(dataDir)!;
+    expect(statSync(discoveryPath(dataDir)).mode & 0o777).toBe(0o600);
+    expect(statSync(dataDir).mode & 0o777).toBe(0o700);
+    const status = await fetch(`${d.url}/status`, { headers: { authorization: `Bearer ${d.token}` } });
+    expect((await status.json()).pid).toBe(first.child.pid);
+  });
+
+  it('a second serve on the same data dir attaches to the live sidecar instead of starting another', async () => {
+    const first = await runCli(['serve', '--port', '0', '--json'], env());
+    running.push(first);
+    const second = await runCli(['serve', '--port', '0', '--json'], env());
+    running.push(second);
+    expect(second.announce).toMatchObject({ event: 'attached', pid: first.child.pid, url: first.announce.url });
+    expect(await second.exited).toBe(0);
+    expect(readDiscovery(dataDir)!.pid).toBe(first.child.pid);
+  });
+
+  it('replaces a stale discovery file whose pid is dead', async () => {
+    const first = await runCli(['serve', '--port', '0', '--json'], env());
+    first.child.kill('SIGKILL');
+    await first.exited;
+    expect(readDiscovery(dataDir)!.pid).toBe(first.child.pid);
+    const second = await runCli(['serve', '--port', '0', '--json'], env());
+    running.push(second);
+    expect(second.announce.event).toBe('listening');
+    expect(readDiscovery(dataDir)!.pid).toBe(second.child.pid);
+    expect(second.stderr()).toMatch(/replacing a stale sidecar.json/);
+  });
+
+  it('replaces a discovery file that names a live pid which is not a sidecar', async () => {
+    mkdirSync(dataDir, { recursive: true });
+    writeFileSync(
+      discoveryPath(dataDir),
+      JSON.stringify({ url: 'http://127.0.0.1:9', port: 9, pid: process.pid, token: 'x', version: '0', apiVersion: 1, started_at: '', data_dir: dataDir })
+    );
+    const second = await runCli(['serve', '--port', '0', '--json'], env());
+    running.push(second);
+    expect(second.announce.event).toBe('listening');
+    expect(second.stderr()).toMatch(/does not answer/);
+  });
+
+  it('SIGTERM shuts down cleanly and removes the discovery file', async () => {
+    const first = await runCli(['serve', '--port', '0', '--json'], env());
+    running.push(first);
+    expect(readDiscovery(dataDir)).not.toBeNull();
+    first.child.kill('SIGTERM');
+    expect(await first.exited).toBe(0);
+    expect(readDiscovery(dataDir)).toBeNull();
+  });
+
+  it('a busy fixed port is a clear error, not a crash', async () => {
+    const blocker = createServer();
+    await new Promise<void>(resolve => blocker.listen(0, '127.0.0.1', resolve));
+    const port = (blocker.address() as { port: number }).port;
+    try {
+      const attempt = runCli(['serve', '--port', String(port), '--json'], env());
+      await expect(attempt).rejects.toThrow(/Port \d+ on 127.0.0.1 is already in use. Pass --port 0/);
+    } finally {
+      await new Promise<void>(resolve => blocker.close(() => resolve()));
+    }
+  });
+
+  it('uses VIGILO_TOKEN when it is set', async () => {
+    const first = await runCli(['serve', '--port', '0', '--json'], { ...env(), VIGILO_TOKEN: 'fixed-token-for-test' });
+    running.push(first);
+    expect(readDiscovery(dataDir)!.token).toBe('fixed-token-for-test');
+  });
+});

@@ -1,0 +1,244 @@
+/**
+ * LLM telemetry wire shapes (POST /llm/events and the /llm/* answers),
+ * defined once. The TypeScript client (src/client) and the Python wrappers
+ * (vigilo/llm) both send `LlmCallEvent`s: raw facts only. Pricing, usage
+ * normalisation, conversation identity, health and budgets are decided by
+ * the sidecar (src/core/llm). docs/LLM.md describes the same contract.
+ */
+import { z } from 'zod';
+
+export const LLM_MAX_EVENTS_PER_BATCH = 500;
+
+export const LlmProvider = z.enum(['openai', 'anthropic', 'google']);
+export type LlmProvider = z.infer<typeof LlmProvider>;
+
+export const LlmOperation = z.enum(['chat.completions', 'responses', 'messages', 'generateContent']);
+export type LlmOperation = z.infer<typeof LlmOperation>;
+
+export const LlmMessage = z.object({ role: z.string().max(64), content: z.string() });
+export type LlmMessage = z.infer<typeof LlmMessage>;
+
+const isoDate = z.string().datetime({ offset: true });
+
+export const LlmCallEvent = z
+  .object({
+    id: z.string().min(1).max(128),
+    provider: LlmProvider,
+    operation: LlmOperation,
+    /** What the user asked for. */
+    requestModel: z.string().max(256).nullable(),
+    /** The model as returned by the provider. */
+    responseModel: z.string().max(256).nullable(),
+    startedAt: isoDate,
+    /** Streams: time to the first content token. */
+    ttftMs: z.number().nonnegative().nullable(),
+    latencyMs: z.number().nonnegative(),
+    stream: z.boolean(),
+    status: z.enum(['ok', 'error']),
+    error: z.object({ class: z.string().max(200), httpStatus: z.number().int().nullable() }).nullable(),
+    /** The provider's own usage object, untouched (OpenAI usage, Anthropic usage, Gemini usageMetadata). */
+    usage: z.record(z.string(), z.unknown()).nullable(),
+    /** True only when counted by the client (tokenizer or character heuristic), not reported by the provider. */
+    usageEstimated: z.boolean(),
+    /** Given by the user through track() or options. */
+    conversationId: z.string().max(256).nullable(),
+    /** sha256 hex of provider + "\n" + system prompt + "\n" + first user message (docs/LLM.md). */
+    fingerprint: z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lowercase hex characters (sha256)').nullable(),
+    tags: z.record(z.string(), z.string().max(1000)),
+    /** Only when content capture is on (VIGILO_CAPTURE_CONTENT=0 turns it off). */
+    messages: z.array(LlmMessage).nullable(),
+    output: z.string().nullable(),
+    sdk: z.object({ language: z.enum(['typescript', 'python']), name: z.string().max(100), version: z.string().max(50).nullable() })
+  })
+  .strict();
+export type LlmCallEvent = z.infer<typeof LlmCallEvent>;
+
+export const LlmEventsBody = z.object({ events: z.array(LlmCallEvent).max(LLM_MAX_EVENTS_PER_BATCH) }).strict();
+export type LlmEventsBody = z.infer<typeof LlmEventsBody>;
+
+export const BudgetState = z.object({
+  /** True when a hard budget is configured and exhausted; clients that enabled the hard stop refuse the next call. */
+  hardStop: z.boolean(),
+  reason: z.string().nullable()
+});
+export type BudgetState = z.infer<typeof BudgetState>;
+
+export const LlmEventsResponse = z.object({
+  accepted: z.number().int(),
+  duplicates: z.number().int(),
+  budget: BudgetState
+});
+export type LlmEventsResponse = z.infer<typeof LlmEventsResponse>;
+
+/** Token counts after normalisation (src/core/llm/usage.ts). `inputTokens` includes cached and cache-write tokens. */
+export const TokenCounts = z.object({
+  inputTokens: z.number(),
+  outputTokens: z.number(),
+  cachedInputTokens: z.number(),
+  cacheWriteTokens: z.number(),
+  reasoningTokens: z.number()
+});
+export type TokenCounts = z.infer<typeof TokenCounts>;
+
+export const UnknownModelWarning = z.object({ provider: LlmProvider, model: z.string(), calls: z.number().int(), message: z.string() });
+
+export const LlmUsageResponse = z.object({
+  since: z.string(),
+  calls: z.number().int(),
+  errors: z.number().int(),
+  tokens: TokenCounts,
+  /** USD for the calls whose model has a price; null when none has. */
+  costUsd: z.number().nullable(),
+  /** Calls whose cost is unknown (model not in the pricing table). */
+  unpricedCalls: z.number().int(),
+  estimatedCalls: z.number().int(),
+  byProvider: z.array(z.object({ provider: LlmProvider, calls: z.number().int(), costUsd: z.number().nullable() })),
+  warnings: z.array(UnknownModelWarning)
+});
+export type LlmUsageResponse = z.infer<typeof LlmUsageResponse>;
+
+export const CostBucket = z.object({ key: z.string(), calls: z.number().int(), costUsd: z.number(), unpricedCalls: z.number().int(), inputTokens: z.number(), outputTokens: z.number() });
+export type CostBucket = z.infer<typeof CostBucket>;
+
+export const LlmCostQuery = z.object({ days: z.coerce.number().int().min(1).max(3660).default(30) }).strict();
+
+export const LlmCostResponse = z.object({
+  days: z.number().int(),
+  /** UTC calendar days and ISO weeks ("2026-W03"). */
+  byDay: z.array(CostBucket),
+  byWeek: z.array(CostBucket),
+  byProvider: z.array(CostBucket),
+  byModel: z.array(CostBucket),
+  totalUsd: z.number(),
+  unpricedCalls: z.number().int(),
+  warnings: z.array(UnknownModelWarning)
+});
+export type LlmCostResponse = z.infer<typeof LlmCostResponse>;
+
+export const TrendView = z.object({
+  /** Theil–Sen slope per message (ms or USD). */
+  slopePerMessage: z.number().nullable(),
+  /** Relative change over the conversation from the fitted line, e.g. 0.6 = +60 %. */
+  relativeChange: z.number().nullable(),
+  /** Mann–Kendall two-sided p-value. */
+  pValue: z.number().nullable(),
+  rising: z.boolean(),
+  samples: z.number().int()
+});
+export type TrendView = z.infer<typeof TrendView>;
+
+export const ConversationHealth = z.object({
+  conversationId: z.string(),
+  provider: LlmProvider,
+  model: z.string().nullable(),
+  calls: z.number().int(),
+  firstAt: z.string(),
+  lastAt: z.string(),
+  costUsd: z.number().nullable(),
+  context: z.object({
+    usedTokens: z.number().nullable(),
+    windowTokens: z.number().nullable(),
+    percent: z.number().nullable(),
+    /** Average growth of the prompt per exchange, tokens. */
+    growthPerMessage: z.number().nullable(),
+    messagesLeft: z.number().int().nullable(),
+    text: z.string()
+  }),
+  latency: TrendView,
+  costPerMessage: TrendView,
+  errorRate: z.number(),
+  score: z.number().int().min(0).max(100),
+  status: z.enum(['healthy', 'watch', 'degrading']),
+  reasons: z.array(z.string()),
+  recommendations: z.array(z.string()),
+  summaryAvailable: z.boolean()
+});
+export type ConversationHealth = z.infer<typeof ConversationHealth>;
+
+export const LlmConversationsResponse = z.object({ conversations: z.array(ConversationHealth) });
+
+export const SummaryQuery = z.object({ budgetTokens: z.coerce.number().int().min(50).max(100_000).default(800) }).strict();
+
+export const LlmSummaryResponse = z.object({
+  conversationId: z.string(),
+  method: z.literal('extractive'),
+  budgetTokens: z.number().int(),
+  tokens: z.number().int(),
+  /** False when message content was not captured: `text` then says so and holds no state. */
+  hasContent: z.boolean(),
+  sections: z.object({
+    task: z.array(z.string()),
+    decisions: z.array(z.string()),
+    facts: z.array(z.string()),
+    preferences: z.array(z.string())
+  }),
+  /** Ready to paste as the system message of a fresh conversation. */
+  text: z.string()
+});
+export type LlmSummaryResponse = z.infer<typeof LlmSummaryResponse>;
+
+export const PriceEntry = z.object({
+  provider: LlmProvider,
+  /** USD per 1M tokens. */
+  input: z.number().nonnegative(),
+  output: z.number().nonnegative(),
+  cachedInput: z.number().nonnegative().nullable(),
+  cacheWrite: z.number().nonnegative().nullable(),
+  contextWindow: z.number().int().positive().nullable(),
+  maxOutput: z.number().int().positive().nullable(),
+  /** Rates for prompts above 200K tokens where the provider charges more. */
+  above200k: z.object({ input: z.number(), output: z.number(), cachedInput: z.number().nullable() }).nullable().optional()
+});
+export type PriceEntry = z.infer<typeof PriceEntry>;
+
+export const PricingFile = z.object({
+  /** The date the prices were taken (YYYY-MM-DD). */
+  date: z.string(),
+  source: z.string(),
+  currency: z.literal('USD').default('USD'),
+  unit: z.literal('per_1m_tokens').default('per_1m_tokens'),
+  models: z.record(z.string(), PriceEntry)
+});
+export type PricingFile = z.infer<typeof PricingFile>;
+
+/** `<dataDir>/pricing.json`: user overrides, partial entries merged over the table. */
+export const PricingOverrides = z
+  .object({
+    models: z.record(z.string(), PriceEntry.partial().extend({ provider: LlmProvider.optional() })).default({}),
+    /** A LiteLLM model_prices_and_context_window.json to import (file path or http(s) URL). */
+    litellm: z.string().optional()
+  })
+  .strict();
+export type PricingOverrides = z.infer<typeof PricingOverrides>;
+
+export const LlmPricingResponse = z.object({
+  date: z.string(),
+  source: z.string(),
+  models: z.record(z.string(), PriceEntry),
+  overrides: z.array(z.string()),
+  imported: z.object({ from: z.string(), models: z.number().int() }).nullable(),
+  warnings: z.array(z.string())
+});
+
+export const PricingImportBody = z.object({ from: z.string().min(1).max(4096) }).strict();
+
+export const BudgetLimits = z
+  .object({
+    /** USD per sidecar session (this run). */
+    sessionUsd: z.number().positive().nullable().optional(),
+    /** USD per UTC day. */
+    dayUsd: z.number().positive().nullable().optional(),
+    /** USD per conversation. */
+    conversationUsd: z.number().positive().nullable().optional(),
+    /** When true, a client that enabled its hard stop refuses calls once a limit is reached. Off by default. */
+    hardStop: z.boolean().optional()
+  })
+  .strict();
+export type BudgetLimits = z.infer<typeof BudgetLimits>;
+
+export const BudgetsResponse = z.object({
+  limits: BudgetLimits,
+  spent: z.object({ sessionUsd: z.number(), dayUsd: z.number() }),
+  state: BudgetState,
+  file: z.string()
+});

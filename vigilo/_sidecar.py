@@ -1,0 +1,216 @@
+"""Find, start, attach to and stop the Node sidecar. Standard library only.
+
+The sidecar announces itself in ``<data dir>/sidecar.json`` (url, port, pid,
+token, ...). Starting is idempotent: a live sidecar is attached to; a stale
+file is left for the sidecar itself to replace.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any, Optional
+
+from ._paths import data_dir as default_data_dir
+
+DISCOVERY_FILE = "sidecar.json"
+MIN_NODE_MAJOR = 18
+NODE_HELP = (
+    "Vigilo's sidecar needs Node.js {min}+ on PATH. Install it from https://nodejs.org/ "
+    "or with your package manager (Debian/Ubuntu: `apt-get install nodejs`; conda: "
+    "`conda install -c conda-forge nodejs`; Colab and Kaggle already have it), "
+    "or point VIGILO_NODE at the node binary."
+)
+
+
+class NodeNotFoundError(RuntimeError):
+    """Node.js is missing or too old."""
+
+
+class SidecarStartError(RuntimeError):
+    """The sidecar did not come up."""
+
+
+def _dir(data_dir: "str | os.PathLike[str] | None") -> Path:
+    return Path(data_dir) if data_dir is not None else default_data_dir()
+
+
+def read_discovery(data_dir: "str | os.PathLike[str] | None" = None) -> Optional[dict]:
+    """The discovery file's content, or None when absent or unreadable."""
+    path = _dir(data_dir) / DISCOVERY_FILE
+    try:
+        with open(path, encoding="utf-8") as fh:
+            data = json.load(fh)
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict) or not {"url", "token", "pid"} <= data.keys():
+        return None
+    return data
+
+
+def request(discovery: dict, method: str, path: str, body: Any = None, timeout: float = 5.0) -> "tuple[int, Any]":
+    """One JSON request to the sidecar with its token. Returns (status, parsed body)."""
+    data = None if body is None else json.dumps(body).encode("utf-8")
+    req = urllib.request.Request(
+        discovery["url"].rstrip("/") + path,
+        data=data,
+        method=method.upper(),
+        headers={"Authorization": f"Bearer {discovery['token']}", "Accept": "application/json"},
+    )
+    if data is not None:
+        req.add_header("Content-Type", "application/json")
+    # The sidecar is on loopback: never go through an HTTP proxy from the environment.
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    try:
+        with opener.open(req, timeout=timeout) as resp:
+            raw = resp.read()
+            status = resp.status
+    except urllib.error.HTTPError as err:
+        raw = err.read()
+        status = err.code
+    try:
+        return status, json.loads(raw.decode("utf-8")) if raw else None
+    except ValueError:
+        return status, raw.decode("utf-8", "replace")
+
+
+def probe(discovery: Optional[dict], timeout: float = 1.5) -> Optional[dict]:
+    """The sidecar's /status if it answers as the pid the file names, else None."""
+    if not discovery:
+        return None
+    try:
+        status, body = request(discovery, "GET", "/status", timeout=timeout)
+    except (OSError, ValueError):
+        return None
+    if status == 200 and isinstance(body, dict) and body.get("pid") == discovery.get("pid"):
+        return body
+    return None
+
+
+def find_node() -> str:
+    """Path of a Node.js >= 18, or NodeNotFoundError saying how to get one."""
+    node = os.environ.get("VIGILO_NODE") or shutil.which("node") or shutil.which("nodejs")
+    if not node:
+        raise NodeNotFoundError(NODE_HELP.format(min=MIN_NODE_MAJOR) + " (no `node` found on PATH)")
+    try:
+        out = subprocess.run([node, "--version"], capture_output=True, text=True, timeout=10).stdout.strip()
+        major = int(out.lstrip("v").split(".")[0])
+    except (OSError, ValueError, subprocess.SubprocessError) as err:
+        raise NodeNotFoundError(NODE_HELP.format(min=MIN_NODE_MAJOR) + f" ({node} did not run: {err})") from err
+    if major < MIN_NODE_MAJOR:
+        raise NodeNotFoundError(NODE_HELP.format(min=MIN_NODE_MAJOR) + f" ({node} is {out})")
+    return node
+
+
+def sidecar_script() -> Path:
+    """The bundled sidecar inside the installed package, else this checkout's bin/vigilo.js."""
+    here = Path(__file__).resolve().parent
+    bundled = here / "sidecar" / "vigilo-sidecar.cjs"
+    checkout = here.parent / "bin" / "vigilo.js"
+    if (here.parent / "dist" / "server" / "cli.js").exists() and checkout.exists():
+        return checkout
+    if bundled.exists():
+        return bundled
+    if checkout.exists():
+        return checkout
+    raise SidecarStartError(
+        "The Vigilo sidecar JavaScript is missing from this installation "
+        f"(looked for {bundled}). Reinstall the vigilo wheel, or run `npm run build:node` in a checkout."
+    )
+
+
+def sidecar_command() -> "list[str]":
+    script = sidecar_script()
+    node = find_node()
+    if script.suffix == ".cjs":
+        # The bundle exports main(); run it as the CLI would.
+        return [node, "-e", "require(process.argv[1]).main(process.argv)", str(script)]
+    return [node, str(script)]
+
+
+def ensure_running(data_dir: "str | os.PathLike[str] | None" = None, timeout: float = 20.0) -> dict:
+    """Attach to the live sidecar of this data dir, or start one detached and wait for it.
+
+    The child gets its own session (survives kernel restarts) and logs to
+    ``<data dir>/sidecar.log``.
+    """
+    directory = _dir(data_dir)
+    current = read_discovery(directory)
+    if probe(current):
+        return current  # type: ignore[return-value]
+    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    os.chmod(directory, 0o700)
+    cmd = sidecar_command() + ["serve", "--port", "0", "--json", "--data-dir", str(directory)]
+    env = dict(os.environ)
+    log_path = directory / "sidecar.log"
+    fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    try:
+        proc = subprocess.Popen(
+            cmd,
+            stdin=subprocess.DEVNULL,
+            stdout=fd,
+            stderr=fd,
+            env=env,
+            start_new_session=True,
+            close_fds=True,
+        )
+    finally:
+        os.close(fd)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = read_discovery(directory)
+        if found and probe(found, timeout=1.0):
+            return found
+        code = proc.poll()
+        if code is not None and code != 0:
+            raise SidecarStartError(f"The sidecar exited with code {code}; see {log_path}:\n{_tail(log_path)}")
+        time.sleep(0.1)
+    raise SidecarStartError(f"The sidecar did not answer within {timeout:.0f} s; see {log_path}:\n{_tail(log_path)}")
+
+
+def _tail(path: Path, lines: int = 15) -> str:
+    try:
+        return "\n".join(path.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def stop(data_dir: "str | os.PathLike[str] | None" = None, timeout: float = 10.0) -> bool:
+    """SIGTERM the running sidecar and wait until it is gone. False when none was running."""
+    import signal
+
+    discovery = read_discovery(data_dir)
+    if not discovery or not _pid_alive(int(discovery["pid"])):
+        return False
+    pid = int(discovery["pid"])
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and _pid_alive(pid):
+        try:
+            # Reap it if it is our child (tests start it from this process).
+            os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            pass
+        time.sleep(0.05)
+    return not _pid_alive(pid)
+
+
+if __name__ == "__main__":  # pragma: no cover - manual use
+    print(json.dumps({k: v for k, v in ensure_running().items() if k != "token"}))
+    sys.exit(0)

@@ -1,0 +1,147 @@
+"""The ``%vigilo`` line magic: start or attach to the sidecar, show its report.
+
+    %load_ext vigilo
+    %vigilo                 start (or attach), register this kernel, show the report
+    %vigilo status          show the report
+    %vigilo stop            stop the sidecar and this kernel's heartbeat
+    %vigilo quota 23h       tell Vigilo how much Kaggle GPU quota is left this week
+    %vigilo profile session_lifetime=24h idle_timeout=90m
+                            override the platform profile (paid tiers differ)
+
+Everything shown is rendered by the sidecar (GET /report); this module only
+sends raw facts and displays what comes back.
+"""
+from __future__ import annotations
+
+import shlex
+from typing import Optional
+
+from IPython.core.error import UsageError
+from IPython.core.magic import Magics, line_magic, magics_class
+
+from . import _sidecar
+from ._kernel import Heartbeat
+
+
+class Report:
+    """A report rendered by the sidecar, shown as HTML in notebooks and text in terminals."""
+
+    def __init__(self, text: str, html: Optional[str] = None) -> None:
+        self.text = text
+        self.html = html
+
+    def _repr_html_(self) -> Optional[str]:
+        return self.html
+
+    def __repr__(self) -> str:
+        return self.text
+
+
+@magics_class
+class VigiloMagics(Magics):
+    def __init__(self, shell, data_dir=None):
+        super().__init__(shell)
+        self.data_dir = data_dir
+        self.heartbeat: Optional[Heartbeat] = None
+
+    # -- commands ---------------------------------------------------------
+    @line_magic
+    def vigilo(self, line: str = ""):
+        """Start or attach to the Vigilo sidecar; see ``%vigilo help``."""
+        try:
+            args = shlex.split(line)
+        except ValueError as err:
+            raise UsageError(f"%vigilo: {err}") from err
+        command, rest = (args[0], args[1:]) if args else ("start", [])
+        handler = {
+            "start": self._start,
+            "status": self._status,
+            "stop": self._stop,
+            "quota": self._quota,
+            "profile": self._profile,
+            "help": self._help,
+        }.get(command)
+        if handler is None:
+            raise UsageError(f"%vigilo: unknown command {command!r}. Try: %vigilo help")
+        return handler(rest)
+
+    def _help(self, _rest):
+        return Report(__doc__.split("\n\n")[1])
+
+    def _start(self, rest):
+        if rest:
+            raise UsageError("%vigilo takes no arguments when starting; see %vigilo help")
+        try:
+            discovery = _sidecar.ensure_running(self.data_dir)
+        except (_sidecar.NodeNotFoundError, _sidecar.SidecarStartError) as err:
+            raise UsageError(str(err)) from err
+        self._ensure_heartbeat()
+        return self._report(discovery)
+
+    def _status(self, rest):
+        discovery = self._running()
+        if self.heartbeat and not self.heartbeat.running:
+            self.heartbeat.start()
+        return self._report(discovery)
+
+    def _stop(self, _rest):
+        if self.heartbeat:
+            self.heartbeat.stop()
+            self.heartbeat = None
+        stopped = _sidecar.stop(self.data_dir)
+        return Report("Vigilo sidecar stopped." if stopped else "No Vigilo sidecar was running.")
+
+    def _quota(self, rest):
+        if len(rest) != 1:
+            raise UsageError("usage: %vigilo quota 23h   (what Kaggle shows as GPU quota left this week)")
+        return self._post("/quota", {"remaining": rest[0]})
+
+    def _profile(self, rest):
+        overrides = {}
+        for item in rest:
+            key, sep, value = item.partition("=")
+            if not sep or not key or not value:
+                raise UsageError(f"%vigilo profile: expected key=value, got {item!r}")
+            overrides[key] = value
+        if not overrides:
+            raise UsageError("usage: %vigilo profile session_lifetime=24h idle_timeout=90m")
+        return self._post("/profile", {"overrides": overrides})
+
+    # -- helpers ------------------------------------------------------------
+    def _running(self) -> dict:
+        discovery = _sidecar.read_discovery(self.data_dir)
+        if not _sidecar.probe(discovery):
+            raise UsageError("No Vigilo sidecar is running. Start it with: %vigilo")
+        return discovery  # type: ignore[return-value]
+
+    def _post(self, path: str, body: dict):
+        discovery = self._running()
+        status, answer = _sidecar.request(discovery, "POST", path, body)
+        if status >= 400:
+            message = answer.get("error", {}).get("message") if isinstance(answer, dict) else answer
+            raise UsageError(f"%vigilo: {message}")
+        return self._report(discovery)
+
+    def _ensure_heartbeat(self) -> None:
+        if self.heartbeat is None:
+            shell = self.shell
+            self.heartbeat = Heartbeat(self.data_dir, execution_count=lambda: getattr(shell, "execution_count", 0))
+            shell.events.register("pre_run_cell", self.heartbeat.activity)
+        self.heartbeat.beat()
+        self.heartbeat.start()
+
+    def _report(self, discovery: dict) -> Report:
+        status, text = _sidecar.request(discovery, "GET", "/report?format=text")
+        _, html = _sidecar.request(discovery, "GET", "/report?format=html")
+        if status != 200 or not isinstance(text, dict):
+            return Report(f"Vigilo sidecar at {discovery['url']} (pid {discovery['pid']}) answered HTTP {status}.")
+        return Report(text.get("report", ""), html.get("report") if isinstance(html, dict) else None)
+
+    def unload(self) -> None:
+        if self.heartbeat:
+            self.heartbeat.stop()
+            try:
+                self.shell.events.unregister("pre_run_cell", self.heartbeat.activity)
+            except ValueError:
+                pass
+            self.heartbeat = None
