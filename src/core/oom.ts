@@ -37,7 +37,7 @@ export interface OomOptions {
   minConfidence?: number;
   /** Growth slower than this share of the total per hour is noise (default 1 %/h). */
   minGrowthFractionPerHour?: number;
-  /** A rise smaller than this share of the total does not count as growth (default 0.2 %). */
+  /** A rise smaller than this share of the total does not count as growth (default 0.05 %). */
   noiseFraction?: number;
   /** No envelope rise for this share of the window → plateau (default 0.5). */
   staleFraction?: number;
@@ -68,7 +68,7 @@ export function predictOom(samples: readonly VramSample[], totalMiB: number | nu
   const minSamples = options.minSamples ?? 10;
   const minBuckets = options.minBuckets ?? 6;
   const minConfidence = options.minConfidence ?? 0.75;
-  const noiseFraction = options.noiseFraction ?? 0.002;
+  const noiseFraction = options.noiseFraction ?? 0.0005;
   const staleFraction = options.staleFraction ?? 0.5;
   const last = samples.length ? samples[samples.length - 1] : null;
   const usedPercent = last && totalMiB && totalMiB > 0 ? Math.round((last.usedMiB / totalMiB) * 1000) / 10 : null;

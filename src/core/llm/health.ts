@@ -1,0 +1,158 @@
+import type { ConversationHealth, LlmProvider, TokenCounts, TrendView } from '../../shared/llm-api';
+import { trend, type Trend } from './trend';
+
+/** One call of a conversation as the health score sees it (already normalised and priced). */
+export interface HealthCall {
+  startedAtMs: number;
+  latencyMs: number;
+  ttftMs: number | null;
+  status: 'ok' | 'error';
+  tokens: TokenCounts | null;
+  costUsd: number | null;
+  model: string | null;
+}
+
+export interface HealthInput {
+  conversationId: string;
+  provider: LlmProvider;
+  /** Calls in time order. */
+  calls: HealthCall[];
+  /** Context window of the conversation's model, null when the model is unknown. */
+  contextWindow: number | null;
+  /** Whether message content was captured, so a summary can be made. */
+  hasContent: boolean;
+}
+
+/** "87K", "1.2M", "950". */
+export function formatTokens(n: number): string {
+  if (n >= 1_000_000) {
+    return `${(n / 1_000_000).toFixed(n >= 10_000_000 ? 0 : 1).replace(/\.0$/, '')}M`;
+  }
+  if (n >= 1000) {
+    return `${Math.round(n / 1000)}K`;
+  }
+  return String(Math.round(n));
+}
+
+/**
+ * Context exhaustion: the last call's prompt plus completion against the
+ * window, and how many more exchanges fit at the average growth per exchange
+ * (growth of the prompt from one call to the next, which carries the
+ * previous answer and the new question).
+ */
+export function contextForecast(calls: HealthCall[], window: number | null): ConversationHealth['context'] {
+  const withTokens = calls.filter(c => c.tokens && c.tokens.inputTokens + c.tokens.outputTokens > 0);
+  const last = withTokens[withTokens.length - 1];
+  if (!last || !last.tokens) {
+    return { usedTokens: null, windowTokens: window, percent: null, growthPerMessage: null, messagesLeft: null, text: 'no token counts yet' };
+  }
+  const used = last.tokens.inputTokens + last.tokens.outputTokens;
+  let growth: number | null = null;
+  if (withTokens.length >= 2) {
+    const first = withTokens[0].tokens!;
+    growth = (last.tokens.inputTokens - first.inputTokens) / (withTokens.length - 1);
+    if (!(growth > 0)) {
+      growth = null;
+    }
+  }
+  if (!window) {
+    return { usedTokens: used, windowTokens: null, percent: null, growthPerMessage: growth, messagesLeft: null, text: `${formatTokens(used)} used; context window unknown for this model` };
+  }
+  const percent = Math.min(100, (used / window) * 100);
+  const messagesLeft = growth ? Math.max(0, Math.floor((window - used) / growth)) : null;
+  const left = messagesLeft === null ? '' : messagesLeft === 0 ? ' — the next message may not fit' : ` — about ${messagesLeft} message${messagesLeft === 1 ? '' : 's'} left`;
+  return { usedTokens: used, windowTokens: window, percent, growthPerMessage: growth, messagesLeft, text: `${formatTokens(used)} of ${formatTokens(window)} used${left}` };
+}
+
+function view(t: Trend): TrendView {
+  return { slopePerMessage: t.slope, relativeChange: t.relativeChange, pValue: t.pValue, rising: t.rising, samples: t.samples };
+}
+
+/**
+ * The per-message latency series: time to first token when every call
+ * streamed (it grows with the prompt and not with the answer's length),
+ * otherwise total latency. Failed calls are left out.
+ */
+export function latencySeries(calls: HealthCall[]): number[] {
+  const ok = calls.filter(c => c.status === 'ok');
+  const allTtft = ok.length > 0 && ok.every(c => c.ttftMs !== null);
+  return ok.map(c => (allTtft ? c.ttftMs! : c.latencyMs));
+}
+
+export function conversationHealth(input: HealthInput): ConversationHealth {
+  const { calls } = input;
+  const context = contextForecast(calls, input.contextWindow);
+  const latency = trend(latencySeries(calls));
+  const costs = calls.filter(c => c.status === 'ok' && c.costUsd !== null).map(c => c.costUsd!);
+  const cost = trend(costs);
+  const errors = calls.filter(c => c.status === 'error').length;
+  const errorRate = calls.length ? errors / calls.length : 0;
+
+  let score = 100;
+  const reasons: string[] = [];
+  const recommendations: string[] = [];
+  if (context.percent !== null && context.percent > 50) {
+    score -= (context.percent - 50) * 0.8;
+    reasons.push(`context ${Math.round(context.percent)} % full (${context.text})`);
+  }
+  if (context.messagesLeft !== null && context.messagesLeft <= 3) {
+    score -= 15;
+    if (context.percent === null || context.percent <= 50) {
+      reasons.push(`only about ${context.messagesLeft} messages left (${context.text})`);
+    }
+  }
+  if (latency.rising) {
+    score -= 15 + 10 * Math.min(2, latency.relativeChange ?? 0);
+    reasons.push(`latency rising: +${Math.round((latency.relativeChange ?? 0) * 100)} % over ${latency.samples} messages`);
+  }
+  if (cost.rising) {
+    score -= 10;
+    reasons.push(`cost per message rising: +${Math.round((cost.relativeChange ?? 0) * 100)} % over ${cost.samples} messages`);
+  }
+  if (errors > 0) {
+    score -= 30 * errorRate;
+    reasons.push(`${errors} of ${calls.length} calls failed`);
+  }
+  score = Math.max(0, Math.min(100, Math.round(score)));
+  const status = score >= 80 ? 'healthy' : score >= 55 ? 'watch' : 'degrading';
+
+  if (context.percent !== null && context.percent >= 90) {
+    recommendations.push(
+      input.hasContent
+        ? `context ${Math.round(context.percent)} % full: a summary is ready to transfer`
+        : `context ${Math.round(context.percent)} % full: start a fresh conversation (content capture is off, so no summary can be made)`
+    );
+  }
+  if (context.messagesLeft !== null && context.messagesLeft <= 3) {
+    recommendations.push(
+      `about ${context.messagesLeft} message${context.messagesLeft === 1 ? '' : 's'} left before the context window is full: carry ${input.hasContent ? 'the summary' : 'the state'} into a fresh conversation`
+    );
+  }
+  if (latency.rising || cost.rising || status === 'degrading') {
+    recommendations.push('this conversation is degrading: consider starting fresh');
+  }
+  if (reasons.length === 0) {
+    reasons.push('no sign of degradation');
+  }
+
+  const last = calls[calls.length - 1];
+  const priced = calls.filter(c => c.costUsd !== null);
+  return {
+    conversationId: input.conversationId,
+    provider: input.provider,
+    model: [...calls].reverse().find(c => c.model)?.model ?? null,
+    calls: calls.length,
+    firstAt: new Date(calls[0]?.startedAtMs ?? 0).toISOString(),
+    lastAt: new Date(last?.startedAtMs ?? 0).toISOString(),
+    costUsd: priced.length ? priced.reduce((a, c) => a + c.costUsd!, 0) : null,
+    context,
+    latency: view(latency),
+    costPerMessage: view(cost),
+    errorRate,
+    score,
+    status,
+    reasons,
+    recommendations,
+    summaryAvailable: input.hasContent
+  };
+}

@@ -1,0 +1,100 @@
+/**
+ * Kaggle's weekly GPU quota, pure. The user states what is left (`%vigilo
+ * quota 23h`); Vigilo counts GPU session time against it and resets it at the
+ * weekly boundary (Saturday 00:00 UTC, Kaggle docs / MISSION.md facts table).
+ */
+import { parseDuration } from './units';
+
+export interface QuotaState {
+  /** What the user last stated was left, in seconds, and when. null: never stated. */
+  statedRemainingS: number | null;
+  statedAtMs: number | null;
+  /** GPU seconds counted since the statement (or since the week started when never stated). */
+  gpuUsedS: number;
+  /** Start of the quota week the figures belong to. */
+  weekStartMs: number;
+  /** Last time GPU use was counted (to add only real elapsed time). */
+  lastTickMs: number | null;
+}
+
+/** The most recent Saturday 00:00 UTC at or before `ms`. */
+export function weekStartUtc(ms: number): number {
+  const d = new Date(ms);
+  const midnight = Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate());
+  const daysSinceSaturday = (d.getUTCDay() + 1) % 7; // Saturday = 6 → 0
+  return midnight - daysSinceSaturday * 86_400_000;
+}
+
+export function nextResetUtc(ms: number): number {
+  return weekStartUtc(ms) + 7 * 86_400_000;
+}
+
+export function initialQuota(nowMs: number): QuotaState {
+  return { statedRemainingS: null, statedAtMs: null, gpuUsedS: 0, weekStartMs: weekStartUtc(nowMs), lastTickMs: null };
+}
+
+/** "23h", "22h30m", "22:30" or a number of hours → seconds; throws UnitParseError on nonsense. */
+export function parseQuotaRemaining(raw: string | number): number {
+  const s = parseDuration(raw, 'h');
+  if (s > 7 * 86_400) {
+    throw new RangeError(`"${raw}" is more than a week of quota; give the hours left this week, e.g. "23h".`);
+  }
+  return s;
+}
+
+export function stateRemaining(state: QuotaState, remainingS: number, nowMs: number): QuotaState {
+  return { ...state, statedRemainingS: remainingS, statedAtMs: nowMs, gpuUsedS: 0, weekStartMs: weekStartUtc(nowMs) };
+}
+
+/**
+ * Advance the counter to `nowMs`. A GPU session counts while `gpuActive`;
+ * gaps longer than `maxGapMs` (the sidecar was not running) are not counted.
+ * Crossing a weekly boundary resets to the full quota.
+ */
+export function tickQuota(state: QuotaState, nowMs: number, gpuActive: boolean, maxGapMs: number): QuotaState {
+  let next = { ...state };
+  const week = weekStartUtc(nowMs);
+  if (week > next.weekStartMs) {
+    next = { statedRemainingS: null, statedAtMs: null, gpuUsedS: 0, weekStartMs: week, lastTickMs: Math.max(week, next.lastTickMs ?? week) };
+  }
+  if (gpuActive && next.lastTickMs !== null) {
+    const gap = nowMs - next.lastTickMs;
+    if (gap > 0 && gap <= maxGapMs) {
+      next.gpuUsedS += gap / 1000;
+    }
+  }
+  next.lastTickMs = nowMs;
+  return next;
+}
+
+export interface QuotaView {
+  weeklyQuotaS: number | null;
+  remainingS: number | null;
+  usedThisWeekS: number | null;
+  /** 'stated': from the user's statement minus counted GPU time; 'estimated': full quota minus what this machine counted. */
+  basis: 'stated' | 'estimated' | 'unknown';
+  statedAt: string | null;
+  statedRemainingS: number | null;
+  countedGpuS: number;
+  weekStartedAt: string;
+  resetsAt: string;
+}
+
+export function quotaView(state: QuotaState, weeklyQuotaS: number | null): QuotaView {
+  const common = {
+    weeklyQuotaS,
+    statedAt: state.statedAtMs === null ? null : new Date(state.statedAtMs).toISOString(),
+    statedRemainingS: state.statedRemainingS,
+    countedGpuS: Math.round(state.gpuUsedS),
+    weekStartedAt: new Date(state.weekStartMs).toISOString(),
+    resetsAt: new Date(state.weekStartMs + 7 * 86_400_000).toISOString()
+  };
+  if (state.statedRemainingS !== null) {
+    const remainingS = Math.max(0, Math.round(state.statedRemainingS - state.gpuUsedS));
+    return { ...common, remainingS, usedThisWeekS: weeklyQuotaS === null ? null : Math.max(0, Math.round(weeklyQuotaS - remainingS)), basis: 'stated' };
+  }
+  if (weeklyQuotaS !== null) {
+    return { ...common, remainingS: Math.max(0, Math.round(weeklyQuotaS - state.gpuUsedS)), usedThisWeekS: Math.round(state.gpuUsedS), basis: 'estimated' };
+  }
+  return { ...common, remainingS: null, usedThisWeekS: null, basis: 'unknown' };
+}

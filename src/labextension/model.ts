@@ -1,0 +1,336 @@
+import { ServerConnection } from '@jupyterlab/services';
+import { Poll } from '@lumino/polling';
+import { Signal, type ISignal } from '@lumino/signaling';
+import { API_VERSION, type Alert, type MetricsSnapshot, type StatusResponse } from '../shared/api';
+import { requestAPI, vigiloUrl, VigiloRequestError } from './request';
+import {
+  DEFAULT_SETTINGS,
+  type ConnectionState,
+  type IVigiloModel,
+  type IVigiloSettings,
+  type IVigiloState
+} from './tokens';
+
+const MAX_ALERTS = 20;
+/** After the SSE stream failed while /metrics still answered, poll this long before trying SSE again. */
+const SSE_RETRY_AFTER_MS = 5 * 60_000;
+
+/** The `hello` event the sidecar sends first on /events. */
+interface IHello {
+  apiVersion: number;
+  version: string;
+  pid: number;
+}
+
+/**
+ * Owns the connection to the sidecar, through the Jupyter server extension.
+ *
+ * Prefers the Server-Sent Events stream (`<base_url>vigilo/api/events`, same
+ * origin, so Jupyter's cookie authenticates it). One `Poll` drives everything
+ * else: while SSE is live a tick only checks that the stream is not stale;
+ * otherwise a tick fetches /metrics (the fallback transport, and the health
+ * check that tells "not running" from "disconnected"), with backoff while the
+ * sidecar is down and standby while the page is hidden.
+ */
+export class VigiloModel implements IVigiloModel {
+  constructor(options: VigiloModel.IOptions = {}) {
+    this._serverSettings = options.serverSettings ?? ServerConnection.makeSettings();
+    this._eventSourceFactory = options.eventSourceFactory ?? (url => new EventSource(url));
+    this._now = options.now ?? Date.now;
+    this._settings = { ...DEFAULT_SETTINGS, ...options.settings };
+    this._poll = new Poll<void, unknown, 'standby'>({
+      auto: options.autoStart ?? true,
+      factory: () => this._tick(),
+      frequency: this._frequency(),
+      name: 'vigilo:model',
+      standby: 'when-hidden'
+    });
+  }
+
+  get state(): IVigiloState {
+    return this._state;
+  }
+
+  get changed(): ISignal<IVigiloModel, IVigiloState> {
+    return this._changed;
+  }
+
+  get settings(): IVigiloSettings {
+    return { ...this._settings };
+  }
+
+  get isDisposed(): boolean {
+    return this._isDisposed;
+  }
+
+  configure(settings: Partial<IVigiloSettings>): void {
+    const before = this._settings;
+    this._settings = { ...before, ...settings };
+    this._poll.frequency = this._frequency();
+    if (this._settings.transport !== before.transport) {
+      this._sseRetryAt = 0;
+      if (this._settings.transport === 'poll') {
+        this._closeSource();
+      }
+      void this._poll.refresh();
+    }
+  }
+
+  async refresh(): Promise<void> {
+    await this._poll.refresh();
+    await this._poll.tick;
+  }
+
+  async startSidecar(): Promise<void> {
+    this._update({ connection: 'starting', reason: 'Starting the Vigilo sidecar…' });
+    try {
+      await requestAPI<unknown>('start', { method: 'POST', body: '{}' }, this._serverSettings);
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      this._update({ connection: this._everConnected ? 'disconnected' : 'not-running', reason: message });
+      throw error;
+    }
+    this._sseRetryAt = 0;
+    await this.refresh();
+  }
+
+  dispose(): void {
+    if (this._isDisposed) {
+      return;
+    }
+    this._isDisposed = true;
+    this._closeSource();
+    this._poll.dispose();
+    Signal.clearData(this);
+  }
+
+  /** One poll tick: check the stream, or fetch /metrics. Rejects to make the poll back off. */
+  private async _tick(): Promise<void> {
+    if (this._source && this._sseLive) {
+      if (this._now() - this._lastEventAt <= this._settings.sseStaleAfterMs) {
+        return;
+      }
+      // Open but silent: a proxy that buffers, or a half-dead connection.
+      this._abandonSse('the event stream went silent');
+    } else if (this._source && this._now() - this._sourceOpenedAt > this._settings.sseStaleAfterMs) {
+      this._abandonSse('the event stream never delivered a snapshot');
+    }
+    try {
+      const metrics = await requestAPI<MetricsSnapshot>('api/metrics', {}, this._serverSettings);
+      if (!this._state.status || this._state.connection === 'disconnected' || this._state.connection === 'not-running' || this._state.connection === 'starting') {
+        await this._fetchStatus();
+      }
+      this._everConnected = true;
+      const streaming = this._source !== null && this._sseLive;
+      this._update({ metrics, connection: streaming ? 'live' : 'polling', reason: streaming ? null : this._pollingReason() });
+      if (!this._source && this._wantsSse()) {
+        this._openSource();
+      }
+    } catch (error) {
+      this._closeSource();
+      this._onUnreachable(error);
+      throw error;
+    }
+  }
+
+  private async _fetchStatus(): Promise<void> {
+    const status = await requestAPI<StatusResponse>('api/status', {}, this._serverSettings);
+    this._checkApiVersion(status.apiVersion);
+    this._update({ status });
+  }
+
+  private _onUnreachable(error: unknown): void {
+    const message = error instanceof Error ? error.message : String(error);
+    const notRunning = error instanceof VigiloRequestError && error.sidecarNotRunning;
+    let connection: ConnectionState;
+    let reason: string;
+    if (this._everConnected) {
+      connection = 'disconnected';
+      reason = `Disconnected from the sidecar: ${message} Retrying by itself.`;
+    } else if (notRunning) {
+      connection = 'not-running';
+      reason = message;
+    } else {
+      connection = 'disconnected';
+      reason = `Cannot reach the sidecar: ${message} Retrying by itself.`;
+    }
+    this._update({ connection, reason });
+  }
+
+  private _wantsSse(): boolean {
+    const transport = this._settings.transport;
+    if (transport === 'poll' || typeof EventSource === 'undefined') {
+      return false;
+    }
+    return transport === 'sse' || this._now() >= this._sseRetryAt;
+  }
+
+  private _pollingReason(): string | null {
+    if (this._settings.transport === 'poll') {
+      return 'Polling /metrics (transport set to "poll" in the settings).';
+    }
+    return this._sseProblem ? `Polling /metrics: ${this._sseProblem}.` : null;
+  }
+
+  private _openSource(): void {
+    let url = vigiloUrl('api/events', this._serverSettings);
+    // EventSource cannot send headers: when Jupyter authenticates by token
+    // rather than by cookie, pass it the way JupyterLab does for websockets.
+    const { token, appendToken } = this._serverSettings;
+    if (appendToken && token) {
+      url += `?token=${encodeURIComponent(token)}`;
+    }
+    const source = this._eventSourceFactory(url);
+    this._source = source;
+    this._sseLive = false;
+    this._sourceOpenedAt = this._now();
+    source.addEventListener('hello', event => {
+      const hello = this._parse<IHello>(event);
+      if (hello) {
+        this._checkApiVersion(hello.apiVersion);
+        if (this._state.status && hello.pid !== this._state.status.pid) {
+          void this._fetchStatus().catch(() => undefined);
+        }
+      }
+    });
+    source.addEventListener('snapshot', event => {
+      const metrics = this._parse<MetricsSnapshot>(event);
+      if (!metrics || source !== this._source) {
+        return;
+      }
+      this._sseLive = true;
+      this._sseProblem = null;
+      this._lastEventAt = this._now();
+      this._everConnected = true;
+      this._update({ metrics, connection: 'live', reason: null });
+    });
+    source.addEventListener('alert', event => {
+      const alert = this._parse<Alert>(event);
+      if (alert && source === this._source) {
+        this._lastEventAt = this._now();
+        this._update({ alerts: [alert, ...this._state.alerts.filter(a => a.id !== alert.id)].slice(0, MAX_ALERTS) });
+      }
+    });
+    source.onerror = () => {
+      if (source !== this._source) {
+        return;
+      }
+      // EventSource would retry by itself, but only we know whether to back
+      // off, fall back to polling or report the sidecar gone: close it and let
+      // the poll decide right now.
+      const wasLive = this._sseLive;
+      this._closeSource();
+      if (!wasLive) {
+        this._sseFailedOnce();
+      }
+      void this._poll.refresh();
+    };
+  }
+
+  private _sseFailedOnce(): void {
+    if (this._settings.transport === 'auto') {
+      this._sseProblem = 'the event stream could not be opened through the Jupyter server';
+      this._sseRetryAt = this._now() + SSE_RETRY_AFTER_MS;
+    }
+  }
+
+  private _abandonSse(problem: string): void {
+    this._closeSource();
+    if (this._settings.transport === 'auto') {
+      this._sseProblem = problem;
+      this._sseRetryAt = this._now() + SSE_RETRY_AFTER_MS;
+    }
+  }
+
+  private _closeSource(): void {
+    if (this._source) {
+      this._source.onerror = null;
+      this._source.close();
+      this._source = null;
+    }
+    this._sseLive = false;
+  }
+
+  private _parse<T>(event: Event): T | null {
+    try {
+      return JSON.parse((event as MessageEvent<string>).data) as T;
+    } catch {
+      return null;
+    }
+  }
+
+  private _checkApiVersion(sidecar: number): void {
+    const apiMismatch = sidecar === API_VERSION ? null : { frontend: API_VERSION, sidecar };
+    this._update({ apiMismatch });
+  }
+
+  private _frequency(): { interval: number; max: number; backoff: boolean } {
+    const interval = Math.max(250, this._settings.refreshIntervalMs);
+    return { interval, max: Math.max(interval, this._settings.maxBackoffMs), backoff: true };
+  }
+
+  /** Apply a patch; emit `changed` only when something differs. */
+  private _update(patch: Partial<IVigiloState>): void {
+    if (this._isDisposed) {
+      return;
+    }
+    const current = this._state as unknown as Record<string, unknown>;
+    const changed = Object.entries(patch).some(([key, value]) => !Private.same(current[key], value));
+    if (!changed) {
+      return;
+    }
+    if (patch.connection === 'not-running') {
+      patch = { ...patch, status: null, metrics: null };
+    }
+    this._state = { ...this._state, ...patch };
+    this._changed.emit(this._state);
+  }
+
+  private _changed = new Signal<IVigiloModel, IVigiloState>(this);
+  private _state: IVigiloState = {
+    connection: 'connecting',
+    reason: null,
+    status: null,
+    metrics: null,
+    alerts: [],
+    apiMismatch: null
+  };
+  private _settings: IVigiloSettings;
+  private _serverSettings: ServerConnection.ISettings;
+  private _eventSourceFactory: (url: string) => EventSource;
+  private _now: () => number;
+  private _poll: Poll<void, unknown, 'standby'>;
+  private _source: EventSource | null = null;
+  private _sseLive = false;
+  private _sseProblem: string | null = null;
+  private _sseRetryAt = 0;
+  private _sourceOpenedAt = 0;
+  private _lastEventAt = 0;
+  private _everConnected = false;
+  private _isDisposed = false;
+}
+
+export namespace VigiloModel {
+  export interface IOptions {
+    serverSettings?: ServerConnection.ISettings;
+    settings?: Partial<IVigiloSettings>;
+    /** Injected in tests; defaults to the browser's EventSource. */
+    eventSourceFactory?: (url: string) => EventSource;
+    /** Injected clock, ms. */
+    now?: () => number;
+    /** Start connecting at once (default). */
+    autoStart?: boolean;
+  }
+}
+
+namespace Private {
+  export function same(a: unknown, b: unknown): boolean {
+    if (a === b) {
+      return true;
+    }
+    if (a === null || b === null || typeof a !== 'object' || typeof b !== 'object') {
+      return false;
+    }
+    return JSON.stringify(a) === JSON.stringify(b);
+  }
+}

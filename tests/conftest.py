@@ -1,0 +1,31 @@
+"""Shared pytest fixtures: a private data dir and a built sidecar."""
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def sidecar_built() -> Path:
+    """The checkout's sidecar build (dist/); built once per session if missing."""
+    cli = ROOT / "dist" / "server" / "cli.js"
+    if not cli.exists():
+        subprocess.run(["npx", "tsc", "-p", "tsconfig.node.json"], cwd=ROOT, check=True)
+    return ROOT / "bin" / "vigilo.js"
+
+
+@pytest.fixture
+def vigilo_data_dir(tmp_path, monkeypatch) -> Path:
+    """A fresh VIGILO_DATA_DIR; any sidecar started in it is stopped afterwards."""
+    data = tmp_path / "vigilo-data"
+    monkeypatch.setenv("VIGILO_DATA_DIR", str(data))
+    monkeypatch.delenv("VIGILO_TOKEN", raising=False)
+    yield data
+    from vigilo import _sidecar
+
+    _sidecar.stop(data)

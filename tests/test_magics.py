@@ -1,0 +1,103 @@
+"""%load_ext vigilo and %vigilo against a real sidecar, in an in-process IPython shell."""
+from __future__ import annotations
+
+import json
+import os
+import stat
+
+import pytest
+from IPython.core.error import UsageError
+from IPython.testing.globalipapp import start_ipython
+
+from vigilo import _sidecar
+
+
+@pytest.fixture(scope="module")
+def ip():
+    shell = start_ipython()
+    yield shell
+
+
+@pytest.fixture
+def loaded(ip, vigilo_data_dir, sidecar_built):
+    ip.run_line_magic("load_ext", "vigilo")
+    yield ip
+    ip.run_line_magic("unload_ext", "vigilo")
+
+
+def test_vigilo_starts_the_sidecar_registers_the_kernel_and_shows_the_report(loaded, vigilo_data_dir):
+    report = loaded.run_line_magic("vigilo", "")
+    discovery = _sidecar.read_discovery(vigilo_data_dir)
+    assert discovery is not None, "the sidecar wrote no discovery file"
+    assert stat.S_IMODE(os.stat(vigilo_data_dir / "sidecar.json").st_mode) == 0o600
+    assert "Vigilo · Runtime" in repr(report)
+    assert "Platform" in repr(report) and "local" in repr(report)
+    assert "<table" in report._repr_html_()
+
+    code, tasks = _sidecar.request(discovery, "GET", "/tasks")
+    assert code == 200
+    kernels = [t for t in tasks["tasks"] if t["kind"] == "kernel"]
+    assert [k["pid"] for k in kernels] == [os.getpid()]
+    assert kernels[0]["alive"] is True
+
+
+def test_a_second_vigilo_attaches_to_the_running_sidecar(loaded, vigilo_data_dir):
+    loaded.run_line_magic("vigilo", "")
+    first = _sidecar.read_discovery(vigilo_data_dir)
+    loaded.run_line_magic("vigilo", "")
+    assert _sidecar.read_discovery(vigilo_data_dir)["pid"] == first["pid"]
+
+
+def test_cell_execution_is_reported_as_kernel_activity(loaded, vigilo_data_dir):
+    loaded.run_line_magic("vigilo", "")
+    loaded.run_cell("x = 1 + 1")
+    magics = loaded.magics_manager.registry["VigiloMagics"]
+    assert magics.heartbeat.last_activity is not None
+    assert magics.heartbeat.beat() is True
+    code, tasks = _sidecar.request(_sidecar.read_discovery(vigilo_data_dir), "GET", "/tasks")
+    kernel = next(t for t in tasks["tasks"] if t["kind"] == "kernel")
+    assert kernel["lastActivity"] is not None
+
+
+def test_status_without_a_sidecar_says_how_to_start_one(loaded):
+    with pytest.raises(UsageError, match="No Vigilo sidecar is running. Start it with: %vigilo"):
+        loaded.run_line_magic("vigilo", "status")
+
+
+def test_status_then_stop(loaded, vigilo_data_dir):
+    loaded.run_line_magic("vigilo", "")
+    pid = _sidecar.read_discovery(vigilo_data_dir)["pid"]
+    status = loaded.run_line_magic("vigilo", "status")
+    assert f"pid {pid}" in repr(status)
+    stopped = loaded.run_line_magic("vigilo", "stop")
+    assert repr(stopped) == "Vigilo sidecar stopped."
+    assert _sidecar.read_discovery(vigilo_data_dir) is None
+    assert repr(loaded.run_line_magic("vigilo", "stop")) == "No Vigilo sidecar was running."
+
+
+def test_unknown_subcommand_is_a_usage_error(loaded):
+    with pytest.raises(UsageError, match="unknown command 'frobnicate'"):
+        loaded.run_line_magic("vigilo", "frobnicate")
+
+
+def test_missing_node_is_explained(loaded, monkeypatch):
+    monkeypatch.delenv("VIGILO_NODE", raising=False)
+    monkeypatch.setattr(_sidecar.shutil, "which", lambda name: None)
+    with pytest.raises(UsageError, match=r"needs Node.js 18\+ on PATH.*nodejs.org"):
+        loaded.run_line_magic("vigilo", "")
+
+
+@pytest.mark.parametrize("extra", [{}, {"XDG_DATA_HOME": "xdg"}, {"VIGILO_DATA_DIR": "explicit"}])
+def test_python_and_node_agree_on_the_default_data_dir(sidecar_built, tmp_path, extra):
+    import subprocess
+
+    from vigilo._paths import data_dir
+
+    env = {k: v for k, v in os.environ.items() if k not in ("VIGILO_DATA_DIR", "XDG_DATA_HOME")}
+    env["HOME"] = str(tmp_path)
+    env.update({k: str(tmp_path / v) for k, v in extra.items()})
+    node = subprocess.run(
+        ["node", "-e", "console.log(require('./dist/server/core/paths.js').defaultDataDir())"],
+        cwd=sidecar_built.parent.parent, env=env, capture_output=True, text=True, check=True,
+    ).stdout.strip()
+    assert node == str(data_dir(env, home=tmp_path))
