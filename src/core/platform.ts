@@ -61,3 +61,62 @@ export function detectPlatform(facts: PlatformFacts): PlatformInfo {
 
   return { name: 'local', evidence: ['no Colab or Kaggle environment variables, kernel modules or markers found'] };
 }
+
+export interface AcceleratorFacts {
+  env: Record<string, string | undefined>;
+  /** Names of /dev entries like "accel0" (TPU VMs). */
+  accelDevices: readonly string[];
+  /** Contents of /sys/bus/pci/devices/x/vendor, e.g. "0x1ae0" (Google TPU), "0x10de" (NVIDIA). */
+  pciVendors: readonly string[];
+  /** GPU names from nvidia-smi; null when nvidia-smi is unavailable or not yet read. */
+  gpuNames: readonly string[] | null;
+}
+
+export interface Accelerator {
+  kind: 'gpu' | 'tpu' | 'none' | 'unknown';
+  /** "Tesla T4", "2 × Tesla T4", "TPU v3-8", null when unknown. */
+  model: string | null;
+  count: number | null;
+  evidence: string[];
+}
+
+const GOOGLE_PCI_VENDOR = '0x1ae0';
+const NVIDIA_PCI_VENDOR = '0x10de';
+
+/**
+ * GPU from nvidia-smi first (it names the card); TPU from the environment
+ * (TPU_NAME, TPU_ACCELERATOR_TYPE, COLAB_TPU_1VM, ISTPUVM, PJRT_DEVICE=TPU) or
+ * devices (/dev/accel*, PCI vendor 0x1ae0); else none. COLAB_GPU is tested by
+ * value: it is present but empty on CPU runtimes.
+ */
+export function detectAccelerator(facts: AcceleratorFacts): Accelerator {
+  const { env } = facts;
+  if (facts.gpuNames && facts.gpuNames.length > 0) {
+    const names = [...new Set(facts.gpuNames)];
+    const model = names.length === 1 ? (facts.gpuNames.length > 1 ? `${facts.gpuNames.length} × ${names[0]}` : names[0]) : facts.gpuNames.join(' + ');
+    return { kind: 'gpu', model, count: facts.gpuNames.length, evidence: [`nvidia-smi lists ${facts.gpuNames.length} GPU(s): ${names.join(', ')}`] };
+  }
+  const tpu: string[] = [];
+  for (const name of ['TPU_NAME', 'TPU_ACCELERATOR_TYPE', 'COLAB_TPU_1VM']) {
+    if (env[name]) tpu.push(`env ${name}=${env[name]}`);
+  }
+  if (env.ISTPUVM === '1') tpu.push('env ISTPUVM=1');
+  if (env.PJRT_DEVICE?.toUpperCase() === 'TPU') tpu.push('env PJRT_DEVICE=TPU');
+  if (facts.accelDevices.length > 0) tpu.push(`devices /dev/${facts.accelDevices.join(', /dev/')}`);
+  const googleChips = facts.pciVendors.filter(v => v.trim().toLowerCase() === GOOGLE_PCI_VENDOR).length;
+  if (googleChips > 0) tpu.push(`${googleChips} PCI device(s) with vendor ${GOOGLE_PCI_VENDOR} (Google TPU)`);
+  if (tpu.length > 0) {
+    const type = env.TPU_ACCELERATOR_TYPE || null;
+    const count = facts.accelDevices.length || googleChips || null;
+    return { kind: 'tpu', model: type ? `TPU ${type}` : 'TPU', count, evidence: tpu };
+  }
+  const nvidiaPci = facts.pciVendors.filter(v => v.trim().toLowerCase() === NVIDIA_PCI_VENDOR).length;
+  if (env.COLAB_GPU === '1' || nvidiaPci > 0) {
+    const why = [env.COLAB_GPU === '1' ? 'env COLAB_GPU=1' : '', nvidiaPci ? `${nvidiaPci} NVIDIA PCI device(s)` : ''].filter(Boolean);
+    return { kind: 'gpu', model: null, count: nvidiaPci || null, evidence: [...why, 'but nvidia-smi gives no GPU list (driver missing or not read yet)'] };
+  }
+  if (facts.gpuNames === null) {
+    return { kind: 'none', model: null, count: 0, evidence: ['no nvidia-smi, no TPU environment variables, /dev/accel* or Google PCI devices'] };
+  }
+  return { kind: 'none', model: null, count: 0, evidence: ['nvidia-smi lists no GPU; no TPU found'] };
+}

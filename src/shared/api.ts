@@ -10,10 +10,21 @@ export const API_VERSION = 1;
 export const PlatformName = z.enum(['colab', 'kaggle', 'local']);
 export type PlatformName = z.infer<typeof PlatformName>;
 
+export const AcceleratorInfo = z.object({
+  kind: z.enum(['gpu', 'tpu', 'none', 'unknown']),
+  /** "Tesla T4", "2 × Tesla T4", "TPU v3-8"; null when unknown. */
+  model: z.string().nullable(),
+  count: z.number().int().nullable(),
+  evidence: z.array(z.string())
+});
+export type AcceleratorInfo = z.infer<typeof AcceleratorInfo>;
+
 export const PlatformInfo = z.object({
   name: PlatformName,
   /** Human-readable facts that decided `name`, e.g. "env COLAB_RELEASE_TAG=release-colab_20261101". */
-  evidence: z.array(z.string())
+  evidence: z.array(z.string()),
+  /** GPU model / TPU / none, with its evidence (absent until the platform module reports). */
+  accelerator: AcceleratorInfo.optional()
 });
 export type PlatformInfo = z.infer<typeof PlatformInfo>;
 

@@ -29,11 +29,14 @@ export function systemCollector(options: SystemCollectorOptions): Collector {
   const diskEvery = options.diskEveryTicks ?? 15;
   let tick = 0;
   let disks: Disk[] = [];
+  let cores: number | null = null;
   return intervalCollector({
     name: 'system',
     intervalMs: options.intervalMs,
     async sample(ctx) {
-      const [load, mem, cpu] = await Promise.all([si.currentLoad(), si.mem(), si.cpu()]);
+      // Core count does not change while we run: ask once.
+      cores ??= (await si.cpu()).cores;
+      const [load, mem] = await Promise.all([si.currentLoad(), si.mem()]);
       if (tick % diskEvery === 0) {
         disks = await sampleDisks().catch(() => disks);
       }
@@ -41,7 +44,7 @@ export function systemCollector(options: SystemCollectorOptions): Collector {
       const [l1, l5, l15] = loadavg();
       const section: SystemSection = {
         cpuPercent: Number.isFinite(load.currentLoad) ? Math.round(load.currentLoad * 10) / 10 : null,
-        cores: cpu.cores,
+        cores,
         load: [l1, l5, l15],
         memory: { totalBytes: mem.total, usedBytes: mem.total - mem.available, availableBytes: mem.available },
         disks,

@@ -1,0 +1,58 @@
+// Shared helpers for the bench scripts: run the built sidecar, read /proc, percentiles.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createInterface } from 'node:readline';
+
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+export function percentile(sorted, p) {
+  if (sorted.length === 0) return NaN;
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[i];
+}
+
+export function summary(values) {
+  const s = [...values].sort((a, b) => a - b);
+  return { n: s.length, p50: percentile(s, 50), p90: percentile(s, 90), p99: percentile(s, 99), max: s[s.length - 1] };
+}
+
+/** CPU seconds (user+system) and RSS bytes of a pid, from /proc. */
+export function procUsage(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = 100; // USER_HZ on Linux
+  const cpuS = (Number(fields[11]) + Number(fields[12])) / ticks;
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const rssKb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? NaN);
+  return { cpuS, rssBytes: rssKb * 1024 };
+}
+
+/** Start `node bin/vigilo.js serve` in a temp data dir; resolves once it printed its JSON line. */
+export async function startSidecar(extraArgs = [], env = {}) {
+  const dataDir = mkdtempSync(join(tmpdir(), 'vigilo-bench-'));
+  const t0 = performance.now();
+  const child = spawn(process.execPath, [join(ROOT, 'bin', 'vigilo.js'), 'serve', '--port', '0', '--json', '--data-dir', dataDir, ...extraArgs], {
+    env: { ...process.env, VIGILO_TOKEN: 'bench-token', ...env },
+    stdio: ['ignore', 'pipe', 'ignore']
+  });
+  const line = await new Promise((resolve, reject) => {
+    createInterface({ input: child.stdout }).once('line', resolve);
+    child.once('exit', code => reject(new Error(`sidecar exited ${code}`)));
+  });
+  const announce = JSON.parse(line);
+  return {
+    child,
+    t0,
+    url: announce.url,
+    token: 'bench-token',
+    dataDir,
+    async stop() {
+      child.kill('SIGTERM');
+      await new Promise(r => (child.exitCode !== null ? r() : child.once('exit', r)));
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  };
+}

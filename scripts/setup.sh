@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Idempotent set-up for a fresh clone: npm packages, the Python venv with
+# JupyterLab and Vigilo's test dependencies, Debian's Chromium, and the build.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf '\n== %s\n' "$*"; }
+
+if ! command -v node >/dev/null 2>&1; then
+  echo "Node.js 18+ is required: apt-get install nodejs (or see https://nodejs.org/)" >&2
+  exit 1
+fi
+
+if [ ! -x /usr/bin/chromium ] && [ "${VIGILO_SKIP_CHROMIUM:-0}" != 1 ]; then
+  log "installing Debian's chromium (UI tests)"
+  SUDO=""
+  [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
+fi
+
+log "npm packages"
+if [ -f package-lock.json ]; then
+  npm ci --no-audit --no-fund
+else
+  npm install --no-audit --no-fund
+fi
+(cd ui-tests && if [ -f package-lock.json ]; then npm ci --no-audit --no-fund; else npm install --no-audit --no-fund; fi)
+
+log "python venv (.venv)"
+if [ ! -x .venv/bin/python ]; then
+  python3 -m venv .venv
+fi
+.venv/bin/python -m pip install -q --upgrade pip
+.venv/bin/python -m pip install -q -r requirements-dev.txt
+
+log "build: sidecar, bundle, labextension"
+PATH="$PWD/.venv/bin:$PATH" npm run build
+
+log "install the extension into .venv (develop mode)"
+.venv/bin/python -m pip install -q --no-build-isolation --no-deps -e .
+PATH="$PWD/.venv/bin:$PATH" .venv/bin/jupyter labextension develop --overwrite . >/dev/null
+.venv/bin/jupyter server extension enable --sys-prefix vigilo >/dev/null

@@ -1,0 +1,73 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { PricingFile, PricingOverrides, type PriceEntry } from '../../shared/llm-api';
+import { applyPricing, importLiteLLM, tableFromFile, type PricingTable } from '../../core/llm/pricing';
+import shipped from '../../../data/pricing.json';
+
+export const PRICING_OVERRIDES_FILE = 'pricing.json';
+/** Largest LiteLLM price file accepted (the real one is about 1.5 MB). */
+const MAX_IMPORT_BYTES = 32 * 1024 * 1024;
+
+export function shippedTable(): PricingTable {
+  return tableFromFile(PricingFile.parse(shipped));
+}
+
+/** Read `<dataDir>/pricing.json`; a broken file becomes a warning, never a crash. */
+export function readOverrides(dataDir: string): { overrides: PricingOverrides | null; warnings: string[] } {
+  const file = join(dataDir, PRICING_OVERRIDES_FILE);
+  if (!existsSync(file)) {
+    return { overrides: null, warnings: [] };
+  }
+  try {
+    const parsed = PricingOverrides.safeParse(JSON.parse(readFileSync(file, 'utf8')));
+    if (!parsed.success) {
+      return { overrides: null, warnings: [`${file} ignored: ${parsed.error.issues.map(i => `${i.path.join('.')}: ${i.message}`).join('; ')}`] };
+    }
+    return { overrides: parsed.data, warnings: [] };
+  } catch (error) {
+    return { overrides: null, warnings: [`${file} ignored: ${(error as Error).message}`] };
+  }
+}
+
+/**
+ * Load a LiteLLM model_prices_and_context_window.json from a file path or an
+ * http(s) URL (bounded in time and size).
+ */
+export async function fetchLiteLLM(from: string, timeoutMs = 15_000): Promise<Record<string, PriceEntry>> {
+  let text: string;
+  if (/^https?:\/\//i.test(from)) {
+    const response = await fetch(from, { signal: AbortSignal.timeout(timeoutMs), redirect: 'follow' });
+    if (!response.ok) {
+      throw new Error(`GET ${from} answered HTTP ${response.status}`);
+    }
+    const declared = Number(response.headers.get('content-length') ?? 0);
+    if (declared > MAX_IMPORT_BYTES) {
+      throw new Error(`${from} is ${declared} bytes; the limit is ${MAX_IMPORT_BYTES}`);
+    }
+    text = await response.text();
+  } else {
+    text = readFileSync(from, 'utf8');
+  }
+  if (text.length > MAX_IMPORT_BYTES) {
+    throw new Error(`${from} is larger than ${MAX_IMPORT_BYTES} bytes`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new Error(`${from} is not JSON: ${(error as Error).message}`);
+  }
+  const { models } = importLiteLLM(json);
+  if (Object.keys(models).length === 0) {
+    throw new Error(`${from} holds no OpenAI, Anthropic or Google chat model with prices`);
+  }
+  return models;
+}
+
+/** The table in use: shipped, then an import, then the user's overrides. */
+export function buildTable(dataDir: string, imported: { from: string; models: Record<string, PriceEntry> } | null, extraWarnings: string[] = []): PricingTable {
+  const { overrides, warnings } = readOverrides(dataDir);
+  const base = shippedTable();
+  base.warnings.push(...warnings, ...extraWarnings);
+  return applyPricing(base, imported, overrides);
+}
