@@ -59,6 +59,10 @@ export class VigiloModel implements IVigiloModel {
     return { ...this._settings };
   }
 
+  get settingsChanged(): ISignal<IVigiloModel, IVigiloSettings> {
+    return this._settingsChanged;
+  }
+
   get isDisposed(): boolean {
     return this._isDisposed;
   }
@@ -66,7 +70,11 @@ export class VigiloModel implements IVigiloModel {
   configure(settings: Partial<IVigiloSettings>): void {
     const before = this._settings;
     this._settings = { ...before, ...settings };
+    if (JSON.stringify(before) === JSON.stringify(this._settings)) {
+      return;
+    }
     this._poll.frequency = this._frequency();
+    this._settingsChanged.emit(this.settings);
     if (this._settings.transport !== before.transport) {
       this._sseRetryAt = 0;
       if (this._settings.transport === 'poll') {
@@ -287,6 +295,7 @@ export class VigiloModel implements IVigiloModel {
   }
 
   private _changed = new Signal<IVigiloModel, IVigiloState>(this);
+  private _settingsChanged = new Signal<IVigiloModel, IVigiloSettings>(this);
   private _state: IVigiloState = {
     connection: 'connecting',
     reason: null,

@@ -65,6 +65,8 @@ export interface IVigiloModel extends IDisposable {
   /** Emitted only when `state` really changed. */
   readonly changed: ISignal<IVigiloModel, IVigiloState>;
   readonly settings: IVigiloSettings;
+  /** Emitted after `configure()` changed a setting. */
+  readonly settingsChanged: ISignal<IVigiloModel, IVigiloSettings>;
   /** Apply new settings to the running connection. */
   configure(settings: Partial<IVigiloSettings>): void;
   /** Ask the Jupyter server to launch the sidecar, then reconnect. */

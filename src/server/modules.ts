@@ -1,7 +1,9 @@
 import { alertsModule } from './alerts/module';
 import { systemCollector } from './collectors/system';
+import { llmModule } from './llm/module';
 import type { SidecarContext } from './core/context';
 import type { SidecarModule } from './core/module';
+import { runtimeModules } from './session/runtime';
 import { currentStatus } from './core/coreModule';
 import { reportModule } from './report/reportModule';
 
@@ -13,6 +15,8 @@ export function featureModules(ctx: SidecarContext): SidecarModule[] {
   return [
     { name: 'system', collectors: [systemCollector({ intervalMs: ctx.config.intervalMs })] },
     reportModule(ctx, () => currentStatus(ctx)),
-    alertsModule(ctx)
+    alertsModule(ctx),
+    ...runtimeModules(ctx),
+    llmModule(ctx)
   ];
 }

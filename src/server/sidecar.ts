@@ -1,8 +1,6 @@
-import { existsSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { API_VERSION, type PlatformInfo } from '../shared/api';
-import { detectPlatform, PLATFORM_MARKER_PATHS } from '../core/platform';
 import { AlertEngine } from './alerts/engine';
 import { createApp } from './core/app';
 import { EventBus } from './core/bus';
@@ -13,9 +11,9 @@ import { coreModule } from './core/coreModule';
 import { ensureDataDir, removeDiscovery, writeDiscovery, type Discovery } from './core/discovery';
 import { KernelRegistry } from './core/kernels';
 import type { SidecarModule } from './core/module';
-import { underRoot } from './core/paths';
 import { SnapshotStore } from './core/snapshot';
 import { featureModules } from './modules';
+import { PlatformDetector, registerDetector } from './platform/detector';
 
 export interface SidecarOptions {
   config: SidecarConfig;
@@ -61,7 +59,8 @@ export class Sidecar {
     const kernels = new KernelRegistry({ clock, bus, heartbeatIntervalS: config.heartbeatIntervalS });
     // Built before the feature modules, which register their rules on it.
     const alerts = new AlertEngine({ clock, bus, dataDir: config.dataDir, log: options.log });
-    const markers = new Set<string>(PLATFORM_MARKER_PATHS.filter(p => existsSync(underRoot(config.fsRoot, p))));
+    // Platform facts (markers, /dev/accel*, PCI vendors) under VIGILO_FS_ROOT; the platform module refreshes them.
+    const detector = new PlatformDetector({ fsRoot: config.fsRoot, env: config.env, kernels, snapshot });
     this.ctx = {
       config,
       clock,
@@ -70,9 +69,10 @@ export class Sidecar {
       kernels,
       alerts,
       startedAtMs,
-      platform: (): PlatformInfo => detectPlatform({ env: config.env, existingPaths: markers, kernelModules: kernels.kernelModules() }),
+      platform: (): PlatformInfo => detector.info(),
       log: options.log ?? (() => undefined)
     };
+    registerDetector(this.ctx, detector);
     const features = (options.modules ?? featureModules)(this.ctx);
     this.modules = [coreModule(this.ctx, () => this.url), ...features];
   }

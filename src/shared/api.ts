@@ -75,13 +75,42 @@ export const GpuDevice = z.object({
   memoryUsedMiB: z.number().nullable(),
   utilizationPercent: z.number().nullable(),
   temperatureC: z.number().nullable(),
-  powerW: z.number().nullable()
+  powerW: z.number().nullable(),
+  /** OOM prediction from this GPU's recent VRAM series (src/core/oom.ts). */
+  oom: z
+    .object({
+      secondsToLimit: z.number().nullable(),
+      basis: z.string(),
+      confidence: z.number(),
+      usedPercent: z.number().nullable(),
+      slopeMiBPerS: z.number().nullable(),
+      samples: z.number().int()
+    })
+    .optional(),
+  /** Processes using this GPU (from --query-compute-apps, sampled more slowly). */
+  processes: z.array(z.object({ pid: z.number().int(), processName: z.string(), usedMiB: z.number().nullable() })).optional()
 });
 export type GpuDevice = z.infer<typeof GpuDevice>;
 
 export const GpuSection = SectionState.extend({
   devices: z.array(GpuDevice),
-  sampledAt: z.string().nullable()
+  sampledAt: z.string().nullable(),
+  /** The streaming nvidia-smi reader's health: restarts, garbage lines, command. */
+  reader: z
+    .object({
+      status: z.string(),
+      command: z.string().nullable(),
+      pid: z.number().int().nullable(),
+      starts: z.number().int(),
+      failures: z.number().int(),
+      garbageLines: z.number().int(),
+      lastGarbage: z.string().nullable(),
+      lastLineAt: z.string().nullable(),
+      nextRestartInMs: z.number().nullable()
+    })
+    .optional(),
+  /** Why compute-apps are missing, when they are. */
+  processesReason: z.string().nullable().optional()
 }).passthrough();
 export type GpuSection = z.infer<typeof GpuSection>;
 
@@ -209,3 +238,111 @@ export const AlertRuleView = z.object({
   hysteresis: z.number()
 });
 export const AlertSettingsResponse = z.object({ rules: z.array(AlertRuleView), file: z.string().nullable() });
+
+// ---------------------------------------------------------------------------
+// Runtime sections (issue 3): GET /metrics `platform`, `session`, `idle`, `storage`, `quota`.
+
+export const ProfileNumber = z.object({
+  value: z.number().nullable(),
+  unit: z.enum(['s', 'bytes']),
+  display: z.string().nullable(),
+  source: z.string(),
+  date: z.string(),
+  verified: z.boolean(),
+  note: z.string().optional()
+});
+
+export const ProfileResponse = z.object({
+  platform: PlatformName,
+  variant: z.string(),
+  fields: z.record(z.string(), ProfileNumber),
+  ephemeralPaths: z.array(z.string()),
+  durablePaths: z.array(z.string()),
+  overridesFile: z.string()
+});
+
+export const ProfileBody = z
+  .object({ overrides: z.record(z.string(), z.union([z.string().max(40), z.number(), z.null()])) })
+  .strict();
+
+export const PlatformSection = PlatformInfo.extend({
+  profile: z.object({ variant: z.string(), sessionLifetimeS: z.number().nullable(), idleCutoffS: z.number().nullable() }),
+  checkedAt: z.string()
+});
+
+export const SessionSection = z.object({
+  /** When the runtime (container / VM) started, and how that was read: 'pid1' | 'uptime' | 'sidecar'. */
+  startedAt: z.string(),
+  startBasis: z.string(),
+  elapsedS: z.number(),
+  lifetimeS: z.number().nullable(),
+  remainingS: z.number().nullable(),
+  endsAt: z.string().nullable(),
+  /** Warning marks in minutes before the end. */
+  warnAtMin: z.array(z.number()),
+  /** How the previous sidecar session on this machine ended, when one was recorded. */
+  previous: z
+    .object({ startedAt: z.string(), endedAt: z.string().nullable(), lastSeenAt: z.string(), how: z.string(), sameRuntime: z.boolean() })
+    .nullable()
+});
+
+export const IdleSection = z.object({
+  lastActivityAt: z.string(),
+  source: z.enum(['kernel', 'panel', 'sidecar-start']),
+  idleS: z.number(),
+  cutoffS: z.number().nullable(),
+  remainingS: z.number().nullable()
+});
+
+export const ActivityBody = z.object({ source: z.enum(['panel', 'kernel']), at: z.string().datetime({ offset: true }).optional() }).strict();
+
+export const DiskUsage = z.object({
+  path: z.string(),
+  totalBytes: z.number(),
+  usedBytes: z.number(),
+  availableBytes: z.number(),
+  usedPercent: z.number()
+});
+
+export const StorageSection = SectionState.extend({
+  disks: z.array(DiskUsage),
+  /** Kaggle's /kaggle/working against the output limit (null off Kaggle). */
+  output: z
+    .object({
+      path: z.string(),
+      bytes: z.number(),
+      limitBytes: z.number().nullable(),
+      usedPercent: z.number().nullable(),
+      files: z.number().int(),
+      /** True when the walk stopped at its entry cap: the size is a lower bound. */
+      truncated: z.boolean(),
+      measuredAt: z.string()
+    })
+    .nullable(),
+  drive: z.object({ mounted: z.boolean(), mountPoint: z.string(), fsType: z.string().nullable() }),
+  sampledAt: z.string()
+});
+
+export const InternetState = z.object({
+  enabled: z.boolean(),
+  target: z.string().nullable(),
+  reachable: z.boolean().nullable(),
+  checkedAt: z.string().nullable(),
+  error: z.string().nullable()
+});
+
+export const QuotaSection = z.object({
+  weeklyQuotaS: z.number().nullable(),
+  remainingS: z.number().nullable(),
+  usedThisWeekS: z.number().nullable(),
+  basis: z.enum(['stated', 'estimated', 'unknown']),
+  statedAt: z.string().nullable(),
+  statedRemainingS: z.number().nullable(),
+  countedGpuS: z.number(),
+  weekStartedAt: z.string(),
+  resetsAt: z.string(),
+  counting: z.boolean(),
+  internet: InternetState
+});
+
+export const QuotaBody = z.object({ remaining: z.union([z.string().min(1).max(40), z.number()]) }).strict();

@@ -97,6 +97,33 @@ export const LlmUsageResponse = z.object({
 });
 export type LlmUsageResponse = z.infer<typeof LlmUsageResponse>;
 
+export const LlmCallView = z.object({
+  id: z.string(),
+  provider: LlmProvider,
+  operation: z.string(),
+  model: z.string().nullable(),
+  pricedModel: z.string().nullable(),
+  startedAt: z.string(),
+  ttftMs: z.number().nullable(),
+  latencyMs: z.number(),
+  stream: z.boolean(),
+  status: z.enum(['ok', 'error']),
+  errorClass: z.string().nullable(),
+  httpStatus: z.number().nullable(),
+  tokens: TokenCounts.nullable(),
+  usageEstimated: z.boolean(),
+  costUsd: z.number().nullable(),
+  /** Context used by this call (prompt + completion) against the model's window, %. */
+  contextPercent: z.number().nullable(),
+  conversationId: z.string().nullable(),
+  tags: z.record(z.string(), z.string()),
+  sdk: z.string()
+});
+export type LlmCallView = z.infer<typeof LlmCallView>;
+
+export const LlmCallsQuery = z.object({ limit: z.coerce.number().int().min(1).max(1000).default(50), conversationId: z.string().max(256).optional() }).strict();
+export const LlmCallsResponse = z.object({ calls: z.array(LlmCallView) });
+
 export const CostBucket = z.object({ key: z.string(), calls: z.number().int(), costUsd: z.number(), unpricedCalls: z.number().int(), inputTokens: z.number(), outputTokens: z.number() });
 export type CostBucket = z.infer<typeof CostBucket>;
 
@@ -176,6 +203,13 @@ export const LlmSummaryResponse = z.object({
   text: z.string()
 });
 export type LlmSummaryResponse = z.infer<typeof LlmSummaryResponse>;
+
+export const LlmTranscriptResponse = z.object({
+  conversationId: z.string(),
+  /** The whole conversation as the last call saw it plus its answer; null when content was not captured. */
+  messages: z.array(LlmMessage).nullable()
+});
+export type LlmTranscriptResponse = z.infer<typeof LlmTranscriptResponse>;
 
 export const PriceEntry = z.object({
   provider: LlmProvider,

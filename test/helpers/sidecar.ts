@@ -43,7 +43,8 @@ export async function startSidecar(options: TestSidecarOptions = {}): Promise<Te
       intervalMs: options.intervalMs ?? 60_000,
       heartbeatIntervalS: 10,
       version: '0.0.0-test',
-      env: options.env ?? {}
+      // The internet probe is off in tests unless a test points it at loopback.
+      env: { VIGILO_INTERNET_PROBE: 'off', ...options.env }
     },
     token: TOKEN,
     clock: options.clock,

@@ -25,7 +25,7 @@ interface Candidate {
 const PREFERENCE = /\b(i prefer|i'd prefer|i would prefer|i like|i'd like|i would like|i want|i don't want|i do not want|please (always|never|keep|use|avoid|don't|do not)|always use|never use|don't use|do not use|avoid|my preference|keep it|make sure to|i hate|i love|call me)\b/i;
 const DECISION = /\b(we decided|we've decided|we have decided|decided to|decision|let's go with|let's use|we'll use|we will use|we'll go with|going with|agreed|we agree|settled on|chose|we chose|switch(ed)? to|from now on|final answer|we picked|picked)\b/i;
 const TASK = /\b(the task is|our task|i'm working on|i am working on|we're working on|we are working on|i need to|we need to|next step|next,? we|goal is|the goal|todo|to do:|in progress|currently|help me|can you|could you|please (write|build|implement|fix|add|create|draft|refactor|review))\b/i;
-const FACT = /(\d|\bis\b|\bare\b|\bwas\b|\bhas\b|\bhave\b|\bnamed?\b|\bcalled\b|\buses?\b|\bruns? on\b|\bdeadline\b|\bbudget\b|\bversion\b|\bport\b|\bmy name\b|\blocated\b|=)/i;
+const FACT = /(\bis\b|\bare\b|\bwas\b|\bhas\b|\bhave\b|\bnamed?\b|\bcalled\b|\buses?\b|\bruns? on\b|\bdeadline\b|\bbudget\b|\bversion\b|\bport\b|\bmy name\b|\blocated\b|=)/i;
 const FILLER = /^(ok(ay)?|sure|thanks?( you)?|great|got it|sounds good|of course|certainly|absolutely|no problem|hello|hi|hey)[.! ]*$/i;
 const ASSISTANT_FLUFF = /\b(i hope this helps|let me know if|feel free to|happy to help|great question|as an ai)\b/i;
 
@@ -51,6 +51,11 @@ function normalise(s: string): string {
   return s.toLowerCase().replace(/[^a-z0-9]+/g, ' ').trim();
 }
 
+/** Digits, or a capitalised word that does not start the sentence: the marks of a specific fact. */
+function specific(sentence: string): boolean {
+  return /\d/.test(sentence) || /\s[A-Z][\w-]+/.test(sentence) || /[/_`]/.test(sentence);
+}
+
 function classify(sentence: string, role: string, isLastUser: boolean): { section: Section; score: number } | null {
   const user = role === 'user';
   if (!user && ASSISTANT_FLUFF.test(sentence)) {
@@ -62,16 +67,44 @@ function classify(sentence: string, role: string, isLastUser: boolean): { sectio
   if (DECISION.test(sentence)) {
     return { section: 'decisions', score: user ? 3 : 2.5 };
   }
-  if (user && (isLastUser || TASK.test(sentence))) {
-    return { section: 'task', score: isLastUser ? 3.5 : 2 };
+  if (user && isLastUser) {
+    return { section: 'task', score: 3.5 };
   }
-  if (FACT.test(sentence)) {
-    // Facts stated by the user are what the user knows and the model cannot re-derive.
-    const digits = /\d/.test(sentence) ? 0.5 : 0;
-    const proper = /\b[A-Z][a-z]+\b/.test(sentence.slice(1)) ? 0.3 : 0;
-    return { section: 'facts', score: (user ? 2 : 1) + digits + proper };
+  if (user && TASK.test(sentence)) {
+    // An earlier request: keep it when it names something specific, not a generic question.
+    return specific(sentence) || !sentence.endsWith('?') ? { section: 'task', score: 1.5 } : null;
+  }
+  const isSpecific = specific(sentence);
+  if (user && (isSpecific || FACT.test(sentence))) {
+    // What the user states is what the model cannot re-derive.
+    return { section: 'facts', score: 2 + (isSpecific ? 0.5 : 0) };
+  }
+  if (!user && isSpecific && FACT.test(sentence)) {
+    return { section: 'facts', score: 1 };
   }
   return null;
+}
+
+function contentWords(s: string): Set<string> {
+  return new Set(normalise(s).split(' ').filter(w => w.length > 3));
+}
+
+/** True when most of `candidate`'s content words are already in one chosen sentence. */
+function redundant(candidate: string, chosen: Candidate[]): boolean {
+  const words = contentWords(candidate);
+  if (words.size === 0) {
+    return true;
+  }
+  return chosen.some(c => {
+    const other = contentWords(c.text);
+    let shared = 0;
+    for (const w of words) {
+      if (other.has(w)) {
+        shared++;
+      }
+    }
+    return shared / words.size >= 0.6;
+  });
 }
 
 const HEADINGS: Record<Section, string> = {
@@ -126,7 +159,7 @@ export function summarizeConversation(input: SummaryInput): LlmSummaryResponse {
   let used = headerCost;
   for (const c of ranked) {
     const cost = estimateTokens(c.text) + 1;
-    if (used + cost > input.budgetTokens) {
+    if (used + cost > input.budgetTokens || redundant(c.text, chosen)) {
       continue;
     }
     chosen.push(c);

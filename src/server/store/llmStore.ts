@@ -186,6 +186,16 @@ export class LlmStore {
     return (this.db.all(sql, values) as Row[]).map(rowToCall);
   }
 
+  /** The latest calls, newest first. */
+  recent(limit: number, conversationKey?: string): StoredCall[] {
+    const rows = (
+      conversationKey === undefined
+        ? this.db.all('SELECT * FROM llm_calls ORDER BY started_at_ms DESC, rowid DESC LIMIT ?', [limit])
+        : this.db.all('SELECT * FROM llm_calls WHERE conversation_key = ? ORDER BY started_at_ms DESC, rowid DESC LIMIT ?', [conversationKey, limit])
+    ) as Row[];
+    return rows.map(rowToCall);
+  }
+
   /** Conversation keys with their last activity, most recent first. */
   conversations(limit: number): Array<{ key: string; lastMs: number }> {
     const rows = this.db.all(

@@ -1,0 +1,81 @@
+#!/usr/bin/env node
+// Added latency of vigilo wrap() per call: p50/p99 of the wrapped OpenAI client against the
+// unwrapped one, same loopback fake server, same run, calls interleaved; a real sidecar (child
+// process) receives the events.   node bench/llm-overhead.mjs [--calls 2000] [--stream-calls 500]
+// Needs the build: npx tsc -p tsconfig.node.json
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { ROOT, startSidecar, summary } from './lib.mjs';
+import { machine, startFakeOpenAI, writeSection } from './llm-lib.mjs';
+
+const require = createRequire(import.meta.url);
+const OpenAI = require('openai').default;
+const vigilo = require(join(ROOT, 'dist', 'client', 'index.js'));
+
+const args = Object.fromEntries(process.argv.slice(2).reduce((acc, a, i, all) => (a.startsWith('--') ? [...acc, [a.slice(2), all[i + 1]]] : acc), []));
+const calls = Number(args.calls ?? 2000);
+const streamCalls = Number(args['stream-calls'] ?? 500);
+
+const fake = await startFakeOpenAI();
+const sidecar = await startSidecar();
+vigilo.configure({ url: sidecar.url, token: sidecar.token });
+const plain = new OpenAI({ apiKey: 'sk-bench-not-a-key', baseURL: fake.baseURL, maxRetries: 0 });
+const wrapped = vigilo.wrap(new OpenAI({ apiKey: 'sk-bench-not-a-key', baseURL: fake.baseURL, maxRetries: 0 }));
+const ask = { model: 'gpt-4o-mini', messages: [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'Say hello.' }] };
+
+async function once(client, stream) {
+  const t0 = performance.now();
+  if (stream) {
+    for await (const _ of await client.chat.completions.create({ ...ask, stream: true })) {
+      // read every chunk
+    }
+  } else {
+    await client.chat.completions.create(ask);
+  }
+  return performance.now() - t0;
+}
+
+async function measure(n, stream) {
+  for (let i = 0; i < 200; i++) {
+    await once(plain, stream);
+    await once(wrapped, stream);
+  }
+  const a = [];
+  const b = [];
+  for (let i = 0; i < n; i++) {
+    // Alternate the order so neither client always runs first.
+    if (i % 2) {
+      a.push(await once(plain, stream));
+      b.push(await once(wrapped, stream));
+    } else {
+      b.push(await once(wrapped, stream));
+      a.push(await once(plain, stream));
+    }
+  }
+  return { plain: summary(a), wrapped: summary(b) };
+}
+
+try {
+  const json = await measure(calls, false);
+  const sse = await measure(streamCalls, true);
+  await vigilo.flush();
+  const stats = vigilo.stats();
+  const usage = await (await fetch(`${sidecar.url}/llm/usage`, { headers: { authorization: `Bearer ${sidecar.token}` } })).json();
+  const f = x => x.toFixed(3);
+  const row = (name, r) => `| ${name} | ${r.plain.n} | ${f(r.plain.p50)} | ${f(r.wrapped.p50)} | **${f(r.wrapped.p50 - r.plain.p50)}** | ${f(r.plain.p99)} | ${f(r.wrapped.p99)} | **${f(r.wrapped.p99 - r.plain.p99)}** |`;
+  const lines = [
+    `Machine: ${machine()}. openai SDK against a loopback fake (bench/llm-lib.mjs), sidecar as a child process (\`bin/vigilo.js serve\`). Times in ms per call.`,
+    '',
+    '| calls | n | plain p50 | wrapped p50 | added p50 | plain p99 | wrapped p99 | added p99 |',
+    '|---|---|---|---|---|---|---|---|',
+    row('chat.completions JSON', json),
+    row('chat.completions SSE', sse),
+    '',
+    `Telemetry: ${stats.delivered} events delivered, ${stats.dropped} dropped, ${stats.sendFailures} send failures, ${stats.wrapperErrors} wrapper errors; the sidecar counted ${usage.calls} calls this session.`
+  ];
+  console.log(lines.join('\n'));
+  writeSection('wrap() overhead', lines);
+} finally {
+  await fake.close();
+  await sidecar.stop();
+}

@@ -1,0 +1,80 @@
+/**
+ * Vigilo for TypeScript: `import { wrap, track, flush } from 'vigilo'`.
+ *
+ *   const openai = wrap(new OpenAI());
+ *   await track(() => openai.chat.completions.create({...}), { conversationId: 'onboarding' });
+ *   await flush();
+ *
+ * Events carry raw facts to the local sidecar (found through its discovery
+ * file); pricing, health and budgets are decided there. Telemetry never
+ * changes the call: same response objects, same streams, same errors.
+ */
+import { wrapAnthropic } from './anthropic';
+import type { VigiloClientOptions } from './config';
+import { wrapGoogle } from './google';
+import { wrapOpenAI } from './openai';
+export { summarizeWithModel, type ModelSummary, type ModelSummaryOptions } from './summarize';
+import { getRuntime, VigiloBudgetExceededError, type TrackOptions } from './runtime';
+import type { TelemetryStats } from './transport';
+
+export { VigiloBudgetExceededError };
+export type { TrackOptions, VigiloClientOptions, TelemetryStats };
+
+type Kind = 'openai' | 'anthropic' | 'google';
+
+function kindOf(client: any): Kind | null {
+  if (typeof client?.chat?.completions?.create === 'function') {
+    return 'openai';
+  }
+  if (typeof client?.models?.generateContent === 'function') {
+    return 'google';
+  }
+  if (typeof client?.messages?.create === 'function') {
+    return 'anthropic';
+  }
+  return null;
+}
+
+/**
+ * Wrap an `openai`, `@anthropic-ai/sdk` or `@google/genai` client. The result
+ * has the client's own type; `options` (conversationId, tags) apply to every
+ * call made through it, under any track() scope.
+ */
+export function wrap<T extends object>(client: T, options?: TrackOptions): T {
+  const rt = getRuntime();
+  switch (kindOf(client)) {
+    case 'openai':
+      return wrapOpenAI(rt, client, options);
+    case 'anthropic':
+      return wrapAnthropic(rt, client, options);
+    case 'google':
+      return wrapGoogle(rt, client, options);
+    default:
+      throw new TypeError('vigilo.wrap() takes an OpenAI, Anthropic (@anthropic-ai/sdk) or GoogleGenAI (@google/genai) client.');
+  }
+}
+
+/**
+ * Run `fn` with a conversation id and tags for every wrapped call it makes,
+ * through awaits and callbacks (AsyncLocalStorage). Nested scopes inherit
+ * and override. Returns what `fn` returns.
+ */
+export function track<R>(fn: () => R, options: TrackOptions = {}): R {
+  const rt = getRuntime();
+  return rt.scope.run(rt.currentScope(options), fn);
+}
+
+/** Resolves when every pending event has been delivered to the sidecar, or dropped. Never rejects. */
+export function flush(): Promise<void> {
+  return getRuntime().transport.flush();
+}
+
+/** Point the client at a sidecar explicitly, or change capture, budget and buffering settings. */
+export function configure(options: VigiloClientOptions): void {
+  getRuntime().configure(options);
+}
+
+/** Counters of delivered, dropped and failed telemetry (failures are counted, never thrown). */
+export function stats(): TelemetryStats {
+  return { ...getRuntime().transport.stats };
+}

@@ -1,0 +1,148 @@
+import OpenAI from 'openai';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { configure, flush, stats, wrap } from 'vigilo';
+import { useSidecar } from '../../test/fakes/harness';
+import { startFakeOpenAI, type FakeOpenAI } from '../../test/fakes/openai';
+
+const harness = useSidecar();
+let fake: FakeOpenAI;
+beforeAll(async () => {
+  fake = await startFakeOpenAI();
+});
+afterAll(() => fake.close());
+beforeEach(() => {
+  fake.requests.length = 0;
+});
+
+const client = () => new OpenAI({ apiKey: 'sk-test-not-a-key', baseURL: fake.baseURL, maxRetries: 0 });
+const ask = { model: 'gpt-4o-mini', messages: [{ role: 'system' as const, content: 'Be brief.' }, { role: 'user' as const, content: 'Say hello.' }] };
+// gpt-4o-mini: 176 uncached × $0.15 + 1024 cached × $0.075 + 300 out × $0.60 per 1M tokens.
+const COST = (176 * 0.15 + 1024 * 0.075 + 300 * 0.6) / 1e6;
+
+describe('wrap(new OpenAI())', () => {
+  it('keeps the client type and returns the same response as the unwrapped client', async () => {
+    const plain = client();
+    const wrapped = wrap(plain);
+    expect(wrapped).toBeInstanceOf(OpenAI);
+    expect(wrapped.baseURL).toBe(plain.baseURL);
+    const expected = await plain.chat.completions.create(ask);
+    const got = await wrapped.chat.completions.create(ask);
+    expect(got).toEqual(expected);
+    const [call] = (await harness.calls()).slice(-1);
+    expect(call).toMatchObject({
+      provider: 'openai',
+      operation: 'chat.completions',
+      model: 'gpt-4o-mini-2024-07-18',
+      pricedModel: 'gpt-4o-mini',
+      stream: false,
+      status: 'ok',
+      ttftMs: null,
+      tokens: { inputTokens: 1200, outputTokens: 300, cachedInputTokens: 1024, cacheWriteTokens: 0, reasoningTokens: 0 },
+      usageEstimated: false
+    });
+    expect(call.costUsd).toBeCloseTo(COST, 12);
+  });
+
+  it('reads usage from a stream opened without include_usage and hides the extra chunk', async () => {
+    const plain = client();
+    const expected: unknown[] = [];
+    for await (const chunk of await plain.chat.completions.create({ ...ask, stream: true })) {
+      expected.push(chunk);
+    }
+    const got: any[] = [];
+    for await (const chunk of await wrap(plain).chat.completions.create({ ...ask, stream: true })) {
+      got.push(chunk);
+    }
+    expect(fake.requests.at(-1)!.body.stream_options).toEqual({ include_usage: true });
+    expect(got.map(c => c.choices)).toEqual(expected.map((c: any) => c.choices));
+    expect(got.some(c => c.choices.length === 0)).toBe(false);
+    expect(got.map(c => c.choices[0]?.delta?.content ?? '').join('')).toBe(fake.script.reply);
+    const [call] = (await harness.calls()).slice(-1);
+    expect(call).toMatchObject({ stream: true, status: 'ok', usageEstimated: false, tokens: { inputTokens: 1200, outputTokens: 300, cachedInputTokens: 1024 } });
+    expect(call.ttftMs).toBeTypeOf('number');
+    expect(call.ttftMs!).toBeLessThanOrEqual(call.latencyMs);
+    expect(call.costUsd).toBeCloseTo(COST, 12);
+  });
+
+  it('passes the usage chunk through when the user asked for it', async () => {
+    const got: any[] = [];
+    for await (const chunk of await wrap(client()).chat.completions.create({ ...ask, stream: true, stream_options: { include_usage: true } })) {
+      got.push(chunk);
+    }
+    expect(got.at(-1).choices).toEqual([]);
+    expect(got.at(-1).usage.prompt_tokens).toBe(1200);
+  });
+
+  it('estimates, and says so, when the user stops reading a stream before its usage', async () => {
+    for await (const _chunk of await wrap(client()).chat.completions.create({ ...ask, stream: true })) {
+      break;
+    }
+    const [call] = (await harness.calls()).slice(-1);
+    expect(call.usageEstimated).toBe(true);
+    expect(call.tokens!.inputTokens).toBeGreaterThan(0);
+  });
+
+  it('tracks responses.create, plain and streamed', async () => {
+    const wrapped = wrap(client());
+    const r = await wrapped.responses.create({ model: 'gpt-4o-mini', instructions: 'Be brief.', input: 'Say hello.' });
+    expect(r.output_text).toBe(fake.script.reply);
+    let text = '';
+    for await (const event of await wrapped.responses.create({ model: 'gpt-4o-mini', input: 'Say hello.', stream: true })) {
+      if (event.type === 'response.output_text.delta') {
+        text += event.delta;
+      }
+    }
+    expect(text).toBe(fake.script.reply);
+    const calls = (await harness.calls()).slice(-2);
+    expect(calls.map(c => [c.operation, c.stream, c.tokens?.inputTokens, c.tokens?.cachedInputTokens])).toEqual([
+      ['responses', false, 1200, 1024],
+      ['responses', true, 1200, 1024]
+    ]);
+    expect(calls[1].ttftMs).toBeTypeOf('number');
+  });
+
+  it("lets the SDK's own 429 and 500 errors reach the user, and records them", async () => {
+    const wrapped = wrap(client());
+    fake.failNext({ status: 429 }, { status: 500 });
+    const e1 = await wrapped.chat.completions.create(ask).catch(e => e);
+    const e2 = await wrapped.chat.completions.create({ ...ask, stream: true }).catch(e => e);
+    expect(e1).toBeInstanceOf(OpenAI.RateLimitError);
+    expect(e1.status).toBe(429);
+    expect(e2).toBeInstanceOf(OpenAI.InternalServerError);
+    const calls = (await harness.calls()).slice(-2);
+    expect(calls.map(c => [c.status, c.errorClass, c.httpStatus, c.costUsd])).toEqual([
+      ['error', 'RateLimitError', 429, 0],
+      ['error', 'InternalServerError', 500, 0]
+    ]);
+  });
+
+  it('keeps .withResponse() and .asResponse() working', async () => {
+    const wrapped = wrap(client());
+    const { data, response, request_id } = await wrapped.chat.completions.create(ask).withResponse();
+    expect(data.choices[0].message.content).toBe(fake.script.reply);
+    expect(response.status).toBe(200);
+    expect(request_id).toMatch(/^req_fake_/);
+    const raw = await wrapped.chat.completions.create(ask).asResponse();
+    expect((await raw.json()).usage.prompt_tokens).toBe(1200);
+  });
+
+  it('returns the same response with the sidecar stopped, and counts the undelivered events', async () => {
+    const plain = client();
+    const expected = await plain.chat.completions.create(ask);
+    await flush();
+    const sc = harness.sidecar();
+    configure({ url: 'http://127.0.0.1:9', token: 'nobody-listens' });
+    try {
+      const before = stats();
+      const got = await wrap(plain).chat.completions.create(ask);
+      expect(got).toEqual(expected);
+      await flush();
+      const after = stats();
+      expect(after.dropped).toBe(before.dropped + 1);
+      expect(after.sendFailures).toBeGreaterThan(before.sendFailures);
+      expect(after.buffered).toBe(0);
+    } finally {
+      configure({ url: sc.url, token: sc.token });
+    }
+  });
+});

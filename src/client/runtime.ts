@@ -1,0 +1,152 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { randomUUID } from 'node:crypto';
+import type { LlmCallEvent, LlmMessage, LlmOperation, LlmProvider } from '../shared/llm-api';
+import { conversationFingerprint } from '../core/llm/fingerprint';
+import { resolveOptions, type ResolvedOptions, type VigiloClientOptions } from './config';
+import { Transport } from './transport';
+
+/** Options of track() and of wrap(client, options). */
+export interface TrackOptions {
+  conversationId?: string;
+  tags?: Record<string, string>;
+}
+
+/** Thrown before a call is sent when the hard budget (opt-in) is spent. The call never reached the provider. */
+export class VigiloBudgetExceededError extends Error {
+  constructor(readonly reason: string) {
+    super(`Vigilo refused this LLM call before sending it: ${reason}. Raise the budget (PUT /llm/budgets) or turn the hard stop off (configure({ hardBudget: false })).`);
+    this.name = 'VigiloBudgetExceededError';
+  }
+}
+
+/** What a provider adapter knows about the request before it is sent. */
+export interface RequestFacts {
+  provider: LlmProvider;
+  operation: LlmOperation;
+  requestModel: string | null;
+  stream: boolean;
+  system: string;
+  messages: LlmMessage[];
+  sdkName: string;
+  sdkVersion: string | null;
+  scope: TrackOptions;
+}
+
+/** What an adapter learned from the response (or the error). */
+export interface ResponseFacts {
+  responseModel?: string | null;
+  usage?: Record<string, unknown> | null;
+  usageEstimated?: boolean;
+  output?: string | null;
+  error?: unknown;
+}
+
+/** One call in flight: start, first token, finish. Never throws. */
+export interface CallRecorder {
+  firstToken(): void;
+  finish(facts: ResponseFacts): void;
+}
+
+function errorFacts(error: unknown): { class: string; httpStatus: number | null } {
+  const e = error as { constructor?: { name?: string }; name?: string; status?: unknown } | null;
+  const cls = (e && typeof e === 'object' && e.constructor?.name && e.constructor.name !== 'Object' ? e.constructor.name : e?.name) ?? typeof error;
+  const status = e && typeof e === 'object' && typeof e.status === 'number' ? e.status : null;
+  return { class: String(cls).slice(0, 200), httpStatus: status };
+}
+
+/**
+ * The client runtime: settings, the ambient track() scope and the transport.
+ * Created on first use, never at import.
+ */
+export class VigiloRuntime {
+  private settings: VigiloClientOptions = {};
+  private resolved: ResolvedOptions | null = null;
+  readonly scope = new AsyncLocalStorage<TrackOptions>();
+  readonly transport = new Transport(() => this.options);
+  /** Injectable for tests: the wall clock and a monotonic clock in ms. */
+  now: () => number = () => Date.now();
+  monotonic: () => number = () => performance.now();
+
+  get options(): ResolvedOptions {
+    this.resolved ??= resolveOptions(this.settings);
+    return this.resolved;
+  }
+
+  configure(options: VigiloClientOptions): void {
+    this.settings = { ...this.settings, ...options };
+    this.resolved = null;
+  }
+
+  /** Refuse before sending when the user enabled the hard budget and the sidecar says it is spent. */
+  checkBudget(): VigiloBudgetExceededError | null {
+    const state = this.transport.budget;
+    return this.options.hardBudget && state.hardStop ? new VigiloBudgetExceededError(state.reason ?? 'the LLM budget is spent') : null;
+  }
+
+  currentScope(extra: TrackOptions | undefined): TrackOptions {
+    const ambient = this.scope.getStore() ?? {};
+    return {
+      conversationId: extra?.conversationId ?? ambient.conversationId,
+      tags: { ...(ambient.tags ?? {}), ...(extra?.tags ?? {}) }
+    };
+  }
+
+  countWrapperError(): void {
+    this.transport.stats.wrapperErrors++;
+  }
+
+  start(request: RequestFacts): CallRecorder {
+    const startedAt = this.now();
+    const t0 = this.monotonic();
+    let ttft: number | null = null;
+    let done = false;
+    return {
+      firstToken: () => {
+        if (ttft === null) {
+          ttft = this.monotonic() - t0;
+        }
+      },
+      finish: (facts: ResponseFacts) => {
+        if (done) {
+          return;
+        }
+        done = true;
+        try {
+          const capture = this.options.captureContent;
+          const firstUser = request.messages.find(m => m.role === 'user');
+          const event: LlmCallEvent = {
+            id: randomUUID(),
+            provider: request.provider,
+            operation: request.operation,
+            requestModel: request.requestModel,
+            responseModel: facts.responseModel ?? null,
+            startedAt: new Date(startedAt).toISOString(),
+            ttftMs: request.stream ? ttft : null,
+            latencyMs: Math.max(0, this.monotonic() - t0),
+            stream: request.stream,
+            status: facts.error === undefined ? 'ok' : 'error',
+            error: facts.error === undefined ? null : errorFacts(facts.error),
+            usage: facts.usage ?? null,
+            usageEstimated: facts.usageEstimated ?? false,
+            conversationId: request.scope.conversationId ?? null,
+            fingerprint: firstUser ? conversationFingerprint(request.provider, request.system, firstUser.content) : null,
+            tags: request.scope.tags ?? {},
+            messages: capture ? request.messages : null,
+            output: capture ? (facts.output ?? null) : null,
+            sdk: { language: 'typescript', name: request.sdkName, version: request.sdkVersion }
+          };
+          this.transport.enqueue(event);
+        } catch {
+          this.countWrapperError();
+        }
+      }
+    };
+  }
+}
+
+let runtime: VigiloRuntime | null = null;
+
+export function getRuntime(): VigiloRuntime {
+  runtime ??= new VigiloRuntime();
+  return runtime;
+}

@@ -1,0 +1,389 @@
+import { ReactWidget, UseSignal } from '@jupyterlab/ui-components';
+import * as React from 'react';
+import type { Alert, GpuDevice, MetricsSnapshot, StatusResponse } from '../shared/api';
+import { formatByKey, formatBytes, formatDuration, formatMiB, formatPercent, humanize, ratioPercent } from './format';
+import { vigiloIcon } from './icons';
+import { PANEL_ID, type ConnectionState, type IVigiloModel, type IVigiloState } from './tokens';
+
+/** Sections of the snapshot this panel draws itself; any other one is drawn generically. */
+const KNOWN_SECTIONS = new Set(['takenAt', 'sidecar', 'system', 'gpu']);
+
+const CONNECTION_LABELS: Record<ConnectionState, string> = {
+  connecting: 'connecting…',
+  live: 'live',
+  polling: 'polling',
+  'not-running': 'not running',
+  starting: 'starting…',
+  disconnected: 'disconnected'
+};
+
+/**
+ * The left-sidebar panel. Draws the model's state; never fetches: the model
+ * owns the connection and this view re-renders on its `changed` signal.
+ */
+export class VigiloPanel extends ReactWidget {
+  constructor(options: VigiloPanel.IOptions) {
+    super();
+    this._model = options.model;
+    this._onStart = options.onStart;
+    this.id = PANEL_ID;
+    this.title.icon = vigiloIcon;
+    this.title.caption = 'Vigilo: runtime monitor';
+    this.addClass('jp-Vigilo-panel');
+  }
+
+  protected render(): React.ReactElement {
+    return (
+      <UseSignal signal={this._model.changed} initialArgs={this._model.state}>
+        {(_, state) => <PanelView state={state ?? this._model.state} onStart={this._onStart} />}
+      </UseSignal>
+    );
+  }
+
+  private _model: IVigiloModel;
+  private _onStart: () => void;
+}
+
+export namespace VigiloPanel {
+  export interface IOptions {
+    model: IVigiloModel;
+    /** Start the sidecar (the `vigilo:start-sidecar` command: it reports failures). */
+    onStart: () => void;
+  }
+}
+
+function PanelView(props: { state: IVigiloState; onStart: () => void }): React.ReactElement {
+  const { state } = props;
+  const metrics = state.metrics;
+  const stale = state.connection === 'disconnected' || state.connection === 'starting';
+  return (
+    <div className="jp-Vigilo-body">
+      <header className="jp-Vigilo-header">
+        <h2 className="jp-Vigilo-title">Vigilo</h2>
+        <span className={`jp-Vigilo-badge jp-Vigilo-badge-${state.connection}`} data-connection={state.connection}>
+          {CONNECTION_LABELS[state.connection]}
+        </span>
+      </header>
+      <ConnectionBanner state={state} onStart={props.onStart} />
+      {state.apiMismatch && (
+        <div className="jp-Vigilo-warning" role="alert">
+          This panel speaks API v{state.apiMismatch.frontend}, the sidecar speaks v{state.apiMismatch.sidecar}. Restart the
+          sidecar from the same Vigilo install (<code>%vigilo stop</code> then <code>%vigilo</code>) or upgrade both with{' '}
+          <code>pip install -U vigilo</code> and reload the page.
+        </div>
+      )}
+      {state.status && <PlatformSection status={state.status} />}
+      {metrics && (
+        <div className={stale ? 'jp-Vigilo-sections jp-mod-stale' : 'jp-Vigilo-sections'}>
+          <SectionBoundary name="System" resetKey={metrics.takenAt}>
+            <SystemSections metrics={metrics} />
+          </SectionBoundary>
+          <SectionBoundary name="GPU" resetKey={metrics.takenAt}>
+            <GpuSectionView metrics={metrics} />
+          </SectionBoundary>
+          <SectionBoundary name="Alerts" resetKey={metrics.takenAt}>
+            <AlertsSection alerts={state.alerts} />
+          </SectionBoundary>
+          <SectionBoundary name="Other sections" resetKey={metrics.takenAt}>
+            <ExtraSections metrics={metrics} />
+          </SectionBoundary>
+          <SectionBoundary name="Sidecar" resetKey={metrics.takenAt}>
+            <SidecarSectionView metrics={metrics} />
+          </SectionBoundary>
+        </div>
+      )}
+    </div>
+  );
+}
+
+/**
+ * A section the sidecar sent in an unexpected shape must not blank the whole
+ * panel: it says what failed, and the other sections keep drawing.
+ */
+class SectionBoundary extends React.Component<
+  { name: string; resetKey: string; children: React.ReactNode },
+  { error: string | null }
+> {
+  state = { error: null as string | null };
+
+  componentDidUpdate(previous: { resetKey: string }): void {
+    // Try again with the next snapshot.
+    if (this.state.error !== null && previous.resetKey !== this.props.resetKey) {
+      this.setState({ error: null });
+    }
+  }
+
+  static getDerivedStateFromError(error: unknown): { error: string } {
+    return { error: error instanceof Error ? error.message : String(error) };
+  }
+
+  render(): React.ReactNode {
+    if (this.state.error !== null) {
+      return (
+        <Section title={this.props.name} className="jp-Vigilo-sectionError">
+          <p className="jp-Vigilo-reason">
+            This section could not be drawn ({this.state.error}). GET /vigilo/api/metrics shows the raw data.
+          </p>
+        </Section>
+      );
+    }
+    return this.props.children;
+  }
+}
+
+function ConnectionBanner(props: { state: IVigiloState; onStart: () => void }): React.ReactElement | null {
+  const { connection, reason } = props.state;
+  if (connection === 'live' || (connection === 'polling' && !reason)) {
+    return null;
+  }
+  const canStart = connection === 'not-running' || connection === 'disconnected';
+  let text = reason;
+  if (connection === 'connecting') {
+    text = 'Connecting to the Vigilo sidecar through the Jupyter server…';
+  } else if (connection === 'not-running') {
+    text = `The Vigilo sidecar is not running. ${reason ?? ''}`.trim();
+  }
+  return (
+    <div className={`jp-Vigilo-banner jp-Vigilo-banner-${connection}`} role="status">
+      <p className="jp-Vigilo-reason">{text}</p>
+      {canStart && (
+        <button type="button" className="jp-Button jp-mod-styled jp-mod-accept jp-Vigilo-start" onClick={props.onStart}>
+          Start Vigilo
+        </button>
+      )}
+    </div>
+  );
+}
+
+function Section(props: { title: string; className?: string; children: React.ReactNode }): React.ReactElement {
+  return (
+    <section className={`jp-Vigilo-section ${props.className ?? ''}`.trim()}>
+      <h3 className="jp-Vigilo-sectionTitle">{props.title}</h3>
+      {props.children}
+    </section>
+  );
+}
+
+function Row(props: { label: string; value: React.ReactNode; valueClass?: string; title?: string }): React.ReactElement {
+  return (
+    <div className="jp-Vigilo-row" title={props.title}>
+      <span className="jp-Vigilo-label">{props.label}</span>
+      <span className={`jp-Vigilo-value ${props.valueClass ?? ''}`.trim()}>{props.value}</span>
+    </div>
+  );
+}
+
+function Bar(props: { percent: number | null; label: string }): React.ReactElement {
+  const percent = props.percent ?? 0;
+  const level = percent >= 95 ? 'critical' : percent >= 80 ? 'warning' : 'ok';
+  return (
+    <div
+      className={`jp-Vigilo-bar jp-Vigilo-bar-${level}`}
+      role="progressbar"
+      aria-label={props.label}
+      aria-valuemin={0}
+      aria-valuemax={100}
+      aria-valuenow={props.percent === null ? undefined : Math.round(percent)}
+    >
+      <div className="jp-Vigilo-barFill" style={{ width: `${percent}%` }} />
+    </div>
+  );
+}
+
+function PlatformSection(props: { status: StatusResponse }): React.ReactElement {
+  const { platform } = props.status;
+  return (
+    <Section title="Runtime" className="jp-Vigilo-platform">
+      <Row label="Platform" value={platform.name} valueClass="jp-Vigilo-platformName" title={platform.evidence.join('\n')} />
+      {platform.evidence.length > 0 && (
+        <details className="jp-Vigilo-evidence">
+          <summary>Evidence</summary>
+          <ul>
+            {platform.evidence.map(line => (
+              <li key={line}>{line}</li>
+            ))}
+          </ul>
+        </details>
+      )}
+    </Section>
+  );
+}
+
+function SystemSections(props: { metrics: MetricsSnapshot }): React.ReactElement {
+  const system = props.metrics.system;
+  if (!system) {
+    return (
+      <Section title="System">
+        <p className="jp-Vigilo-reason">The system collector has not reported yet.</p>
+      </Section>
+    );
+  }
+  const memPercent = ratioPercent(system.memory.usedBytes, system.memory.totalBytes);
+  return (
+    <>
+      <Section title="CPU" className="jp-Vigilo-cpu">
+        <Row label="Usage" value={system.cpuPercent === null ? 'measuring…' : formatPercent(system.cpuPercent)} valueClass="jp-Vigilo-cpuPercent" />
+        <Bar percent={system.cpuPercent} label="CPU usage" />
+        <Row label="Cores" value={system.cores} valueClass="jp-Vigilo-cores" />
+        <Row label="Load (1, 5, 15 min)" value={system.load.map(l => l.toFixed(2)).join('  ')} />
+      </Section>
+      <Section title="Memory" className="jp-Vigilo-memory">
+        <Row
+          label="Used"
+          value={
+            <>
+              <span className="jp-Vigilo-memUsed">{formatBytes(system.memory.usedBytes)}</span> of{' '}
+              <span className="jp-Vigilo-memTotal">{formatBytes(system.memory.totalBytes)}</span>
+            </>
+          }
+        />
+        <Bar percent={memPercent} label="Memory used" />
+        <Row label="Available" value={formatBytes(system.memory.availableBytes)} />
+      </Section>
+      <Section title="Disk" className="jp-Vigilo-disk">
+        {system.disks.length === 0 && <p className="jp-Vigilo-reason">No disk reported.</p>}
+        {system.disks.map(disk => (
+          <div key={disk.mount} className="jp-Vigilo-disk-entry">
+            <Row label={disk.mount} value={`${formatBytes(disk.usedBytes)} of ${formatBytes(disk.totalBytes)}`} title={disk.fs} />
+            <Bar percent={ratioPercent(disk.usedBytes, disk.totalBytes)} label={`Disk ${disk.mount} used`} />
+          </div>
+        ))}
+      </Section>
+    </>
+  );
+}
+
+function GpuSectionView(props: { metrics: MetricsSnapshot }): React.ReactElement {
+  const gpu = props.metrics.gpu;
+  if (!gpu) {
+    return (
+      <Section title="GPU" className="jp-Vigilo-gpu">
+        <p className="jp-Vigilo-reason jp-Vigilo-gpuReason">No GPU information yet: the GPU collector has not reported.</p>
+      </Section>
+    );
+  }
+  if (gpu.status !== 'ok') {
+    const label = gpu.status === 'pending' ? 'Checking for a GPU…' : `GPU ${gpu.status}`;
+    return (
+      <Section title="GPU" className="jp-Vigilo-gpu">
+        <p className="jp-Vigilo-reason jp-Vigilo-gpuReason">
+          {label}
+          {gpu.reason ? `: ${gpu.reason}` : ''}
+        </p>
+      </Section>
+    );
+  }
+  return (
+    <Section title={gpu.devices.length > 1 ? `GPUs (${gpu.devices.length})` : 'GPU'} className="jp-Vigilo-gpu">
+      {gpu.devices.length === 0 && <p className="jp-Vigilo-reason">No GPU device found.</p>}
+      {gpu.devices.map(device => (
+        <GpuDeviceView key={device.uuid || device.index} device={device} />
+      ))}
+    </Section>
+  );
+}
+
+function GpuDeviceView(props: { device: GpuDevice }): React.ReactElement {
+  const d = props.device;
+  const vram = ratioPercent(d.memoryUsedMiB, d.memoryTotalMiB);
+  return (
+    <div className="jp-Vigilo-gpuDevice">
+      <Row label={`#${d.index}`} value={d.name} valueClass="jp-Vigilo-gpuName" />
+      <Row label="VRAM" value={`${formatMiB(d.memoryUsedMiB)} of ${formatMiB(d.memoryTotalMiB)}`} />
+      <Bar percent={vram} label={`GPU ${d.index} memory used`} />
+      <Row label="Utilisation" value={formatPercent(d.utilizationPercent)} />
+      <Row label="Temperature" value={d.temperatureC === null ? '—' : `${d.temperatureC.toFixed(0)} °C`} />
+    </div>
+  );
+}
+
+function AlertsSection(props: { alerts: Alert[] }): React.ReactElement | null {
+  if (props.alerts.length === 0) {
+    return null;
+  }
+  return (
+    <Section title="Alerts" className="jp-Vigilo-alerts">
+      <ul className="jp-Vigilo-alertList">
+        {props.alerts.map(alert => (
+          <li key={alert.id} className={`jp-Vigilo-alert jp-Vigilo-alert-${alert.severity}`} title={alert.at}>
+            {alert.message}
+          </li>
+        ))}
+      </ul>
+    </Section>
+  );
+}
+
+/**
+ * Sections other engineers add to the snapshot (session clocks, storage,
+ * quota, llm, ...). Drawn simply and defensively until they get their own
+ * view: a section that says why it is unavailable shows the reason; otherwise
+ * its plain fields, formatted by the unit their name carries.
+ */
+function ExtraSections(props: { metrics: MetricsSnapshot }): React.ReactElement {
+  const entries = Object.entries(props.metrics).filter(([key]) => !KNOWN_SECTIONS.has(key));
+  return (
+    <>
+      {entries.map(([key, value]) => (
+        <Section key={key} title={humanize(key)} className={`jp-Vigilo-extra jp-Vigilo-extra-${key}`}>
+          <GenericValue value={value} />
+        </Section>
+      ))}
+    </>
+  );
+}
+
+function GenericValue(props: { value: unknown }): React.ReactElement {
+  const { value } = props;
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    return <Row label="Value" value={formatByKey('', value)} />;
+  }
+  const record = value as Record<string, unknown>;
+  const status = typeof record.status === 'string' ? record.status : null;
+  const reason = typeof record.reason === 'string' ? record.reason : null;
+  const rows = flatten(record).filter(([key]) => key !== 'status' && key !== 'reason' && !/sampledAt$/.test(key));
+  return (
+    <>
+      {status && status !== 'ok' && (
+        <p className="jp-Vigilo-reason">
+          {status}
+          {reason ? `: ${reason}` : ''}
+        </p>
+      )}
+      {rows.slice(0, 16).map(([key, v]) => (
+        <Row key={key} label={humanize(key.split('.').pop() ?? key)} value={formatByKey(key, v)} title={key} />
+      ))}
+      {rows.length > 16 && <p className="jp-Vigilo-more">…and {rows.length - 16} more fields (GET /metrics).</p>}
+    </>
+  );
+}
+
+/** One level of nesting flattened to "a.b" keys; deeper values are summarised. */
+function flatten(record: Record<string, unknown>): Array<[string, unknown]> {
+  const out: Array<[string, unknown]> = [];
+  for (const [key, value] of Object.entries(record)) {
+    if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
+      for (const [sub, v] of Object.entries(value as Record<string, unknown>)) {
+        out.push([`${key}.${sub}`, v]);
+      }
+    } else {
+      out.push([key, value]);
+    }
+  }
+  return out;
+}
+
+function SidecarSectionView(props: { metrics: MetricsSnapshot }): React.ReactElement | null {
+  const sidecar = props.metrics.sidecar;
+  if (!sidecar) {
+    return null;
+  }
+  return (
+    <Section title="Sidecar" className="jp-Vigilo-sidecar">
+      <Row label="Uptime" value={formatDuration(sidecar.uptimeS)} valueClass="jp-Vigilo-uptime" />
+      <Row label="Version" value={sidecar.version} />
+      <Row label="PID" value={sidecar.pid} />
+      <Row label="Memory (RSS)" value={formatBytes(sidecar.rssBytes)} />
+    </Section>
+  );
+}

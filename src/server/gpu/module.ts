@@ -1,0 +1,251 @@
+/**
+ * The `gpu` section: devices from the streaming nvidia-smi reader, per-process
+ * VRAM, OOM prediction per device, a ring buffer of recent VRAM for charts
+ * (GET /gpu/history), and alerts: VRAM % (gpu.vram), predicted OOM
+ * (gpu.oom), and GPU identity changes between samples or sessions (gpu.changed).
+ */
+import { z } from 'zod';
+import type { GpuDevice, GpuSection } from '../../shared/api';
+import type { GpuRow } from '../../core/nvidiaSmi';
+import { predictOom, type OomOptions, type VramSample } from '../../core/oom';
+import type { SidecarContext } from '../core/context';
+import type { SidecarModule } from '../core/module';
+import { jsonRoute } from '../core/route';
+import type { GpuIdentity } from '../session/record';
+import { NvidiaSmiReader, type ReaderState } from './reader';
+
+export interface GpuModuleOptions {
+  intervalMs: number;
+  /** --query-compute-apps every this many ms (default 10 × interval, at least 5 s). */
+  appsIntervalMs?: number;
+  /** Ring buffer per GPU (default 3600 samples). */
+  historySize?: number;
+  oom?: OomOptions;
+  initialBackoffMs?: number;
+  maxBackoffMs?: number;
+  watchdogFactor?: number;
+  /** GPUs of the previous session on this machine. */
+  previousGpus?: GpuIdentity[] | null;
+  /** Told when the set of GPUs changes (the session record keeps it). */
+  onIdentity?(gpus: GpuIdentity[]): void;
+}
+
+/** Fixed-size ring of samples. */
+export class Ring<T> {
+  private readonly items: T[] = [];
+  private head = 0;
+  constructor(readonly capacity: number) {}
+  push(item: T): void {
+    if (this.items.length < this.capacity) this.items.push(item);
+    else {
+      this.items[this.head] = item;
+      this.head = (this.head + 1) % this.capacity;
+    }
+  }
+  toArray(): T[] {
+    return [...this.items.slice(this.head), ...this.items.slice(0, this.head)];
+  }
+  get size(): number {
+    return this.items.length;
+  }
+}
+
+function describe(gpus: GpuIdentity[]): string {
+  if (gpus.length === 0) return 'no GPU';
+  return gpus.map(g => `GPU ${g.index} ${g.name} (${g.uuid})`).join(', ');
+}
+
+function sameSet(a: GpuIdentity[], b: GpuIdentity[]): boolean {
+  const key = (l: GpuIdentity[]) => l.map(g => `${g.index}|${g.uuid}|${g.name}`).sort().join(';');
+  return key(a) === key(b);
+}
+
+const HistoryQuery = z.object({ uuid: z.string().max(200).optional(), limit: z.coerce.number().int().min(1).max(100_000).optional() }).strict();
+
+export function gpuModule(ctx: SidecarContext, options: GpuModuleOptions): SidecarModule {
+  const historySize = options.historySize ?? 3600;
+  const histories = new Map<string, Ring<VramSample>>();
+  let devices: GpuDevice[] = [];
+  let identity: GpuIdentity[] | null = null;
+  let sampledAt: string | null = null;
+  let processes = new Map<string, NonNullable<GpuDevice['processes']>>();
+  let processesReason: string | null = 'not sampled yet';
+  let appsTimer: NodeJS.Timeout | null = null;
+  let appsRunning = false;
+  let lastAppsMs = 0;
+  const appsEvery = options.appsIntervalMs ?? Math.max(5000, options.intervalMs * 10);
+
+  ctx.alerts.addRule({
+    id: 'gpu.vram',
+    description: 'VRAM used on a GPU',
+    unit: '%',
+    direction: 'above',
+    severity: 'warning',
+    thresholds: [{ value: 90, severity: 'warning' }, { value: 95, severity: 'critical' }],
+    hysteresis: 3,
+    message: (value, key, level) => `VRAM on ${nameOf(key)} is ${value.toFixed(1)} % used (over ${level.value} %): the next allocation may fail with CUDA out of memory.`
+  });
+  ctx.alerts.addRule({
+    id: 'gpu.oom',
+    description: 'Predicted time until VRAM runs out',
+    unit: 's',
+    direction: 'below',
+    severity: 'warning',
+    thresholds: [{ value: 600, severity: 'warning' }, { value: 120, severity: 'critical' }],
+    hysteresis: 60,
+    message: (value, key) => {
+      const device = devices.find(d => d.uuid === key);
+      return `VRAM on ${nameOf(key)} will run out in about ${Math.max(1, Math.round(value / 60))} min at the current trend (${device?.oom?.basis ?? 'trend'}; confidence ${Math.round((device?.oom?.confidence ?? 0) * 100)} %). Save a checkpoint or lower the batch size.`;
+    }
+  });
+
+  function nameOf(uuid: string): string {
+    const d = devices.find(x => x.uuid === uuid);
+    return d ? `GPU ${d.index} ${d.name}` : uuid;
+  }
+
+  function publish(state: ReaderState): void {
+    const status: GpuSection['status'] = state.status === 'streaming' ? 'ok' : state.status === 'unavailable' ? 'unavailable' : state.status === 'starting' ? 'pending' : 'error';
+    const section: GpuSection = {
+      status,
+      reason: state.reason,
+      devices: devices.map(d => ({ ...d, processes: processes.get(d.uuid) ?? [] })),
+      sampledAt,
+      reader: {
+        status: state.status,
+        command: state.command,
+        pid: state.pid,
+        starts: state.starts,
+        failures: state.failures,
+        garbageLines: state.garbageLines,
+        lastGarbage: state.lastGarbage,
+        lastLineAt: state.lastLineAt,
+        nextRestartInMs: state.nextRestartInMs
+      },
+      processesReason
+    };
+    ctx.snapshot.update('gpu', section);
+  }
+
+  function checkIdentity(rows: GpuRow[]): void {
+    const now: GpuIdentity[] = rows.map(r => ({ index: r.index, uuid: r.uuid, name: r.name }));
+    if (identity === null) {
+      const previous = options.previousGpus;
+      if (previous && previous.length > 0 && !sameSet(previous, now)) {
+        ctx.alerts.fire({
+          ruleId: 'gpu.changed',
+          key: 'session',
+          severity: 'warning',
+          message: `The GPU differs from the previous session on this machine: ${describe(previous)} → ${describe(now)}.`,
+          data: { from: previous, to: now, between: 'sessions' }
+        });
+      }
+    } else if (!sameSet(identity, now)) {
+      ctx.alerts.fire({
+        ruleId: 'gpu.changed',
+        key: 'sample',
+        severity: 'critical',
+        message: `The GPU changed while the session ran: ${describe(identity)} → ${describe(now)}. Work on the old device is gone; check your model's device and memory limits.`,
+        data: { from: identity, to: now, between: 'samples' }
+      });
+      for (const old of identity) {
+        if (!now.some(g => g.uuid === old.uuid)) {
+          histories.delete(old.uuid);
+          ctx.alerts.clear('gpu.vram', old.uuid);
+          ctx.alerts.clear('gpu.oom', old.uuid);
+        }
+      }
+    }
+    if (identity === null || !sameSet(identity, now)) {
+      identity = now;
+      options.onIdentity?.(now);
+    }
+  }
+
+  const reader = new NvidiaSmiReader({
+    env: ctx.config.env,
+    clock: ctx.clock,
+    intervalMs: options.intervalMs,
+    initialBackoffMs: options.initialBackoffMs,
+    maxBackoffMs: options.maxBackoffMs,
+    watchdogFactor: options.watchdogFactor,
+    log: ctx.log,
+    onState: state => publish(state),
+    onBatch: (rows, atMs) => {
+      checkIdentity(rows);
+      sampledAt = new Date(atMs).toISOString();
+      devices = rows.map(row => {
+        let ring = histories.get(row.uuid);
+        if (!ring) {
+          ring = new Ring<VramSample>(historySize);
+          histories.set(row.uuid, ring);
+        }
+        if (row.memoryUsedMiB !== null) ring.push({ tMs: atMs, usedMiB: row.memoryUsedMiB });
+        const oom = predictOom(ring.toArray(), row.memoryTotalMiB, options.oom);
+        return { ...row, oom };
+      });
+      for (const d of devices) {
+        ctx.alerts.observe('gpu.vram', d.uuid, d.oom?.usedPercent ?? null);
+        ctx.alerts.observe('gpu.oom', d.uuid, d.oom ? (d.oom.secondsToLimit ?? Number.MAX_SAFE_INTEGER) : null);
+      }
+      publish(reader.current);
+      if (atMs - lastAppsMs >= appsEvery) {
+        lastAppsMs = atMs;
+        void sampleApps();
+      }
+    }
+  });
+
+  async function sampleApps(): Promise<void> {
+    if (appsRunning) return;
+    appsRunning = true;
+    try {
+      const { rows } = await reader.computeApps(Math.min(5000, appsEvery));
+      const next = new Map<string, NonNullable<GpuDevice['processes']>>();
+      for (const r of rows) {
+        const list = next.get(r.gpuUuid) ?? [];
+        list.push({ pid: r.pid, processName: r.processName, usedMiB: r.usedMiB });
+        next.set(r.gpuUuid, list);
+      }
+      processes = next;
+      processesReason = null;
+    } catch (error) {
+      processesReason = (error as Error).message;
+    } finally {
+      appsRunning = false;
+    }
+  }
+
+  return {
+    name: 'gpu',
+    collectors: [
+      {
+        name: 'gpu',
+        start() {
+          publish(reader.current);
+          reader.start();
+        },
+        stop() {
+          if (appsTimer) clearTimeout(appsTimer);
+          appsTimer = null;
+          reader.stop();
+        }
+      }
+    ],
+    routes: [
+      jsonRoute({
+        method: 'get',
+        path: '/gpu/history',
+        summary: 'Recent VRAM samples per GPU (ring buffer) for charts.',
+        tags: ['runtime'],
+        query: HistoryQuery,
+        response: z.object({ gpus: z.array(z.object({ uuid: z.string(), samples: z.array(z.object({ t: z.string(), usedMiB: z.number() })) })) }),
+        handler: ({ query }) => ({
+          gpus: [...histories.entries()]
+            .filter(([uuid]) => !query.uuid || uuid === query.uuid)
+            .map(([uuid, ring]) => ({ uuid, samples: ring.toArray().slice(-(query.limit ?? historySize)).map(s => ({ t: new Date(s.tMs).toISOString(), usedMiB: s.usedMiB })) }))
+        })
+      })
+    ]
+  };
+}

@@ -1,0 +1,221 @@
+import { statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ManualClock } from '../core/clock';
+import { openaiEvent, OPENAI_EVENT_COST } from '../../../test/fakes/events';
+import { json, startFake, type FakeServer } from '../../../test/fakes/server';
+import { removeDir, startSidecar, tempDir, type TestSidecar } from '../../../test/fakes/sidecar';
+import { isoWeek } from './module';
+
+const cleanups: Array<() => Promise<void> | void> = [];
+afterEach(async () => {
+  while (cleanups.length) {
+    await cleanups.pop()!();
+  }
+});
+
+async function sidecar(dir = tempDir(), clock = new ManualClock(Date.parse('2026-03-02T12:00:00Z'))): Promise<TestSidecar> {
+  const sc = await startSidecar(dir, clock);
+  cleanups.push(() => removeDir(dir));
+  cleanups.push(() => sc.stop());
+  return sc;
+}
+
+describe('POST /llm/events', () => {
+  it('refuses an invalid event with a 400 that names the bad field', async () => {
+    const sc = await sidecar();
+    const bad = { ...openaiEvent(), provider: 'mistral' };
+    const r = await sc.send('POST', '/llm/events', { events: [bad] });
+    expect(r.status).toBe(400);
+    expect(r.body.error.message).toMatch(/body\.events\.0\.provider/);
+    const tooMany = await sc.send('POST', '/llm/events', { events: Array.from({ length: 501 }, () => openaiEvent()) });
+    expect(tooMany.status).toBe(400);
+    expect(tooMany.body.error.message).toMatch(/body\.events/);
+  });
+
+  it('ignores a retried batch, so a call is never counted twice', async () => {
+    const sc = await sidecar();
+    const events = [openaiEvent(), openaiEvent()];
+    expect((await sc.send('POST', '/llm/events', { events })).body).toMatchObject({ accepted: 2, duplicates: 0, budget: { hardStop: false, reason: null } });
+    expect((await sc.send('POST', '/llm/events', { events })).body).toMatchObject({ accepted: 0, duplicates: 2 });
+    const usage = (await sc.get('/llm/usage')).body;
+    expect(usage.calls).toBe(2);
+    expect(usage.tokens).toMatchObject({ inputTokens: 2400, outputTokens: 600, cachedInputTokens: 2048 });
+    expect(usage.costUsd).toBeCloseTo(2 * OPENAI_EVENT_COST, 12);
+  });
+
+  it('publishes an `llm` event on the bus for the panel', async () => {
+    const sc = await sidecar();
+    const seen: unknown[] = [];
+    const off = sc.sidecar.ctx.bus.subscribe(m => m.event === 'llm' && seen.push(m.data));
+    await sc.send('POST', '/llm/events', { events: [openaiEvent({ conversationId: 'chat-1' })] });
+    off();
+    expect(seen).toHaveLength(1);
+    expect(seen[0]).toMatchObject({ type: 'calls', accepted: 1, conversations: ['chat-1'] });
+  });
+});
+
+describe('pricing in the sidecar', () => {
+  it('gives an unknown model a null cost and a visible warning, never $0', async () => {
+    const sc = await sidecar();
+    await sc.send('POST', '/llm/events', { events: [openaiEvent({ requestModel: 'my-private-model', responseModel: 'my-private-model' }), openaiEvent()] });
+    const usage = (await sc.get('/llm/usage')).body;
+    expect(usage.unpricedCalls).toBe(1);
+    expect(usage.costUsd).toBeCloseTo(OPENAI_EVENT_COST, 12);
+    expect(usage.warnings).toHaveLength(1);
+    expect(usage.warnings[0].message).toMatch(/No price for openai model "my-private-model"/);
+    const cost = (await sc.get('/llm/cost?days=7')).body;
+    expect(cost.byModel.find((b: any) => b.key === 'my-private-model')).toMatchObject({ unpricedCalls: 1, costUsd: 0 });
+    expect(cost.warnings[0].model).toBe('my-private-model');
+  });
+
+  it('applies the user overrides in <dataDir>/pricing.json', async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'pricing.json'), JSON.stringify({ models: { 'my-private-model': { provider: 'openai', input: 1, output: 2, contextWindow: 32000 } } }));
+    const sc = await sidecar(dir);
+    await sc.send('POST', '/llm/events', { events: [openaiEvent({ requestModel: 'my-private-model', responseModel: 'my-private-model', usage: { prompt_tokens: 1000, completion_tokens: 500 } })] });
+    expect((await sc.get('/llm/usage')).body.costUsd).toBeCloseTo((1000 * 1 + 500 * 2) / 1e6, 12);
+    const pricing = (await sc.get('/llm/pricing')).body;
+    expect(pricing.overrides).toEqual(['my-private-model']);
+    expect(pricing.date).toBe('2026-07-24');
+  });
+
+  it('imports LiteLLM prices from a URL (a loopback server here)', async () => {
+    const sc = await sidecar();
+    const litellm = {
+      sample_spec: { input_cost_per_token: 0 },
+      'openai/gpt-imported-1': { litellm_provider: 'openai', mode: 'chat', input_cost_per_token: 2e-6, output_cost_per_token: 8e-6, cache_read_input_token_cost: 5e-7, max_input_tokens: 64000, max_output_tokens: 8000 }
+    };
+    const server: FakeServer = await startFake((req, res) => json(res, 200, litellm));
+    cleanups.push(() => server.close());
+    const r = await sc.send('POST', '/llm/pricing/import', { from: `${server.url}/model_prices_and_context_window.json` });
+    expect(r.status).toBe(200);
+    expect(r.body.imported).toEqual({ from: `${server.url}/model_prices_and_context_window.json`, models: 1 });
+    expect(r.body.models['gpt-imported-1']).toMatchObject({ input: 2, output: 8, cachedInput: 0.5, contextWindow: 64000 });
+    await sc.send('POST', '/llm/events', { events: [openaiEvent({ requestModel: 'gpt-imported-1', responseModel: 'gpt-imported-1', usage: { prompt_tokens: 1000, completion_tokens: 100 } })] });
+    expect((await sc.get('/llm/usage')).body.costUsd).toBeCloseTo((1000 * 2 + 100 * 8) / 1e6, 12);
+    const failing: FakeServer = await startFake((req, res) => json(res, 404, { error: 'no' }));
+    cleanups.push(() => failing.close());
+    const refused = await sc.send('POST', '/llm/pricing/import', { from: `${failing.url}/x.json` });
+    expect(refused.status).toBe(400);
+    expect(refused.body.error.message).toMatch(/HTTP 404/);
+  });
+});
+
+describe('history', () => {
+  it('keeps daily and weekly cost across a sidecar restart, in a 0600 SQLite file', async () => {
+    const dir = tempDir();
+    cleanups.push(() => removeDir(dir));
+    const clock = new ManualClock(Date.parse('2026-03-04T12:00:00Z'));
+    const first = await startSidecar(dir, clock);
+    await first.send('POST', '/llm/events', {
+      events: [
+        openaiEvent({ startedAt: '2026-03-01T09:00:00.000Z' }), // Sunday: ISO week 9
+        openaiEvent({ startedAt: '2026-03-02T09:00:00.000Z' }), // Monday: week 10
+        openaiEvent({ startedAt: '2026-03-02T18:00:00.000Z' })
+      ]
+    });
+    await first.stop();
+    expect(statSync(join(dir, 'llm.sqlite')).mode & 0o777).toBe(0o600);
+
+    const second = await startSidecar(dir, clock);
+    cleanups.push(() => second.stop());
+    const cost = (await second.get('/llm/cost?days=7')).body;
+    expect(cost.byDay.map((b: any) => [b.key, b.calls])).toEqual([
+      ['2026-03-01', 1],
+      ['2026-03-02', 2]
+    ]);
+    expect(cost.byWeek.map((b: any) => [b.key, b.calls])).toEqual([
+      ['2026-W09', 1],
+      ['2026-W10', 2]
+    ]);
+    expect(cost.totalUsd).toBeCloseTo(3 * OPENAI_EVENT_COST, 12);
+    expect(cost.byProvider).toEqual([expect.objectContaining({ key: 'openai', calls: 3 })]);
+    expect(cost.byModel).toEqual([expect.objectContaining({ key: 'gpt-4o-mini', calls: 3 })]);
+    // "This session" starts again with the new sidecar.
+    expect((await second.get('/llm/usage')).body.calls).toBe(0);
+  });
+
+  it('labels ISO weeks across a year boundary', () => {
+    expect(isoWeek(Date.parse('2026-01-01T00:00:00Z'))).toBe('2026-W01');
+    expect(isoWeek(Date.parse('2027-01-01T00:00:00Z'))).toBe('2026-W53');
+    expect(isoWeek(Date.parse('2024-12-30T00:00:00Z'))).toBe('2025-W01');
+  });
+});
+
+describe('conversations', () => {
+  it('groups a growing conversation under one derived id and serves its health and summary', async () => {
+    const sc = await sidecar();
+    const fingerprint = 'b'.repeat(64);
+    const events = Array.from({ length: 4 }, (_, i) =>
+      openaiEvent({
+        fingerprint,
+        startedAt: `2026-03-02T10:0${i}:00.000Z`,
+        messages: [
+          { role: 'system', content: 'You are a planner.' },
+          { role: 'user', content: 'We are working on the Berlin offsite plan. The budget is 4000 euros.' },
+          ...Array.from({ length: i }, (_, j) => ({ role: j % 2 ? 'user' : 'assistant', content: `Turn ${j}.` }))
+        ],
+        output: 'We decided to book the venue on Friday.'
+      })
+    );
+    await sc.send('POST', '/llm/events', { events });
+    const list = (await sc.get('/llm/conversations')).body.conversations;
+    expect(list).toHaveLength(1);
+    expect(list[0]).toMatchObject({ conversationId: 'fp-bbbbbbbbbbbbbbbb', calls: 4, summaryAvailable: true });
+    const health = (await sc.get('/llm/health/fp-bbbbbbbbbbbbbbbb')).body;
+    expect(health.context.windowTokens).toBe(128000);
+    const summary = (await sc.get('/llm/conversations/fp-bbbbbbbbbbbbbbbb/summary?budgetTokens=300')).body;
+    expect(summary.hasContent).toBe(true);
+    expect(summary.text).toMatch(/Berlin/);
+    expect(summary.text).toMatch(/4000 euros/);
+    expect(summary.text).toMatch(/book the venue on Friday/);
+    expect(summary.tokens).toBeLessThanOrEqual(300);
+    expect((await sc.get('/llm/health/nope')).status).toBe(404);
+  });
+
+  it('says the summary has nothing to work from when content capture was off', async () => {
+    const sc = await sidecar();
+    await sc.send('POST', '/llm/events', { events: [openaiEvent({ conversationId: 'quiet' })] });
+    const summary = (await sc.get('/llm/conversations/quiet/summary')).body;
+    expect(summary.hasContent).toBe(false);
+    expect(summary.text).toMatch(/content capture is off/);
+    expect((await sc.get('/llm/health/quiet')).body.summaryAvailable).toBe(false);
+  });
+});
+
+describe('spend budgets', () => {
+  it('alerts at 50, 80 and 100 % of the daily budget and reports the hard stop', async () => {
+    const sc = await sidecar();
+    const limit = 10 * OPENAI_EVENT_COST;
+    const put = await sc.send('PUT', '/llm/budgets', { dayUsd: limit, hardStop: true });
+    expect(put.status).toBe(200);
+    const post = async (n: number) => (await sc.send('POST', '/llm/events', { events: Array.from({ length: n }, () => openaiEvent({ startedAt: '2026-03-02T11:00:00.000Z' })) })).body;
+    await post(4); // 40 %
+    expect(sc.sidecar.ctx.alerts.list({ ruleId: 'llm.budget.day' })).toHaveLength(0);
+    await post(2); // 60 %
+    await post(3); // 90 %
+    const last = await post(1); // 100 %
+    const alerts = sc.sidecar.ctx.alerts.list({ ruleId: 'llm.budget.day' }).reverse();
+    expect(alerts.map(a => [a.threshold, a.severity])).toEqual([
+      [50, 'info'],
+      [80, 'warning'],
+      [100, 'critical']
+    ]);
+    expect(alerts[2].message).toMatch(/today \(2026-03-02, UTC\) reached 100 % of the day budget/);
+    expect(last.budget.hardStop).toBe(true);
+    expect(last.budget.reason).toMatch(/daily LLM budget/);
+    const budgets = (await sc.get('/llm/budgets')).body;
+    expect(budgets.spent.dayUsd).toBeCloseTo(limit, 12);
+    expect(statSync(budgets.file).mode & 0o777).toBe(0o600);
+  });
+
+  it('alerts per conversation and per session without a hard stop by default', async () => {
+    const sc = await sidecar();
+    await sc.send('PUT', '/llm/budgets', { conversationUsd: 2 * OPENAI_EVENT_COST, sessionUsd: 4 * OPENAI_EVENT_COST });
+    const r = await sc.send('POST', '/llm/events', { events: [openaiEvent({ conversationId: 'big' }), openaiEvent({ conversationId: 'big' })] });
+    expect(r.body.budget.hardStop).toBe(false);
+    expect(sc.sidecar.ctx.alerts.list({ ruleId: 'llm.budget.conversation' })[0]).toMatchObject({ key: 'big', threshold: 100 });
+    expect(sc.sidecar.ctx.alerts.list({ ruleId: 'llm.budget.session' })[0]).toMatchObject({ threshold: 50 });
+  });
+});

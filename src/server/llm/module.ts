@@ -1,0 +1,452 @@
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { z } from 'zod';
+import {
+  BudgetLimits,
+  BudgetsResponse,
+  ConversationHealth,
+  LlmCallsQuery,
+  LlmCallsResponse,
+  LlmConversationsResponse,
+  LlmCostQuery,
+  LlmCostResponse,
+  LlmEventsBody,
+  LlmEventsResponse,
+  LlmPricingResponse,
+  LlmSummaryResponse,
+  LlmTranscriptResponse,
+  LlmUsageResponse,
+  PricingImportBody,
+  SummaryQuery,
+  type CostBucket,
+  type LlmCallEvent,
+  type LlmMessage,
+  type LlmProvider,
+  type PriceEntry
+} from '../../shared/llm-api';
+import { conversationKey } from '../../core/llm/fingerprint';
+import { conversationHealth } from '../../core/llm/health';
+import { callCost, lookupPrice, type PricingTable } from '../../core/llm/pricing';
+import { summarizeConversation } from '../../core/llm/summary';
+import { normalizeUsage, ZERO_TOKENS } from '../../core/llm/usage';
+import type { SidecarContext } from '../core/context';
+import { ApiError } from '../core/errors';
+import type { SidecarModule } from '../core/module';
+import { jsonRoute } from '../core/route';
+import { LlmStore, type StoredCall } from '../store/llmStore';
+import { Budgets } from './budget';
+import { buildTable, fetchLiteLLM, readOverrides } from './pricingConfig';
+
+export const LLM_DB_FILE = 'llm.sqlite';
+const DAY_MS = 86_400_000;
+
+/** ISO week label, e.g. "2026-W01" (weeks start on Monday, UTC). */
+export function isoWeek(ms: number): string {
+  const d = new Date(ms);
+  const date = new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate()));
+  // The ISO week belongs to the year of its Thursday.
+  date.setUTCDate(date.getUTCDate() + 4 - (date.getUTCDay() || 7));
+  const year = date.getUTCFullYear();
+  const week = Math.ceil(((date.getTime() - Date.UTC(year, 0, 1)) / DAY_MS + 1) / 7);
+  return `${year}-W${String(week).padStart(2, '0')}`;
+}
+
+function modelOf(call: Pick<StoredCall, 'responseModel' | 'requestModel'>): string | null {
+  return call.responseModel ?? call.requestModel;
+}
+
+/** Price one event against the table: null cost for an unknown model, never $0. */
+export function priceEvent(table: PricingTable, event: LlmCallEvent): Pick<StoredCall, 'tokens' | 'pricedModel' | 'costUsd'> {
+  const tokens = normalizeUsage(event.provider, event.usage);
+  const price = lookupPrice(table, event.provider, event.responseModel) ?? lookupPrice(table, event.provider, event.requestModel);
+  let costUsd: number | null = null;
+  if (price && tokens) {
+    costUsd = callCost(price.entry, tokens);
+  } else if (price && event.status === 'error') {
+    // A refused call (429, 500) without usage is not billed.
+    costUsd = 0;
+  }
+  return { tokens, pricedModel: price?.key ?? null, costUsd };
+}
+
+function unknownModelWarnings(calls: StoredCall[]) {
+  const groups = new Map<string, { provider: LlmProvider; model: string; calls: number }>();
+  for (const c of calls) {
+    if (c.pricedModel !== null || (c.status === 'error' && !c.tokens)) {
+      continue;
+    }
+    const model = modelOf(c) ?? '(no model)';
+    const key = `${c.provider}\u0000${model}`;
+    const g = groups.get(key) ?? { provider: c.provider, model, calls: 0 };
+    g.calls++;
+    groups.set(key, g);
+  }
+  return [...groups.values()].map(g => ({
+    ...g,
+    message: `No price for ${g.provider} model "${g.model}": its ${g.calls} call${g.calls === 1 ? '' : 's'} have unknown cost. Add it to <dataDir>/pricing.json or import a LiteLLM price file (POST /llm/pricing/import).`
+  }));
+}
+
+function buckets(calls: StoredCall[], keyOf: (c: StoredCall) => string): CostBucket[] {
+  const map = new Map<string, CostBucket>();
+  for (const c of calls) {
+    const key = keyOf(c);
+    const b = map.get(key) ?? { key, calls: 0, costUsd: 0, unpricedCalls: 0, inputTokens: 0, outputTokens: 0 };
+    b.calls++;
+    if (c.costUsd === null) {
+      b.unpricedCalls++;
+    } else {
+      b.costUsd += c.costUsd;
+    }
+    b.inputTokens += c.tokens?.inputTokens ?? 0;
+    b.outputTokens += c.tokens?.outputTokens ?? 0;
+    map.set(key, b);
+  }
+  return [...map.values()];
+}
+
+/** The whole conversation as the last call saw it: its messages plus its answer. */
+export function conversationTranscript(calls: StoredCall[]): LlmMessage[] | null {
+  for (let i = calls.length - 1; i >= 0; i--) {
+    const c = calls[i];
+    if (c.messages && c.messages.length > 0) {
+      return c.output ? [...c.messages, { role: 'assistant', content: c.output }] : c.messages;
+    }
+  }
+  return null;
+}
+
+export interface LlmModuleOptions {
+  /** Tests pass a fetch-free table; default: shipped + overrides in the data dir. */
+  table?: PricingTable;
+}
+
+/** POST /llm/events and every /llm/* read: history in SQLite, pricing, health, budgets. */
+export function llmModule(ctx: SidecarContext, options: LlmModuleOptions = {}): SidecarModule {
+  const runId = `${ctx.startedAtMs.toString(36)}-${randomBytes(4).toString('hex')}`;
+  let store: LlmStore | null = null;
+  let budgets: Budgets | null = null;
+  let imported: { from: string; models: Record<string, PriceEntry> } | null = null;
+  let table: PricingTable = options.table ?? buildTable(ctx.config.dataDir, null);
+
+  const db = (): LlmStore => {
+    if (!store) {
+      store = new LlmStore(join(ctx.config.dataDir, LLM_DB_FILE));
+    }
+    return store;
+  };
+  const budget = (): Budgets => {
+    if (!budgets) {
+      budgets = new Budgets({ dataDir: ctx.config.dataDir, store: db(), alerts: ctx.alerts, clock: ctx.clock, runId });
+    }
+    return budgets;
+  };
+
+  const healthOf = (key: string): ConversationHealth | null => {
+    const calls = db().calls({ conversationKey: key });
+    if (calls.length === 0) {
+      return null;
+    }
+    const last = calls[calls.length - 1];
+    const price = lookupPrice(table, last.provider, modelOf(last));
+    return conversationHealth({
+      conversationId: key,
+      provider: last.provider,
+      calls: calls.map(c => ({
+        startedAtMs: c.startedAtMs,
+        latencyMs: c.latencyMs,
+        ttftMs: c.ttftMs,
+        status: c.status,
+        tokens: c.tokens,
+        costUsd: c.costUsd,
+        model: modelOf(c)
+      })),
+      contextWindow: price?.entry.contextWindow ?? null,
+      hasContent: conversationTranscript(calls) !== null
+    });
+  };
+
+  const ingest = (events: LlmCallEvent[]) => {
+    const rows: StoredCall[] = events.map(event => ({
+      id: event.id,
+      runId,
+      provider: event.provider,
+      operation: event.operation,
+      requestModel: event.requestModel,
+      responseModel: event.responseModel,
+      startedAtMs: Date.parse(event.startedAt),
+      ttftMs: event.ttftMs,
+      latencyMs: event.latencyMs,
+      stream: event.stream,
+      status: event.status,
+      errorClass: event.error?.class ?? null,
+      httpStatus: event.error?.httpStatus ?? null,
+      usageEstimated: event.usageEstimated,
+      conversationKey: conversationKey(event.conversationId, event.fingerprint),
+      fingerprint: event.fingerprint,
+      tags: event.tags,
+      messages: event.messages,
+      output: event.output,
+      sdk: `${event.sdk.language}:${event.sdk.name}@${event.sdk.version ?? '?'}`,
+      ...priceEvent(table, event)
+    }));
+    const result = db().insert(rows);
+    const touched = [...new Set(rows.map(r => r.conversationKey).filter((k): k is string => !!k))];
+    budget().evaluate(touched);
+    if (result.inserted > 0) {
+      ctx.bus.publish('llm', {
+        type: 'calls',
+        accepted: result.inserted,
+        conversations: touched,
+        calls: rows.map(r => ({ id: r.id, provider: r.provider, model: modelOf(r), costUsd: r.costUsd, conversationId: r.conversationKey, status: r.status }))
+      });
+    }
+    return { accepted: result.inserted, duplicates: result.duplicates, budget: budget().state() };
+  };
+
+  const importPricing = async (from: string): Promise<void> => {
+    const models = await fetchLiteLLM(from);
+    imported = { from, models };
+    table = buildTable(ctx.config.dataDir, imported);
+    ctx.bus.publish('llm', { type: 'pricing', imported: table.imported });
+  };
+
+  const routes = [
+    jsonRoute({
+      method: 'post',
+      path: '/llm/events',
+      summary: 'Ingest a batch of LLM call events (at most 500). Duplicate ids are ignored, so retries are safe. Answers the budget state.',
+      tags: ['llm'],
+      body: LlmEventsBody,
+      response: LlmEventsResponse,
+      handler: ({ body }) => ingest(body.events)
+    }),
+    jsonRoute({
+      method: 'get',
+      path: '/llm/usage',
+      summary: "This session's LLM usage: calls, tokens (input, output, cached), cost, and unknown-model warnings.",
+      tags: ['llm'],
+      response: LlmUsageResponse,
+      handler: (): z.infer<typeof LlmUsageResponse> => {
+        const calls = db().calls({ runId });
+        const tokens = { ...ZERO_TOKENS };
+        let cost = 0;
+        let priced = 0;
+        const byProvider = new Map<LlmProvider, { provider: LlmProvider; calls: number; costUsd: number | null }>();
+        for (const c of calls) {
+          for (const k of Object.keys(tokens) as Array<keyof typeof tokens>) {
+            tokens[k] += c.tokens?.[k] ?? 0;
+          }
+          const p = byProvider.get(c.provider) ?? { provider: c.provider, calls: 0, costUsd: null };
+          p.calls++;
+          if (c.costUsd !== null) {
+            cost += c.costUsd;
+            priced++;
+            p.costUsd = (p.costUsd ?? 0) + c.costUsd;
+          }
+          byProvider.set(c.provider, p);
+        }
+        return {
+          since: new Date(ctx.startedAtMs).toISOString(),
+          calls: calls.length,
+          errors: calls.filter(c => c.status === 'error').length,
+          tokens,
+          costUsd: priced > 0 ? cost : null,
+          unpricedCalls: calls.length - priced,
+          estimatedCalls: calls.filter(c => c.usageEstimated).length,
+          byProvider: [...byProvider.values()],
+          warnings: unknownModelWarnings(calls)
+        };
+      }
+    }),
+    jsonRoute({
+      method: 'get',
+      path: '/llm/calls',
+      summary: 'The most recent calls (newest first), each with tokens, cost, latency, time to first token, context used and status. Message content is never included.',
+      tags: ['llm'],
+      query: LlmCallsQuery,
+      response: LlmCallsResponse,
+      handler: ({ query }) => ({
+        calls: db()
+          .recent(query.limit, query.conversationId)
+          .map(c => {
+            const window = lookupPrice(table, c.provider, modelOf(c))?.entry.contextWindow ?? null;
+            return {
+              id: c.id,
+              provider: c.provider,
+              operation: c.operation,
+              model: modelOf(c),
+              pricedModel: c.pricedModel,
+              startedAt: new Date(c.startedAtMs).toISOString(),
+              ttftMs: c.ttftMs,
+              latencyMs: c.latencyMs,
+              stream: c.stream,
+              status: c.status,
+              errorClass: c.errorClass,
+              httpStatus: c.httpStatus,
+              tokens: c.tokens,
+              usageEstimated: c.usageEstimated,
+              costUsd: c.costUsd,
+              contextPercent: window && c.tokens ? Math.min(100, ((c.tokens.inputTokens + c.tokens.outputTokens) / window) * 100) : null,
+              conversationId: c.conversationKey,
+              tags: c.tags,
+              sdk: c.sdk
+            };
+          })
+      })
+    }),
+    jsonRoute({
+      method: 'get',
+      path: '/llm/cost',
+      summary: 'Cost over the last `days` days (default 30): by UTC day, ISO week, provider and model, from the stored history.',
+      tags: ['llm'],
+      query: LlmCostQuery,
+      response: LlmCostResponse,
+      handler: ({ query }): z.infer<typeof LlmCostResponse> => {
+        const now = ctx.clock.now();
+        const since = Date.UTC(new Date(now).getUTCFullYear(), new Date(now).getUTCMonth(), new Date(now).getUTCDate()) - (query.days - 1) * DAY_MS;
+        const calls = db().calls({ sinceMs: since });
+        const byKey = (a: CostBucket, b: CostBucket) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
+        const byCost = (a: CostBucket, b: CostBucket) => b.costUsd - a.costUsd || byKey(a, b);
+        return {
+          days: query.days,
+          byDay: buckets(calls, c => new Date(c.startedAtMs).toISOString().slice(0, 10)).sort(byKey),
+          byWeek: buckets(calls, c => isoWeek(c.startedAtMs)).sort(byKey),
+          byProvider: buckets(calls, c => c.provider).sort(byCost),
+          byModel: buckets(calls, c => c.pricedModel ?? modelOf(c) ?? '(no model)').sort(byCost),
+          totalUsd: calls.reduce((a, c) => a + (c.costUsd ?? 0), 0),
+          unpricedCalls: calls.filter(c => c.costUsd === null).length,
+          warnings: unknownModelWarnings(calls)
+        };
+      }
+    }),
+    jsonRoute({
+      method: 'get',
+      path: '/llm/conversations',
+      summary: 'Tracked conversations (most recent first, at most 100) with their health scores.',
+      tags: ['llm'],
+      response: LlmConversationsResponse,
+      handler: () => ({
+        conversations: db()
+          .conversations(100)
+          .map(c => healthOf(c.key))
+          .filter((h): h is ConversationHealth => h !== null)
+      })
+    }),
+    jsonRoute({
+      method: 'get',
+      path: '/llm/health/:conversationId',
+      summary: 'Health of one conversation: context used and messages left, latency and cost trends, score, reasons, recommendations.',
+      tags: ['llm'],
+      params: z.object({ conversationId: z.string().min(1).max(256) }),
+      response: ConversationHealth,
+      handler: ({ params }) => {
+        const health = healthOf(params.conversationId);
+        if (!health) {
+          throw new ApiError('not_found', `No LLM calls recorded for conversation "${params.conversationId}"; GET /llm/conversations lists them.`);
+        }
+        return health;
+      }
+    }),
+    jsonRoute({
+      method: 'get',
+      path: '/llm/conversations/:conversationId/summary',
+      summary: 'A summary of the conversation (task, decisions, facts, preferences) within budgetTokens, to paste as the system message of a fresh conversation. Deterministic and offline.',
+      tags: ['llm'],
+      params: z.object({ conversationId: z.string().min(1).max(256) }),
+      query: SummaryQuery,
+      response: LlmSummaryResponse,
+      handler: ({ params, query }) => {
+        const calls = db().calls({ conversationKey: params.conversationId });
+        if (calls.length === 0) {
+          throw new ApiError('not_found', `No LLM calls recorded for conversation "${params.conversationId}"; GET /llm/conversations lists them.`);
+        }
+        return summarizeConversation({ conversationId: params.conversationId, messages: conversationTranscript(calls), budgetTokens: query.budgetTokens });
+      }
+    }),
+    jsonRoute({
+      method: 'get',
+      path: '/llm/conversations/:conversationId/messages',
+      summary: "The conversation's captured messages (local only; null when content capture was off), for a summary written by the user's own model.",
+      tags: ['llm'],
+      params: z.object({ conversationId: z.string().min(1).max(256) }),
+      response: LlmTranscriptResponse,
+      handler: ({ params }) => {
+        const calls = db().calls({ conversationKey: params.conversationId });
+        if (calls.length === 0) {
+          throw new ApiError('not_found', `No LLM calls recorded for conversation "${params.conversationId}"; GET /llm/conversations lists them.`);
+        }
+        return { conversationId: params.conversationId, messages: conversationTranscript(calls) };
+      }
+    }),
+    jsonRoute({
+      method: 'get',
+      path: '/llm/pricing',
+      summary: 'The pricing table in use (USD per 1M tokens), the date it was taken, user overrides, imports and warnings.',
+      tags: ['llm'],
+      response: LlmPricingResponse,
+      handler: () => ({ date: table.date, source: table.source, models: table.models, overrides: table.overrides, imported: table.imported, warnings: table.warnings })
+    }),
+    jsonRoute({
+      method: 'post',
+      path: '/llm/pricing/import',
+      summary: "Import a LiteLLM model_prices_and_context_window.json (file path or http(s) URL) over the shipped table; <dataDir>/pricing.json overrides still win.",
+      tags: ['llm'],
+      body: PricingImportBody,
+      response: LlmPricingResponse,
+      handler: async ({ body }) => {
+        try {
+          await importPricing(body.from);
+        } catch (error) {
+          throw new ApiError('invalid_request', `Could not import prices from ${body.from}: ${(error as Error).message}`);
+        }
+        return { date: table.date, source: table.source, models: table.models, overrides: table.overrides, imported: table.imported, warnings: table.warnings };
+      }
+    }),
+    jsonRoute({
+      method: 'get',
+      path: '/llm/budgets',
+      summary: 'Spend budgets (session, UTC day, conversation; USD), what was spent, and the hard-stop state.',
+      tags: ['llm'],
+      response: BudgetsResponse,
+      handler: () => ({ limits: budget().current, spent: budget().spent(), state: budget().state(), file: budget().file })
+    }),
+    jsonRoute({
+      method: 'put',
+      path: '/llm/budgets',
+      summary: 'Replace the spend budgets (persisted to <dataDir>/budgets.json). Alerts fire at 50, 80 and 100 %; hardStop (off by default) makes clients that enabled it refuse calls once a session or day budget is spent.',
+      tags: ['llm'],
+      body: BudgetLimits,
+      response: BudgetsResponse,
+      handler: ({ body }) => {
+        budget().set(body);
+        return { limits: budget().current, spent: budget().spent(), state: budget().state(), file: budget().file };
+      }
+    })
+  ];
+
+  return {
+    name: 'llm',
+    routes,
+    start() {
+      db();
+      budget();
+      for (const w of budget().warnings) {
+        ctx.log(w);
+      }
+      const source = readOverrides(ctx.config.dataDir).overrides?.litellm;
+      if (source && !options.table) {
+        // A slow or failing price source never delays or breaks the start.
+        void importPricing(source).catch(error => {
+          table = buildTable(ctx.config.dataDir, imported, [`LiteLLM import from ${source} failed: ${(error as Error).message}`]);
+          ctx.log(`llm: LiteLLM import from ${source} failed: ${(error as Error).message}`);
+        });
+      }
+    },
+    stop() {
+      store?.close();
+      store = null;
+      budgets = null;
+    }
+  };
+}

@@ -1,0 +1,71 @@
+/**
+ * User overrides of the platform profile: `<dataDir>/profile.json`
+ * (`{ "overrides": { "sessionLifetime": "24h", "outputLimit": "50GB" } }`, written
+ * by hand or by POST /profile), applied over the built-in profile.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { z } from 'zod';
+import type { PlatformName } from '../../shared/api';
+import { applyOverrides, defaultProfile, parseOverrides, type AcceleratorKind, type PlatformProfile, type ProfileField } from '../../core/profiles';
+import { writePrivateFile } from '../core/discovery';
+
+export const PROFILE_FILE = 'profile.json';
+
+const FileShape = z.object({
+  overrides: z.record(z.string(), z.union([z.string(), z.number(), z.null()])).default({}),
+  /** Where each override came from and when (written by POST /profile). */
+  origins: z.record(z.string(), z.object({ origin: z.string(), at: z.string() })).default({})
+});
+type FileShape = z.infer<typeof FileShape>;
+
+export class ProfileStore {
+  private file: FileShape = { overrides: {}, origins: {} };
+  private parsed: Partial<Record<ProfileField, number | null>> = {};
+  readonly problems: string[] = [];
+
+  constructor(
+    private readonly dataDir: string,
+    private readonly now: () => number,
+    log?: (line: string) => void
+  ) {
+    const path = this.path;
+    if (existsSync(path)) {
+      try {
+        this.file = FileShape.parse(JSON.parse(readFileSync(path, 'utf8')));
+        this.parsed = parseOverrides(this.file.overrides);
+      } catch (error) {
+        const msg = `ignoring ${path}: ${(error as Error).message}`;
+        this.problems.push(msg);
+        log?.(msg);
+        this.file = { overrides: {}, origins: {} };
+        this.parsed = {};
+      }
+    }
+  }
+
+  get path(): string {
+    return join(this.dataDir, PROFILE_FILE);
+  }
+
+  /** Parse (throws UnitParseError on nonsense), merge, persist. */
+  set(raw: Record<string, string | number | null>, origin: string): void {
+    const parsed = parseOverrides(raw);
+    const at = new Date(this.now()).toISOString();
+    for (const name of Object.keys(parsed)) {
+      this.file.overrides[name] = raw[name];
+      this.file.origins[name] = { origin, at };
+    }
+    this.parsed = { ...this.parsed, ...parsed };
+    writePrivateFile(this.path, JSON.stringify(this.file, null, 2) + '\n');
+  }
+
+  effective(platform: PlatformName, accelerator: AcceleratorKind): PlatformProfile {
+    let profile = defaultProfile(platform, accelerator);
+    for (const [name, value] of Object.entries(this.parsed) as Array<[ProfileField, number | null]>) {
+      const origin = this.file.origins[name] ?? { origin: PROFILE_FILE, at: 'file' };
+      profile = applyOverrides(profile, { [name]: value }, origin.origin === PROFILE_FILE ? `${this.path}` : origin.origin, origin.at);
+    }
+    return profile;
+  }
+}

@@ -1,0 +1,188 @@
+/**
+ * The `quota` section: Kaggle's weekly GPU quota (stated by the user with
+ * POST /quota or `%vigilo quota 23h`, counted down while a GPU session runs,
+ * persisted in `<dataDir>/quota.json`, reset at Saturday 00:00 UTC), and
+ * internet access from a TCP probe.
+ *
+ * The probe target is VIGILO_INTERNET_PROBE=host:port ("off" disables). Unset,
+ * it is off except on Kaggle, where it connects to www.kaggle.com:443 once a
+ * minute. Tests set it to a loopback port or "off".
+ */
+import { readFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { QuotaBody, QuotaSection, type GpuSection } from '../../shared/api';
+import { initialQuota, parseQuotaRemaining, quotaView, stateRemaining, tickQuota, type QuotaState } from '../../core/quota';
+import type { PlatformProfile } from '../../core/profiles';
+import { UnitParseError } from '../../core/units';
+import { intervalCollector } from '../core/collector';
+import type { SidecarContext } from '../core/context';
+import { writePrivateFile } from '../core/discovery';
+import { ApiError } from '../core/errors';
+import type { SidecarModule } from '../core/module';
+import { jsonRoute } from '../core/route';
+
+export const QUOTA_FILE = 'quota.json';
+export const KAGGLE_PROBE_DEFAULT = 'www.kaggle.com:443';
+
+const Persisted = z.object({
+  statedRemainingS: z.number().nullable(),
+  statedAtMs: z.number().nullable(),
+  gpuUsedS: z.number(),
+  weekStartMs: z.number(),
+  lastTickMs: z.number().nullable()
+});
+
+export interface QuotaModuleDeps {
+  intervalMs: number;
+  profile(): PlatformProfile;
+  /** Internet probe period (default 60 s) and timeout (default 3 s). */
+  probeEveryMs?: number;
+  probeTimeoutMs?: number;
+}
+
+export function probeTarget(env: NodeJS.ProcessEnv, platform: string): { host: string; port: number } | null {
+  const raw = env.VIGILO_INTERNET_PROBE ?? (platform === 'kaggle' ? KAGGLE_PROBE_DEFAULT : 'off');
+  if (!raw || raw === 'off') return null;
+  const m = /^\[?([^\]]+?)\]?:(\d{1,5})$/.exec(raw.trim());
+  return m ? { host: m[1], port: Number(m[2]) } : null;
+}
+
+export function tcpProbe(host: string, port: number, timeoutMs: number): Promise<{ ok: boolean; error: string | null }> {
+  return new Promise(resolve => {
+    const socket = connect({ host, port });
+    const done = (ok: boolean, error: string | null) => {
+      socket.destroy();
+      resolve({ ok, error });
+    };
+    socket.setTimeout(timeoutMs, () => done(false, `no answer within ${timeoutMs} ms`));
+    socket.once('connect', () => done(true, null));
+    socket.once('error', (e: NodeJS.ErrnoException) => done(false, e.code ?? e.message));
+  });
+}
+
+export function quotaModule(ctx: SidecarContext, deps: QuotaModuleDeps): SidecarModule {
+  const file = join(ctx.config.dataDir, QUOTA_FILE);
+  let state: QuotaState = initialQuota(ctx.clock.now());
+  try {
+    const parsed = Persisted.safeParse(JSON.parse(readFileSync(file, 'utf8')));
+    if (parsed.success) state = parsed.data;
+  } catch {
+    // First session on this machine.
+  }
+  let counting = false;
+  let lastSavedMs = 0;
+  let lastProbeMs = -Infinity;
+  let internet: z.infer<typeof QuotaSection>['internet'] = { enabled: false, target: null, reachable: null, checkedAt: null, error: null };
+
+  ctx.alerts.addRule({
+    id: 'quota.remaining',
+    description: 'Weekly GPU quota left',
+    unit: 'min',
+    direction: 'below',
+    severity: 'warning',
+    thresholds: [{ value: 120, severity: 'warning' }, { value: 30, severity: 'critical' }],
+    hysteresis: 5,
+    message: value => `Weekly GPU quota: about ${Math.round(value)} min left. The GPU session stops when it runs out.`
+  });
+
+  const save = () => writePrivateFile(file, JSON.stringify(state) + '\n');
+  const view = () => {
+    const q = quotaView(state, deps.profile().fields.weeklyGpuQuota.value);
+    return { ...q, counting, internet };
+  };
+
+  async function probe(now: number): Promise<void> {
+    const platform = ctx.platform().name;
+    const target = probeTarget(ctx.config.env, platform);
+    if (!target) {
+      internet = { enabled: false, target: null, reachable: null, checkedAt: null, error: null };
+      return;
+    }
+    if (now - lastProbeMs < (deps.probeEveryMs ?? 60_000)) return;
+    lastProbeMs = now;
+    const result = await tcpProbe(target.host, target.port, deps.probeTimeoutMs ?? 3000);
+    const before = internet.reachable;
+    internet = { enabled: true, target: `${target.host}:${target.port}`, reachable: result.ok, checkedAt: new Date(ctx.clock.now()).toISOString(), error: result.error };
+    if (!result.ok && before !== false) {
+      ctx.alerts.fire({
+        ruleId: 'internet.off',
+        severity: 'warning',
+        message: `Internet looks off: ${target.host}:${target.port} is unreachable (${result.error}). pip install, dataset and model downloads will fail${platform === 'kaggle' ? ' — turn Internet on in the notebook settings' : ''}.`
+      });
+    } else if (result.ok && before === false) {
+      ctx.alerts.fire({ ruleId: 'internet.off', severity: 'info', message: `Internet is back: ${target.host}:${target.port} answers.` });
+    }
+  }
+
+  const collector = intervalCollector({
+    name: 'quota',
+    intervalMs: deps.intervalMs,
+    async sample() {
+      const now = ctx.clock.now();
+      const platform = ctx.platform();
+      const gpu = ctx.snapshot.get('gpu') as GpuSection | undefined;
+      // A Kaggle GPU session draws on the quota from its start, used or not.
+      counting = platform.name === 'kaggle' && (platform.accelerator?.kind === 'gpu' || (gpu?.devices.length ?? 0) > 0);
+      state = tickQuota(state, now, counting, Math.max(deps.intervalMs * 3, 10_000));
+      if (counting && now - lastSavedMs >= 30_000) {
+        lastSavedMs = now;
+        save();
+      }
+      await probe(now);
+      const v = view();
+      ctx.snapshot.update('quota', v);
+      if (platform.name === 'kaggle' && v.remainingS !== null) {
+        ctx.alerts.observe('quota.remaining', '', v.remainingS / 60);
+      }
+    }
+  });
+
+  return {
+    name: 'quota',
+    collectors: [collector],
+    stop() {
+      try {
+        save();
+      } catch {
+        // Data dir gone (tests clean up): nothing to keep.
+      }
+    },
+    routes: [
+      jsonRoute({
+        method: 'get',
+        path: '/quota',
+        summary: 'Weekly GPU quota (Kaggle): what the user stated, GPU time counted since, time left, next reset; internet probe state.',
+        tags: ['runtime'],
+        response: QuotaSection,
+        handler: view
+      }),
+      jsonRoute({
+        method: 'post',
+        path: '/quota',
+        summary: 'State the weekly GPU quota left: "23h", "22h30m", "22:30" or a number of hours (what `%vigilo quota 23h` sends).',
+        tags: ['runtime'],
+        body: QuotaBody,
+        response: QuotaSection,
+        handler: async ({ body }) => {
+          let seconds: number;
+          try {
+            seconds = parseQuotaRemaining(body.remaining);
+          } catch (error) {
+            if (error instanceof UnitParseError || error instanceof RangeError) {
+              throw new ApiError('invalid_request', `remaining: ${error.message}`);
+            }
+            throw error;
+          }
+          state = stateRemaining(state, seconds, ctx.clock.now());
+          state.lastTickMs = ctx.clock.now();
+          save();
+          ctx.alerts.clear('quota.remaining', '');
+          await collector.runOnce();
+          return view();
+        }
+      })
+    ]
+  };
+}

@@ -1,0 +1,77 @@
+"""Gemini's /v1beta/models/{model}:generateContent and :streamGenerateContent?alt=sse, as the API sends them."""
+from __future__ import annotations
+
+import copy
+import re
+from typing import Any
+
+from .server import LoopbackServer, Reply, Request, sse
+
+ERRORS = {
+    429: {"error": {"code": 429, "message": "Resource has been exhausted (e.g. check quota).", "status": "RESOURCE_EXHAUSTED"}},
+    500: {
+        "error": {
+            "code": 500,
+            "message": "An internal error has occurred. Please retry or report in https://developers.generativeai.google/guide/troubleshooting",
+            "status": "INTERNAL",
+        }
+    },
+}
+_PATH = re.compile(r"^/(?:v1beta|v1)/models/(?P<model>[^/:]+):(?P<method>generateContent|streamGenerateContent)$")
+
+
+class FakeGemini:
+    def __init__(self) -> None:
+        self.model_version = "gemini-2.5-flash"
+        self.pieces = ["Hallo", " vom", " Fake."]
+        self.usage: "dict[str, Any]" = {
+            "promptTokenCount": 2100,
+            "candidatesTokenCount": 3,
+            "totalTokenCount": 2143,
+            "cachedContentTokenCount": 2048,
+            "thoughtsTokenCount": 40,
+            "promptTokensDetails": [{"modality": "TEXT", "tokenCount": 2100}],
+            "cacheTokensDetails": [{"modality": "TEXT", "tokenCount": 2048}],
+        }
+        self.failures: "list[int]" = []
+        self.server = LoopbackServer(self.route)
+
+    @property
+    def base_url(self) -> str:
+        return self.server.url
+
+    def fail_next(self, status: int) -> None:
+        self.failures.append(status)
+
+    def route(self, request: Request) -> Reply:
+        if self.failures:
+            status = self.failures.pop(0)
+            return Reply(status, ERRORS[status])
+        match = _PATH.match(request.path)
+        if not match:
+            return Reply(404, {"error": {"code": 404, "message": f"Not found: {request.path}", "status": "NOT_FOUND"}})
+        if match["method"] == "generateContent":
+            return Reply(200, self._response(self.pieces, "STOP", self.usage))
+        if request.query.get("alt") != ["sse"]:
+            return Reply(400, {"error": {"code": 400, "message": "alt=sse expected by this fake", "status": "INVALID_ARGUMENT"}})
+        frames = []
+        for i, piece in enumerate(self.pieces):
+            last = i == len(self.pieces) - 1
+            usage = copy.deepcopy(self.usage)
+            if not last:  # running totals: the prompt is known from the first chunk, the output grows
+                usage["candidatesTokenCount"] = i + 1
+                usage["totalTokenCount"] = usage["promptTokenCount"] + i + 1
+                usage.pop("thoughtsTokenCount", None)
+            frames.append(sse(self._response([piece], "STOP" if last else None, usage), sep="\r\n"))
+        return Reply(200, sse=frames)
+
+    def _response(self, pieces: "list[str]", finish: Any, usage: dict) -> dict:
+        candidate: "dict[str, Any]" = {"content": {"parts": [{"text": p} for p in pieces], "role": "model"}, "index": 0}
+        if finish:
+            candidate["finishReason"] = finish
+        return {
+            "candidates": [candidate],
+            "usageMetadata": copy.deepcopy(usage),
+            "modelVersion": self.model_version,
+            "responseId": "fake-response-1",
+        }

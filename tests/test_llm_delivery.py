@@ -1,0 +1,220 @@
+"""Delivery of LLM call events: background sending, bounded buffer, discovery, budget, exit, the real sidecar."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import openai
+import pytest
+
+from fakes.server import LoopbackServer, Reply
+from fakes.sidecar_fake import TOKEN, FakeSidecar
+from llm_fixtures import *  # noqa: F401,F403
+from llm_fixtures import assert_event_shape
+
+ROOT = Path(__file__).resolve().parent.parent
+MESSAGES = [{"role": "user", "content": "Say hello."}]
+
+
+def _client(fake):
+    return openai.OpenAI(api_key="sk-fake-key", base_url=fake.base_url, max_retries=0)
+
+
+def _closed_url() -> str:
+    """The URL of a port that was just listening and no longer is."""
+    server = LoopbackServer(lambda request: Reply(500, {})).start()
+    url = server.url
+    server.stop()
+    return url
+
+
+def _event(i: int) -> dict:
+    return {
+        "id": f"00000000-0000-4000-8000-{i:012d}", "provider": "openai", "operation": "chat.completions",
+        "requestModel": "gpt-4o-mini", "responseModel": None, "startedAt": "2026-01-01T00:00:00.000Z", "ttftMs": None,
+        "latencyMs": 1.0, "stream": False, "status": "ok", "error": None, "usage": None, "usageEstimated": False,
+        "conversationId": None, "fingerprint": None, "tags": {}, "messages": None, "output": None,
+        "sdk": {"language": "python", "name": "openai", "version": None},
+    }
+
+
+def test_with_the_sidecar_unreachable_the_call_returns_the_same_response_and_sends_nothing_from_the_caller(
+    llm, fake_openai, monkeypatch
+):
+    from vigilo import _sidecar
+
+    callers = []
+    real_request = _sidecar.request
+
+    def spy(*args, **kwargs):
+        callers.append(threading.current_thread().name)
+        return real_request(*args, **kwargs)
+
+    monkeypatch.setattr(_sidecar, "request", spy)
+    llm.configure(url=_closed_url(), token=TOKEN)
+    unwrapped = _client(fake_openai).chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
+    response = llm.wrap(_client(fake_openai)).chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
+    assert response.to_dict() == unwrapped.to_dict()
+    assert threading.current_thread().name not in callers, "the caller's thread only enqueues"
+
+    assert llm.flush(2.0) is False  # nowhere to deliver: the event stays buffered
+    stats = llm.stats()
+    assert stats["pending"] == 1 and stats["sent"] == 0 and "unreachable" in stats["lastError"]
+
+    sidecar = FakeSidecar()
+    with sidecar.server:
+        llm.configure(url=sidecar.url)
+        assert llm.flush(5.0) is True
+        [event] = sidecar.events()
+    assert_event_shape(event)
+    assert llm.stats()["sent"] == 1 and llm.stats()["pending"] == 0
+
+
+def test_a_full_buffer_drops_the_oldest_events_and_counts_them(llm, fake_openai):
+    llm.configure(url=_closed_url(), token=TOKEN, max_queue=3)
+    client = llm.wrap(_client(fake_openai))
+    for i in range(5):
+        client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": f"question {i}"}])
+    assert llm.flush(2.0) is False
+    assert llm.stats()["dropped"] == 2 and llm.stats()["pending"] == 3
+    sidecar = FakeSidecar()
+    with sidecar.server:
+        llm.configure(url=sidecar.url)
+        assert llm.flush(5.0) is True
+        events = sidecar.events()
+    assert [e["messages"][0]["content"] for e in events] == ["question 2", "question 3", "question 4"]
+
+
+def test_batches_hold_at_most_500_events(llm, sidecar):
+    from vigilo.llm._delivery import runtime
+
+    rt = runtime()
+    with rt._send_lock:  # hold the sender back so that the buffer fills up
+        for i in range(1201):
+            rt.enqueue(_event(i))
+    assert llm.flush(10.0) is True
+    sizes = [len(batch) for batch in sidecar.batches()]
+    assert max(sizes) == 500 and sum(sizes) == 1201
+    assert llm.stats()["sent"] == 1201
+
+
+def test_events_the_sidecar_rejects_are_counted_as_failed_not_raised(llm, sidecar, fake_openai):
+    sidecar.status = 400
+    response = llm.wrap(_client(fake_openai)).chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
+    assert response.choices[0].message.content == "Hello from the fake."
+    assert llm.flush(5.0) is False
+    stats = llm.stats()
+    assert stats["failed"] == 1 and stats["pending"] == 0 and "400" in stats["lastError"]
+
+
+def test_internal_failures_are_counted_and_the_call_goes_on(llm, sidecar, fake_openai, monkeypatch):
+    from vigilo.llm import _openai
+
+    def broken(*args):
+        raise ValueError("a layout this version does not know")
+
+    client = llm.wrap(_client(fake_openai))
+    prepare = _openai.CHAT.prepare
+    monkeypatch.setattr(_openai.CHAT, "prepare", broken)
+    assert client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES).choices[0].message.content
+    monkeypatch.setattr(_openai.CHAT, "prepare", prepare)
+    monkeypatch.setattr(_openai.CHAT, "read_response", broken)
+    assert client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES).choices[0].message.content
+    monkeypatch.setattr(_openai.CHAT, "observe", broken)
+    chunks = list(client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES, stream=True))
+    assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == "Hello from the fake."
+    llm.flush(5.0)
+    stats = llm.stats()
+    # prepare failed (call untracked), building the second event failed, each stream item failed to be observed.
+    assert stats["errors"] >= 3 and "layout" in stats["lastError"]
+    assert len(sidecar.events()) == 1  # the stream, still recorded (without usage)
+
+
+def test_the_discovery_file_is_read_again_when_the_sidecar_moves(llm, fake_openai, tmp_path):
+    first, second = FakeSidecar(), FakeSidecar()
+    with first.server, second.server:
+        llm.configure(url=None, data_dir=str(tmp_path))
+        (tmp_path / "sidecar.json").write_text(json.dumps({"url": first.url, "token": TOKEN, "pid": 1}))
+        client = llm.wrap(_client(fake_openai))
+        client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
+        assert llm.flush(5.0) is True
+        (tmp_path / "sidecar.json").write_text(json.dumps({"url": second.url, "token": TOKEN, "pid": 2}))
+        client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
+        assert llm.flush(5.0) is True
+        assert len(first.events()) == 1 and len(second.events()) == 1
+
+
+def test_the_hard_budget_refuses_the_next_call_before_it_is_sent_and_lifts_when_the_sidecar_says_so(llm, sidecar, fake_openai):
+    client = llm.wrap(_client(fake_openai))
+    sidecar.budget = {"hardStop": True, "reason": "Daily budget of $5.00 reached ($5.12 spent)"}
+    client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
+    assert llm.flush(5.0) is True
+    client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)  # hard budget off: not refused
+    assert llm.flush(5.0) is True
+
+    llm.configure(hard_budget=True)
+    sent_before = len(fake_openai.server.requests)
+    with pytest.raises(llm.BudgetExceededError, match=r"Daily budget of \$5.00 reached") as refused:
+        client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
+    assert refused.value.reason == "Daily budget of $5.00 reached ($5.12 spent)"
+    with pytest.raises(llm.BudgetExceededError):
+        list(client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES, stream=True))
+    assert len(fake_openai.server.requests) == sent_before, "a refused call never reaches the provider"
+
+    # Nothing is pending, yet the refusal asked the sidecar again (an empty batch): the raised limit lifts the stop.
+    sidecar.budget = {"hardStop": False, "reason": None}
+    assert llm.flush(5.0) is True
+    assert sidecar.batches()[-1] == []
+    assert llm.stats()["budget"] == {"hardStop": False, "reason": None}
+    client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
+    assert len(fake_openai.server.requests) == sent_before + 1
+
+
+def test_pending_events_are_delivered_at_interpreter_exit(fake_openai):
+    sidecar = FakeSidecar()
+    script = (
+        "import openai, vigilo\n"
+        f"vigilo.configure(url={sidecar.url!r}, token={TOKEN!r})\n"
+        f"client = vigilo.wrap(openai.OpenAI(api_key='sk-fake-key', base_url={fake_openai.base_url!r}, max_retries=0))\n"
+        "client.chat.completions.create(model='gpt-4o-mini', messages=[{'role': 'user', 'content': 'bye'}])\n"
+    )
+    with sidecar.server:
+        env = {k: v for k, v in os.environ.items() if k != "VIGILO_CAPTURE_CONTENT"}
+        done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+        [event] = sidecar.events()
+    assert event["messages"] == [{"role": "user", "content": "bye"}]
+
+
+def test_end_to_end_the_real_sidecar_counts_the_calls_tokens_and_a_stopped_sidecar_changes_nothing(
+    llm, fake_openai, vigilo_data_dir, sidecar_built
+):
+    from vigilo import _sidecar
+
+    discovery = _sidecar.ensure_running(vigilo_data_dir)
+    llm.configure(url=None, data_dir=str(vigilo_data_dir))
+    client = llm.wrap(_client(fake_openai))
+    with llm.track(conversation_id="e2e-conversation"):
+        first = client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
+        list(client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES, stream=True))
+    assert llm.flush(10.0) is True, llm.stats()
+    assert llm.stats()["failed"] == 0
+
+    status, usage = _sidecar.request(discovery, "GET", "/llm/usage")
+    assert status == 200, usage
+    assert usage["calls"] == 2 and usage["errors"] == 0
+    assert usage["tokens"]["inputTokens"] == 2 * 1200
+    assert usage["tokens"]["cachedInputTokens"] == 2 * 1024
+    assert usage["tokens"]["outputTokens"] == 2 * 4
+    status, conversations = _sidecar.request(discovery, "GET", "/llm/conversations")
+    assert status == 200
+    assert "e2e-conversation" in [c["conversationId"] for c in conversations["conversations"]]
+
+    assert _sidecar.stop(vigilo_data_dir) is True
+    again = client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
+    assert again.to_dict() == first.to_dict()
+    assert llm.flush(1.0) is False and llm.stats()["pending"] == 1

@@ -1,0 +1,152 @@
+import { expect, test, type IJupyterLabPageFixture } from '@jupyterlab/galata';
+import * as path from 'path';
+
+// CommonJS helpers shared with the global set-up.
+// eslint-disable-next-line @typescript-eslint/no-var-requires
+const env = require('../vigilo-env');
+// eslint-disable-next-line @typescript-eslint/no-var-requires
+const sidecar = require('../sidecar');
+
+const SCREENSHOT = path.join(env.root, 'docs', 'screenshot.png');
+const PANEL = '#vigilo-panel';
+
+/** The same formatting the panel uses for byte counts (binary units, one decimal). */
+function gib(bytes: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${value.toFixed(1)} ${units[unit]}`;
+}
+
+/** The sidecar's own /metrics, once its system collector has reported. */
+async function sidecarMetrics(discovery: any): Promise<any> {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const metrics = await sidecar.request(discovery, '/metrics');
+    if (metrics.system || Date.now() > deadline) {
+      return metrics;
+    }
+    await new Promise(r => setTimeout(r, 200));
+  }
+}
+
+async function openPanelFromSidebar(page: IJupyterLabPageFixture): Promise<void> {
+  const tab = page.locator('.jp-SideBar.jp-mod-left .lm-TabBar-tab[data-id="vigilo-panel"]');
+  await expect(tab).toBeVisible();
+  if (!(await page.locator(PANEL).isVisible())) {
+    await tab.click();
+  }
+  await expect(page.locator(PANEL)).toBeVisible();
+}
+
+// One JupyterLab, one data dir: the steps depend on the sidecar's state.
+// Galata mocks every URL matching /api/me.* (its user stub), which would swallow
+// /vigilo/api/metrics: talk to the real server instead.
+test.use({ mockUser: false });
+
+test.describe.configure({ mode: 'serial' });
+
+test.describe('Vigilo in JupyterLab', () => {
+  test('the sidebar panel shows live figures that match the sidecar’s own /metrics', async ({ page }) => {
+    await page.setViewportSize({ width: 1280, height: 800 });
+    await openPanelFromSidebar(page);
+    const panel = page.locator(PANEL);
+
+    await expect(panel.locator('.jp-Vigilo-badge')).toHaveText(/live|polling/, { timeout: 30_000 });
+
+    const discovery = sidecar.readDiscovery();
+    const metrics = await sidecarMetrics(discovery);
+    const status = await sidecar.request(discovery, '/status');
+    await expect(panel.locator('.jp-Vigilo-cores')).toHaveText(String(metrics.system.cores));
+    await expect(panel.locator('.jp-Vigilo-memTotal')).toHaveText(gib(metrics.system.memory.totalBytes));
+    await expect(panel.locator('.jp-Vigilo-platformName')).toHaveText(status.platform.name);
+    await expect(panel.locator('.jp-Vigilo-cpuPercent')).toHaveText(/^\d+%$|measuring/);
+    // No GPU on the test machine: the GPU section says why, in words.
+    if (!metrics.gpu || metrics.gpu.status !== 'ok') {
+      await expect(panel.locator('.jp-Vigilo-gpuReason')).not.toBeEmpty();
+    }
+    await expect(panel.locator('.jp-Vigilo-uptime')).toHaveText(/\d+ (s|min|h|d)/);
+
+    // Live: the sidecar's uptime moves on without any reload.
+    const before = await panel.locator('.jp-Vigilo-uptime').textContent();
+    await expect(panel.locator('.jp-Vigilo-uptime')).not.toHaveText(before ?? '', { timeout: 15_000 });
+
+    await page.screenshot({ path: SCREENSHOT });
+  });
+
+  test('the status bar summarises and opens the panel; the palette command opens it too', async ({ page }) => {
+    const item = page.locator('.jp-Vigilo-statusText');
+    await expect(item).toHaveText(/CPU \d+%.*Mem/, { timeout: 30_000 });
+
+    // Settings apply live: hiding the status-bar item needs no reload.
+    await page.evaluate(async () => {
+      const registry = await (window as any).galata.getPlugin('@jupyterlab/apputils-extension:settings');
+      await registry.set('vigilo:plugin', 'showStatusBar', false);
+    });
+    await expect(item).toBeHidden();
+    await page.evaluate(async () => {
+      const registry = await (window as any).galata.getPlugin('@jupyterlab/apputils-extension:settings');
+      await registry.set('vigilo:plugin', 'showStatusBar', true);
+    });
+    await expect(item).toBeVisible();
+
+    await item.click();
+    await expect(page.locator(PANEL)).toBeVisible();
+
+    // Close the left area, then open the panel from the command palette.
+    await page.evaluate(async () => (window as any).jupyterapp.commands.execute('application:toggle-left-area'));
+    await expect(page.locator(PANEL)).toBeHidden();
+    await page.keyboard.press('Control+Shift+C');
+    const palette = page.locator('#command-palette');
+    await expect(palette).toBeVisible();
+    await palette.locator('input').fill('Vigilo: Open panel');
+    await palette.locator('.lm-CommandPalette-item', { hasText: 'Vigilo: Open panel' }).first().click();
+    await expect(page.locator(PANEL)).toBeVisible();
+  });
+
+  test('a killed sidecar shows “disconnected”, then recovers by itself when one is back', async ({ page }) => {
+    await openPanelFromSidebar(page);
+    const badge = page.locator(`${PANEL} .jp-Vigilo-badge`);
+    await expect(badge).toHaveText(/live|polling/, { timeout: 30_000 });
+
+    const killed = await sidecar.stopSidecar('SIGKILL');
+    expect(killed).not.toBeNull();
+    await expect(badge).toHaveText('disconnected', { timeout: 30_000 });
+    await expect(page.locator(`${PANEL} .jp-Vigilo-start`)).toBeVisible();
+
+    // Someone runs %vigilo elsewhere: the panel reconnects without a click.
+    const fresh = await sidecar.startSidecar();
+    expect(fresh.pid).not.toBe(killed);
+    await expect(badge).toHaveText(/live|polling/, { timeout: 60_000 });
+    const metrics = await sidecarMetrics(fresh);
+    await expect(page.locator(`${PANEL} .jp-Vigilo-cores`)).toHaveText(String(metrics.system.cores));
+  });
+
+  test('with no sidecar the panel says so, and “Start Vigilo” launches one through the Jupyter server', async ({
+    page
+  }) => {
+    await openPanelFromSidebar(page);
+    const badge = page.locator(`${PANEL} .jp-Vigilo-badge`);
+    await expect(badge).toHaveText(/live|polling/, { timeout: 30_000 });
+
+    // A clean stop removes the discovery file: "not running" after a reload.
+    await sidecar.stopSidecar('SIGTERM');
+    expect(sidecar.readDiscovery()).toBeNull();
+    await page.reload();
+    await openPanelFromSidebar(page);
+    await expect(badge).toHaveText('not running', { timeout: 30_000 });
+    await expect(page.locator(`${PANEL} .jp-Vigilo-reason`).first()).toContainText('not running');
+
+    await page.locator(`${PANEL} .jp-Vigilo-start`).click();
+    await expect(badge).toHaveText(/live|polling/, { timeout: 60_000 });
+    const started = sidecar.readDiscovery();
+    expect(started).not.toBeNull();
+    expect(sidecar.alive(started.pid)).toBe(true);
+    const metrics = await sidecarMetrics(started);
+    await expect(page.locator(`${PANEL} .jp-Vigilo-memTotal`)).toHaveText(gib(metrics.system.memory.totalBytes));
+  });
+});

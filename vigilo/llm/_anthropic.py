@@ -1,0 +1,172 @@
+"""anthropic (sync ``Anthropic`` and ``AsyncAnthropic``): messages.create and messages.stream."""
+from __future__ import annotations
+
+import functools
+import time
+from typing import Any
+
+from ._delivery import runtime
+from ._record import get, text_of, to_json_dict
+from ._wrapping import Spec, _begin, _fail, async_method, instrument_stream, patch, sync_method
+
+PROVIDER = "anthropic"
+SDK = "anthropic"
+
+
+def _listed(value: Any) -> Any:
+    if value is None or isinstance(value, (str, bytes, dict)):
+        return value
+    try:
+        return list(value)
+    except TypeError:
+        return value
+
+
+def _prepare(args: tuple, kwargs: dict, force_stream: bool = False) -> tuple:
+    send = dict(kwargs)
+    messages = _listed(kwargs.get("messages"))
+    if messages is not None:
+        send["messages"] = messages
+    system = _listed(kwargs.get("system"))
+    if system is not None:
+        send["system"] = system
+    stream = force_stream or kwargs.get("stream") is True
+    return kwargs.get("model"), {"messages": messages, "system": system}, send, stream, {}
+
+
+def _messages(snapshot: dict) -> "list[dict]":
+    out = []
+    system = text_of(snapshot.get("system"))
+    if system:
+        out.append({"role": "system", "content": system})
+    for message in snapshot.get("messages") or []:
+        role = get(message, "role")
+        out.append({"role": role if isinstance(role, str) else "user", "content": text_of(get(message, "content"))})
+    return out
+
+
+def _read(message: Any) -> tuple:
+    blocks = get(message, "content") or []
+    text = "".join(text_of(b) for b in blocks if get(b, "type") == "text")
+    return get(message, "model"), get(message, "usage"), text if blocks else None
+
+
+def _observe(event: Any, record: Any, state: dict) -> bool:
+    kind = get(event, "type")
+    if kind == "message_start":
+        message = get(event, "message")
+        model = get(message, "model")
+        if isinstance(model, str) and model:
+            record.response_model = model
+        state["usage"] = dict(to_json_dict(get(message, "usage")) or {})
+        record.usage = state["usage"]
+    elif kind == "message_delta":
+        # message_delta carries the final output_tokens (and, on newer APIs, the
+        # other counts again): merge over message_start's usage, ignoring nulls.
+        merged = dict(state.get("usage") or {})
+        for key, value in (to_json_dict(get(event, "usage")) or {}).items():
+            if value is not None:
+                merged[key] = value
+        state["usage"] = merged
+        record.usage = merged
+    elif kind == "content_block_delta":
+        delta = get(event, "delta")
+        if record.capture and get(delta, "type") == "text_delta":
+            text = get(delta, "text")
+            if isinstance(text, str):
+                record.output_parts.append(text)
+        record.mark_item(True)
+        return True
+    record.mark_item(False)
+    return True
+
+
+MESSAGES = Spec(
+    provider=PROVIDER,
+    operation="messages",
+    sdk=SDK,
+    prepare=_prepare,
+    read_response=_read,
+    observe=_observe,
+    messages_of=_messages,
+)
+STREAM_HELPER = Spec(
+    provider=PROVIDER,
+    operation="messages",
+    sdk=SDK,
+    prepare=functools.partial(_prepare, force_stream=True),
+    read_response=_read,
+    observe=_observe,
+    messages_of=_messages,
+)
+
+
+def _stream_helper(is_async: bool):
+    """messages.stream() returns a manager that sends the request on ``with``/``async with``.
+
+    The manager keeps that request in a private attribute; it is swapped for one
+    that times the request and instruments the raw stream the helper reads from.
+    Where a future SDK lays the manager out differently, the manager is returned
+    untouched and the miss is counted.
+    """
+
+    def make(original: Any) -> Any:
+        @functools.wraps(original)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            runtime().check_budget()
+            manager = original(*args, **kwargs)
+            try:
+                attr = f"_{type(manager).__name__}__api_request"
+                request = getattr(manager, attr)
+                record, _send, state = _begin(STREAM_HELPER, args, kwargs)
+                if record is None:
+                    return manager
+                if is_async:
+
+                    async def timed_async() -> Any:
+                        record.restart(time.time())
+                        try:
+                            raw = await request
+                        except BaseException as exc:
+                            _fail(record, exc)
+                            raise
+                        return _instrumented(raw)
+
+                    setattr(manager, attr, timed_async())
+                else:
+
+                    def timed() -> Any:
+                        record.restart(time.time())
+                        try:
+                            raw = request()
+                        except BaseException as exc:
+                            _fail(record, exc)
+                            raise
+                        return _instrumented(raw)
+
+                    setattr(manager, attr, timed)
+
+                def _instrumented(raw: Any) -> Any:
+                    try:
+                        return instrument_stream(STREAM_HELPER, record, raw, state)
+                    except Exception as err:
+                        runtime().count("errors", error=f"anthropic messages.stream: {type(err).__name__}: {err}")
+                        return raw
+
+            except Exception as err:
+                runtime().count("errors", error=f"anthropic messages.stream: {type(err).__name__}: {err}")
+            return manager
+
+        return wrapper
+
+    return make
+
+
+def instrument(client: Any, is_async: bool) -> "list[str]":
+    missing = []
+    messages = get(client, "messages")
+    if not patch(messages, "create", (async_method if is_async else sync_method)(MESSAGES)):
+        missing.append("messages.create")
+    if not patch(messages, "stream", _stream_helper(is_async)):
+        missing.append("messages.stream")
+    return missing

@@ -1,0 +1,220 @@
+"""One call's raw facts, and the event (docs/LLM-python.md) built from them.
+
+The caller's thread only takes a note: times, a shallow copy of the request
+and a reference to the response. ``build()`` turns the note into the JSON
+event later, on the sender thread, so the wrapped call pays microseconds.
+"""
+from __future__ import annotations
+
+import hashlib
+import sys
+import uuid
+from datetime import datetime, timezone
+from typing import Any, Callable, Optional
+
+from ._context import current
+
+_SDK_VERSIONS: "dict[str, Optional[str]]" = {}
+
+
+def get(obj: Any, key: str, default: Any = None) -> Any:
+    """``obj[key]`` for mappings, ``obj.key`` for SDK objects (duck-typed, never raises)."""
+    if obj is None:
+        return default
+    if isinstance(obj, dict):
+        return obj.get(key, default)
+    try:
+        return getattr(obj, key, default)
+    except Exception:
+        return default
+
+
+def text_of(content: Any) -> str:
+    """A message content's text: the string itself, or its text parts concatenated with no separator.
+
+    Same rule as src/client/text.ts ``partsText``: a part counts when it has a
+    string ``text`` (OpenAI text/input_text/output_text, Anthropic text blocks,
+    Gemini Parts) and is not a Gemini thought; a Gemini Content counts by its parts.
+    """
+    if content is None:
+        return ""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, (list, tuple)):
+        return "".join(text_of(part) for part in content)
+    if get(content, "thought") is True:
+        return ""
+    text = get(content, "text")
+    if isinstance(text, str):
+        return text
+    parts = get(content, "parts")
+    if isinstance(parts, (list, tuple)):
+        return text_of(parts)
+    return ""
+
+
+def to_json_dict(obj: Any) -> Optional[dict]:
+    """A provider's usage object as the JSON the API sent (field names as on the wire)."""
+    if obj is None:
+        return None
+    if isinstance(obj, dict):
+        return obj
+    to_dict = getattr(obj, "to_dict", None)  # openai / anthropic models: only the fields the API sent
+    if callable(to_dict):
+        try:
+            out = to_dict(mode="json", use_api_names=True, exclude_unset=True)
+            if isinstance(out, dict):
+                return out
+        except TypeError:
+            pass
+    dump = getattr(obj, "model_dump", None)  # google-genai models: camelCase aliases, unset fields are None
+    if callable(dump):
+        out = dump(mode="json", by_alias=True, exclude_none=True)
+        if isinstance(out, dict):
+            return out
+    return None
+
+
+def fingerprint(provider: str, system: str, first_user: str) -> str:
+    return hashlib.sha256(f"{provider}\n{system}\n{first_user}".encode("utf-8")).hexdigest()
+
+
+def fingerprint_of(provider: str, messages: "list[dict]") -> Optional[str]:
+    """From normalised messages (docs/LLM-python.md, same rule as src/client): the system and
+    developer messages before the first user message, joined with "\n", and that first user
+    message. None when there is no user message."""
+    system = []
+    for message in messages:
+        if message["role"] == "user":
+            return fingerprint(provider, "\n".join(system), message["content"])
+        if message["role"] in ("system", "developer"):
+            system.append(message["content"])
+    return None
+
+
+def iso_utc(epoch_s: float) -> str:
+    return datetime.fromtimestamp(epoch_s, timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def sdk_version(dist: str) -> Optional[str]:
+    if dist not in _SDK_VERSIONS:
+        version = None
+        try:
+            from importlib.metadata import version as _version
+
+            version = _version(dist)
+        except Exception:
+            module = sys.modules.get({"google-genai": "google.genai"}.get(dist, dist))
+            version = getattr(module, "__version__", None)
+        _SDK_VERSIONS[dist] = version
+    return _SDK_VERSIONS[dist]
+
+
+def _clip(value: Optional[str], n: int) -> Optional[str]:
+    return None if value is None else str(value)[:n]
+
+
+class CallRecord:
+    """Facts about one call, noted on the caller's thread; ``build()`` runs on the sender."""
+
+    def __init__(
+        self,
+        *,
+        provider: str,
+        operation: str,
+        sdk: str,
+        request_model: Optional[str],
+        request: Any,
+        messages_of: Callable[[Any], "list[dict]"],
+        stream: bool,
+        capture: bool,
+        clock: Callable[[], float],
+        wall: float,
+    ) -> None:
+        state = current()
+        self.id = str(uuid.uuid4())
+        self.provider = provider
+        self.operation = operation
+        self.sdk = sdk
+        self.request_model = request_model
+        self.request = request
+        self.messages_of = messages_of
+        self.stream = stream
+        self.capture = capture
+        self.clock = clock
+        self.conversation_id = state.conversation_id
+        self.tags = state.tags
+        self.wall = wall
+        self.t0 = clock()
+        self.ttft: Optional[float] = None
+        self.first_item: Optional[float] = None
+        self.latency = 0.0
+        # What the response said; for non-streamed calls `response` is read in build().
+        self.response: Any = None
+        self.read_response: Optional[Callable[[Any], "tuple[Optional[str], Any, Optional[str]]"]] = None
+        self.response_model: Optional[str] = None
+        self.usage: Any = None
+        self.output_parts: "list[str]" = []
+        self.error: Optional["dict[str, Any]"] = None
+        self.ended = False
+
+    def restart(self, wall: float) -> None:
+        """The request really starts now (lazily started streams)."""
+        self.wall = wall
+        self.t0 = self.clock()
+
+    def mark_item(self, content: bool) -> None:
+        now = self.clock() - self.t0
+        if self.first_item is None:
+            self.first_item = now
+        if content and self.ttft is None:
+            self.ttft = now
+
+    def end(self, exc: Optional[BaseException] = None) -> bool:
+        """Stop the clock once. False when it had already stopped."""
+        if self.ended:
+            return False
+        self.ended = True
+        self.latency = self.clock() - self.t0
+        if exc is not None:
+            self.error = error_info(exc)
+        return True
+
+    def build(self) -> "dict[str, Any]":
+        messages = self.messages_of(self.request) if self.request is not None else []
+        output: Optional[str] = "".join(self.output_parts) if self.output_parts else None
+        if self.read_response is not None and self.response is not None:
+            model, usage, text = self.read_response(self.response)
+            self.response_model = self.response_model or model
+            self.usage = usage if usage is not None else self.usage
+            output = text if text is not None else output
+        ttft = self.ttft if self.ttft is not None else self.first_item
+        return {
+            "id": self.id,
+            "provider": self.provider,
+            "operation": self.operation,
+            "requestModel": _clip(self.request_model, 256),
+            "responseModel": _clip(self.response_model, 256),
+            "startedAt": iso_utc(self.wall),
+            "ttftMs": round(ttft * 1000.0, 3) if (self.stream and ttft is not None) else None,
+            "latencyMs": round(max(0.0, self.latency) * 1000.0, 3),
+            "stream": self.stream,
+            "status": "error" if self.error else "ok",
+            "error": self.error,
+            "usage": to_json_dict(self.usage),
+            "usageEstimated": False,
+            "conversationId": _clip(self.conversation_id, 256),
+            "fingerprint": fingerprint_of(self.provider, messages),
+            "tags": {k: v[:1000] for k, v in self.tags.items()},
+            "messages": [{"role": m["role"][:64], "content": m["content"]} for m in messages] if self.capture else None,
+            "output": output if self.capture else None,
+            "sdk": {"language": "python", "name": self.sdk, "version": _clip(sdk_version(self.sdk), 50)},
+        }
+
+
+def error_info(exc: BaseException) -> "dict[str, Any]":
+    status = getattr(exc, "status_code", None)
+    if not isinstance(status, int):
+        code = getattr(exc, "code", None)  # google-genai APIError.code is the HTTP status
+        status = code if isinstance(code, int) and 100 <= code <= 599 else None
+    return {"class": type(exc).__name__[:200], "httpStatus": status}

@@ -1,0 +1,265 @@
+"""Instrumenting one method of one client instance, sync or async, streamed or not.
+
+A provider module describes each method with a ``Spec``; ``patch`` puts a
+wrapper on the resource *instance* (``client.chat.completions.create = ...``),
+so the client keeps its class and only that client is instrumented.
+
+Rules the wrappers keep (docs/STYLE.md item 12):
+- the provider's response, stream object and exceptions reach the caller
+  unchanged (streams are the same object: only its private iterator is
+  wrapped, so ``isinstance`` and context managers keep working);
+- nothing vigilo does may raise into the caller: every internal failure is
+  counted (``vigilo.llm.stats()["errors"]``) and the call goes on unwrapped;
+- the only thing that can refuse a call is the opt-in hard budget.
+"""
+from __future__ import annotations
+
+import functools
+import inspect
+import time
+import weakref
+from typing import Any, Callable, Optional
+
+from ._delivery import runtime
+from ._record import CallRecord
+
+MARK = "__vigilo_wrapped__"
+
+
+class Spec:
+    """How to observe one SDK method.
+
+    prepare(args, kwargs) -> (request_model, request_snapshot, kwargs_to_send, stream, stream_state)
+    read_response(response) -> (response_model, usage_object, output_text)
+    observe(item, record, stream_state) -> bool: note one streamed item, True to pass it to the caller
+    messages_of(request_snapshot) -> [{"role", "content"}]
+    """
+
+    def __init__(
+        self,
+        *,
+        provider: str,
+        operation: str,
+        sdk: str,
+        prepare: Callable[..., Any],
+        read_response: Callable[[Any], Any],
+        observe: Callable[..., bool],
+        messages_of: Callable[[Any], "list[dict]"],
+        lazy_stream: bool = False,
+    ) -> None:
+        self.provider = provider
+        self.operation = operation
+        self.sdk = sdk
+        self.prepare = prepare
+        self.read_response = read_response
+        self.observe = observe
+        self.messages_of = messages_of
+        # google-genai's *_stream methods return a generator that sends the request on first pull.
+        self.lazy_stream = lazy_stream
+
+
+def patch(owner: Any, name: str, make: Callable[[Callable[..., Any]], Callable[..., Any]]) -> bool:
+    """Replace ``owner.name`` with ``make(original)``, once. False when there is no such method."""
+    original = getattr(owner, name, None)
+    if original is None or not callable(original):
+        return False
+    if getattr(original, MARK, False):
+        return True
+    wrapper = make(original)
+    setattr(wrapper, MARK, True)
+    setattr(owner, name, wrapper)
+    return True
+
+
+def _begin(spec: Spec, args: tuple, kwargs: dict) -> "tuple[Optional[CallRecord], dict, Any]":
+    """Note the request. On any internal failure: (None, kwargs unchanged, None)."""
+    rt = runtime()
+    try:
+        model, snapshot, send_kwargs, stream, state = spec.prepare(args, kwargs)
+        record = CallRecord(
+            provider=spec.provider,
+            operation=spec.operation,
+            sdk=spec.sdk,
+            request_model=model if isinstance(model, str) else None,
+            request=snapshot,
+            messages_of=spec.messages_of,
+            stream=bool(stream),
+            capture=rt.config.capture(),
+            clock=rt.config.clock,
+            wall=time.time(),
+        )
+        return record, send_kwargs, state
+    except Exception as err:
+        rt.count("errors", error=f"{spec.provider} {spec.operation} request: {type(err).__name__}: {err}")
+        return None, kwargs, None
+
+
+def _emit(record: CallRecord) -> None:
+    runtime().enqueue(record)
+
+
+def _fail(record: Optional[CallRecord], exc: BaseException) -> None:
+    if record is None:
+        return
+    try:
+        if record.end(exc):
+            _emit(record)
+    except Exception as err:
+        runtime().count("errors", error=f"recording an error: {type(err).__name__}: {err}")
+
+
+def _finish(spec: Spec, record: Optional[CallRecord], result: Any, state: Any) -> Any:
+    """After a call returned: streams get instrumented (same object), responses noted."""
+    if record is None:
+        return result
+    try:
+        if record.stream:
+            return instrument_stream(spec, record, result, state)
+        record.end()
+        record.response = result
+        record.read_response = spec.read_response
+        _emit(record)
+    except Exception as err:
+        runtime().count("errors", error=f"{spec.provider} {spec.operation} response: {type(err).__name__}: {err}")
+    return result
+
+
+def sync_method(spec: Spec) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    def make(original: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(original)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            runtime().check_budget()
+            record, send_kwargs, state = _begin(spec, args, kwargs)
+            try:
+                result = original(*args, **send_kwargs)
+            except BaseException as exc:
+                _fail(record, exc)
+                raise
+            return _finish(spec, record, result, state)
+
+        return wrapper
+
+    return make
+
+
+def async_method(spec: Spec) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    def make(original: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(original)
+        async def wrapper(*args: Any, **kwargs: Any) -> Any:
+            runtime().check_budget()
+            record, send_kwargs, state = _begin(spec, args, kwargs)
+            try:
+                result = await original(*args, **send_kwargs)
+            except BaseException as exc:
+                _fail(record, exc)
+                raise
+            return _finish(spec, record, result, state)
+
+        return wrapper
+
+    return make
+
+
+# --------------------------------------------------------------------- streams
+def _observe(spec: Spec, record: CallRecord, item: Any, state: Any) -> bool:
+    try:
+        return spec.observe(item, record, state)
+    except Exception as err:
+        runtime().count("errors", error=f"{spec.provider} stream item: {type(err).__name__}: {err}")
+        return True
+
+
+def _end_stream(record: CallRecord, exc: Optional[BaseException] = None) -> None:
+    try:
+        if record.end(exc):
+            _emit(record)
+    except Exception as err:
+        runtime().count("errors", error=f"ending a stream: {type(err).__name__}: {err}")
+
+
+def _sync_items(spec: Spec, record: CallRecord, items: Any, state: Any) -> Any:
+    # Holds the inner iterator and the record, never the stream object: anthropic's
+    # Stream keeps its iterator free of references to itself so a dropped stream closes.
+    started = not spec.lazy_stream
+    try:
+        for item in items if started else _lazy(record, items):
+            if _observe(spec, record, item, state):
+                yield item
+    except GeneratorExit:
+        _end_stream(record)
+        close = getattr(items, "close", None)
+        if close is not None:
+            close()
+        raise
+    except BaseException as exc:
+        _end_stream(record, exc)
+        raise
+    _end_stream(record)
+
+
+def _lazy(record: CallRecord, items: Any) -> Any:
+    record.restart(time.time())
+    yield from items
+
+
+async def _async_items(spec: Spec, record: CallRecord, items: Any, state: Any) -> Any:
+    if spec.lazy_stream:
+        record.restart(time.time())
+    try:
+        async for item in items:
+            if _observe(spec, record, item, state):
+                yield item
+    except GeneratorExit:
+        _end_stream(record)
+        aclose = getattr(items, "aclose", None)
+        if aclose is not None:
+            try:
+                await aclose()
+            except Exception:
+                pass
+        raise
+    except BaseException as exc:
+        _end_stream(record, exc)
+        raise
+    _end_stream(record)
+
+
+def instrument_stream(spec: Spec, record: CallRecord, stream: Any, state: Any) -> Any:
+    """Observe a stream. SDK stream objects stay the same object; bare generators get a generator."""
+    is_async = hasattr(stream, "__aiter__")
+    if inspect.isgenerator(stream) or inspect.isasyncgen(stream):
+        wrapped = _async_items(spec, record, stream, state) if is_async else _sync_items(spec, record, stream, state)
+        return wrapped
+    # openai / anthropic Stream and AsyncStream iterate `self._iterator` in __iter__/__next__
+    # (__aiter__/__anext__); wrap that iterator on the instance, keep the object.
+    inner = getattr(stream, "_iterator")
+    stream._iterator = _async_items(spec, record, inner, state) if is_async else _sync_items(spec, record, inner, state)
+    _patch_close(stream, record, is_async)
+    return stream
+
+
+def _patch_close(stream: Any, record: CallRecord, is_async: bool) -> None:
+    """``stream.close()`` (also what ``with`` calls) before the end: the call ends there."""
+    close = getattr(type(stream), "close", None)
+    if close is None:
+        return
+    ref = weakref.ref(stream)  # no cycle stream -> close -> stream
+
+    if is_async:
+
+        async def aclose_wrapper() -> Any:
+            _end_stream(record)
+            target = ref()
+            if target is not None:
+                return await close(target)
+
+        stream.close = aclose_wrapper
+    else:
+
+        def close_wrapper() -> Any:
+            _end_stream(record)
+            target = ref()
+            if target is not None:
+                return close(target)
+
+        stream.close = close_wrapper
