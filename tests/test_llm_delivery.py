@@ -165,7 +165,8 @@ def test_the_hard_budget_refuses_the_next_call_before_it_is_sent_and_lifts_when_
         list(client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES, stream=True))
     assert len(fake_openai.server.requests) == sent_before, "a refused call never reaches the provider"
 
-    # Nothing is pending, yet the refusal asked the sidecar again (an empty batch): the raised limit lifts the stop.
+    # Nothing is pending, yet while calls are refused flush() asks the sidecar again (an empty batch):
+    # the raised limit lifts the stop.
     sidecar.budget = {"hardStop": False, "reason": None}
     assert llm.flush(5.0) is True
     assert sidecar.batches()[-1] == []

@@ -65,6 +65,7 @@ export function observeIterator<T>(rt: VigiloRuntime, inner: AsyncIterator<T>, r
           finish();
           return result;
         }
+        rec.sawItem();
         if (safely(rt, () => observer.onItem(result.value), true)) {
           return result;
         }

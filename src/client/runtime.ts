@@ -43,7 +43,10 @@ export interface ResponseFacts {
 
 /** One call in flight: start, first token, finish. Never throws. */
 export interface CallRecorder {
+  /** The first item carrying output (text, tool call, refusal). */
   firstToken(): void;
+  /** Any stream item: the time to first token falls back to the first item when none carried output. */
+  sawItem(): void;
   finish(facts: ResponseFacts): void;
 }
 
@@ -80,7 +83,12 @@ export class VigiloRuntime {
   /** Refuse before sending when the user enabled the hard budget and the sidecar says it is spent. */
   checkBudget(): VigiloBudgetExceededError | null {
     const state = this.transport.budget;
-    return this.options.hardBudget && state.hardStop ? new VigiloBudgetExceededError(state.reason ?? 'the LLM budget is spent') : null;
+    if (!(this.options.hardBudget && state.hardStop)) {
+      return null;
+    }
+    // No events flow while calls are refused: ask the sidecar again (at most every 5 s), so a raised limit lifts the stop.
+    void this.transport.refreshBudget();
+    return new VigiloBudgetExceededError(state.reason ?? 'the LLM budget is spent');
   }
 
   currentScope(extra: TrackOptions | undefined): TrackOptions {
@@ -99,8 +107,14 @@ export class VigiloRuntime {
     const startedAt = this.now();
     const t0 = this.monotonic();
     let ttft: number | null = null;
+    let firstItem: number | null = null;
     let done = false;
     return {
+      sawItem: () => {
+        if (firstItem === null) {
+          firstItem = this.monotonic() - t0;
+        }
+      },
       firstToken: () => {
         if (ttft === null) {
           ttft = this.monotonic() - t0;
@@ -121,7 +135,7 @@ export class VigiloRuntime {
             requestModel: request.requestModel,
             responseModel: facts.responseModel ?? null,
             startedAt: new Date(startedAt).toISOString(),
-            ttftMs: request.stream ? ttft : null,
+            ttftMs: request.stream ? (ttft ?? firstItem) : null,
             latencyMs: Math.max(0, this.monotonic() - t0),
             stream: request.stream,
             status: facts.error === undefined ? 'ok' : 'error',

@@ -81,6 +81,11 @@ describe('budget hard stop', () => {
       expect(error).toBeInstanceOf(VigiloBudgetExceededError);
       expect(error.message).toMatch(/session LLM budget of \$0\.0000 reached/);
       expect(fake.requests.length).toBe(sent);
+      // Raising the limit lifts the stop: the refused call asked the sidecar again.
+      await sc.send('PUT', '/llm/budgets', { sessionUsd: 1000, hardStop: true });
+      await getRuntime().transport.refreshBudget(Date.now() + 10_000);
+      expect(getRuntime().transport.budget.hardStop).toBe(false);
+      await openai.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'allowed again' }] });
     } finally {
       await sc.send('PUT', '/llm/budgets', {});
       await flush();

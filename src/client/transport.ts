@@ -34,6 +34,8 @@ export class Transport {
   private sending: Promise<void> | null = null;
   private exitHookInstalled = false;
   private budgetState: BudgetState = { hardStop: false, reason: null };
+  private lastBudgetRefresh = -Infinity;
+  private refreshing: Promise<void> = Promise.resolve();
   readonly stats: TelemetryStats = { delivered: 0, dropped: 0, sendFailures: 0, wrapperErrors: 0, buffered: 0 };
 
   constructor(private options: () => ResolvedOptions) {}
@@ -122,6 +124,22 @@ export class Transport {
     });
     this.sending = p;
     return p;
+  }
+
+  /** Ask the sidecar for the budget state with an empty batch, in the background, at most every 5 s. */
+  refreshBudget(now: number = Date.now()): Promise<void> {
+    if (now - this.lastBudgetRefresh < 5_000) {
+      return this.refreshing;
+    }
+    this.lastBudgetRefresh = now;
+    // One refresh at a time, in order, so an older answer never overwrites a newer one.
+    this.refreshing = this.refreshing.then(() => this.send([])).then(
+      () => undefined,
+      () => {
+        this.stats.wrapperErrors++;
+      }
+    );
+    return this.refreshing;
   }
 
   /** GET a sidecar path with the token; throws when no sidecar answers (used by helpers, not by wrapped calls). */

@@ -108,6 +108,12 @@ export function formatByKey(key: string, value: unknown): string {
     return value ? 'yes' : 'no';
   }
   if (typeof value === 'string') {
+    if (/^\d{4}-\d\d-\d\dT\d\d:\d\d/.test(value)) {
+      const date = new Date(value);
+      if (!Number.isNaN(date.getTime())) {
+        return date.toLocaleString();
+      }
+    }
     return value;
   }
   if (Array.isArray(value)) {

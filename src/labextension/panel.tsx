@@ -6,7 +6,7 @@ import { vigiloIcon } from './icons';
 import { PANEL_ID, type ConnectionState, type IVigiloModel, type IVigiloState } from './tokens';
 
 /** Sections of the snapshot this panel draws itself; any other one is drawn generically. */
-const KNOWN_SECTIONS = new Set(['takenAt', 'sidecar', 'system', 'gpu']);
+const KNOWN_SECTIONS = new Set(['takenAt', 'sidecar', 'system', 'gpu', 'platform']);
 
 const CONNECTION_LABELS: Record<ConnectionState, string> = {
   connecting: 'connecting…',
@@ -72,7 +72,11 @@ function PanelView(props: { state: IVigiloState; onStart: () => void }): React.R
           <code>pip install -U vigilo</code> and reload the page.
         </div>
       )}
-      {state.status && <PlatformSection status={state.status} />}
+      {state.status && (
+        <SectionBoundary name="Runtime" resetKey={metrics?.takenAt ?? ''}>
+          <PlatformSection status={state.status} metrics={metrics} />
+        </SectionBoundary>
+      )}
       {metrics && (
         <div className={stale ? 'jp-Vigilo-sections jp-mod-stale' : 'jp-Vigilo-sections'}>
           <SectionBoundary name="System" resetKey={metrics.takenAt}>
@@ -164,9 +168,16 @@ function Section(props: { title: string; className?: string; children: React.Rea
   );
 }
 
-function Row(props: { label: string; value: React.ReactNode; valueClass?: string; title?: string }): React.ReactElement {
+function Row(props: {
+  label: string;
+  value: React.ReactNode;
+  valueClass?: string;
+  title?: string;
+  /** Long values go under their label instead of beside it. */
+  block?: boolean;
+}): React.ReactElement {
   return (
-    <div className="jp-Vigilo-row" title={props.title}>
+    <div className={props.block ? 'jp-Vigilo-row jp-mod-block' : 'jp-Vigilo-row'} title={props.title}>
       <span className="jp-Vigilo-label">{props.label}</span>
       <span className={`jp-Vigilo-value ${props.valueClass ?? ''}`.trim()}>{props.value}</span>
     </div>
@@ -190,16 +201,26 @@ function Bar(props: { percent: number | null; label: string }): React.ReactEleme
   );
 }
 
-function PlatformSection(props: { status: StatusResponse }): React.ReactElement {
-  const { platform } = props.status;
+function PlatformSection(props: { status: StatusResponse; metrics: MetricsSnapshot | null }): React.ReactElement {
+  // The snapshot's platform section (when its collector reports) is fresher than /status.
+  const fromMetrics = props.metrics?.platform as Partial<StatusResponse['platform']> | undefined;
+  const platform = fromMetrics && typeof fromMetrics.name === 'string' ? { ...props.status.platform, ...fromMetrics } : props.status.platform;
+  const evidence = Array.isArray(platform.evidence) ? platform.evidence : [];
+  const accelerator = (platform as { accelerator?: { kind?: unknown; model?: unknown; count?: unknown } }).accelerator;
   return (
     <Section title="Runtime" className="jp-Vigilo-platform">
-      <Row label="Platform" value={platform.name} valueClass="jp-Vigilo-platformName" title={platform.evidence.join('\n')} />
-      {platform.evidence.length > 0 && (
+      <Row label="Platform" value={platform.name} valueClass="jp-Vigilo-platformName" title={evidence.join('\n')} />
+      {accelerator && typeof accelerator.kind === 'string' && (
+        <Row
+          label="Accelerator"
+          value={accelerator.kind === 'none' ? 'none' : `${String(accelerator.model ?? accelerator.kind)}${Number(accelerator.count) > 1 ? ` ×${accelerator.count}` : ''}`}
+        />
+      )}
+      {evidence.length > 0 && (
         <details className="jp-Vigilo-evidence">
-          <summary>Evidence</summary>
+          <summary>Why</summary>
           <ul>
-            {platform.evidence.map(line => (
+            {evidence.map(line => (
               <li key={line}>{line}</li>
             ))}
           </ul>
@@ -225,7 +246,7 @@ function SystemSections(props: { metrics: MetricsSnapshot }): React.ReactElement
         <Row label="Usage" value={system.cpuPercent === null ? 'measuring…' : formatPercent(system.cpuPercent)} valueClass="jp-Vigilo-cpuPercent" />
         <Bar percent={system.cpuPercent} label="CPU usage" />
         <Row label="Cores" value={system.cores} valueClass="jp-Vigilo-cores" />
-        <Row label="Load (1, 5, 15 min)" value={system.load.map(l => l.toFixed(2)).join('  ')} />
+        <Row label="Load" value={system.load.map(l => l.toFixed(2)).join(' · ')} title="Load average over 1, 5 and 15 min" />
       </Section>
       <Section title="Memory" className="jp-Vigilo-memory">
         <Row
@@ -341,7 +362,7 @@ function GenericValue(props: { value: unknown }): React.ReactElement {
   const record = value as Record<string, unknown>;
   const status = typeof record.status === 'string' ? record.status : null;
   const reason = typeof record.reason === 'string' ? record.reason : null;
-  const rows = flatten(record).filter(([key]) => key !== 'status' && key !== 'reason' && !/sampledAt$/.test(key));
+  const rows = flatten(record).filter(([key, v]) => !HIDDEN_FIELD.test(key) && !isEmpty(v));
   return (
     <>
       {status && status !== 'ok' && (
@@ -350,12 +371,41 @@ function GenericValue(props: { value: unknown }): React.ReactElement {
           {reason ? `: ${reason}` : ''}
         </p>
       )}
-      {rows.slice(0, 16).map(([key, v]) => (
-        <Row key={key} label={humanize(key.split('.').pop() ?? key)} value={formatByKey(key, v)} title={key} />
-      ))}
-      {rows.length > 16 && <p className="jp-Vigilo-more">…and {rows.length - 16} more fields (GET /metrics).</p>}
+      {rows.slice(0, MAX_GENERIC_ROWS).map(([key, v]) => {
+        const text = formatByKey(key, v);
+        return (
+          <Row
+            key={key}
+            label={humanize(key.split('.').pop() ?? key)}
+            value={text}
+            title={key}
+            block={text.length > 28}
+          />
+        );
+      })}
+      {rows.length > MAX_GENERIC_ROWS && (
+        <p className="jp-Vigilo-more">…and {rows.length - MAX_GENERIC_ROWS} more fields (GET /vigilo/api/metrics).</p>
+      )}
+      {rows.length === 0 && !(status && status !== 'ok') && <p className="jp-Vigilo-reason">Nothing to report yet.</p>}
     </>
   );
+}
+
+/** Bookkeeping fields a person does not need in the panel. */
+const HIDDEN_FIELD = /(^|\.)(status|reason|sampledAt|checkedAt)$/;
+const MAX_GENERIC_ROWS = 10;
+
+function isEmpty(value: unknown): boolean {
+  if (value === null || value === undefined || value === '') {
+    return true;
+  }
+  if (Array.isArray(value)) {
+    return value.length === 0;
+  }
+  if (typeof value === 'object') {
+    return Object.values(value as Record<string, unknown>).every(isEmpty);
+  }
+  return false;
 }
 
 /** One level of nesting flattened to "a.b" keys; deeper values are summarised. */

@@ -148,8 +148,12 @@ class Runtime:
                 self.count("errors", error=f"sender: {type(err).__name__}: {err}")
 
     def flush(self, timeout: float = 5.0) -> bool:
-        """Send what is buffered now. True when the buffer is empty and every send succeeded."""
+        """Send what is buffered now (and ask for the budget while calls are refused).
+        True when the buffer is empty and every send succeeded."""
         deadline = time.monotonic() + max(0.0, float(timeout))
+        if self.config.hard_budget and self.budget.get("hardStop"):
+            with self._cond:  # calls are being refused: learn the current budget state too
+                self._want_budget = True
         while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0 or not self._send_lock.acquire(timeout=remaining):

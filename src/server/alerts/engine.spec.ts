@@ -139,11 +139,17 @@ describe('alert routes', () => {
 
   it('serves GET /alerts newest first and pushes each alert on /events', async () => {
     sc = await startSidecar();
-    const events = collectEvents(sc.url, evs => evs.some(e => e.event === 'alert'));
-    await new Promise(r => setTimeout(r, 50)); // let the SSE client connect
-    sc.sidecar.ctx.alerts.fire({ ruleId: 'test.one', severity: 'warning', message: 'first' });
-    sc.sidecar.ctx.alerts.fire({ ruleId: 'test.two', severity: 'critical', message: 'second' });
-    const got = await events;
+    const ctx = sc.sidecar.ctx;
+    let fired = false;
+    // Fire once the stream is connected (its `hello` arrived), so nothing is missed.
+    const got = await collectEvents(sc.url, evs => {
+      if (!fired && evs.some(e => e.event === 'hello')) {
+        fired = true;
+        ctx.alerts.fire({ ruleId: 'test.one', severity: 'warning', message: 'first' });
+        ctx.alerts.fire({ ruleId: 'test.two', severity: 'critical', message: 'second' });
+      }
+      return evs.some(e => e.event === 'alert');
+    });
     expect(got.find(e => e.event === 'alert')!.data.message).toBe('first');
     const { status, body } = await sc.get('/alerts?limit=5');
     expect(status).toBe(200);

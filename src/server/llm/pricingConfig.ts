@@ -54,8 +54,9 @@ export async function fetchLiteLLM(from: string, timeoutMs = 15_000): Promise<Re
   let json: unknown;
   try {
     json = JSON.parse(text);
-  } catch (error) {
-    throw new Error(`${from} is not JSON: ${(error as Error).message}`);
+  } catch {
+    // The parser's message quotes the input: keep the file's content out of the answer.
+    throw new Error(`${from} is not JSON`);
   }
   const { models } = importLiteLLM(json);
   if (Object.keys(models).length === 0) {

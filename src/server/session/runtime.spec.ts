@@ -159,10 +159,14 @@ describe('GPU swap mid-run', () => {
     const m = machine({ platform: 'colab', nowMs: Date.now(), scenario: { gpus: [{ fixture: 't4' }] } });
     const sc = await boot(m);
     await until(async () => (await metrics(sc)).gpu?.status === 'ok', 'first T4 sample');
-    const events = collectEvents(sc.url, evs => evs.some(e => e.event === 'alert' && e.data.ruleId === 'gpu.changed'));
-    await new Promise(r => setTimeout(r, 50));
-    m.setScenario({ gpus: [{ fixture: 'p100' }] });
-    const got = await events;
+    let swapped = false;
+    const got = await collectEvents(sc.url, evs => {
+      if (!swapped && evs.some(e => e.event === 'hello')) {
+        swapped = true;
+        m.setScenario({ gpus: [{ fixture: 'p100' }] });
+      }
+      return evs.some(e => e.event === 'alert' && e.data.ruleId === 'gpu.changed');
+    });
     const alert = got.find(e => e.event === 'alert' && e.data.ruleId === 'gpu.changed')!.data;
     expect(alert.severity).toBe('critical');
     expect(alert.message).toContain(`GPU 0 Tesla T4 (${T4_UUID}) → GPU 0 Tesla P100-PCIE-16GB`);
