@@ -23,5 +23,8 @@ export default async function setup(): Promise<() => void> {
     logLevel: 'error'
   });
   process.env.VIGILO_TEST_CLI = outfile;
+  // Network rule: no test probes the outside world. A test that wants the
+  // internet probe points it at its own loopback server explicitly.
+  process.env.VIGILO_INTERNET_PROBE = 'off';
   return () => rmSync(dir, { recursive: true, force: true });
 }

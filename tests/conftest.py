@@ -9,6 +9,10 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
+# Network rule: no sidecar a test starts probes the outside world (the Kaggle
+# internet probe); a test that wants it points it at a loopback server.
+os.environ["VIGILO_INTERNET_PROBE"] = "off"
+
 
 @pytest.fixture(scope="session")
 def sidecar_built() -> Path:

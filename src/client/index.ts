@@ -42,17 +42,29 @@ function kindOf(client: any): Kind | null {
  */
 export function wrap<T extends object>(client: T, options?: TrackOptions): T {
   const rt = getRuntime();
+  if (wrapped.has(client)) {
+    // Wrapping twice would count every call twice.
+    return client;
+  }
+  let proxy: T;
   switch (kindOf(client)) {
     case 'openai':
-      return wrapOpenAI(rt, client, options);
+      proxy = wrapOpenAI(rt, client, options);
+      break;
     case 'anthropic':
-      return wrapAnthropic(rt, client, options);
+      proxy = wrapAnthropic(rt, client, options);
+      break;
     case 'google':
-      return wrapGoogle(rt, client, options);
+      proxy = wrapGoogle(rt, client, options);
+      break;
     default:
       throw new TypeError('vigilo.wrap() takes an OpenAI, Anthropic (@anthropic-ai/sdk) or GoogleGenAI (@google/genai) client.');
   }
+  wrapped.add(proxy);
+  return proxy;
 }
+
+const wrapped = new WeakSet<object>();
 
 /**
  * Run `fn` with a conversation id and tags for every wrapped call it makes,

@@ -43,6 +43,14 @@ describe('wrap(new OpenAI())', () => {
     expect(call.costUsd).toBeCloseTo(COST, 12);
   });
 
+  it('counts a call once when the client is wrapped twice, and refuses what it cannot wrap', async () => {
+    const twice = wrap(wrap(client()));
+    const before = (await harness.calls()).length;
+    await twice.chat.completions.create(ask);
+    expect((await harness.calls()).length).toBe(before + 1);
+    expect(() => wrap({ notAnLlmClient: true })).toThrow(TypeError);
+  });
+
   it('reads usage from a stream opened without include_usage and hides the extra chunk', async () => {
     const plain = client();
     const expected: unknown[] = [];

@@ -121,19 +121,6 @@ export const SidecarSection = z.object({
   version: z.string()
 });
 
-/**
- * GET /metrics and the `snapshot` SSE event. Collectors own their sections;
- * a section is absent until its collector first reports.
- */
-export const MetricsSnapshot = z
-  .object({
-    takenAt: z.string(),
-    sidecar: SidecarSection,
-    system: SystemSection.optional(),
-    gpu: GpuSection.optional()
-  })
-  .passthrough();
-export type MetricsSnapshot = z.infer<typeof MetricsSnapshot>;
 
 export const KernelHeartbeat = z
   .object({
@@ -346,3 +333,25 @@ export const QuotaSection = z.object({
 });
 
 export const QuotaBody = z.object({ remaining: z.union([z.string().min(1).max(40), z.number()]) }).strict();
+
+// ---------------------------------------------------------------------------
+
+/**
+ * GET /metrics and the `snapshot` SSE event. Collectors own their sections;
+ * a section is absent until its collector first reports. Sections added by
+ * later capabilities (e.g. `llm`) pass through.
+ */
+export const MetricsSnapshot = z
+  .object({
+    takenAt: z.string(),
+    sidecar: SidecarSection,
+    system: SystemSection.optional(),
+    gpu: GpuSection.optional(),
+    platform: PlatformSection.optional(),
+    session: SessionSection.optional(),
+    idle: IdleSection.optional(),
+    storage: StorageSection.optional(),
+    quota: QuotaSection.optional()
+  })
+  .passthrough();
+export type MetricsSnapshot = z.infer<typeof MetricsSnapshot>;

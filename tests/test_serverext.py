@@ -1,0 +1,266 @@
+"""The Jupyter server extension: an authenticated proxy from the browser to the sidecar.
+
+Every test runs a real Jupyter server (pytest-jupyter, base_url ``/a%40b/``)
+with the extension loaded, and, where a sidecar is needed, a real one
+(``node bin/vigilo.js serve``) in a private VIGILO_DATA_DIR.
+"""
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import tornado.web
+from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
+from tornado.httpserver import HTTPServer
+
+from vigilo import _sidecar
+
+pytest_plugins = ("pytest_jupyter.jupyter_server",)
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def jp_server_config():
+    return {
+        "ServerApp": {
+            "jpserver_extensions": {"vigilo": True},
+            # Every endpoint must require authentication.
+            "allow_unauthenticated_access": False,
+        }
+    }
+
+
+@pytest.fixture
+def sidecar(vigilo_data_dir, sidecar_built):
+    """A real sidecar for this test's data dir, sampling fast; stopped afterwards."""
+    proc = subprocess.Popen(
+        [
+            "node",
+            str(sidecar_built),
+            "serve",
+            "--port",
+            "0",
+            "--json",
+            "--interval",
+            "200",
+            "--data-dir",
+            str(vigilo_data_dir),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        line = json.loads(proc.stdout.readline())
+        assert line["event"] == "listening", line
+        discovery = _sidecar.read_discovery(vigilo_data_dir)
+        assert discovery is not None and discovery["pid"] == proc.pid
+        yield discovery
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        proc.stdout.close()
+
+
+def _error(excinfo) -> dict:
+    return json.loads(excinfo.value.response.body)["error"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+async def test_proxy_forwards_requests_to_the_sidecar_with_its_token(jp_fetch, sidecar, jp_serverapp):
+    response = await jp_fetch("vigilo", "api", "status")
+    assert response.code == 200
+    status = json.loads(response.body)
+    assert status["name"] == "vigilo" and status["pid"] == sidecar["pid"]
+
+    # Jupyter's own ?token= authenticates the browser but never reaches the sidecar.
+    jupyter_token = jp_serverapp.identity_provider.token
+    response = await jp_fetch("vigilo", "api", "metrics", headers={"Authorization": ""}, params={"token": jupyter_token})
+    assert json.loads(response.body)["sidecar"]["pid"] == sidecar["pid"]
+
+    # POST bodies are forwarded; the sidecar's answers, errors included, come back as they are.
+    beat = {"kernelId": "k-proxy", "pid": os.getpid(), "startedAt": "2026-01-01T00:00:00Z"}
+    response = await jp_fetch("vigilo", "api", "kernels", "heartbeat", method="POST", body=json.dumps(beat))
+    assert json.loads(response.body)["ok"] is True
+    tasks = json.loads((await jp_fetch("vigilo", "api", "tasks")).body)["tasks"]
+    assert any(t.get("kernelId") == "k-proxy" for t in tasks)
+
+    with pytest.raises(HTTPClientError) as excinfo:
+        await jp_fetch("vigilo", "api", "kernels", "heartbeat", method="POST", body="{not json")
+    assert excinfo.value.code == 400
+    assert "JSON" in _error(excinfo)["message"]
+
+    with pytest.raises(HTTPClientError) as excinfo:
+        await jp_fetch("vigilo", "api", "no-such-route")
+    assert excinfo.value.code == 404
+
+
+async def test_proxy_sends_only_the_sidecar_token_never_the_browser_headers(jp_fetch, vigilo_data_dir):
+    """Against a recording upstream: no cookie, no browser header, only the bearer token."""
+    seen: list[dict] = []
+
+    class Recorder(tornado.web.RequestHandler):
+        def get(self, path):
+            seen.append({"path": path, "query": self.request.query, "headers": dict(self.request.headers)})
+            self.write({"ok": True})
+
+    server = HTTPServer(tornado.web.Application([(r"/(.*)", Recorder)]))
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(8)
+    sock.setblocking(False)
+    server.add_sockets([sock])
+    port = sock.getsockname()[1]
+    vigilo_data_dir.mkdir(parents=True, exist_ok=True)
+    (vigilo_data_dir / "sidecar.json").write_text(
+        json.dumps({"url": f"http://127.0.0.1:{port}", "port": port, "pid": os.getpid(), "token": "sidecar-secret"})
+    )
+    try:
+        response = await jp_fetch(
+            "vigilo",
+            "api",
+            "metrics",
+            params={"window": "5m"},
+            headers={"Cookie": "session=browser-cookie", "X-Custom": "browser"},
+        )
+        assert json.loads(response.body) == {"ok": True}
+    finally:
+        server.stop()
+        # It names this very process: the data-dir fixture must not SIGTERM it.
+        (vigilo_data_dir / "sidecar.json").unlink()
+    assert len(seen) == 1
+    request = seen[0]
+    assert request["path"] == "metrics" and request["query"] == "window=5m"
+    headers = {k.lower(): v for k, v in request["headers"].items()}
+    assert headers["authorization"] == "Bearer sidecar-secret"
+    assert "cookie" not in headers and "x-custom" not in headers
+    assert headers["host"] == f"127.0.0.1:{port}"
+
+
+async def test_proxy_rejects_requests_without_jupyter_authentication(jp_fetch, sidecar, vigilo_data_dir):
+    for parts, method, body in (
+        (("vigilo", "api", "status"), "GET", None),
+        (("vigilo", "api", "events"), "GET", None),
+        (("vigilo", "api", "kernels", "heartbeat"), "POST", "{}"),
+        (("vigilo", "start"), "POST", "{}"),
+    ):
+        with pytest.raises(HTTPClientError) as excinfo:
+            await jp_fetch(*parts, method=method, body=body, headers={"Authorization": "token not-the-token"})
+        assert excinfo.value.code in (401, 403), parts
+
+
+async def test_proxy_answers_503_with_a_reason_when_no_sidecar_answers(jp_fetch, vigilo_data_dir):
+    # No discovery file at all.
+    with pytest.raises(HTTPClientError) as excinfo:
+        await jp_fetch("vigilo", "api", "metrics")
+    assert excinfo.value.code == 503
+    error = _error(excinfo)
+    assert error["code"] == "sidecar_not_running" and "%vigilo" in error["message"]
+
+    # The stream says the same, rather than hanging.
+    with pytest.raises(HTTPClientError) as excinfo:
+        await jp_fetch("vigilo", "api", "events")
+    assert excinfo.value.code == 503 and _error(excinfo)["code"] == "sidecar_not_running"
+
+    # A stale file whose pid is gone (a killed sidecar).
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    vigilo_data_dir.mkdir(parents=True, exist_ok=True)
+    port = _free_port()
+    (vigilo_data_dir / "sidecar.json").write_text(
+        json.dumps({"url": f"http://127.0.0.1:{port}", "port": port, "pid": dead.pid, "token": "t"})
+    )
+    with pytest.raises(HTTPClientError) as excinfo:
+        await jp_fetch("vigilo", "api", "status")
+    assert excinfo.value.code == 503
+    assert _error(excinfo)["code"] == "sidecar_not_running" and "is gone" in _error(excinfo)["message"]
+
+    # A live pid that does not answer on its port.
+    (vigilo_data_dir / "sidecar.json").write_text(
+        json.dumps({"url": f"http://127.0.0.1:{port}", "port": port, "pid": os.getpid(), "token": "t"})
+    )
+    try:
+        with pytest.raises(HTTPClientError) as excinfo:
+            await jp_fetch("vigilo", "api", "status")
+        assert excinfo.value.code == 503 and _error(excinfo)["code"] == "sidecar_unreachable"
+    finally:
+        # It names this very process: the data-dir fixture must not SIGTERM it.
+        (vigilo_data_dir / "sidecar.json").unlink()
+
+
+async def test_proxy_refuses_paths_that_leave_the_sidecar_api(jp_fetch, sidecar):
+    with pytest.raises(HTTPClientError) as excinfo:
+        await jp_fetch("vigilo", "api", "a b")
+    assert excinfo.value.code == 400 and _error(excinfo)["code"] == "bad_path"
+
+
+async def _read_events(url: str, headers: dict, until: str, limit: int = 200_000) -> str:
+    """Read an SSE stream until `until` appears, then hang up like a closing browser tab."""
+    received: list[bytes] = []
+
+    class Enough(Exception):
+        pass
+
+    def on_chunk(chunk: bytes) -> None:
+        received.append(chunk)
+        text = b"".join(received).decode("utf-8", "replace")
+        if until in text or len(text) > limit:
+            raise Enough()
+
+    client = AsyncHTTPClient(force_instance=True)
+    try:
+        await client.fetch(HTTPRequest(url, headers=headers, streaming_callback=on_chunk, request_timeout=20))
+    except Enough:
+        pass
+    finally:
+        client.close()
+    return b"".join(received).decode("utf-8", "replace")
+
+
+async def test_events_stream_relays_hello_then_a_snapshot(jp_serverapp, jp_http_port, jp_base_url, jp_auth_header, sidecar):
+    url = f"http://127.0.0.1:{jp_http_port}{jp_base_url}vigilo/api/events"
+    text = await _read_events(url, jp_auth_header, "event: snapshot")
+    assert text.startswith("id: 1\nevent: hello\n")
+    hello = json.loads(text.split("event: hello\ndata: ", 1)[1].split("\n", 1)[0])
+    assert hello["pid"] == sidecar["pid"] and hello["apiVersion"] == 1
+    assert "event: snapshot\ndata: " in text
+
+
+async def test_events_stream_lets_go_of_the_sidecar_when_the_browser_leaves(
+    jp_serverapp, jp_http_port, jp_base_url, jp_auth_header, sidecar
+):
+    """The sidecar serves at most 64 streams: 70 opened and abandoned one after
+    another all succeed only if the proxy closes each upstream connection."""
+    url = f"http://127.0.0.1:{jp_http_port}{jp_base_url}vigilo/api/events"
+    for i in range(70):
+        text = await _read_events(url, jp_auth_header, "event: snapshot")
+        assert "event: snapshot" in text, f"stream {i}: {text[:200]}"
+
+
+async def test_start_launches_the_sidecar_and_never_returns_its_token(jp_fetch, vigilo_data_dir, sidecar_built):
+    with pytest.raises(HTTPClientError):
+        await jp_fetch("vigilo", "api", "status")
+    response = await jp_fetch("vigilo", "start", method="POST", body="{}")
+    started = json.loads(response.body)
+    assert started["ok"] is True and "token" not in started["sidecar"]
+    discovery = _sidecar.read_discovery(vigilo_data_dir)
+    assert discovery is not None and discovery["pid"] == started["sidecar"]["pid"]
+    assert discovery["token"] not in response.body.decode()
+    status = json.loads((await jp_fetch("vigilo", "api", "status")).body)
+    assert status["pid"] == discovery["pid"]
+
+    # A second start attaches to the running one.
+    again = json.loads((await jp_fetch("vigilo", "start", method="POST", body="{}")).body)
+    assert again["sidecar"]["pid"] == discovery["pid"]
