@@ -1,0 +1,306 @@
+#!/usr/bin/env python3
+"""Added latency of ``vigilo.wrap()`` per call in Python: p50 / p99 of each wrapped client against
+the same SDK client unwrapped, same loopback fake provider, same run, calls interleaved.
+
+    .venv/bin/python bench/llm_overhead_python.py [--calls 2000] [--warmup 200]
+
+Variants (one wrapped and one unwrapped client each, both pointed at the same fake):
+  openai       chat.completions.create            (JSON)
+  openai       chat.completions.create(stream=True)  (SSE, every chunk read)
+  anthropic    messages.create                    (JSON)
+  google-genai models.generate_content            (JSON)
+  openai       chat.completions.create, sidecar DOWN (configure(url=) a closed 127.0.0.1 port)
+
+The fake providers and the fake sidecar are the test fakes (tests/fakes), served on 127.0.0.1 by
+a child process (this script with --serve), so that their own Python work does not share the
+measuring interpreter's GIL. Only the wrapper's work (the note taken on the caller's thread and
+the background sender thread that builds and POSTs the events) runs in the measured process,
+as it would in a notebook kernel. All servers are stopped at the end.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import gc
+import json
+import os
+import platform
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+ROOT = Path(__file__).resolve().parent.parent
+TESTS = ROOT / "tests"
+
+# Everything here is on loopback: never let an HTTP proxy from the environment in between.
+for _name in ("NO_PROXY", "no_proxy"):
+    _have = os.environ.get(_name, "")
+    os.environ[_name] = ",".join(x for x in (_have, "127.0.0.1", "localhost") if x)
+
+
+# ---------------------------------------------------------------------------------------- child
+def serve() -> None:
+    """Child process: start the fakes, print their addresses, answer 'count' lines, stop on EOF."""
+    sys.path.insert(0, str(TESTS))
+    from fakes.anthropic_fake import FakeAnthropic
+    from fakes.gemini_fake import FakeGemini
+    from fakes.openai_fake import FakeOpenAI
+    from fakes.sidecar_fake import TOKEN, FakeSidecar
+
+    openai_fake, anthropic_fake, gemini_fake, sidecar = FakeOpenAI(), FakeAnthropic(), FakeGemini(), FakeSidecar()
+    servers = [openai_fake.server, anthropic_fake.server, gemini_fake.server, sidecar.server]
+    for server in servers:
+        server.start()
+    try:
+        print(
+            json.dumps(
+                {
+                    "openai": openai_fake.base_url,
+                    "anthropic": anthropic_fake.base_url,
+                    "gemini": gemini_fake.base_url,
+                    "sidecar": sidecar.url,
+                    "token": TOKEN,
+                }
+            ),
+            flush=True,
+        )
+        for line in sys.stdin:
+            if line.strip() == "count":
+                by_sdk: "dict[str, int]" = {}
+                for event in sidecar.events():
+                    name = (event.get("sdk") or {}).get("name", "?")
+                    by_sdk[name] = by_sdk.get(name, 0) + 1
+                print(json.dumps({"events": sum(by_sdk.values()), "bySdk": by_sdk, "posts": len(sidecar.batches())}), flush=True)
+            # Drop the recorded provider requests as we go; only the sidecar's are counted.
+            for fake in (openai_fake, anthropic_fake, gemini_fake):
+                with fake.server._lock:
+                    fake.server.requests.clear()
+    finally:
+        for server in servers:
+            server.stop()
+
+
+class Fakes:
+    """The child process holding the fake servers."""
+
+    def __init__(self) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, str(Path(__file__).resolve()), "--serve"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=str(ROOT),
+        )
+        line = self.proc.stdout.readline()
+        if not line:
+            self.stop()
+            raise RuntimeError("the fake servers did not start")
+        self.urls = json.loads(line)
+
+    def count(self) -> "dict[str, Any]":
+        self.proc.stdin.write("count\n")
+        self.proc.stdin.flush()
+        return json.loads(self.proc.stdout.readline())
+
+    def stop(self) -> None:
+        try:
+            if self.proc.stdin and not self.proc.stdin.closed:
+                self.proc.stdin.close()
+            self.proc.wait(timeout=10)
+        except Exception:
+            self.proc.kill()  # our own child, by its handle
+            self.proc.wait(timeout=10)
+
+
+def closed_port() -> int:
+    """A 127.0.0.1 port nobody listens on (bound, released, and checked to refuse connections)."""
+    for _ in range(20):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            s.settimeout(1.0)
+            if s.connect_ex(("127.0.0.1", port)) != 0:
+                return port
+    raise RuntimeError("no closed loopback port found")
+
+
+# ------------------------------------------------------------------------------------ measuring
+def percentile(sorted_values: "list[float]", q: float) -> float:
+    """Linear interpolation between closest ranks (numpy's default)."""
+    if not sorted_values:
+        return float("nan")
+    pos = (len(sorted_values) - 1) * q
+    lo = int(pos)
+    hi = min(lo + 1, len(sorted_values) - 1)
+    return sorted_values[lo] + (sorted_values[hi] - sorted_values[lo]) * (pos - lo)
+
+
+def measure(plain_call: Callable[[], Any], wrapped_call: Callable[[], Any], calls: int, warmup: int) -> "dict[str, Any]":
+    clock = time.perf_counter_ns
+
+    def once(fn: Callable[[], Any]) -> int:
+        t0 = clock()
+        fn()
+        return clock() - t0
+
+    for _ in range(warmup):
+        once(plain_call)
+        once(wrapped_call)
+    gc.collect()
+    plain: "list[int]" = []
+    wrapped: "list[int]" = []
+    for i in range(calls):
+        # Alternate which client goes first so neither always follows the other.
+        if i % 2:
+            plain.append(once(plain_call))
+            wrapped.append(once(wrapped_call))
+        else:
+            wrapped.append(once(wrapped_call))
+            plain.append(once(plain_call))
+    paired = sorted(w - p for w, p in zip(wrapped, plain))
+    p, w = sorted(plain), sorted(wrapped)
+    return {
+        "n": calls,
+        "plain": {"p50": percentile(p, 0.5) / 1e6, "p99": percentile(p, 0.99) / 1e6},
+        "wrapped": {"p50": percentile(w, 0.5) / 1e6, "p99": percentile(w, 0.99) / 1e6},
+        "pairedMedianUs": percentile(paired, 0.5) / 1e3,
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--calls", type=int, default=2000, help="measured calls per client per variant (default 2000)")
+    parser.add_argument("--warmup", type=int, default=200, help="unmeasured calls per client per variant first (default 200)")
+    parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve:
+        serve()
+        return 0
+    if args.calls < 1 or args.warmup < 0:
+        parser.error("--calls must be >= 1 and --warmup >= 0")
+
+    sys.path.insert(0, str(ROOT))
+    import anthropic
+    import openai
+    from google import genai
+    from google.genai import types
+
+    import vigilo
+    import vigilo.llm
+
+    fakes = Fakes()
+    try:
+        urls = fakes.urls
+        vigilo.configure(url=urls["sidecar"], token=urls["token"])
+
+        def oa() -> Any:
+            return openai.OpenAI(api_key="sk-bench-not-a-key", base_url=urls["openai"], max_retries=0)
+
+        def an() -> Any:
+            return anthropic.Anthropic(api_key="sk-ant-bench-not-a-key", base_url=urls["anthropic"], max_retries=0)
+
+        def gm() -> Any:
+            # No retry options: google-genai makes exactly one attempt.
+            return genai.Client(api_key="bench-not-a-key", http_options=types.HttpOptions(base_url=urls["gemini"], api_version="v1beta"))
+
+        # Keep every client referenced for the whole run (a genai.Client closes its HTTP client when collected).
+        clients = {
+            "openai": (oa(), vigilo.wrap(oa())),
+            "anthropic": (an(), vigilo.wrap(an())),
+            "google": (gm(), vigilo.wrap(gm())),
+        }
+        chat = {"model": "gpt-4o-mini", "messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Say hello."}]}
+        claude = {"model": "claude-sonnet-4-6", "max_tokens": 256, "system": "Be brief.", "messages": [{"role": "user", "content": "Say hello."}]}
+        gemini_config = types.GenerateContentConfig(system_instruction="Be brief.")
+
+        def openai_json(c: Any) -> Callable[[], Any]:
+            return lambda: c.chat.completions.create(**chat)
+
+        def openai_sse(c: Any) -> Callable[[], Any]:
+            def call() -> None:
+                for _ in c.chat.completions.create(**chat, stream=True):
+                    pass
+
+            return call
+
+        def anthropic_json(c: Any) -> Callable[[], Any]:
+            return lambda: c.messages.create(**claude)
+
+        def gemini_json(c: Any) -> Callable[[], Any]:
+            return lambda: c.models.generate_content(model="gemini-2.5-flash", contents="Say hello.", config=gemini_config)
+
+        variants = [
+            ("openai chat.completions", "openai", openai_json),
+            ("openai chat.completions stream", "openai", openai_sse),
+            ("anthropic messages.create", "anthropic", anthropic_json),
+            ("google-genai generate_content", "google", gemini_json),
+        ]
+        results = []
+        started = time.monotonic()
+        for label, key, make in variants:
+            plain, wrapped = clients[key]
+            results.append((label, measure(make(plain), make(wrapped), args.calls, args.warmup)))
+            vigilo.flush(30.0)  # each variant starts with an empty buffer
+        delivered_up = fakes.count()
+        stats_up = vigilo.llm.stats()
+
+        # Sidecar DOWN: the same OpenAI clients, events sent to a port nobody listens on.
+        port = closed_port()
+        vigilo.configure(url=f"http://127.0.0.1:{port}")
+        plain, wrapped = clients["openai"]
+        results.append(("openai chat.completions, sidecar DOWN", measure(openai_json(plain), openai_json(wrapped), args.calls, args.warmup)))
+        stats_down = vigilo.llm.stats()
+        delivered_during_down = fakes.count()["events"] - delivered_up["events"]
+        # Sidecar back: what was buffered while it was down is delivered.
+        vigilo.configure(url=urls["sidecar"], token=urls["token"])
+        flushed = vigilo.flush(60.0)
+        elapsed = time.monotonic() - started
+        delivered = fakes.count()
+        stats_end = vigilo.llm.stats()
+    finally:
+        fakes.stop()
+
+    per_variant = args.calls + args.warmup
+    expected = per_variant * (len(variants) + 1)
+    sdk_versions = f"openai {openai.__version__}, anthropic {anthropic.__version__}, google-genai {genai.__version__}"
+    print(
+        f"vigilo.wrap() overhead, Python {platform.python_version()} on {platform.machine()} ({os.cpu_count()} CPUs), "
+        f"{sdk_versions}; {_dt.date.today().isoformat()}"
+    )
+    print(f"{args.calls} measured + {args.warmup} warm-up calls per client per variant, wrapped/unwrapped interleaved; times per call")
+    print()
+    header = f"| {'variant':<38} | {'n':>5} | {'unwrapped p50 ms':>16} | {'wrapped p50 ms':>14} | {'Δp50 µs':>8} | {'unwrapped p99 ms':>16} | {'wrapped p99 ms':>14} | {'Δp99 µs':>8} | {'paired Δ median µs':>18} |"
+    print(header)
+    print("|" + "|".join("-" * (len(cell)) for cell in header.split("|")[1:-1]) + "|")
+    for label, r in results:
+        d50 = (r["wrapped"]["p50"] - r["plain"]["p50"]) * 1e3
+        d99 = (r["wrapped"]["p99"] - r["plain"]["p99"]) * 1e3
+        print(
+            f"| {label:<38} | {r['n']:>5} | {r['plain']['p50']:>16.3f} | {r['wrapped']['p50']:>14.3f} | {d50:>8.1f} | "
+            f"{r['plain']['p99']:>16.3f} | {r['wrapped']['p99']:>14.3f} | {d99:>8.1f} | {r['pairedMedianUs']:>18.1f} |"
+        )
+    print()
+    print(
+        f"Telemetry (sidecar up, first {len(variants)} variants): {delivered_up['events']} events at the fake sidecar "
+        f"{delivered_up['bySdk']} in {delivered_up['posts']} POSTs; sent {stats_up['sent']}, dropped {stats_up['dropped']}, "
+        f"failed {stats_up['failed']}, errors {stats_up['errors']}."
+    )
+    print(
+        f"Sidecar down (127.0.0.1:{port} closed): {delivered_during_down} events delivered during it, "
+        f"{stats_down['pending']} buffered, lastError {stats_down['lastError']!r}."
+    )
+    print(
+        f"After pointing back at the sidecar: flush() -> {flushed}; {delivered['events']} of {expected} wrapped calls' events at the sidecar "
+        f"{delivered['bySdk']}; sent {stats_end['sent']}, pending {stats_end['pending']}, dropped {stats_end['dropped']}, "
+        f"failed {stats_end['failed']}, errors {stats_end['errors']}. Run time {elapsed:.0f} s."
+    )
+    ok = delivered["events"] == expected and stats_end["errors"] == 0 and stats_end["dropped"] == 0
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
