@@ -2,8 +2,9 @@ import { z } from 'zod';
 import { ErrorResponse } from '../../shared/api';
 import { isRawRoute, type Route } from './route';
 
-function schemaOf(type: z.ZodType): unknown {
-  return z.toJSONSchema(type, { target: 'openapi-3.0', unrepresentable: 'any', io: 'output' });
+/** Requests are documented as the caller writes them (defaults make a field optional), answers as sent. */
+function schemaOf(type: z.ZodType, io: 'input' | 'output' = 'output'): unknown {
+  return z.toJSONSchema(type, { target: 'openapi-3.0', unrepresentable: 'any', io });
 }
 
 /** "/llm/health/:conversationId" → "/llm/health/{conversationId}" */
@@ -33,13 +34,13 @@ export function buildOpenApi(routes: Route[], version: string): Record<string, u
       };
     } else {
       if (route.query) {
-        const json = schemaOf(route.query) as { properties?: Record<string, unknown>; required?: string[] };
+        const json = schemaOf(route.query, 'input') as { properties?: Record<string, unknown>; required?: string[] };
         for (const [name, schema] of Object.entries(json.properties ?? {})) {
           parameters.push({ name, in: 'query', required: (json.required ?? []).includes(name), schema });
         }
       }
       if (route.body) {
-        operation.requestBody = { required: true, content: { 'application/json': { schema: schemaOf(route.body) } } };
+        operation.requestBody = { required: true, content: { 'application/json': { schema: schemaOf(route.body, 'input') } } };
       }
       operation.responses = {
         [String(route.status ?? 200)]: { description: 'OK', content: { 'application/json': { schema: schemaOf(route.response) } } },
