@@ -44,6 +44,25 @@ for _name in ("NO_PROXY", "no_proxy"):
 # ---------------------------------------------------------------------------------------- child
 def serve() -> None:
     """Child process: start the fakes, print their addresses, answer 'count' lines, stop on EOF."""
+    # The fakes write the headers and the body of a response in two send()s; with Nagle's algorithm on,
+    # the second waits for the client's delayed ACK (40 ms on Linux) on some calls and not others, which
+    # buries the wrapper's microseconds under a bimodal 40 ms step. Real APIs do not answer like that:
+    # TCP_NODELAY on the fakes' accepted sockets (StreamRequestHandler.setup honours this attribute).
+    import socketserver
+
+    socketserver.StreamRequestHandler.disable_nagle_algorithm = True
+    # A client that drops a kept-alive connection resets it; count that instead of printing a traceback.
+    resets: "dict[int, int]" = {}
+    default_handle_error = socketserver.BaseServer.handle_error
+
+    def handle_error(self: Any, request: Any, client_address: Any) -> None:
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            port = self.server_address[1]
+            resets[port] = resets.get(port, 0) + 1
+        else:
+            default_handle_error(self, request, client_address)
+
+    socketserver.BaseServer.handle_error = handle_error  # type: ignore[method-assign]
     sys.path.insert(0, str(TESTS))
     from fakes.anthropic_fake import FakeAnthropic
     from fakes.gemini_fake import FakeGemini
@@ -73,7 +92,7 @@ def serve() -> None:
                 for event in sidecar.events():
                     name = (event.get("sdk") or {}).get("name", "?")
                     by_sdk[name] = by_sdk.get(name, 0) + 1
-                print(json.dumps({"events": sum(by_sdk.values()), "bySdk": by_sdk, "posts": len(sidecar.batches())}), flush=True)
+                print(json.dumps({"events": sum(by_sdk.values()), "bySdk": by_sdk, "posts": len(sidecar.batches()), "resets": {name: resets.get(s.port, 0) for name, s in zip(("openai", "anthropic", "gemini", "sidecar"), servers)}}), flush=True)
             # Drop the recorded provider requests as we go; only the sidecar's are counted.
             for fake in (openai_fake, anthropic_fake, gemini_fake):
                 with fake.server._lock:
@@ -193,6 +212,7 @@ def main() -> int:
     import vigilo.llm
 
     fakes = Fakes()
+    opened: "list[Any]" = []
     try:
         urls = fakes.urls
         vigilo.configure(url=urls["sidecar"], token=urls["token"])
@@ -213,6 +233,7 @@ def main() -> int:
             "anthropic": (an(), vigilo.wrap(an())),
             "google": (gm(), vigilo.wrap(gm())),
         }
+        opened = [c for pair in clients.values() for c in pair]
         chat = {"model": "gpt-4o-mini", "messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Say hello."}]}
         claude = {"model": "claude-sonnet-4-6", "max_tokens": 256, "system": "Be brief.", "messages": [{"role": "user", "content": "Say hello."}]}
         gemini_config = types.GenerateContentConfig(system_instruction="Be brief.")
@@ -262,6 +283,11 @@ def main() -> int:
         delivered = fakes.count()
         stats_end = vigilo.llm.stats()
     finally:
+        for client in opened:
+            try:
+                client.close()
+            except Exception:
+                pass
         fakes.stop()
 
     per_variant = args.calls + args.warmup
@@ -296,7 +322,8 @@ def main() -> int:
     print(
         f"After pointing back at the sidecar: flush() -> {flushed}; {delivered['events']} of {expected} wrapped calls' events at the sidecar "
         f"{delivered['bySdk']}; sent {stats_end['sent']}, pending {stats_end['pending']}, dropped {stats_end['dropped']}, "
-        f"failed {stats_end['failed']}, errors {stats_end['errors']}. Run time {elapsed:.0f} s."
+        f"failed {stats_end['failed']}, errors {stats_end['errors']}. Connections reset by a client at the fakes: {delivered['resets']}. "
+        f"Run time {elapsed:.0f} s."
     )
     ok = delivered["events"] == expected and stats_end["errors"] == 0 and stats_end["dropped"] == 0
     return 0 if ok else 1

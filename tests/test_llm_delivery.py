@@ -219,3 +219,53 @@ def test_end_to_end_the_real_sidecar_counts_the_calls_tokens_and_a_stopped_sidec
     again = client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
     assert again.to_dict() == first.to_dict()
     assert llm.flush(1.0) is False and llm.stats()["pending"] == 1
+
+
+def _db_bytes(data_dir: Path) -> bytes:
+    """Every byte of the sidecar's SQLite files (the database and any journal beside it)."""
+    return b"\n".join(p.read_bytes() for p in sorted(data_dir.glob("llm.sqlite*")))
+
+
+def test_content_capture_off_keeps_content_out_of_the_database_file_and_keys_never_reach_it(
+    llm, fake_openai, vigilo_data_dir, sidecar_built, monkeypatch
+):
+    from vigilo import _sidecar
+
+    discovery = _sidecar.ensure_running(vigilo_data_dir)
+    llm.configure(url=None, data_dir=str(vigilo_data_dir))
+    api_key = "sk-vigilo-canary-py-91d2"
+    client = llm.wrap(openai.OpenAI(api_key=api_key, base_url=fake_openai.base_url, max_retries=0,
+                                    default_headers={"x-canary": "hdr-canary-py-77"}))
+    monkeypatch.setenv("VIGILO_CAPTURE_CONTENT", "0")
+    with llm.track(conversation_id="private-py"):
+        client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "vault code PX-5521-OFF"}])
+        list(client.chat.completions.create(model="gpt-4o-mini", stream=True,
+                                            messages=[{"role": "user", "content": "vault code PX-5521-OFF"}]))
+    monkeypatch.delenv("VIGILO_CAPTURE_CONTENT")
+    client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "vault code PX-5521-ON"}])
+    assert llm.flush(10.0) is True, llm.stats()
+
+    status, summary = _sidecar.request(discovery, "GET", "/llm/conversations/private-py/summary")
+    assert status == 200 and summary["hasContent"] is False, summary
+    assert "content capture is off" in summary["text"]
+    data = _db_bytes(vigilo_data_dir)
+    assert b"PX-5521-ON" in data  # the check sees content when it is there
+    assert b"PX-5521-OFF" not in data
+    for secret in (api_key.encode(), b"hdr-canary-py-77"):
+        assert secret not in data
+    assert (vigilo_data_dir / "llm.sqlite").stat().st_mode & 0o777 == 0o600
+
+
+def test_the_api_key_and_request_headers_never_reach_the_events(llm, sidecar, fake_openai):
+    api_key = "sk-vigilo-canary-py-3c7e"
+    client = llm.wrap(openai.OpenAI(api_key=api_key, base_url=fake_openai.base_url, max_retries=0,
+                                    default_headers={"x-canary": "hdr-canary-py-88"}))
+    client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES, extra_headers={"x-per-call": "call-canary-py-99"})
+    list(client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES, stream=True))
+    client.responses.create(model="gpt-4o-mini", input="Say hello.", extra_headers={"x-per-call": "call-canary-py-99"})
+    assert llm.flush(5.0) is True
+    events = sidecar.events()
+    assert len(events) == 3
+    text = json.dumps(events)
+    for secret in (api_key, "hdr-canary-py-88", "call-canary-py-99", "Bearer", "x-stainless"):
+        assert secret not in text

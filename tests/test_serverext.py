@@ -206,30 +206,32 @@ async def test_proxy_refuses_paths_that_leave_the_sidecar_api(jp_fetch, sidecar)
     assert excinfo.value.code == 400 and _error(excinfo)["code"] == "bad_path"
 
 
+# `http_server_client` is requested for its side effect: the Jupyter server listening on jp_http_port.
 async def _read_events(url: str, headers: dict, until: str, limit: int = 200_000) -> str:
     """Read an SSE stream until `until` appears, then hang up like a closing browser tab."""
     received: list[bytes] = []
-
-    class Enough(Exception):
-        pass
+    enough = []
 
     def on_chunk(chunk: bytes) -> None:
         received.append(chunk)
         text = b"".join(received).decode("utf-8", "replace")
         if until in text or len(text) > limit:
-            raise Enough()
+            enough.append(True)
+            raise ConnectionAbortedError("test client hangs up")
 
     client = AsyncHTTPClient(force_instance=True)
     try:
         await client.fetch(HTTPRequest(url, headers=headers, streaming_callback=on_chunk, request_timeout=20))
-    except Enough:
-        pass
+    except Exception:
+        # Hanging up surfaces as the callback's error or as "connection closed".
+        if not enough:
+            raise
     finally:
         client.close()
     return b"".join(received).decode("utf-8", "replace")
 
 
-async def test_events_stream_relays_hello_then_a_snapshot(jp_serverapp, jp_http_port, jp_base_url, jp_auth_header, sidecar):
+async def test_events_stream_relays_hello_then_a_snapshot(http_server_client, jp_http_port, jp_base_url, jp_auth_header, sidecar):
     url = f"http://127.0.0.1:{jp_http_port}{jp_base_url}vigilo/api/events"
     text = await _read_events(url, jp_auth_header, "event: snapshot")
     assert text.startswith("id: 1\nevent: hello\n")
@@ -239,7 +241,7 @@ async def test_events_stream_relays_hello_then_a_snapshot(jp_serverapp, jp_http_
 
 
 async def test_events_stream_lets_go_of_the_sidecar_when_the_browser_leaves(
-    jp_serverapp, jp_http_port, jp_base_url, jp_auth_header, sidecar
+    http_server_client, jp_http_port, jp_base_url, jp_auth_header, sidecar
 ):
     """The sidecar serves at most 64 streams: 70 opened and abandoned one after
     another all succeed only if the proxy closes each upstream connection."""

@@ -1,9 +1,12 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import OpenAI from 'openai';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { configure, flush, stats, track, VigiloBudgetExceededError, wrap } from 'vigilo';
 import { conversationFingerprint } from '../core/llm/fingerprint';
 import { useSidecar } from '../../test/fakes/harness';
 import { startFakeOpenAI, type FakeOpenAI } from '../../test/fakes/openai';
+import { json, startFake } from '../../test/fakes/server';
 import { getRuntime } from './runtime';
 
 const harness = useSidecar();
@@ -62,6 +65,66 @@ describe('track()', () => {
     const summary = await harness.sidecar().get('/llm/conversations/private/summary');
     expect(summary.body.hasContent).toBe(false);
     expect(JSON.stringify(summary.body)).not.toMatch(/secret plans/);
+  });
+});
+
+/** Every byte of the sidecar's SQLite files (the database and any journal next to it), as latin1 text. */
+function dbBytes(): string {
+  const dir = harness.sidecar().dataDir;
+  return readdirSync(dir)
+    .filter(f => f.startsWith('llm.sqlite'))
+    .map(f => readFileSync(join(dir, f)).toString('latin1'))
+    .join('\n');
+}
+
+describe('what reaches the database and the events', () => {
+  it('keeps message content out of the SQLite file when capture is off, and stores it when on', async () => {
+    configure({ captureContent: false });
+    await client().chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'the vault code is QX-83317-OFF' }] });
+    configure({ captureContent: true });
+    await client().chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'the vault code is QX-83317-ON' }] });
+    await flush();
+    const bytes = dbBytes();
+    expect(bytes).toContain('QX-83317-ON'); // the check can see content when it is there
+    expect(bytes).not.toContain('QX-83317-OFF');
+  });
+
+  it('never sends the API key or request headers, and never stores them', async () => {
+    const apiKey = 'sk-vigilo-canary-7f3a9c1e';
+    const bodies: string[] = [];
+    const fakeSidecar = await startFake((req, res) => {
+      bodies.push(JSON.stringify(req.body));
+      json(res, 200, { accepted: req.body?.events?.length ?? 0, duplicates: 0, budget: { hardStop: false, reason: null } });
+    });
+    const sc = harness.sidecar();
+    const openai = wrap(new OpenAI({ apiKey, baseURL: fake.baseURL, maxRetries: 0, defaultHeaders: { 'x-canary-header': 'hdr-canary-55' } }));
+    try {
+      await flush();
+      configure({ url: fakeSidecar.url, token: 'fake' });
+      await openai.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hello' }] });
+      for await (const _ of await openai.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hello' }], stream: true })) {
+        // read to the end
+      }
+      await openai.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hello' }] }, { headers: { 'x-per-call': 'call-canary-66' } });
+      await flush();
+      configure({ url: sc.url, token: sc.token });
+      const events = bodies.join('\n');
+      expect(events).toContain('"provider":"openai"');
+      expect(bodies.map(b => JSON.parse(b).events.length).reduce((a, b) => a + b, 0)).toBe(3);
+      for (const secret of [apiKey, 'hdr-canary-55', 'call-canary-66', 'Bearer', 'x-stainless']) {
+        expect(events).not.toContain(secret);
+      }
+      // The same calls through the real sidecar: nothing of the key in its database either.
+      await openai.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hello' }] }, { headers: { 'x-per-call': 'call-canary-66' } });
+      await flush();
+      const bytes = dbBytes();
+      for (const secret of [apiKey, 'hdr-canary-55', 'call-canary-66']) {
+        expect(bytes).not.toContain(secret);
+      }
+    } finally {
+      configure({ url: sc.url, token: sc.token });
+      await fakeSidecar.close();
+    }
   });
 });
 

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { predictOom, type VramSample } from './oom';
+import { AlertEngine } from '../server/alerts/engine';
+import { ManualClock } from '../server/core/clock';
+import { oomAlertValue, predictOom, type VramSample } from './oom';
 
 const TOTAL = 15360; // Tesla T4, MiB (telegraf tesla-t4 capture)
 
@@ -71,6 +73,10 @@ describe('OOM prediction', () => {
     const p = predictOom(series(5, t => 2000 + 100 * t), TOTAL);
     expect(p.secondsToLimit).toBeNull();
     expect(p.basis).toMatch(/not enough samples/);
+    // Ten samples are not enough time either: this could be the rising half of a sawtooth.
+    const q = predictOom(series(20, t => 2000 + 100 * t), TOTAL);
+    expect(q).toMatchObject({ secondsToLimit: null, trend: 'unknown' });
+    expect(q.basis).toMatch(/not enough history yet \(20 s of 60 s\)/);
   });
 
   it('reports zero seconds left when a ramp already reached the limit', () => {
@@ -84,5 +90,94 @@ describe('OOM prediction', () => {
       const p = predictOom(series(60, f), TOTAL);
       expectWithin20(p.secondsToLimit, (TOTAL - f(60)) / slope);
     }
+  });
+
+  it('is within 20 % at every sample of a ramp once a minute of history exists', () => {
+    const f = (t: number) => 1500 + 6 * t; // limit at t = 2310 s
+    const samples = series(2200, f);
+    for (let n = 61; n <= samples.length; n += 7) {
+      const p = predictOom(samples.slice(0, n), TOTAL);
+      const t = samples[n - 1].tMs / 1000;
+      expectWithin20(p.secondsToLimit, (TOTAL - f(t)) / 6);
+    }
+  });
+});
+
+/**
+ * The prediction as the sidecar uses it: re-evaluated at every 1 Hz sample
+ * from the very first one, through the alert engine with the gpu.oom rule's
+ * thresholds (src/server/gpu/module.ts), so a false alarm at any point of
+ * the series (the sidecar's start included) fails.
+ */
+function alertsAlong(f: (t: number) => number, seconds: number): Array<{ t: number; severity: string; predicted: number }> {
+  const clock = new ManualClock(0);
+  const engine = new AlertEngine({ clock });
+  engine.addRule({
+    id: 'gpu.oom',
+    direction: 'below',
+    severity: 'warning',
+    thresholds: [{ value: 600, severity: 'warning' }, { value: 120, severity: 'critical' }],
+    hysteresis: 60,
+    message: value => `${value}`
+  });
+  const samples: VramSample[] = [];
+  const raised: Array<{ t: number; severity: string; predicted: number }> = [];
+  for (let t = 0; t <= seconds; t++) {
+    clock.set(t * 1000);
+    samples.push({ tMs: t * 1000, usedMiB: Math.min(TOTAL, Math.round(f(t))) });
+    const alert = engine.observe('gpu.oom', 'gpu0', oomAlertValue(predictOom(samples, TOTAL)));
+    if (alert) raised.push({ t, severity: alert.severity, predicted: alert.value! });
+  }
+  return raised;
+}
+
+describe('OOM alerts along a whole run', () => {
+  it('never alerts on a flat allocator sawtooth, from the first sample on', () => {
+    for (const period of [2, 5, 13, 20, 30]) {
+      expect(alertsAlong(t => 4000 + 9000 * ((t % period) / period), 900), `period ${period} s`).toEqual([]);
+    }
+  });
+
+  it('never alerts on a single step (model loaded) followed by a plateau', () => {
+    expect(alertsAlong(t => (t < 200 ? 2500 : 12500), 900)).toEqual([]);
+  });
+
+  it('predicts a staircase (one step per epoch) reasonably and falls silent on the plateau after the last step', () => {
+    const f = (t: number) => 3000 + 900 * Math.min(12, Math.floor(t / 60));
+    // While the steps go on, the prediction follows the average growth (15 MiB/s).
+    const during = predictOom(series(420, f), TOTAL);
+    expectWithin20(during.secondsToLimit, (TOTAL - f(420)) / 15);
+    // Two and a half minutes after the last step (t = 720 s) it is a plateau: no prediction, no alert.
+    const after = predictOom(series(880, f), TOTAL);
+    expect(after).toMatchObject({ secondsToLimit: null, trend: 'plateau' });
+    const raised = alertsAlong(f, 1500);
+    // Warned early (the trend did point at the limit), critical at the last step, then silence on the plateau.
+    expect(raised.map(a => a.severity)).toEqual(['warning', 'critical']);
+    expect(raised.every(a => a.t <= 720)).toBe(true);
+  });
+
+  it('raises one alert per level on a noisy ramp, not one each time confidence wavers', () => {
+    let seed = 11;
+    const rand = () => (seed = (seed * 16807) % 2147483647) / 2147483647;
+    // 8 MiB/s under a 13 s sawtooth of 800 MiB and ±150 MiB noise: the limit comes near t = 1500 s.
+    const noise = Array.from({ length: 2001 }, () => rand() * 300);
+    const f = (t: number) => 2000 + 8 * t + 800 * ((t % 13) / 13) + noise[t];
+    const raised = alertsAlong(f, 2000);
+    expect(raised.map(a => a.severity)).toEqual(['warning', 'critical']);
+    const warning = raised[0];
+    const truth = (TOTAL - (2000 + 8 * warning.t + 800 + 300)) / 8; // peaks reach the limit first
+    expect(Math.abs(warning.predicted - truth) / truth).toBeLessThanOrEqual(0.2);
+  });
+
+  it('feeds the alert rule "far away" only when confidently flat, and nothing while unsure', () => {
+    expect(oomAlertValue({ trend: 'rising', secondsToLimit: 300 })).toBe(300);
+    expect(oomAlertValue({ trend: 'flat', secondsToLimit: null })).toBe(Number.MAX_SAFE_INTEGER);
+    expect(oomAlertValue({ trend: 'plateau', secondsToLimit: null })).toBe(Number.MAX_SAFE_INTEGER);
+    expect(oomAlertValue({ trend: 'uncertain', secondsToLimit: null })).toBeNull();
+    expect(oomAlertValue({ trend: 'unknown', secondsToLimit: null })).toBeNull();
+  });
+
+  it('does not alert on a slow ramp that is hours from the limit', () => {
+    expect(alertsAlong(t => 3000 + 0.5 * t, 1800)).toEqual([]);
   });
 });

@@ -12,7 +12,9 @@
  * 3. Confidence = share of pairwise slopes that are rising × how much of the
  *    wanted evidence exists (buckets). A flat plateau has no rising pairs; a
  *    sawtooth about half; a real ramp or staircase nearly all.
- * 4. A trend that stopped (no envelope rise for `staleFraction` of the
+ * 4. No prediction before the samples span `minSpanMs`: the rising half of a
+ *    sawtooth is a perfect ramp over a few seconds.
+ * 5. A trend that stopped (no envelope rise for `staleFraction` of the
  *    window) is a plateau: no prediction.
  *
  * Output: seconds until usage reaches the limit (or null), the basis in words,
@@ -41,11 +43,25 @@ export interface OomOptions {
   noiseFraction?: number;
   /** No envelope rise for this share of the window → plateau (default 0.5). */
   staleFraction?: number;
+  /**
+   * Fewest ms the samples must span before any prediction (default a fifth of
+   * the window: 60 s). Ten samples of an allocator's sawtooth caught in its
+   * rising half look exactly like a steep ramp; only time tells them apart.
+   */
+  minSpanMs?: number;
 }
+
+/**
+ * What the series shows: 'rising' (secondsToLimit is set), 'flat' or
+ * 'plateau' (confidently not growing), 'uncertain' (growth that rises and
+ * falls), 'unknown' (too little data).
+ */
+export type OomTrend = 'rising' | 'flat' | 'plateau' | 'uncertain' | 'unknown';
 
 export interface OomPrediction {
   /** Seconds until used reaches total at the current trend; null when not growing or not sure. */
   secondsToLimit: number | null;
+  trend: OomTrend;
   /** Why, in words. */
   basis: string;
   /** 0..1. */
@@ -72,8 +88,9 @@ export function predictOom(samples: readonly VramSample[], totalMiB: number | nu
   const staleFraction = options.staleFraction ?? 0.5;
   const last = samples.length ? samples[samples.length - 1] : null;
   const usedPercent = last && totalMiB && totalMiB > 0 ? Math.round((last.usedMiB / totalMiB) * 1000) / 10 : null;
-  const out = (secondsToLimit: number | null, basis: string, confidence: number, slope: number | null, n: number): OomPrediction => ({
+  const out = (secondsToLimit: number | null, basis: string, confidence: number, slope: number | null, n: number, trend: OomTrend = 'unknown'): OomPrediction => ({
     secondsToLimit,
+    trend,
     basis,
     confidence: Math.round(confidence * 100) / 100,
     usedPercent,
@@ -91,6 +108,10 @@ export function predictOom(samples: readonly VramSample[], totalMiB: number | nu
   const span = last.tMs - t0;
   if (span <= 0) {
     return out(null, 'samples span no time', 0, null, recent.length);
+  }
+  const minSpanMs = options.minSpanMs ?? windowMs / 5;
+  if (span < minSpanMs) {
+    return out(null, `not enough history yet (${Math.round(span / 1000)} s of ${Math.round(minSpanMs / 1000)} s)`, 0, null, recent.length);
   }
   const width = span / bucketCount;
   const peaks: Array<{ t: number; v: number }> = [];
@@ -129,7 +150,7 @@ export function predictOom(samples: readonly VramSample[], totalMiB: number | nu
   const spanS = Math.round(span / 1000);
   const minGrowth = ((options.minGrowthFractionPerHour ?? 0.01) * totalMiB) / 3600;
   if (slope <= minGrowth) {
-    return out(null, `VRAM peaks flat over the last ${spanS} s (trend ${slopeRounded} MiB/s)`, confidence, slopeRounded, recent.length);
+    return out(null, `VRAM peaks flat over the last ${spanS} s (trend ${slopeRounded} MiB/s)`, confidence, slopeRounded, recent.length, 'flat');
   }
   // Plateau after growth: when did the envelope last rise above its earlier peak?
   let runningMax = -Infinity;
@@ -142,10 +163,10 @@ export function predictOom(samples: readonly VramSample[], totalMiB: number | nu
   }
   const staleS = (last.tMs - lastRiseT) / 1000;
   if (staleS > (span / 1000) * staleFraction) {
-    return out(null, `VRAM peaks have not grown for ${Math.round(staleS)} s (plateau)`, confidence * 0.5, slopeRounded, recent.length);
+    return out(null, `VRAM peaks have not grown for ${Math.round(staleS)} s (plateau)`, confidence * 0.5, slopeRounded, recent.length, 'plateau');
   }
   if (confidence < minConfidence) {
-    return out(null, `VRAM trend uncertain: ${Math.round(confidence * 100)} % confidence (rises and falls, e.g. an allocator sawtooth)`, confidence, slopeRounded, recent.length);
+    return out(null, `VRAM trend uncertain: ${Math.round(confidence * 100)} % confidence (rises and falls, e.g. an allocator sawtooth)`, confidence, slopeRounded, recent.length, 'uncertain');
   }
   const level = Math.max(last.usedMiB, runningMax);
   const secondsToLimit = Math.max(0, (totalMiB - level) / slope);
@@ -154,6 +175,20 @@ export function predictOom(samples: readonly VramSample[], totalMiB: number | nu
     `VRAM peaks grew ${slopeRounded} MiB/s over the last ${spanS} s (${peaks.length} buckets, ${Math.round((rising / slopes.length) * 100)} % of pairs rising); ${Math.round(totalMiB - level)} MiB left`,
     confidence,
     slopeRounded,
-    recent.length
+    recent.length,
+    'rising'
   );
+}
+
+/**
+ * The value the `gpu.oom` alert rule observes for a prediction: the seconds
+ * left while rising; "far away" (which clears the alert) only when the series
+ * is confidently flat or on a plateau; null (no change) while the trend is
+ * uncertain or unknown. So a prediction that flickers in and out of
+ * confidence on a noisy ramp does not re-arm and re-raise the alert.
+ */
+export function oomAlertValue(p: Pick<OomPrediction, 'trend' | 'secondsToLimit'>): number | null {
+  if (p.trend === 'rising' && p.secondsToLimit !== null) return p.secondsToLimit;
+  if (p.trend === 'flat' || p.trend === 'plateau') return Number.MAX_SAFE_INTEGER;
+  return null;
 }

@@ -124,7 +124,8 @@ export type LlmCallView = z.infer<typeof LlmCallView>;
 export const LlmCallsQuery = z.object({ limit: z.coerce.number().int().min(1).max(1000).default(50), conversationId: z.string().max(256).optional() }).strict();
 export const LlmCallsResponse = z.object({ calls: z.array(LlmCallView) });
 
-export const CostBucket = z.object({ key: z.string(), calls: z.number().int(), costUsd: z.number(), unpricedCalls: z.number().int(), inputTokens: z.number(), outputTokens: z.number() });
+/** `costUsd` sums the priced calls; null when none of the bucket's calls could be priced (unknown model), never a false $0. */
+export const CostBucket = z.object({ key: z.string(), calls: z.number().int(), costUsd: z.number().nullable(), unpricedCalls: z.number().int(), inputTokens: z.number(), outputTokens: z.number() });
 export type CostBucket = z.infer<typeof CostBucket>;
 
 export const LlmCostQuery = z.object({ days: z.coerce.number().int().min(1).max(3660).default(30) }).strict();
@@ -136,7 +137,8 @@ export const LlmCostResponse = z.object({
   byWeek: z.array(CostBucket),
   byProvider: z.array(CostBucket),
   byModel: z.array(CostBucket),
-  totalUsd: z.number(),
+  /** Sum of the priced calls; null when there were calls and none could be priced. */
+  totalUsd: z.number().nullable(),
   unpricedCalls: z.number().int(),
   warnings: z.array(UnknownModelWarning)
 });

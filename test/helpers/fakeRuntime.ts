@@ -13,6 +13,9 @@ export const FAKE_SMI = resolve(__dirname, '..', 'fixtures', 'nvidia-smi', 'fake
 export interface Scenario {
   gpus: Array<{ fixture: string; uuid?: string; name?: string; usedMiB?: number; totalMiB?: number; index?: number }>;
   rampMiBPerBatch?: number;
+  /** Wall-clock ramp: used grows by this many MiB per second since rampStartMs (epoch ms). */
+  rampMiBPerS?: number;
+  rampStartMs?: number;
   mode?: 'normal' | 'hang' | 'garbage' | 'mixed' | 'exit' | 'nvml-error';
   exitAfterBatches?: number;
   hangAfterBatches?: number;
@@ -21,6 +24,8 @@ export interface Scenario {
 
 export interface FakeMachine {
   root: string;
+  /** When the fake runtime's PID 1 started (epoch ms, whole seconds). */
+  runtimeStartMs: number;
   env: NodeJS.ProcessEnv;
   smiLog: string;
   setScenario(s: Scenario): void;
@@ -89,6 +94,7 @@ export function fakeMachine(options: FakeMachineOptions): FakeMachine {
   }
   return {
     root,
+    runtimeStartMs: (bootS + pid1Ticks / 100) * 1000,
     env,
     smiLog,
     setScenario,

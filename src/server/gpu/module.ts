@@ -7,7 +7,7 @@
 import { z } from 'zod';
 import type { GpuDevice, GpuSection } from '../../shared/api';
 import type { GpuRow } from '../../core/nvidiaSmi';
-import { predictOom, type OomOptions, type VramSample } from '../../core/oom';
+import { oomAlertValue, predictOom, type OomOptions, type OomPrediction, type VramSample } from '../../core/oom';
 import type { SidecarContext } from '../core/context';
 import type { SidecarModule } from '../core/module';
 import { jsonRoute } from '../core/route';
@@ -174,6 +174,7 @@ export function gpuModule(ctx: SidecarContext, options: GpuModuleOptions): Sidec
     onBatch: (rows, atMs) => {
       checkIdentity(rows);
       sampledAt = new Date(atMs).toISOString();
+      const predictions = new Map<string, OomPrediction>();
       devices = rows.map(row => {
         let ring = histories.get(row.uuid);
         if (!ring) {
@@ -182,11 +183,13 @@ export function gpuModule(ctx: SidecarContext, options: GpuModuleOptions): Sidec
         }
         if (row.memoryUsedMiB !== null) ring.push({ tMs: atMs, usedMiB: row.memoryUsedMiB });
         const oom = predictOom(ring.toArray(), row.memoryTotalMiB, options.oom);
+        predictions.set(row.uuid, oom);
         return { ...row, oom };
       });
       for (const d of devices) {
-        ctx.alerts.observe('gpu.vram', d.uuid, d.oom?.usedPercent ?? null);
-        ctx.alerts.observe('gpu.oom', d.uuid, d.oom ? (d.oom.secondsToLimit ?? Number.MAX_SAFE_INTEGER) : null);
+        const oom = predictions.get(d.uuid);
+        ctx.alerts.observe('gpu.vram', d.uuid, oom?.usedPercent ?? null);
+        ctx.alerts.observe('gpu.oom', d.uuid, oom ? oomAlertValue(oom) : null);
       }
       publish(reader.current);
       if (atMs - lastAppsMs >= appsEvery) {

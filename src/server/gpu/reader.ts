@@ -39,6 +39,8 @@ export interface ReaderOptions {
   maxBackoffMs?: number;
   /** No valid line for this many intervals → hung (default 5). */
   watchdogFactor?: number;
+  /** Starts the child (default child_process.spawn); tests pass a fake to drive failures without processes. */
+  spawn?: typeof spawn;
   onBatch(rows: GpuRow[], atMs: number): void;
   onState(state: ReaderState): void;
   log?(line: string): void;
@@ -162,7 +164,7 @@ export class NvidiaSmiReader {
     const args = [`--query-gpu=${GPU_QUERY_FIELDS.join(',')}`, '--format=csv,noheader,nounits', '-lms', String(Math.max(1, Math.round(this.options.intervalMs)))];
     let child: ChildProcess;
     try {
-      child = spawn(resolved.path, args, { env: this.options.env, stdio: ['ignore', 'pipe', 'pipe'] });
+      child = (this.options.spawn ?? spawn)(resolved.path, args, { env: this.options.env, stdio: ['ignore', 'pipe', 'pipe'] });
     } catch (error) {
       this.fail(`could not start nvidia-smi: ${String(error)}`);
       return;

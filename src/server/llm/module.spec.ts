@@ -65,8 +65,54 @@ describe('pricing in the sidecar', () => {
     expect(usage.warnings).toHaveLength(1);
     expect(usage.warnings[0].message).toMatch(/No price for openai model "my-private-model"/);
     const cost = (await sc.get('/llm/cost?days=7')).body;
-    expect(cost.byModel.find((b: any) => b.key === 'my-private-model')).toMatchObject({ unpricedCalls: 1, costUsd: 0 });
+    expect(cost.byModel.find((b: any) => b.key === 'my-private-model')).toMatchObject({ unpricedCalls: 1, costUsd: null });
+    expect(cost.totalUsd).toBeCloseTo(OPENAI_EVENT_COST, 12);
     expect(cost.warnings[0].model).toBe('my-private-model');
+  });
+
+  it('says null, not $0, in /llm/usage and /llm/cost when no call could be priced', async () => {
+    const sc = await sidecar();
+    await sc.send('POST', '/llm/events', { events: [openaiEvent({ requestModel: 'mystery-1', responseModel: 'mystery-1' })] });
+    const usage = (await sc.get('/llm/usage')).body;
+    expect(usage).toMatchObject({ calls: 1, unpricedCalls: 1, costUsd: null });
+    expect(usage.byProvider).toEqual([{ provider: 'openai', calls: 1, costUsd: null }]);
+    expect(usage.warnings[0].message).toMatch(/mystery-1.*unknown cost/);
+    const cost = (await sc.get('/llm/cost?days=7')).body;
+    expect(cost.totalUsd).toBeNull();
+    for (const list of [cost.byDay, cost.byWeek, cost.byProvider, cost.byModel]) {
+      expect(list).toEqual([expect.objectContaining({ calls: 1, unpricedCalls: 1, costUsd: null })]);
+    }
+    const [call] = (await sc.get('/llm/calls')).body.calls;
+    expect(call).toMatchObject({ costUsd: null, pricedModel: null });
+  });
+
+  it('prices dated, prefixed and models/-named responses like their model, per provider, as computed by hand', async () => {
+    const sc = await sidecar();
+    const events = [
+      // gpt-4o ($2.50 in, $1.25 cached, $10 out): 976 uncached + 1024 cached + 500 out.
+      openaiEvent({ requestModel: 'gpt-4o', responseModel: 'gpt-4o-2024-08-06', usage: { prompt_tokens: 2000, completion_tokens: 500, prompt_tokens_details: { cached_tokens: 1024 } } }),
+      // responses API with a provider prefix: gpt-4.1 ($2 in, $0.50 cached, $8 out): 1500 uncached + 500 cached + 100 out (40 reasoning, included).
+      openaiEvent({ operation: 'responses', requestModel: 'openai/gpt-4.1', responseModel: 'openai/gpt-4.1', usage: { input_tokens: 2000, input_tokens_details: { cached_tokens: 500 }, output_tokens: 100, output_tokens_details: { reasoning_tokens: 40 } } }),
+      // claude-haiku-4-5 ($1 in, $1.25 cache write, $0.10 cache read, $5 out): 100 + 2000 written + 8000 read + 250 out.
+      openaiEvent({ provider: 'anthropic', operation: 'messages', requestModel: 'anthropic/claude-haiku-4-5', responseModel: 'claude-haiku-4-5-20251001', usage: { input_tokens: 100, cache_creation_input_tokens: 2000, cache_read_input_tokens: 8000, output_tokens: 250 } }),
+      // gemini-2.5-flash ($0.30 in, $0.03 cached, $2.50 out): 2000 uncached + 1000 cached + 300 + 200 thoughts.
+      openaiEvent({ provider: 'google', operation: 'generateContent', requestModel: 'models/gemini-2.5-flash', responseModel: 'models/gemini-2.5-flash', usage: { promptTokenCount: 3000, cachedContentTokenCount: 1000, candidatesTokenCount: 300, thoughtsTokenCount: 200 } })
+    ];
+    await sc.send('POST', '/llm/events', { events });
+    const calls = (await sc.get('/llm/calls')).body.calls.reverse();
+    expect(calls.map((c: any) => c.pricedModel)).toEqual(['gpt-4o', 'gpt-4.1', 'claude-haiku-4-5', 'gemini-2.5-flash']);
+    const expected = [
+      (976 * 2.5 + 1024 * 1.25 + 500 * 10) / 1e6,
+      (1500 * 2 + 500 * 0.5 + 100 * 8) / 1e6,
+      (100 * 1 + 2000 * 1.25 + 8000 * 0.1 + 250 * 5) / 1e6,
+      (2000 * 0.3 + 1000 * 0.03 + 500 * 2.5) / 1e6
+    ];
+    calls.forEach((c: any, i: number) => expect(c.costUsd, c.pricedModel).toBeCloseTo(expected[i], 12));
+    expect(calls[2].tokens).toMatchObject({ inputTokens: 10_100, cachedInputTokens: 8000, cacheWriteTokens: 2000, outputTokens: 250 });
+    const usage = (await sc.get('/llm/usage')).body;
+    expect(usage.unpricedCalls).toBe(0);
+    expect(usage.warnings).toEqual([]);
+    expect(usage.costUsd).toBeCloseTo(expected.reduce((a, b) => a + b, 0), 12);
   });
 
   it('applies the user overrides in <dataDir>/pricing.json', async () => {
@@ -99,6 +145,39 @@ describe('pricing in the sidecar', () => {
     const refused = await sc.send('POST', '/llm/pricing/import', { from: `${failing.url}/x.json` });
     expect(refused.status).toBe(400);
     expect(refused.body.error.message).toMatch(/HTTP 404/);
+  });
+});
+
+describe('GET /openapi.json', () => {
+  it('lists every /llm route, with the request schemas of the ones that take a body or a query', async () => {
+    const sc = await sidecar();
+    const r = await fetch(`${sc.url}/openapi.json`, { headers: { authorization: `Bearer ${sc.token}` } });
+    expect(r.status).toBe(200);
+    const doc = (await r.json()) as any;
+    const llm = Object.keys(doc.paths).filter(p => p.startsWith('/llm/'));
+    expect(llm.sort()).toEqual(
+      [
+        '/llm/budgets',
+        '/llm/calls',
+        '/llm/conversations',
+        '/llm/conversations/{conversationId}/messages',
+        '/llm/conversations/{conversationId}/summary',
+        '/llm/cost',
+        '/llm/events',
+        '/llm/health/{conversationId}',
+        '/llm/pricing',
+        '/llm/pricing/import',
+        '/llm/usage'
+      ].sort()
+    );
+    const events = doc.paths['/llm/events'].post.requestBody.content['application/json'].schema;
+    expect(events.properties.events.type).toBe('array');
+    expect(events.properties.events.maxItems).toBe(500);
+    expect(events.properties.events.items.properties.provider.enum).toEqual(['openai', 'anthropic', 'google']);
+    expect(doc.paths['/llm/budgets'].put.requestBody.content['application/json'].schema.properties).toHaveProperty('hardStop');
+    expect(doc.paths['/llm/pricing/import'].post.requestBody.content['application/json'].schema.properties).toHaveProperty('from');
+    expect(doc.paths['/llm/cost'].get.parameters.map((p: any) => p.name)).toContain('days');
+    expect(doc.paths['/llm/conversations/{conversationId}/summary'].get.parameters.map((p: any) => p.name)).toEqual(expect.arrayContaining(['conversationId', 'budgetTokens']));
   });
 });
 
@@ -208,6 +287,26 @@ describe('spend budgets', () => {
     const budgets = (await sc.get('/llm/budgets')).body;
     expect(budgets.spent.dayUsd).toBeCloseTo(limit, 12);
     expect(statSync(budgets.file).mode & 0o777).toBe(0o600);
+  });
+
+  it('raises one alert per crossing, not one per event', async () => {
+    const sc = await sidecar();
+    await sc.send('PUT', '/llm/budgets', { sessionUsd: 20 * OPENAI_EVENT_COST, conversationUsd: 20 * OPENAI_EVENT_COST });
+    const alerted: unknown[] = [];
+    const off = sc.sidecar.ctx.bus.subscribe(m => m.event === 'alert' && alerted.push(m.data));
+    // 12 batches of one event: 5 %, 10 %, ... 60 %: the 50 % mark is crossed once.
+    for (let i = 0; i < 12; i++) {
+      await sc.send('POST', '/llm/events', { events: [openaiEvent({ conversationId: 'c1' })] });
+    }
+    expect(sc.sidecar.ctx.alerts.list({ ruleId: 'llm.budget.session' }).map(a => a.threshold)).toEqual([50]);
+    expect(sc.sidecar.ctx.alerts.list({ ruleId: 'llm.budget.conversation' }).map(a => [a.key, a.threshold])).toEqual([['c1', 50]]);
+    // Then 8 more, up to 100 %: one more alert each at 80 and 100.
+    for (let i = 0; i < 8; i++) {
+      await sc.send('POST', '/llm/events', { events: [openaiEvent({ conversationId: 'c1' })] });
+    }
+    off();
+    expect(sc.sidecar.ctx.alerts.list({ ruleId: 'llm.budget.session' }).map(a => a.threshold).sort()).toEqual([100, 50, 80]);
+    expect(alerted.length).toBe(6);
   });
 
   it('alerts per conversation and per session without a hard stop by default', async () => {

@@ -91,12 +91,13 @@ function buckets(calls: StoredCall[], keyOf: (c: StoredCall) => string): CostBuc
   const map = new Map<string, CostBucket>();
   for (const c of calls) {
     const key = keyOf(c);
-    const b = map.get(key) ?? { key, calls: 0, costUsd: 0, unpricedCalls: 0, inputTokens: 0, outputTokens: 0 };
+    const b = map.get(key) ?? { key, calls: 0, costUsd: null, unpricedCalls: 0, inputTokens: 0, outputTokens: 0 };
     b.calls++;
     if (c.costUsd === null) {
       b.unpricedCalls++;
     } else {
-      b.costUsd += c.costUsd;
+      // Stays null while only unknown models were seen: an unpriced bucket is not a $0 bucket.
+      b.costUsd = (b.costUsd ?? 0) + c.costUsd;
     }
     b.inputTokens += c.tokens?.inputTokens ?? 0;
     b.outputTokens += c.tokens?.outputTokens ?? 0;
@@ -307,14 +308,14 @@ export function llmModule(ctx: SidecarContext, options: LlmModuleOptions = {}): 
         const since = Date.UTC(new Date(now).getUTCFullYear(), new Date(now).getUTCMonth(), new Date(now).getUTCDate()) - (query.days - 1) * DAY_MS;
         const calls = db().calls({ sinceMs: since });
         const byKey = (a: CostBucket, b: CostBucket) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
-        const byCost = (a: CostBucket, b: CostBucket) => b.costUsd - a.costUsd || byKey(a, b);
+        const byCost = (a: CostBucket, b: CostBucket) => (b.costUsd ?? -1) - (a.costUsd ?? -1) || byKey(a, b);
         return {
           days: query.days,
           byDay: buckets(calls, c => new Date(c.startedAtMs).toISOString().slice(0, 10)).sort(byKey),
           byWeek: buckets(calls, c => isoWeek(c.startedAtMs)).sort(byKey),
           byProvider: buckets(calls, c => c.provider).sort(byCost),
           byModel: buckets(calls, c => c.pricedModel ?? modelOf(c) ?? '(no model)').sort(byCost),
-          totalUsd: calls.reduce((a, c) => a + (c.costUsd ?? 0), 0),
+          totalUsd: calls.length > 0 && calls.every(c => c.costUsd === null) ? null : calls.reduce((a, c) => a + (c.costUsd ?? 0), 0),
           unpricedCalls: calls.filter(c => c.costUsd === null).length,
           warnings: unknownModelWarnings(calls)
         };

@@ -1,0 +1,125 @@
+"""The wheel a user installs: prebuilt labextension, server-extension config and
+the bundled sidecar, installed into a clean venv that then runs the sidecar.
+
+The built assets (`npm run build` or `npm run build:prod`) must be present; the
+wheel build only packages them (pyproject's skip-if-exists), so no Node build
+happens here unless they are missing.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+ASSETS = [
+    ROOT / "vigilo" / "labextension" / "static" / "style.js",
+    ROOT / "vigilo" / "labextension" / "package.json",
+    ROOT / "vigilo" / "sidecar" / "vigilo-sidecar.cjs",
+    ROOT / "vigilo" / "sidecar" / "node-sqlite3-wasm.wasm",
+]
+
+
+def _run(cmd, **kwargs) -> subprocess.CompletedProcess:
+    result = subprocess.run(cmd, capture_output=True, text=True, **kwargs)
+    assert result.returncode == 0, f"{cmd} failed ({result.returncode}):\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+    return result
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory) -> Path:
+    if not all(p.exists() for p in ASSETS):
+        # A fresh clone without a build: build once, the way scripts/setup.sh does.
+        env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
+        _run(["npm", "run", "build"], cwd=ROOT, env=env)
+    out = tmp_path_factory.mktemp("wheel")
+    started = time.monotonic()
+    # --no-isolation: the venv running the tests has hatchling and hatch-jupyter-builder.
+    _run([sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(out)], cwd=ROOT)
+    print(f"wheel built in {time.monotonic() - started:.1f} s")
+    wheels = list(out.glob("vigilo-*.whl"))
+    assert len(wheels) == 1, wheels
+    return wheels[0]
+
+
+def test_wheel_carries_the_prebuilt_labextension_server_config_and_sidecar_bundle(wheel):
+    version = json.loads((ROOT / "package.json").read_text())["version"]
+    assert wheel.name.startswith(f"vigilo-{version}-py3-none-any"), wheel.name
+    data = f"vigilo-{version}.data/data"
+    with zipfile.ZipFile(wheel) as zf:
+        names = set(zf.namelist())
+        labext = json.loads(zf.read(f"{data}/share/jupyter/labextensions/vigilo/package.json"))
+        server_config = json.loads(zf.read(f"{data}/etc/jupyter/jupyter_server_config.d/vigilo.json"))
+        install = json.loads(zf.read(f"{data}/share/jupyter/labextensions/vigilo/install.json"))
+    for name in (
+        "vigilo/__init__.py",
+        "vigilo/_sidecar.py",
+        "vigilo/magics.py",
+        "vigilo/serverext/__init__.py",
+        "vigilo/serverext/handlers.py",
+        "vigilo/sidecar/vigilo-sidecar.cjs",
+        "vigilo/sidecar/node-sqlite3-wasm.wasm",
+        "vigilo/sidecar/THIRD-PARTY-LICENSES.txt",
+        f"{data}/share/jupyter/labextensions/vigilo/schemas/vigilo/plugin.json",
+        f"{data}/share/jupyter/labextensions/vigilo/static/style.js",
+    ):
+        assert name in names, f"{name} missing from {wheel.name}"
+    # The labextension's entry point is in the wheel, and the version agrees everywhere.
+    assert f"{data}/share/jupyter/labextensions/vigilo/{labext['jupyterlab']['_build']['load']}" in names
+    assert labext["version"] == version
+    assert server_config == {"ServerApp": {"jpserver_extensions": {"vigilo": True}}}
+    assert install["packageName"] == "vigilo"
+    # Only the shared-data copy of the labextension: no second copy inside the package.
+    assert not any(n.startswith("vigilo/labextension/") for n in names)
+    # No checkout build output or sources leak in.
+    assert not any(n.startswith(("node_modules/", "src/", "dist/", "lib/")) for n in names)
+
+
+def test_wheel_installs_into_a_clean_venv_that_starts_and_stops_the_bundled_sidecar(wheel, tmp_path):
+    venv = tmp_path / "venv"
+    _run([sys.executable, "-m", "venv", str(venv)])
+    py = venv / "bin" / "python"
+    # No dependencies: the launcher is standard-library only. No index is consulted.
+    _run([str(py), "-m", "pip", "install", "--no-deps", "--no-index", "--quiet", str(wheel)])
+    assert (venv / "share" / "jupyter" / "labextensions" / "vigilo" / "package.json").exists()
+    assert (venv / "etc" / "jupyter" / "jupyter_server_config.d" / "vigilo.json").exists()
+
+    data_dir = tmp_path / "data"
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIGILO_TOKEN", "VIRTUAL_ENV")}
+    env["VIGILO_DATA_DIR"] = str(data_dir)
+    script = r"""
+import json, os, sys
+import vigilo, vigilo._sidecar as s
+here = os.path.dirname(vigilo.__file__)
+assert here.startswith(sys.prefix), (here, sys.prefix)
+d = s.ensure_running(timeout=30)
+code, status = s.request(d, "GET", "/status")
+code2, metrics = s.request(d, "GET", "/metrics")
+print(json.dumps({"script": str(s.sidecar_script()), "pid": d["pid"], "code": code, "status": status,
+                  "metrics_code": code2, "cores": (metrics.get("system") or {}).get("cores")}))
+"""
+    # cwd outside the checkout: only the installed package can be imported.
+    result = _run([str(py), "-c", script], cwd=tmp_path, env=env)
+    info = json.loads(result.stdout.strip().splitlines()[-1])
+    try:
+        assert info["script"].endswith(os.path.join("site-packages", "vigilo", "sidecar", "vigilo-sidecar.cjs"))
+        assert info["code"] == 200 and info["status"]["name"] == "vigilo"
+        assert info["status"]["version"] == json.loads((ROOT / "package.json").read_text())["version"]
+        assert info["metrics_code"] == 200
+        # node-sqlite3-wasm reads its .wasm (beside the bundle) when the bundle
+        # loads: a sidecar that answers found it.
+        assert info["cores"] is None or info["cores"] >= 1
+    finally:
+        stopped = _run(
+            [str(py), "-c", "import vigilo._sidecar as s; print(s.stop())"], cwd=tmp_path, env=env
+        ).stdout.strip()
+    assert stopped == "True"
+    assert not (data_dir / "sidecar.json").exists()
+    with pytest.raises(ProcessLookupError):
+        os.kill(info["pid"], 0)
