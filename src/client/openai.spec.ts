@@ -3,6 +3,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { configure, flush, stats, wrap } from 'vigilo';
 import { useSidecar } from '../../test/fakes/harness';
 import { startFakeOpenAI, type FakeOpenAI } from '../../test/fakes/openai';
+import { startFake } from '../../test/fakes/server';
 
 const harness = useSidecar();
 let fake: FakeOpenAI;
@@ -131,7 +132,29 @@ describe('wrap(new OpenAI())', () => {
     expect(response.status).toBe(200);
     expect(request_id).toMatch(/^req_fake_/);
     const raw = await wrapped.chat.completions.create(ask).asResponse();
-    expect((await raw.json()).usage.prompt_tokens).toBe(1200);
+    expect(((await raw.json()) as { usage: { prompt_tokens: number } }).usage.prompt_tokens).toBe(1200);
+  });
+
+  it('adds no wait to the call when the sidecar hangs without answering', async () => {
+    // A sidecar that accepts the connection and never answers: sends time out after 3 s.
+    const hanging = await startFake(() => undefined);
+    const sc = harness.sidecar();
+    await flush();
+    configure({ url: hanging.url, token: 'x', timeoutMs: 3000, batchSize: 1 });
+    try {
+      const wrapped = wrap(client());
+      const t0 = performance.now();
+      for (let i = 0; i < 3; i++) {
+        await wrapped.chat.completions.create(ask); // batchSize 1: each call starts a send that hangs
+      }
+      const elapsed = performance.now() - t0;
+      expect(hanging.requests.length).toBeGreaterThan(0); // the sends did go out, and hang
+      expect(elapsed).toBeLessThan(1500);
+    } finally {
+      await hanging.close(); // ends the hung sends at once
+      configure({ url: sc.url, token: sc.token, timeoutMs: 2000, batchSize: 100 });
+      await flush();
+    }
   });
 
   it('returns the same response with the sidecar stopped, and counts the undelivered events', async () => {

@@ -35,6 +35,7 @@ interface IHello {
 export class VigiloModel implements IVigiloModel {
   constructor(options: VigiloModel.IOptions = {}) {
     this._serverSettings = options.serverSettings ?? ServerConnection.makeSettings();
+    this._canStream = options.eventSourceFactory !== undefined || typeof EventSource !== 'undefined';
     this._eventSourceFactory = options.eventSourceFactory ?? (url => new EventSource(url));
     this._now = options.now ?? Date.now;
     this._settings = { ...DEFAULT_SETTINGS, ...options.settings };
@@ -167,7 +168,7 @@ export class VigiloModel implements IVigiloModel {
 
   private _wantsSse(): boolean {
     const transport = this._settings.transport;
-    if (transport === 'poll' || typeof EventSource === 'undefined') {
+    if (transport === 'poll' || !this._canStream) {
       return false;
     }
     return transport === 'sse' || this._now() >= this._sseRetryAt;
@@ -307,6 +308,7 @@ export class VigiloModel implements IVigiloModel {
   private _settings: IVigiloSettings;
   private _serverSettings: ServerConnection.ISettings;
   private _eventSourceFactory: (url: string) => EventSource;
+  private _canStream: boolean;
   private _now: () => number;
   private _poll: Poll<void, unknown, 'standby'>;
   private _source: EventSource | null = null;

@@ -34,7 +34,7 @@ describe('vigilo serve (real process)', () => {
     expect(statSync(discoveryPath(dataDir)).mode & 0o777).toBe(0o600);
     expect(statSync(dataDir).mode & 0o777).toBe(0o700);
     const status = await fetch(`${d.url}/status`, { headers: { authorization: `Bearer ${d.token}` } });
-    expect((await status.json()).pid).toBe(first.child.pid);
+    expect(((await status.json()) as { pid: number }).pid).toBe(first.child.pid);
   });
 
   it('a second serve on the same data dir attaches to the live sidecar instead of starting another', async () => {

@@ -29,8 +29,23 @@ def current() -> TrackState:
     return _current.get()
 
 
+def active() -> bool:
+    """True inside a ``track()`` block (each block sets a new state object; outside it is ``_EMPTY``)."""
+    return _current.get() is not _EMPTY
+
+
+def _instrument_sdks() -> None:
+    from ._global import instrument_loaded_sdks
+
+    instrument_loaded_sdks()
+
+
 class track:
-    """Give every wrapped call inside a block (or a function) a conversation id and tags.
+    """Track every call inside a block (or a function), with a conversation id and tags.
+
+    Calls of wrapped clients are always tracked; inside the block, calls of
+    clients that were never wrapped (openai, anthropic, google-genai, already
+    imported) are tracked too (see ``_global``).
 
     As a context manager::
 
@@ -62,6 +77,7 @@ class track:
         return TrackState(conversation_id, {**outer.tags, **self.tags})
 
     def __enter__(self) -> "track":
+        _instrument_sdks()
         self._tokens.append(_current.set(self._state()))
         return self
 
@@ -79,6 +95,7 @@ class track:
 
             @functools.wraps(fn)
             async def async_tracked(*args: Any, **kwargs: Any) -> Any:
+                _instrument_sdks()
                 token = _current.set(self._state())
                 try:
                     return await fn(*args, **kwargs)
@@ -89,6 +106,7 @@ class track:
 
         @functools.wraps(fn)
         def tracked(*args: Any, **kwargs: Any) -> Any:
+            _instrument_sdks()
             token = _current.set(self._state())
             try:
                 return fn(*args, **kwargs)

@@ -65,6 +65,10 @@ def patch(owner: Any, name: str, make: Callable[[Callable[..., Any]], Callable[.
         return False
     if getattr(original, MARK, False):
         return True
+    # track() may have patched the SDK class: the instance wraps the SDK's own method, so a call counts once.
+    from ._global import original_of
+
+    original = original_of(original)
     wrapper = make(original)
     setattr(wrapper, MARK, True)
     setattr(owner, name, wrapper)

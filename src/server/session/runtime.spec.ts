@@ -7,6 +7,7 @@ import { collectEvents, startSidecar, type TestSidecar } from '../../../test/hel
 import { alertsModule } from '../alerts/module';
 import { ManualClock } from '../core/clock';
 import type { SidecarContext } from '../core/context';
+import { KAGGLE_PROBE_DEFAULT, probeTarget } from '../quota/module';
 import { runtimeModules, type RuntimeOptions } from './runtime';
 
 const T4_UUID = 'GPU-d37e67a5-91dd-3774-a5cb-99096249601a';
@@ -124,6 +125,16 @@ describe('simulated Kaggle with a P100 and a nearly full /kaggle/working', () =>
     cleanups.push(() => require('node:fs').rmSync(dataDir, { recursive: true, force: true }));
     const q = (await second.get('/quota')).body;
     expect(q).toMatchObject({ basis: 'stated', statedRemainingS: 23 * 3600 });
+  });
+
+  it('never probes the internet from a test: the default Kaggle target is off in every test process', () => {
+    // Production default on Kaggle…
+    expect(probeTarget({}, 'kaggle')).toEqual({ host: 'www.kaggle.com', port: 443 });
+    expect(KAGGLE_PROBE_DEFAULT).toBe('www.kaggle.com:443');
+    // …but test/globalSetup.ts exports VIGILO_INTERNET_PROBE=off to every worker, and the fake machines keep it.
+    expect(process.env.VIGILO_INTERNET_PROBE).toBe('off');
+    expect(probeTarget(process.env, 'kaggle')).toBeNull();
+    expect(probeTarget(machine({ platform: 'kaggle', nowMs: Date.now(), scenario: null }).env, 'kaggle')).toBeNull();
   });
 
   it('probes internet access only at the configured loopback target', async () => {

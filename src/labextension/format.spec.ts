@@ -1,0 +1,34 @@
+import { describe, expect, it } from 'vitest';
+import { formatByKey, formatBytes, formatDuration, formatMiB, humanize, ratioPercent } from './format';
+
+describe('panel formatting', () => {
+  it('writes sizes in binary units', () => {
+    expect(formatBytes(0)).toBe('0 B');
+    expect(formatBytes(1536)).toBe('1.5 KiB');
+    expect(formatBytes(16 * 1024 ** 3)).toBe('16.0 GiB');
+    expect(formatBytes(null)).toBe('—');
+    expect(formatMiB(15360)).toBe('15.0 GiB');
+    expect(formatMiB(512)).toBe('512 MiB');
+  });
+
+  it('writes durations a person reads at a glance', () => {
+    expect(formatDuration(45)).toBe('45 s');
+    expect(formatDuration(192)).toBe('3 min 12 s');
+    expect(formatDuration(7500)).toBe('2 h 05 min');
+    expect(formatDuration(2 * 86_400 + 3600)).toBe('2 d 1 h');
+    expect(formatDuration(-90)).toBe('-1 min 30 s');
+  });
+
+  it('formats unknown sections by the unit their field names carry', () => {
+    expect(formatByKey('remainingS', 5400)).toBe('1 h 30 min');
+    expect(formatByKey('disks.usedBytes', 2048)).toBe('2.0 KiB');
+    expect(formatByKey('usedPercent', 14.66)).toBe('14.7%');
+    expect(formatByKey('mounted', false)).toBe('no');
+    expect(formatByKey('warnAtMin', [60, 30])).toBe('60, 30');
+    expect(formatByKey('x', null)).toBe('—');
+    expect(humanize('sessionRemainingS')).toBe('Session remaining');
+    expect(humanize('lastActivityAt')).toBe('Last activity');
+    expect(ratioPercent(5, 10)).toBe(50);
+    expect(ratioPercent(5, 0)).toBeNull();
+  });
+});
