@@ -16,10 +16,9 @@ os.environ["VIGILO_INTERNET_PROBE"] = "off"
 
 @pytest.fixture(scope="session")
 def sidecar_built() -> Path:
-    """The checkout's sidecar build (dist/); built once per session if missing."""
-    cli = ROOT / "dist" / "server" / "cli.js"
-    if not cli.exists():
-        subprocess.run(["npx", "tsc", "-p", "tsconfig.node.json"], cwd=ROOT, check=True)
+    """The checkout's sidecar build (dist/), brought up to date once per session
+    (tsc is incremental: a no-op when nothing changed), so tests never run a stale sidecar."""
+    subprocess.run(["npx", "tsc", "-p", "tsconfig.node.json"], cwd=ROOT, check=True)
     return ROOT / "bin" / "vigilo.js"
 
 
