@@ -7,7 +7,7 @@ export interface RunningCli {
   /** First JSON line printed on stdout (listening / attached). */
   announce: Record<string, any>;
   stderr(): string;
-  exited: Promise<number | null>;
+  exited: Promise<number | string | null>;
 }
 
 export function cliPath(): string {
@@ -25,7 +25,8 @@ export function runCli(args: string[], env: NodeJS.ProcessEnv, timeoutMs = 15_00
   });
   let err = '';
   child.stderr!.on('data', chunk => (err += String(chunk)));
-  const exited = new Promise<number | null>(resolve => child.once('exit', code => resolve(code)));
+  // A death by signal resolves to the signal's name, so a test failure says which.
+  const exited = new Promise<number | string | null>(resolve => child.once('exit', (code, signal) => resolve(code ?? signal)));
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');

@@ -76,8 +76,8 @@ describe('vigilo serve (real process)', () => {
     running.push(first);
     expect(readDiscovery(dataDir)).not.toBeNull();
     first.child.kill('SIGTERM');
-    expect(await first.exited).toBe(0);
-    expect(readDiscovery(dataDir)).toBeNull();
+    expect(await first.exited, first.stderr()).toBe(0);
+    expect(readDiscovery(dataDir), first.stderr()).toBeNull();
   });
 
   it('a busy fixed port is a clear error, not a crash', async () => {

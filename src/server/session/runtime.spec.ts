@@ -158,7 +158,11 @@ describe('local machine without a GPU', () => {
     expect(gpu.devices).toEqual([]);
     const status = (await sc.get('/status')).body;
     expect(status.platform).toMatchObject({ name: 'local', accelerator: { kind: 'none' } });
-    const snap = await until(async () => ((await metrics(sc)).session ? metrics(sc) : null), 'session');
+    // Each collector reports on its own schedule: wait for both sections.
+    const snap = await until(async () => {
+      const m = await metrics(sc);
+      return m.session && m.storage ? m : null;
+    }, 'session and storage');
     expect(snap.session.remainingS).toBeNull();
     expect(snap.storage.output).toBeNull();
     expect((await sc.get('/profile')).body.variant).toBe('local');

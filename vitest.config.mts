@@ -4,7 +4,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   resolve: {
     // `import ... from 'vigilo'` resolves to the source inside the repo, as it does from dist/ for users.
-    alias: { vigilo: resolve(__dirname, 'src/client/index.ts') }
+    alias: { vigilo: resolve(import.meta.dirname, 'src/client/index.ts') }
   },
   test: {
     include: ['src/**/*.spec.ts', 'test/**/*.spec.ts'],
