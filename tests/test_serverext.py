@@ -266,3 +266,12 @@ async def test_start_launches_the_sidecar_and_never_returns_its_token(jp_fetch, 
     # A second start attaches to the running one.
     again = json.loads((await jp_fetch("vigilo", "start", method="POST", body="{}")).body)
     assert again["sidecar"]["pid"] == discovery["pid"]
+
+
+def test_every_extension_endpoint_requires_authentication(recwarn, jp_serverapp):
+    """Jupyter Server warns about handlers without an authentication decorator
+    (as the extension template's check_auth script does); none may be ours."""
+    from jupyter_server.utils import JupyterServerAuthWarning
+
+    problems = [str(w.message) for w in recwarn if issubclass(w.category, JupyterServerAuthWarning)]
+    assert not [p for p in problems if "vigilo" in p.lower()], problems

@@ -21,6 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 ASSETS = [
     ROOT / "vigilo" / "labextension" / "static" / "style.js",
     ROOT / "vigilo" / "labextension" / "package.json",
+    ROOT / "vigilo" / "labextension" / "install.json",
     ROOT / "vigilo" / "sidecar" / "vigilo-sidecar.cjs",
     ROOT / "vigilo" / "sidecar" / "node-sqlite3-wasm.wasm",
 ]
