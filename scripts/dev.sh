@@ -9,35 +9,9 @@ cd "$(dirname "$0")/.."
 
 log() { printf '\n== %s\n' "$*"; }
 
-if ! command -v node >/dev/null 2>&1; then
-  echo "Node.js 18+ is required: apt-get install nodejs (or see https://nodejs.org/)" >&2
-  exit 1
-fi
-
-if [ ! -d node_modules ]; then
-  log "npm packages"
-  npm ci --no-audit --no-fund
-fi
-
-if [ ! -x .venv/bin/jupyter ]; then
-  log "python venv (.venv) with JupyterLab"
-  python3 -m venv .venv
-  .venv/bin/python -m pip install -q --upgrade pip
-  .venv/bin/python -m pip install -q -r requirements-dev.txt
-fi
+# Same idempotent set-up as the test command: npm packages, .venv, build, develop install.
+VIGILO_SKIP_CHROMIUM=1 ./scripts/setup.sh
 export PATH="$PWD/.venv/bin:$PATH"
-
-log "build: sidecar, bundle, labextension"
-start=$(date +%s)
-npm run --silent build
-echo "built in $(( $(date +%s) - start )) s"
-
-log "install the extension into .venv (develop mode)"
-if ! .venv/bin/python -c "import vigilo" >/dev/null 2>&1 || [ ! -f .venv/etc/jupyter/jupyter_server_config.d/vigilo.json ]; then
-  SKIP_JUPYTER_BUILDER=1 .venv/bin/python -m pip install -q --no-build-isolation --no-deps -e .
-fi
-jupyter-builder develop --overwrite . >/dev/null
-jupyter server extension enable --sys-prefix vigilo >/dev/null
 
 log "sidecar"
 # Started detached, as %vigilo does: it survives this script; stop it with

@@ -38,6 +38,7 @@ log "build: sidecar, bundle, labextension"
 PATH="$PWD/.venv/bin:$PATH" npm run build
 
 log "install the extension into .venv (develop mode)"
-.venv/bin/python -m pip install -q --no-build-isolation --no-deps -e .
-PATH="$PWD/.venv/bin:$PATH" .venv/bin/jupyter labextension develop --overwrite . >/dev/null
+# The build above made the assets: the editable install must not rebuild them.
+SKIP_JUPYTER_BUILDER=1 .venv/bin/python -m pip install -q --no-build-isolation --no-deps -e .
+PATH="$PWD/.venv/bin:$PATH" .venv/bin/jupyter-builder develop --overwrite . >/dev/null
 .venv/bin/jupyter server extension enable --sys-prefix vigilo >/dev/null
