@@ -63,10 +63,10 @@ describe('the %vigilo report (Colab/Kaggle output-cell dashboard)', () => {
 
   it('shows VRAM, the OOM prediction and an unmounted Drive as problems', () => {
     const text = renderText(reportSections(status, colab));
-    expect(text).toMatch(/!! GPU 0\s+Tesla T4: VRAM 14\.6 GiB of 15\.0 GiB \(97 %\)/);
+    expect(text).toMatch(/!! GPU 0\s+Tesla T4: VRAM 14\.6 GiB of 15\.0 GiB \(97%\)/);
     expect(text).toMatch(/!! GPU 0 OOM\s+VRAM full in about 4 min 00 s/);
     expect(text).toMatch(/ ! Google Drive\s+not mounted/);
-    expect(text).toMatch(/!! Disk \/content\s+89\.4 GiB of 93\.1 GiB \(96 %\)/);
+    expect(text).toMatch(/!! Disk \/content\s+89\.4 GiB of 93\.1 GiB \(96%\)/);
   });
 
   it('says why the GPU section is empty instead of showing nothing', () => {

@@ -4,7 +4,7 @@
  * snapshot in, text or HTML out. Sections it does not know are skipped.
  */
 import type { MetricsSnapshot, StatusResponse } from '../shared/api';
-import { formatBytes, formatDuration, formatPercent } from './format';
+import { formatBytes, formatDuration, formatPercent } from '../shared/format';
 
 export interface ReportRow {
   label: string;

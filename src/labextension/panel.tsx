@@ -1,7 +1,7 @@
 import { ReactWidget, UseSignal } from '@jupyterlab/ui-components';
 import * as React from 'react';
 import type { Alert, GpuDevice, MetricsSnapshot, StatusResponse } from '../shared/api';
-import { formatByKey, formatBytes, formatDuration, formatMiB, formatPercent, humanize, ratioPercent } from './format';
+import { formatByKey, formatBytes, formatDuration, formatMiB, formatPercent, humanize, ratioPercent } from '../shared/format';
 import { vigiloIcon } from './icons';
 import { PANEL_ID, type ConnectionState, type IVigiloModel, type IVigiloState } from './tokens';
 

@@ -1,6 +1,6 @@
 import { ReactWidget, UseSignal } from '@jupyterlab/ui-components';
 import * as React from 'react';
-import { formatBytes, formatPercent, ratioPercent } from './format';
+import { formatBytes, formatPercent, ratioPercent } from '../shared/format';
 import { vigiloIcon } from './icons';
 import type { IVigiloModel, IVigiloState } from './tokens';
 

@@ -1,4 +1,4 @@
-/** Formatting shared by the panel and the status bar. Pure functions. */
+/** Human formatting shared by the panel, the status bar and the %vigilo report. Pure functions. */
 
 const BINARY_UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
 
