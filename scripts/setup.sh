@@ -20,12 +20,11 @@ if [ ! -x /usr/bin/chromium ] && [ "${VIGILO_SKIP_CHROMIUM:-0}" != 1 ]; then
 fi
 
 log "npm packages"
-if [ -f package-lock.json ]; then
-  npm ci --no-audit --no-fund
-else
-  npm install --no-audit --no-fund
-fi
-(cd ui-tests && if [ -f package-lock.json ]; then npm ci --no-audit --no-fund; else npm install --no-audit --no-fund; fi)
+# `npm install` (it follows package-lock.json), not `npm ci`: the registry we
+# install from lacks some optional per-platform builds (@rspack/binding-darwin-*
+# ...), which npm leaves out of the lock, and `npm ci` then calls the lock out of sync.
+npm install --no-audit --no-fund
+(cd ui-tests && npm install --no-audit --no-fund)
 
 log "python venv (.venv)"
 if [ ! -x .venv/bin/python ]; then
