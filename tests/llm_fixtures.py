@@ -7,7 +7,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import anthropic
+import openai
 import pytest
+from google import genai
+from google.genai import types
 
 from fakes.anthropic_fake import FakeAnthropic
 from fakes.gemini_fake import FakeGemini
@@ -23,6 +27,10 @@ __all__ = [
     "fake_gemini",
     "FakeClock",
     "assert_event_shape",
+    "sent_events",
+    "openai_client",
+    "anthropic_client",
+    "gemini_client",
     "TOKEN",
 ]
 
@@ -90,6 +98,28 @@ def fake_gemini():
     fake = FakeGemini()
     with fake.server:
         yield fake
+
+
+def openai_client(fake, cls=openai.OpenAI):
+    return cls(api_key="sk-fake-key", base_url=fake.base_url, max_retries=0)
+
+
+def anthropic_client(fake, cls=anthropic.Anthropic):
+    return cls(api_key="sk-ant-fake", base_url=fake.base_url, max_retries=0)
+
+
+def gemini_client(fake):
+    # No retry options: google-genai then makes exactly one attempt.
+    return genai.Client(api_key="fake-gemini-key", http_options=types.HttpOptions(base_url=fake.base_url, api_version="v1beta"))
+
+
+def sent_events(llm, sidecar) -> "list[dict[str, Any]]":
+    """Flush the runtime and return what the fake sidecar received, each event checked against the contract."""
+    assert llm.flush(5.0) is True, llm.stats()
+    events = sidecar.events()
+    for event in events:
+        assert_event_shape(event)
+    return events
 
 
 _KEYS = {

@@ -9,23 +9,11 @@ import pytest
 
 from fakes.anthropic_fake import ERRORS
 from llm_fixtures import *  # noqa: F401,F403
-from llm_fixtures import assert_event_shape
+from llm_fixtures import anthropic_client, sent_events
 
 SYSTEM = [{"type": "text", "text": "You are a "}, {"type": "text", "text": "careful assistant.", "cache_control": {"type": "ephemeral"}}]
 MESSAGES = [{"role": "user", "content": [{"type": "text", "text": "Summarise the log."}]}]
 FINGERPRINT = hashlib.sha256("anthropic\nYou are a careful assistant.\nSummarise the log.".encode()).hexdigest()
-
-
-def _client(fake, cls=anthropic.Anthropic):
-    return cls(api_key="sk-ant-fake", base_url=fake.base_url, max_retries=0)
-
-
-def _events(llm, sidecar):
-    assert llm.flush(5.0) is True, llm.stats()
-    events = sidecar.events()
-    for event in events:
-        assert_event_shape(event)
-    return events
 
 
 def _call(client, **extra):
@@ -33,13 +21,13 @@ def _call(client, **extra):
 
 
 def test_a_message_comes_back_unchanged_with_cache_write_and_read_tokens_untouched(llm, sidecar, fake_anthropic):
-    plain = _call(_client(fake_anthropic))
-    client = llm.wrap(_client(fake_anthropic))
+    plain = _call(anthropic_client(fake_anthropic))
+    client = llm.wrap(anthropic_client(fake_anthropic))
     assert isinstance(client, anthropic.Anthropic) and llm.wrap(client) is client
     message = _call(client)
     assert type(message) is type(plain) and message.to_dict() == plain.to_dict()
 
-    [event] = _events(llm, sidecar)
+    [event] = sent_events(llm, sidecar)
     assert event["provider"] == "anthropic" and event["operation"] == "messages"
     assert event["requestModel"] == "claude-sonnet-4-6" and event["responseModel"] == "claude-sonnet-4-6-20260201"
     assert event["usage"] == fake_anthropic.usage
@@ -54,7 +42,7 @@ def test_a_message_comes_back_unchanged_with_cache_write_and_read_tokens_untouch
 
 
 def test_a_raw_stream_merges_message_start_and_message_delta_usage(llm, sidecar, fake_anthropic, clock):
-    client = llm.wrap(_client(fake_anthropic))
+    client = llm.wrap(anthropic_client(fake_anthropic))
     stream = _call(client, stream=True)
     assert isinstance(stream, anthropic.Stream)
     kinds = []
@@ -65,7 +53,7 @@ def test_a_raw_stream_merges_message_start_and_message_delta_usage(llm, sidecar,
         "message_start", "content_block_start", "content_block_delta", "content_block_delta",
         "content_block_delta", "content_block_delta", "content_block_stop", "message_delta", "message_stop",
     ]
-    [event] = _events(llm, sidecar)
+    [event] = sent_events(llm, sidecar)
     # message_start said output_tokens=1 (a placeholder); message_delta the final 4.
     assert event["usage"] == fake_anthropic.usage
     assert event["stream"] is True and event["output"] == "Bonjour depuis le faux."
@@ -73,20 +61,20 @@ def test_a_raw_stream_merges_message_start_and_message_delta_usage(llm, sidecar,
 
 
 def test_the_messages_stream_helper_works_as_before_and_is_recorded(llm, sidecar, fake_anthropic):
-    client = llm.wrap(_client(fake_anthropic))
+    client = llm.wrap(anthropic_client(fake_anthropic))
     with client.messages.stream(model="claude-sonnet-4-6", max_tokens=256, system=SYSTEM, messages=MESSAGES) as stream:
         text = "".join(stream.text_stream)
         final = stream.get_final_message()
     assert text == "Bonjour depuis le faux."
     assert final.usage.output_tokens == 4 and final.usage.cache_read_input_tokens == 3000
-    [event] = _events(llm, sidecar)
+    [event] = sent_events(llm, sidecar)
     assert event["stream"] is True and event["usage"] == fake_anthropic.usage
     assert event["fingerprint"] == FINGERPRINT and event["output"] == text
 
 
 @pytest.mark.parametrize("status, error_class", [(429, anthropic.RateLimitError), (500, anthropic.InternalServerError)])
 def test_provider_errors_reach_the_user_unchanged_and_are_recorded(llm, sidecar, fake_anthropic, status, error_class):
-    client = llm.wrap(_client(fake_anthropic))
+    client = llm.wrap(anthropic_client(fake_anthropic))
     fake_anthropic.fail_next(status)
     with pytest.raises(error_class) as raised:
         _call(client)
@@ -95,7 +83,7 @@ def test_provider_errors_reach_the_user_unchanged_and_are_recorded(llm, sidecar,
     with pytest.raises(error_class):
         with client.messages.stream(model="claude-sonnet-4-6", max_tokens=256, messages=MESSAGES) as stream:
             stream.until_done()
-    plain, helper = _events(llm, sidecar)
+    plain, helper = sent_events(llm, sidecar)
     for event in (plain, helper):
         assert event["status"] == "error" and event["error"] == {"class": error_class.__name__, "httpStatus": status}
     assert helper["stream"] is True
@@ -103,7 +91,7 @@ def test_provider_errors_reach_the_user_unchanged_and_are_recorded(llm, sidecar,
 
 def test_async_client_plain_raw_stream_and_stream_helper(llm, sidecar, fake_anthropic):
     async def run():
-        client = llm.wrap(_client(fake_anthropic, anthropic.AsyncAnthropic))
+        client = llm.wrap(anthropic_client(fake_anthropic, anthropic.AsyncAnthropic))
         assert isinstance(client, anthropic.AsyncAnthropic)
         message = await _call(client)
         stream = await _call(client, stream=True)
@@ -116,17 +104,17 @@ def test_async_client_plain_raw_stream_and_stream_helper(llm, sidecar, fake_anth
     message, kinds, text = asyncio.run(run())
     assert message.content[0].text == "Bonjour depuis le faux." and kinds[-1] == "message_stop"
     assert text == "Bonjour depuis le faux."
-    plain, raw, helper = _events(llm, sidecar)
+    plain, raw, helper = sent_events(llm, sidecar)
     assert [e["stream"] for e in (plain, raw, helper)] == [False, True, True]
     for event in (plain, raw, helper):
         assert event["usage"] == fake_anthropic.usage and event["fingerprint"] == FINGERPRINT
 
 
 def test_a_system_prompt_given_as_a_string_counts_for_the_fingerprint(llm, sidecar, fake_anthropic):
-    client = llm.wrap(_client(fake_anthropic))
+    client = llm.wrap(anthropic_client(fake_anthropic))
     client.messages.create(
         model="claude-sonnet-4-6", max_tokens=64, system="You are a careful assistant.",
         messages=[{"role": "user", "content": "Summarise the log."}, {"role": "assistant", "content": "Sure."}, {"role": "user", "content": "Go on."}],
     )
-    [event] = _events(llm, sidecar)
+    [event] = sent_events(llm, sidecar)
     assert event["fingerprint"] == FINGERPRINT, "same system prompt and first user message as the other calls"

@@ -14,14 +14,10 @@ import pytest
 from fakes.server import LoopbackServer, Reply
 from fakes.sidecar_fake import TOKEN, FakeSidecar
 from llm_fixtures import *  # noqa: F401,F403
-from llm_fixtures import assert_event_shape
+from llm_fixtures import assert_event_shape, openai_client
 
 ROOT = Path(__file__).resolve().parent.parent
 MESSAGES = [{"role": "user", "content": "Say hello."}]
-
-
-def _client(fake):
-    return openai.OpenAI(api_key="sk-fake-key", base_url=fake.base_url, max_retries=0)
 
 
 def _closed_url() -> str:
@@ -56,8 +52,8 @@ def test_with_the_sidecar_unreachable_the_call_returns_the_same_response_and_sen
 
     monkeypatch.setattr(_sidecar, "request", spy)
     llm.configure(url=_closed_url(), token=TOKEN)
-    unwrapped = _client(fake_openai).chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
-    response = llm.wrap(_client(fake_openai)).chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
+    unwrapped = openai_client(fake_openai).chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
+    response = llm.wrap(openai_client(fake_openai)).chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
     assert response.to_dict() == unwrapped.to_dict()
     assert threading.current_thread().name not in callers, "the caller's thread only enqueues"
 
@@ -76,7 +72,7 @@ def test_with_the_sidecar_unreachable_the_call_returns_the_same_response_and_sen
 
 def test_a_full_buffer_drops_the_oldest_events_and_counts_them(llm, fake_openai):
     llm.configure(url=_closed_url(), token=TOKEN, max_queue=3)
-    client = llm.wrap(_client(fake_openai))
+    client = llm.wrap(openai_client(fake_openai))
     for i in range(5):
         client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": f"question {i}"}])
     assert llm.flush(2.0) is False
@@ -104,7 +100,7 @@ def test_batches_hold_at_most_500_events(llm, sidecar):
 
 def test_events_the_sidecar_rejects_are_counted_as_failed_not_raised(llm, sidecar, fake_openai):
     sidecar.status = 400
-    response = llm.wrap(_client(fake_openai)).chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
+    response = llm.wrap(openai_client(fake_openai)).chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
     assert response.choices[0].message.content == "Hello from the fake."
     assert llm.flush(5.0) is False
     stats = llm.stats()
@@ -117,7 +113,7 @@ def test_internal_failures_are_counted_and_the_call_goes_on(llm, sidecar, fake_o
     def broken(*args):
         raise ValueError("a layout this version does not know")
 
-    client = llm.wrap(_client(fake_openai))
+    client = llm.wrap(openai_client(fake_openai))
     prepare = _openai.CHAT.prepare
     monkeypatch.setattr(_openai.CHAT, "prepare", broken)
     assert client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES).choices[0].message.content
@@ -139,7 +135,7 @@ def test_the_discovery_file_is_read_again_when_the_sidecar_moves(llm, fake_opena
     with first.server, second.server:
         llm.configure(url=None, data_dir=str(tmp_path))
         (tmp_path / "sidecar.json").write_text(json.dumps({"url": first.url, "token": TOKEN, "pid": 1}))
-        client = llm.wrap(_client(fake_openai))
+        client = llm.wrap(openai_client(fake_openai))
         client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
         assert llm.flush(5.0) is True
         (tmp_path / "sidecar.json").write_text(json.dumps({"url": second.url, "token": TOKEN, "pid": 2}))
@@ -149,7 +145,7 @@ def test_the_discovery_file_is_read_again_when_the_sidecar_moves(llm, fake_opena
 
 
 def test_the_hard_budget_refuses_the_next_call_before_it_is_sent_and_lifts_when_the_sidecar_says_so(llm, sidecar, fake_openai):
-    client = llm.wrap(_client(fake_openai))
+    client = llm.wrap(openai_client(fake_openai))
     sidecar.budget = {"hardStop": True, "reason": "Daily budget of $5.00 reached ($5.12 spent)"}
     client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
     assert llm.flush(5.0) is True
@@ -198,7 +194,7 @@ def test_end_to_end_the_real_sidecar_counts_the_calls_tokens_and_a_stopped_sidec
 
     discovery = _sidecar.ensure_running(vigilo_data_dir)
     llm.configure(url=None, data_dir=str(vigilo_data_dir))
-    client = llm.wrap(_client(fake_openai))
+    client = llm.wrap(openai_client(fake_openai))
     with llm.track(conversation_id="e2e-conversation"):
         first = client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
         list(client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES, stream=True))

@@ -10,36 +10,23 @@ from google.genai import errors, types
 
 from fakes.gemini_fake import ERRORS
 from llm_fixtures import *  # noqa: F401,F403
-from llm_fixtures import assert_event_shape
+from llm_fixtures import gemini_client, sent_events
 
 MODEL = "gemini-2.5-flash"
 CONFIG = types.GenerateContentConfig(system_instruction="Answer in German.")
 FINGERPRINT = hashlib.sha256("google\nAnswer in German.\nSay hello.".encode()).hexdigest()
 
 
-def _client(fake):
-    # No retry options: google-genai then makes exactly one attempt.
-    return genai.Client(api_key="fake-gemini-key", http_options=types.HttpOptions(base_url=fake.base_url, api_version="v1beta"))
-
-
-def _events(llm, sidecar):
-    assert llm.flush(5.0) is True, llm.stats()
-    events = sidecar.events()
-    for event in events:
-        assert_event_shape(event)
-    return events
-
-
 def test_generate_content_comes_back_unchanged_and_usage_metadata_arrives_in_camel_case(llm, sidecar, fake_gemini):
-    unwrapped = _client(fake_gemini)  # a genai.Client closes its HTTP client when collected: keep it
+    unwrapped = gemini_client(fake_gemini)  # a genai.Client closes its HTTP client when collected: keep it
     plain = unwrapped.models.generate_content(model=MODEL, contents="Say hello.", config=CONFIG)
-    client = llm.wrap(_client(fake_gemini))
+    client = llm.wrap(gemini_client(fake_gemini))
     assert isinstance(client, genai.Client) and llm.wrap(client) is client
     response = client.models.generate_content(model=MODEL, contents="Say hello.", config=CONFIG)
     assert type(response) is type(plain) and response.text == plain.text == "Hallo vom Fake."
     assert response.usage_metadata == plain.usage_metadata
 
-    [event] = _events(llm, sidecar)
+    [event] = sent_events(llm, sidecar)
     assert event["provider"] == "google" and event["operation"] == "generateContent"
     assert event["requestModel"] == MODEL and event["responseModel"] == "gemini-2.5-flash"
     assert event["usage"] == fake_gemini.usage  # the API's usageMetadata, field for field
@@ -50,7 +37,7 @@ def test_generate_content_comes_back_unchanged_and_usage_metadata_arrives_in_cam
 
 
 def test_a_stream_reports_the_last_running_usage_and_time_to_first_token(llm, sidecar, fake_gemini, clock):
-    client = llm.wrap(_client(fake_gemini))
+    client = llm.wrap(gemini_client(fake_gemini))
     stream = client.models.generate_content_stream(model=MODEL, contents="Say hello.", config=CONFIG)
     clock.advance(5.0)  # the SDK sends the request on the first pull, not at the call
     texts = []
@@ -58,7 +45,7 @@ def test_a_stream_reports_the_last_running_usage_and_time_to_first_token(llm, si
         texts.append(chunk.text)
         clock.advance(0.5)
     assert texts == ["Hallo", " vom", " Fake."]
-    [event] = _events(llm, sidecar)
+    [event] = sent_events(llm, sidecar)
     assert event["stream"] is True and event["usage"] == fake_gemini.usage
     assert event["ttftMs"] == pytest.approx(0.0) and event["latencyMs"] == pytest.approx(1500.0)
     assert event["output"] == "Hallo vom Fake."
@@ -67,7 +54,7 @@ def test_a_stream_reports_the_last_running_usage_and_time_to_first_token(llm, si
 
 @pytest.mark.parametrize("status, error_class", [(429, errors.ClientError), (500, errors.ServerError)])
 def test_provider_errors_reach_the_user_unchanged_and_are_recorded(llm, sidecar, fake_gemini, status, error_class):
-    client = llm.wrap(_client(fake_gemini))
+    client = llm.wrap(gemini_client(fake_gemini))
     fake_gemini.fail_next(status)
     with pytest.raises(error_class) as raised:
         client.models.generate_content(model=MODEL, contents="Say hello.")
@@ -75,7 +62,7 @@ def test_provider_errors_reach_the_user_unchanged_and_are_recorded(llm, sidecar,
     fake_gemini.fail_next(status)
     with pytest.raises(error_class):
         list(client.models.generate_content_stream(model=MODEL, contents="Say hello."))
-    plain, streamed = _events(llm, sidecar)
+    plain, streamed = sent_events(llm, sidecar)
     for event in (plain, streamed):
         assert event["status"] == "error" and event["error"] == {"class": error_class.__name__, "httpStatus": status}
         assert event["usage"] is None
@@ -84,7 +71,7 @@ def test_provider_errors_reach_the_user_unchanged_and_are_recorded(llm, sidecar,
 
 def test_async_client_plain_and_streamed(llm, sidecar, fake_gemini):
     async def run():
-        client = llm.wrap(_client(fake_gemini))
+        client = llm.wrap(gemini_client(fake_gemini))
         response = await client.aio.models.generate_content(model=MODEL, contents="Say hello.", config=CONFIG)
         stream = await client.aio.models.generate_content_stream(model=MODEL, contents="Say hello.", config=CONFIG)
         texts = [chunk.text async for chunk in stream]
@@ -95,7 +82,7 @@ def test_async_client_plain_and_streamed(llm, sidecar, fake_gemini):
 
     response, texts = asyncio.run(run())
     assert response.text == "Hallo vom Fake." and texts == ["Hallo", " vom", " Fake."]
-    plain, streamed, failed = _events(llm, sidecar)
+    plain, streamed, failed = sent_events(llm, sidecar)
     assert plain["usage"] == streamed["usage"] == fake_gemini.usage
     assert [plain["stream"], streamed["stream"]] == [False, True]
     assert plain["fingerprint"] == streamed["fingerprint"] == FINGERPRINT
@@ -103,18 +90,18 @@ def test_async_client_plain_and_streamed(llm, sidecar, fake_gemini):
 
 
 def test_a_chat_session_grows_but_keeps_one_fingerprint(llm, sidecar, fake_gemini):
-    client = llm.wrap(_client(fake_gemini))
+    client = llm.wrap(gemini_client(fake_gemini))
     chat = client.chats.create(model=MODEL, config=CONFIG)
     chat.send_message("Say hello.")
     chat.send_message("And now goodbye.")
-    first, second = _events(llm, sidecar)
+    first, second = sent_events(llm, sidecar)
     assert first["fingerprint"] == second["fingerprint"] == FINGERPRINT
     assert [m["role"] for m in second["messages"]] == ["system", "user", "assistant", "user"]
     assert second["messages"][-1]["content"] == "And now goodbye."
 
 
 def test_contents_as_content_objects_and_dicts_are_read(llm, sidecar, fake_gemini):
-    client = llm.wrap(_client(fake_gemini))
+    client = llm.wrap(gemini_client(fake_gemini))
     client.models.generate_content(
         model=MODEL,
         contents=[
@@ -124,7 +111,7 @@ def test_contents_as_content_objects_and_dicts_are_read(llm, sidecar, fake_gemin
         ],
         config={"system_instruction": "Answer in German."},
     )
-    [event] = _events(llm, sidecar)
+    [event] = sent_events(llm, sidecar)
     assert event["messages"] == [
         {"role": "system", "content": "Answer in German."},
         {"role": "user", "content": "Say hello."},

@@ -8,39 +8,27 @@ import openai
 import pytest
 
 from llm_fixtures import *  # noqa: F401,F403
-from llm_fixtures import assert_event_shape
+from llm_fixtures import openai_client, sent_events
 
 MESSAGES = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Say hello."}]
 
 
-def _client(fake, cls=openai.OpenAI):
-    return cls(api_key="sk-fake-key", base_url=fake.base_url, max_retries=0)
-
-
-def _events(llm, sidecar):
-    assert llm.flush(5.0) is True, llm.stats()
-    events = sidecar.events()
-    for event in events:
-        assert_event_shape(event)
-    return events
-
-
 def test_wrap_returns_the_same_client_with_its_type_and_wrapping_twice_counts_once(llm, sidecar, fake_openai):
-    client = _client(fake_openai)
+    client = openai_client(fake_openai)
     wrapped = llm.wrap(client)
     assert wrapped is client and isinstance(wrapped, openai.OpenAI)
     assert llm.wrap(wrapped) is client
     wrapped.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
-    assert len(_events(llm, sidecar)) == 1
+    assert len(sent_events(llm, sidecar)) == 1
 
 
 def test_a_chat_completion_comes_back_unchanged_and_its_raw_usage_reaches_the_sidecar(llm, sidecar, fake_openai):
-    plain = _client(fake_openai).chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
-    client = llm.wrap(_client(fake_openai))
+    plain = openai_client(fake_openai).chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
+    client = llm.wrap(openai_client(fake_openai))
     response = client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
     assert type(response) is type(plain) and response.to_dict() == plain.to_dict()
 
-    [event] = _events(llm, sidecar)
+    [event] = sent_events(llm, sidecar)
     assert event["provider"] == "openai" and event["operation"] == "chat.completions"
     assert event["requestModel"] == "gpt-4o-mini" and event["responseModel"] == "gpt-4o-mini-2024-07-18"
     assert event["stream"] is False and event["status"] == "ok" and event["ttftMs"] is None
@@ -55,7 +43,7 @@ def test_a_chat_completion_comes_back_unchanged_and_its_raw_usage_reaches_the_si
 
 
 def test_a_stream_opened_without_include_usage_still_reports_tokens_and_hides_the_usage_chunk(llm, sidecar, fake_openai, clock):
-    client = llm.wrap(_client(fake_openai))
+    client = llm.wrap(openai_client(fake_openai))
     stream = client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES, stream=True)
     assert isinstance(stream, openai.Stream)
     clock.advance(0.25)
@@ -72,24 +60,24 @@ def test_a_stream_opened_without_include_usage_still_reports_tokens_and_hides_th
     assert "".join(c.choices[0].delta.content or "" for c in chunks) == "Hello from the fake."
     assert fake_openai.server.requests[-1].body["stream_options"] == {"include_usage": True}
 
-    [event] = _events(llm, sidecar)
+    [event] = sent_events(llm, sidecar)
     assert event["stream"] is True and event["usage"] == fake_openai.chat_usage
     assert event["ttftMs"] == pytest.approx(300.0) and event["latencyMs"] == pytest.approx(1000.0)
     assert event["output"] == "Hello from the fake."
 
 
 def test_a_stream_that_asked_for_usage_keeps_its_usage_chunk(llm, sidecar, fake_openai):
-    client = llm.wrap(_client(fake_openai))
+    client = llm.wrap(openai_client(fake_openai))
     options = {"include_usage": True}
     chunks = list(client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES, stream=True, stream_options=options))
     assert chunks[-1].choices == [] and chunks[-1].usage.prompt_tokens == 1200
     assert options == {"include_usage": True}
-    [event] = _events(llm, sidecar)
+    [event] = sent_events(llm, sidecar)
     assert event["usage"] == fake_openai.chat_usage
 
 
 def test_other_stream_options_are_kept_when_include_usage_is_added(llm, sidecar, fake_openai):
-    client = llm.wrap(_client(fake_openai))
+    client = llm.wrap(openai_client(fake_openai))
     options = {"include_obfuscation": False}
     list(client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES, stream=True, stream_options=options))
     assert fake_openai.server.requests[-1].body["stream_options"] == {"include_obfuscation": False, "include_usage": True}
@@ -97,11 +85,11 @@ def test_other_stream_options_are_kept_when_include_usage_is_added(llm, sidecar,
 
 
 def test_a_stream_closed_early_by_its_context_manager_is_recorded_once(llm, sidecar, fake_openai):
-    client = llm.wrap(_client(fake_openai))
+    client = llm.wrap(openai_client(fake_openai))
     with client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES, stream=True) as stream:
         next(stream)
         next(stream)
-    [event] = _events(llm, sidecar)
+    [event] = sent_events(llm, sidecar)
     assert event["status"] == "ok" and event["stream"] is True
 
 
@@ -109,13 +97,13 @@ def test_a_stream_closed_early_by_its_context_manager_is_recorded_once(llm, side
     "status, error_class", [(429, openai.RateLimitError), (500, openai.InternalServerError)]
 )
 def test_provider_errors_reach_the_user_as_the_sdk_raises_them_and_are_recorded(llm, sidecar, fake_openai, status, error_class):
-    client = llm.wrap(_client(fake_openai))
+    client = llm.wrap(openai_client(fake_openai))
     fake_openai.fail_next(status)
     with pytest.raises(error_class) as raised:
         client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
     assert raised.value.status_code == status
     assert raised.value.body == fake_openai_error(status)["error"]
-    [event] = _events(llm, sidecar)
+    [event] = sent_events(llm, sidecar)
     assert event["status"] == "error" and event["error"] == {"class": error_class.__name__, "httpStatus": status}
     assert event["usage"] is None
 
@@ -127,14 +115,14 @@ def fake_openai_error(status):
 
 
 def test_responses_api_plain_and_streamed_report_cached_and_reasoning_tokens(llm, sidecar, fake_openai):
-    client = llm.wrap(_client(fake_openai))
+    client = llm.wrap(openai_client(fake_openai))
     response = client.responses.create(model="gpt-4.1", instructions="You are terse.", input="Say hello.")
     assert response.output_text == "Hello from the fake."
     with client.responses.create(model="gpt-4.1", input=[{"role": "user", "content": "Say hello."}], stream=True) as stream:
         kinds = [event.type for event in stream]
     assert kinds[0] == "response.created" and kinds[-1] == "response.completed"
 
-    plain, streamed = _events(llm, sidecar)
+    plain, streamed = sent_events(llm, sidecar)
     for event in (plain, streamed):
         assert event["operation"] == "responses" and event["responseModel"] == "gpt-4.1-2025-04-14"
         assert event["usage"] == fake_openai.responses_usage
@@ -146,7 +134,7 @@ def test_responses_api_plain_and_streamed_report_cached_and_reasoning_tokens(llm
 
 def test_async_client_plain_and_streamed(llm, sidecar, fake_openai):
     async def run():
-        client = llm.wrap(_client(fake_openai, openai.AsyncOpenAI))
+        client = llm.wrap(openai_client(fake_openai, openai.AsyncOpenAI))
         assert isinstance(client, openai.AsyncOpenAI)
         response = await client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
         stream = await client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES, stream=True)
@@ -160,14 +148,14 @@ def test_async_client_plain_and_streamed(llm, sidecar, fake_openai):
     response, chunks = asyncio.run(run())
     assert response.choices[0].message.content == "Hello from the fake."
     assert all(chunk.choices for chunk in chunks)
-    plain, streamed, failed = _events(llm, sidecar)
+    plain, streamed, failed = sent_events(llm, sidecar)
     assert plain["usage"] == streamed["usage"] == fake_openai.chat_usage
     assert streamed["stream"] is True and streamed["output"] == "Hello from the fake."
     assert failed["error"] == {"class": "RateLimitError", "httpStatus": 429}
 
 
 def test_track_gives_calls_a_conversation_id_and_tags_in_blocks_decorators_and_tasks(llm, sidecar, fake_openai):
-    client = llm.wrap(_client(fake_openai))
+    client = llm.wrap(openai_client(fake_openai))
     with llm.track(conversation_id="conv-1", tags={"team": "ml"}):
         client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
         with llm.track(tags={"step": 2}):
@@ -178,7 +166,7 @@ def test_track_gives_calls_a_conversation_id_and_tags_in_blocks_decorators_and_t
         return client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
 
     decorated()
-    aclient = llm.wrap(_client(fake_openai, openai.AsyncOpenAI))
+    aclient = llm.wrap(openai_client(fake_openai, openai.AsyncOpenAI))
 
     async def in_task():
         with llm.track(conversation_id="conv-3"):
@@ -187,7 +175,7 @@ def test_track_gives_calls_a_conversation_id_and_tags_in_blocks_decorators_and_t
     asyncio.run(in_task())
     client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
 
-    events = _events(llm, sidecar)
+    events = sent_events(llm, sidecar)
     assert [(e["conversationId"], e["tags"]) for e in events] == [
         ("conv-1", {"team": "ml"}),
         ("conv-1", {"team": "ml", "step": "2"}),
@@ -198,7 +186,7 @@ def test_track_gives_calls_a_conversation_id_and_tags_in_blocks_decorators_and_t
 
 
 def test_content_capture_can_be_switched_off_by_configure_or_environment(llm, sidecar, fake_openai, monkeypatch):
-    client = llm.wrap(_client(fake_openai))
+    client = llm.wrap(openai_client(fake_openai))
     llm.configure(capture_content=False)
     client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
     llm.configure(capture_content=None)
@@ -207,7 +195,7 @@ def test_content_capture_can_be_switched_off_by_configure_or_environment(llm, si
     monkeypatch.delenv("VIGILO_CAPTURE_CONTENT")
     client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
 
-    off_plain, off_stream, on = _events(llm, sidecar)
+    off_plain, off_stream, on = sent_events(llm, sidecar)
     for event in (off_plain, off_stream):
         assert event["messages"] is None and event["output"] is None
         assert event["fingerprint"] == on["fingerprint"]  # identity survives without content
@@ -216,29 +204,29 @@ def test_content_capture_can_be_switched_off_by_configure_or_environment(llm, si
 
 
 def test_clients_made_with_with_options_are_tracked_too(llm, sidecar, fake_openai):
-    client = llm.wrap(_client(fake_openai))
+    client = llm.wrap(openai_client(fake_openai))
     other = client.with_options(timeout=30)
     assert isinstance(other, openai.OpenAI) and other is not client
     other.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
-    assert len(_events(llm, sidecar)) == 1
+    assert len(sent_events(llm, sidecar)) == 1
 
 
 def test_messages_given_as_a_generator_reach_the_provider_and_the_event(llm, sidecar, fake_openai):
-    client = llm.wrap(_client(fake_openai))
+    client = llm.wrap(openai_client(fake_openai))
     client.chat.completions.create(model="gpt-4o-mini", messages=(m for m in MESSAGES))
     assert fake_openai.server.requests[-1].body["messages"] == MESSAGES
-    [event] = _events(llm, sidecar)
+    [event] = sent_events(llm, sidecar)
     assert event["messages"] == MESSAGES
 
 
 def test_the_sdk_stream_helpers_go_through_create_and_are_tracked(llm, sidecar, fake_openai):
-    client = llm.wrap(_client(fake_openai))
+    client = llm.wrap(openai_client(fake_openai))
     with client.chat.completions.stream(model="gpt-4o-mini", messages=MESSAGES) as stream:
         final = stream.get_final_completion()
     assert final.choices[0].message.content == "Hello from the fake."
     with client.responses.stream(model="gpt-4.1", input="Say hello.") as stream:
         response = stream.get_final_response()
     assert response.output_text == "Hello from the fake."
-    chat, responses = _events(llm, sidecar)
+    chat, responses = sent_events(llm, sidecar)
     assert (chat["operation"], chat["stream"], chat["usage"]) == ("chat.completions", True, fake_openai.chat_usage)
     assert (responses["operation"], responses["stream"], responses["usage"]) == ("responses", True, fake_openai.responses_usage)

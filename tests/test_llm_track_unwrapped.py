@@ -4,32 +4,17 @@ from __future__ import annotations
 
 import asyncio
 
-import anthropic
 import openai
 import pytest
-from google import genai
-from google.genai import types
 
 from llm_fixtures import *  # noqa: F401,F403
-from llm_fixtures import assert_event_shape
+from llm_fixtures import anthropic_client, gemini_client, openai_client, sent_events
 
 MESSAGES = [{"role": "user", "content": "Say hello."}]
 
 
-def _events(llm, sidecar):
-    assert llm.flush(5.0) is True, llm.stats()
-    events = sidecar.events()
-    for event in events:
-        assert_event_shape(event)
-    return events
-
-
-def _openai(fake, cls=openai.OpenAI):
-    return cls(api_key="sk-fake-key", base_url=fake.base_url, max_retries=0)
-
-
 def test_unwrapped_openai_calls_inside_track_are_recorded_and_outside_are_not(llm, sidecar, fake_openai):
-    client = _openai(fake_openai)
+    client = openai_client(fake_openai)
     before = client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
     with llm.track(conversation_id="plain-client", tags={"k": "v"}):
         inside = client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
@@ -41,7 +26,7 @@ def test_unwrapped_openai_calls_inside_track_are_recorded_and_outside_are_not(ll
     after = client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
     assert inside.to_dict() == before.to_dict() == after.to_dict()
     assert all(chunk.choices for chunk in chunks), "the injected usage chunk stays hidden"
-    events = _events(llm, sidecar)
+    events = sent_events(llm, sidecar)
     assert [(e["operation"], e["stream"], e["status"], e["conversationId"], e["tags"]) for e in events] == [
         ("chat.completions", False, "ok", "plain-client", {"k": "v"}),
         ("chat.completions", True, "ok", "plain-client", {"k": "v"}),
@@ -53,21 +38,21 @@ def test_unwrapped_openai_calls_inside_track_are_recorded_and_outside_are_not(ll
 
 
 def test_a_wrapped_client_counts_once_inside_track_whether_wrapped_before_or_after_the_first_block(llm, sidecar, fake_openai):
-    early = llm.wrap(_openai(fake_openai))
+    early = llm.wrap(openai_client(fake_openai))
     with llm.track(conversation_id="once"):
         early.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
-        late = llm.wrap(_openai(fake_openai))  # the SDK class is patched by now
+        late = llm.wrap(openai_client(fake_openai))  # the SDK class is patched by now
         late.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
         list(late.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES, stream=True))
     late.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)  # wrapped: tracked outside a block too
-    events = _events(llm, sidecar)
+    events = sent_events(llm, sidecar)
     assert [e["conversationId"] for e in events] == ["once", "once", "once", None]
     assert len(fake_openai.server.requests) == 4
 
 
 def test_unwrapped_async_openai_inside_track(llm, sidecar, fake_openai):
     async def run():
-        client = _openai(fake_openai, openai.AsyncOpenAI)
+        client = openai_client(fake_openai, openai.AsyncOpenAI)
         async with llm.track(conversation_id="async-plain"):
             await client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
             stream = await client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES, stream=True)
@@ -75,13 +60,13 @@ def test_unwrapped_async_openai_inside_track(llm, sidecar, fake_openai):
 
     chunks = asyncio.run(run())
     assert chunks and all(chunk.choices for chunk in chunks)
-    events = _events(llm, sidecar)
+    events = sent_events(llm, sidecar)
     assert [(e["stream"], e["conversationId"]) for e in events] == [(False, "async-plain"), (True, "async-plain")]
     assert events[1]["usage"] == fake_openai.chat_usage
 
 
 def test_unwrapped_anthropic_create_and_stream_helper_inside_track(llm, sidecar, fake_anthropic):
-    client = anthropic.Anthropic(api_key="sk-ant-fake", base_url=fake_anthropic.base_url, max_retries=0)
+    client = anthropic_client(fake_anthropic)
     ask = dict(model="claude-sonnet-4-6", max_tokens=64, messages=MESSAGES)
     client.messages.create(**ask)  # outside: not recorded
     with llm.track(conversation_id="claude-plain"):
@@ -89,7 +74,7 @@ def test_unwrapped_anthropic_create_and_stream_helper_inside_track(llm, sidecar,
         with client.messages.stream(**ask) as stream:
             text = "".join(stream.text_stream)
     assert text
-    events = _events(llm, sidecar)
+    events = sent_events(llm, sidecar)
     assert [(e["provider"], e["stream"], e["conversationId"]) for e in events] == [
         ("anthropic", False, "claude-plain"),
         ("anthropic", True, "claude-plain"),
@@ -98,7 +83,7 @@ def test_unwrapped_anthropic_create_and_stream_helper_inside_track(llm, sidecar,
 
 
 def test_unwrapped_gemini_sync_and_async_inside_track_including_chat_sessions(llm, sidecar, fake_gemini):
-    client = genai.Client(api_key="fake-gemini-key", http_options=types.HttpOptions(base_url=fake_gemini.base_url, api_version="v1beta"))
+    client = gemini_client(fake_gemini)
 
     async def run_async():
         await client.aio.models.generate_content(model="gemini-2.5-flash", contents="Say hello.")
@@ -111,14 +96,14 @@ def test_unwrapped_gemini_sync_and_async_inside_track_including_chat_sessions(ll
         client.chats.create(model="gemini-2.5-flash").send_message("Say hello.")
         asyncio.run(run_async())
     client.models.generate_content(model="gemini-2.5-flash", contents="Say hello.")  # outside: not recorded
-    events = _events(llm, sidecar)
+    events = sent_events(llm, sidecar)
     assert [(e["stream"], e["conversationId"]) for e in events] == [(False, "gemini-plain"), (True, "gemini-plain"), (False, "gemini-plain"), (False, "gemini-plain"), (True, "gemini-plain")]
     assert all(e["usage"] == fake_gemini.usage for e in events)
 
 
 def test_the_hard_budget_refuses_an_unwrapped_call_inside_track_before_it_is_sent(llm, sidecar, fake_openai):
     sidecar.budget = {"hardStop": True, "reason": "session LLM budget of $1.00 reached"}
-    client = _openai(fake_openai)
+    client = openai_client(fake_openai)
     client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)  # outside a block: untouched
     with llm.track():
         client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)

@@ -1,4 +1,4 @@
-import { cachedProxy, estimateTokens, observeIterator, safely } from './observe';
+import { cachedProxy, newTally, observeIterator, requestFacts, safely, streamFacts } from './observe';
 import type { CallRecorder, TrackOptions, VigiloRuntime } from './runtime';
 import { googleRequest } from './text';
 
@@ -11,24 +11,8 @@ function candidateText(resp: any): string {
 }
 
 function start(rt: VigiloRuntime, params: any, stream: boolean, scope: TrackOptions | undefined, version: string | null): CallRecorder | null {
-  return safely(
-    rt,
-    () => {
-      const extracted = googleRequest(params ?? {});
-      return rt.start({
-        provider: 'google',
-        operation: 'generateContent',
-        requestModel: typeof params?.model === 'string' ? params.model : null,
-        stream,
-        system: extracted.system,
-        messages: extracted.messages,
-        sdkName: '@google/genai',
-        sdkVersion: version,
-        scope: rt.currentScope(scope)
-      });
-    },
-    null
-  );
+  const sdk = { provider: 'google', sdkName: '@google/genai', sdkVersion: version } as const;
+  return safely(rt, () => rt.start(requestFacts(sdk, 'generateContent', params, stream, googleRequest(params ?? {}), rt.currentScope(scope))), null);
 }
 
 function sdkVersionOf(client: any): string | null {
@@ -73,21 +57,34 @@ export function wrapGoogle<T extends object>(rt: VigiloRuntime, client: T, scope
   });
 }
 
-function wrapGenerate(rt: VigiloRuntime, models: any, original: (...a: any[]) => Promise<any>, scope: TrackOptions | undefined, version: string | null) {
-  return function generateContent(params: any) {
+/**
+ * models.generateContent(Stream), observed: the budget may refuse it; a
+ * failure noting the request leaves the call unobserved; `onResult` sees what
+ * the SDK resolved to (never changing it), an error finishes the call.
+ */
+function observeGenerate(
+  rt: VigiloRuntime,
+  models: any,
+  original: (...a: any[]) => Promise<any>,
+  stream: boolean,
+  scope: TrackOptions | undefined,
+  version: string | null,
+  onResult: (rec: CallRecorder, params: any, result: any) => void
+) {
+  const observed = function (params: any) {
     const refused = rt.checkBudget();
     if (refused) {
       return Promise.reject(refused);
     }
-    const rec = start(rt, params, false, scope, version);
+    const rec = start(rt, params, stream, scope, version);
     const promise = original.call(models, params);
     if (!rec) {
       return promise;
     }
     return promise.then(
-      (resp: any) => {
-        safely(rt, () => rec.finish({ responseModel: resp?.modelVersion ?? null, usage: resp?.usageMetadata ?? null, output: candidateText(resp) || null }), undefined);
-        return resp;
+      (result: any) => {
+        safely(rt, () => onResult(rec, params, result), undefined);
+        return result;
       },
       (error: unknown) => {
         rec.finish({ error });
@@ -95,63 +92,39 @@ function wrapGenerate(rt: VigiloRuntime, models: any, original: (...a: any[]) =>
       }
     );
   };
+  // Named as the SDK method it stands for (generateContent / generateContentStream).
+  return Object.defineProperty(observed, 'name', { value: stream ? 'generateContentStream' : 'generateContent' });
+}
+
+function wrapGenerate(rt: VigiloRuntime, models: any, original: (...a: any[]) => Promise<any>, scope: TrackOptions | undefined, version: string | null) {
+  return observeGenerate(rt, models, original, false, scope, version, (rec, _params, resp) =>
+    rec.finish({ responseModel: resp?.modelVersion ?? null, usage: resp?.usageMetadata ?? null, output: candidateText(resp) || null })
+  );
 }
 
 function wrapGenerateStream(rt: VigiloRuntime, models: any, original: (...a: any[]) => Promise<any>, scope: TrackOptions | undefined, version: string | null) {
-  return function generateContentStream(params: any) {
-    const refused = rt.checkBudget();
-    if (refused) {
-      return Promise.reject(refused);
-    }
-    const rec = start(rt, params, true, scope, version);
-    const promise = original.call(models, params);
-    if (!rec) {
-      return promise;
-    }
-    return promise.then(
-      (generator: any) => {
-        safely(
-          rt,
-          () => {
-            let model: string | null = null;
-            let usage: Record<string, unknown> | null = null;
-            let output = '';
-            const inner = { next: generator.next.bind(generator), return: generator.return.bind(generator), throw: generator.throw.bind(generator) };
-            const observed = observeIterator(rt, inner, rec, {
-              onItem(chunk: any) {
-                model = chunk?.modelVersion ?? model;
-                if (chunk?.usageMetadata) {
-                  // Each chunk's usageMetadata is the running total: the last one is the call's.
-                  usage = chunk.usageMetadata;
-                }
-                const text = candidateText(chunk);
-                if (text) {
-                  output += text;
-                  rec.firstToken();
-                }
-                return true;
-              },
-              facts() {
-                if (usage) {
-                  return { responseModel: model, usage, output };
-                }
-                const prompt = googleRequest(params).messages.map(x => x.content).join('\n');
-                return { responseModel: model, output, usageEstimated: true, usage: { promptTokenCount: estimateTokens(prompt), candidatesTokenCount: estimateTokens(output) } };
-              }
-            });
-            // Same generator object for the user; its next/return/throw now pass through the observer.
-            generator.next = observed.next;
-            generator.return = observed.return;
-            generator.throw = observed.throw;
-          },
-          undefined
-        );
-        return generator;
+  return observeGenerate(rt, models, original, true, scope, version, (rec, params, generator) => {
+    const tally = newTally();
+    const inner = { next: generator.next.bind(generator), return: generator.return.bind(generator), throw: generator.throw.bind(generator) };
+    const observed = observeIterator(rt, inner, rec, {
+      onItem(chunk: any) {
+        tally.model = chunk?.modelVersion ?? tally.model;
+        if (chunk?.usageMetadata) {
+          // Each chunk's usageMetadata is the running total: the last one is the call's.
+          tally.usage = chunk.usageMetadata;
+        }
+        const text = candidateText(chunk);
+        if (text) {
+          tally.output += text;
+          rec.firstToken();
+        }
+        return true;
       },
-      (error: unknown) => {
-        rec.finish({ error });
-        throw error;
-      }
-    );
-  };
+      facts: () => streamFacts(tally, () => googleRequest(params), ['promptTokenCount', 'candidatesTokenCount'])
+    });
+    // Same generator object for the user; its next/return/throw now pass through the observer.
+    generator.next = observed.next;
+    generator.return = observed.return;
+    generator.throw = observed.throw;
+  });
 }

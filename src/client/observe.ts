@@ -1,4 +1,6 @@
-import type { CallRecorder, ResponseFacts, VigiloRuntime } from './runtime';
+import type { LlmOperation, LlmProvider } from '../shared/llm-api';
+import type { CallRecorder, RequestFacts, ResponseFacts, TrackOptions, VigiloRuntime } from './runtime';
+import type { Extracted } from './text';
 
 /** Run telemetry code; its failure is counted, never thrown into the user's call. */
 export function safely<T>(rt: VigiloRuntime, fn: () => T, fallback: T): T {
@@ -123,4 +125,127 @@ export function cachedProxy<T extends object>(cache: WeakMap<object, any>, targe
     cache.set(target, p);
   }
   return p;
+}
+
+/** Which SDK a wrapped client is. */
+export interface SdkFacts {
+  provider: LlmProvider;
+  sdkName: string;
+  sdkVersion: string | null;
+}
+
+/** The request side of one call, the same for every provider. */
+export function requestFacts(sdk: SdkFacts, operation: LlmOperation, params: any, stream: boolean, extracted: Extracted, scope: TrackOptions): RequestFacts {
+  return {
+    provider: sdk.provider,
+    operation,
+    requestModel: typeof params?.model === 'string' ? params.model : null,
+    stream,
+    system: extracted.system,
+    messages: extracted.messages,
+    sdkName: sdk.sdkName,
+    sdkVersion: sdk.sdkVersion,
+    scope
+  };
+}
+
+/** What a stream has said so far: usage stays null until the provider reports it. */
+export interface StreamTally {
+  model: string | null;
+  usage: Record<string, unknown> | null;
+  output: string;
+}
+
+export function newTally(): StreamTally {
+  return { model: null, usage: null, output: '' };
+}
+
+/**
+ * A stream's facts when it ends: the provider's own usage, or, where the
+ * stream ended before its usage (the user stopped early), an estimate from
+ * the prompt and the text seen under the provider's field names, and say so.
+ */
+export function streamFacts(tally: StreamTally, prompt: () => Extracted, usageKeys: readonly [input: string, output: string]): ResponseFacts {
+  const { model, usage, output } = tally;
+  if (usage) {
+    return { responseModel: model, usage, output };
+  }
+  const text = prompt().messages.map(m => m.content).join('\n');
+  return { responseModel: model, output, usageEstimated: true, usage: { [usageKeys[0]]: estimateTokens(text), [usageKeys[1]]: estimateTokens(output) } };
+}
+
+/** How one create method of a Stainless SDK (openai, @anthropic-ai/sdk) is observed. */
+export interface StainlessCreate<S> {
+  /** Note the request (rt.start); `sent` is what goes to the SDK: `params`, or a copy asking for more. */
+  begin(params: any): { rec: CallRecorder; sent: any; state: S };
+  /** The text of a whole (not streamed) response. */
+  output(data: any): string | null;
+  /** Note one streamed item; false keeps it from the user. */
+  onItem(item: any, tally: StreamTally, rec: CallRecorder, state: S): boolean;
+  /** The request's text and the usage field names, for an estimate when a stream ends without usage. */
+  prompt(params: any): Extracted;
+  usageKeys: readonly [input: string, output: string];
+}
+
+/**
+ * A Stainless create method, observed: the budget may refuse it; a failure
+ * noting the request leaves the call unobserved; a whole response is noted
+ * when the user reads it, a stream (same Stream object) as it is iterated.
+ */
+export function observeStainlessCreate<S>(rt: VigiloRuntime, original: (...a: any[]) => any, how: StainlessCreate<S>) {
+  return function create(this: unknown, params: any, options?: any) {
+    const refused = rt.checkBudget();
+    if (refused) {
+      return Promise.reject(refused);
+    }
+    const begun = safely(rt, () => how.begin(params), null);
+    if (!begun) {
+      return original.call(this, params, options);
+    }
+    const { rec, sent, state } = begun;
+    const promise = original.call(this, sent, options);
+    const stream = params?.stream === true;
+    return observeApiPromise(rt, promise, rec, data => {
+      if (!stream) {
+        rec.finish({ responseModel: data?.model ?? null, usage: data?.usage ?? null, output: how.output(data) });
+        return data;
+      }
+      const tally = newTally();
+      instrumentStainlessStream(rt, data, rec, {
+        onItem: item => how.onItem(item, tally, rec, state),
+        facts: () => streamFacts(tally, () => how.prompt(params), how.usageKeys)
+      });
+      return data;
+    });
+  };
+}
+
+/** A proxy of `target` whose `method` is replaced, once, by `make(original)`; cached per target. */
+export function methodProxy<T extends object>(cache: WeakMap<object, any>, target: T, method: string, make: (original: any) => any): T {
+  return cachedProxy(cache, target, t => {
+    let wrapped: any = null;
+    return new Proxy(t, {
+      get(obj, prop, receiver) {
+        const value: any = Reflect.get(obj, prop, receiver);
+        if (prop === method && typeof value === 'function') {
+          wrapped ??= make(value);
+          return wrapped;
+        }
+        return value;
+      }
+    });
+  });
+}
+
+/** The client's own methods may use #private fields: they are called on the real client (bound once each). */
+export function boundToTarget(bound: WeakMap<object, any>, target: object, prop: string | symbol, value: any): any {
+  if (typeof value === 'function' && prop !== 'constructor') {
+    let b = bound.get(value);
+    if (!b) {
+      b = value.bind(target);
+      bound.set(value, b);
+    }
+    return b;
+  }
+  return value;
 }

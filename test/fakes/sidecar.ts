@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { ManualClock, type Clock } from '../../src/server/core/clock';
 import { llmModule } from '../../src/server/llm/module';
 import { Sidecar } from '../../src/server/sidecar';
+import { apiCaller } from '../helpers/sidecar';
 
 export interface TestSidecar {
   sidecar: Sidecar;
@@ -29,14 +30,7 @@ export async function startSidecar(dataDir: string, clock: Clock = new ManualClo
     modules: ctx => [llmModule(ctx)]
   });
   const discovery = await sidecar.start();
-  const call = async (method: string, path: string, body?: unknown) => {
-    const response = await fetch(`${discovery.url}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      body: body === undefined ? undefined : JSON.stringify(body)
-    });
-    return { status: response.status, body: (await response.json()) as any };
-  };
+  const call = apiCaller(discovery.url, token);
   return {
     sidecar,
     url: discovery.url,

@@ -31,6 +31,18 @@ export interface TestSidecarOptions {
 
 export const TOKEN = 'test-token-0123456789';
 
+/** Requests to a sidecar's API with its bearer token; a body goes as JSON. */
+export function apiCaller(url: string, token: string) {
+  return async (method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> => {
+    const response = await fetch(`${url}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      body: body === undefined ? undefined : JSON.stringify(body)
+    });
+    return { status: response.status, body: (await response.json()) as any };
+  };
+}
+
 export async function startSidecar(options: TestSidecarOptions = {}): Promise<TestSidecar> {
   const ownDataDir = !options.dataDir;
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'vigilo-data-'));
@@ -52,15 +64,7 @@ export async function startSidecar(options: TestSidecarOptions = {}): Promise<Te
     snapshotPushMs: options.snapshotPushMs ?? 5
   });
   const discovery = await sidecar.start();
-  const headers = { authorization: `Bearer ${TOKEN}` };
-  const call = async (method: string, path: string, body?: unknown) => {
-    const response = await fetch(`${discovery.url}${path}`, {
-      method,
-      headers: body === undefined ? headers : { ...headers, 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body)
-    });
-    return { status: response.status, body: (await response.json()) as any };
-  };
+  const call = apiCaller(discovery.url, TOKEN);
   return {
     sidecar,
     url: discovery.url,

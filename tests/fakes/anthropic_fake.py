@@ -4,7 +4,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from .server import LoopbackServer, Reply, Request, sse
+from .server import FakeProvider, Reply, Request, sse
 
 ERRORS = {
     429: {
@@ -17,7 +17,7 @@ ERRORS = {
 }
 
 
-class FakeAnthropic:
+class FakeAnthropic(FakeProvider):
     def __init__(self) -> None:
         self.model = "claude-sonnet-4-6-20260201"
         self.pieces = ["Bonjour", " depuis", " le", " faux."]
@@ -29,20 +29,12 @@ class FakeAnthropic:
             "output_tokens": 4,
             "service_tier": "standard",
         }
-        self.failures: "list[int]" = []
-        self.server = LoopbackServer(self.route)
+        super().__init__()
 
-    @property
-    def base_url(self) -> str:
-        return self.server.url
+    def failure(self, status: int) -> Reply:
+        return Reply(status, ERRORS[status], headers={"request-id": ERRORS[status]["request_id"]})
 
-    def fail_next(self, status: int) -> None:
-        self.failures.append(status)
-
-    def route(self, request: Request) -> Reply:
-        if self.failures:
-            status = self.failures.pop(0)
-            return Reply(status, ERRORS[status], headers={"request-id": ERRORS[status]["request_id"]})
+    def answer(self, request: Request) -> Reply:
         if request.path != "/v1/messages":
             return Reply(404, {"type": "error", "error": {"type": "not_found_error", "message": "Not found"}})
         body = request.body or {}

@@ -5,7 +5,7 @@ import copy
 import re
 from typing import Any
 
-from .server import LoopbackServer, Reply, Request, sse
+from .server import FakeProvider, Reply, Request, sse
 
 ERRORS = {
     429: {"error": {"code": 429, "message": "Resource has been exhausted (e.g. check quota).", "status": "RESOURCE_EXHAUSTED"}},
@@ -20,7 +20,7 @@ ERRORS = {
 _PATH = re.compile(r"^/(?:v1beta|v1)/models/(?P<model>[^/:]+):(?P<method>generateContent|streamGenerateContent)$")
 
 
-class FakeGemini:
+class FakeGemini(FakeProvider):
     def __init__(self) -> None:
         self.model_version = "gemini-2.5-flash"
         self.pieces = ["Hallo", " vom", " Fake."]
@@ -33,20 +33,12 @@ class FakeGemini:
             "promptTokensDetails": [{"modality": "TEXT", "tokenCount": 2100}],
             "cacheTokensDetails": [{"modality": "TEXT", "tokenCount": 2048}],
         }
-        self.failures: "list[int]" = []
-        self.server = LoopbackServer(self.route)
+        super().__init__()
 
-    @property
-    def base_url(self) -> str:
-        return self.server.url
+    def failure(self, status: int) -> Reply:
+        return Reply(status, ERRORS[status])
 
-    def fail_next(self, status: int) -> None:
-        self.failures.append(status)
-
-    def route(self, request: Request) -> Reply:
-        if self.failures:
-            status = self.failures.pop(0)
-            return Reply(status, ERRORS[status])
+    def answer(self, request: Request) -> Reply:
         match = _PATH.match(request.path)
         if not match:
             return Reply(404, {"error": {"code": 404, "message": f"Not found: {request.path}", "status": "NOT_FOUND"}})

@@ -4,7 +4,7 @@ from __future__ import annotations
 import copy
 from typing import Any, Optional
 
-from .server import LoopbackServer, Reply, Request, sse
+from .server import FakeProvider, Reply, Request, sse
 
 ERRORS = {
     429: {
@@ -26,7 +26,9 @@ ERRORS = {
 }
 
 
-class FakeOpenAI:
+class FakeOpenAI(FakeProvider):
+    base_path = "/v1"
+
     def __init__(self) -> None:
         self.model = "gpt-4o-mini-2024-07-18"
         self.pieces = ["Hello", " from", " the", " fake."]
@@ -49,20 +51,12 @@ class FakeOpenAI:
             "output_tokens_details": {"reasoning_tokens": 36},
             "total_tokens": 2040,
         }
-        self.failures: "list[int]" = []
-        self.server = LoopbackServer(self.route)
+        super().__init__()
 
-    @property
-    def base_url(self) -> str:
-        return self.server.url + "/v1"
+    def failure(self, status: int) -> Reply:
+        return Reply(status, ERRORS[status], headers={"x-request-id": "req_fake"})
 
-    def fail_next(self, status: int) -> None:
-        self.failures.append(status)
-
-    def route(self, request: Request) -> Reply:
-        if self.failures:
-            status = self.failures.pop(0)
-            return Reply(status, ERRORS[status], headers={"x-request-id": "req_fake"})
+    def answer(self, request: Request) -> Reply:
         body = request.body or {}
         if request.path == "/v1/chat/completions":
             return self._chat_stream(body) if body.get("stream") else Reply(200, self._chat(body))

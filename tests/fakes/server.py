@@ -114,6 +114,38 @@ class LoopbackServer:
         self.stop()
 
 
+class FakeProvider:
+    """What the provider fakes share: a loopback server, and failures a test queues with ``fail_next``.
+
+    ``route`` answers the next queued failure with ``failure(status)``, anything else with ``answer(request)``.
+    """
+
+    #: the path below the server's root that the SDK's base_url names
+    base_path = ""
+
+    def __init__(self) -> None:
+        self.failures: "list[int]" = []
+        self.server = LoopbackServer(self.route)
+
+    @property
+    def base_url(self) -> str:
+        return self.server.url + self.base_path
+
+    def fail_next(self, status: int) -> None:
+        self.failures.append(status)
+
+    def route(self, request: Request) -> Reply:
+        if self.failures:
+            return self.failure(self.failures.pop(0))
+        return self.answer(request)
+
+    def failure(self, status: int) -> Reply:
+        raise NotImplementedError
+
+    def answer(self, request: Request) -> Reply:
+        raise NotImplementedError
+
+
 def sse(data: Union[dict, str], event: Optional[str] = None, sep: str = "\n") -> str:
     """One server-sent event frame."""
     payload = data if isinstance(data, str) else json.dumps(data)

@@ -6,28 +6,19 @@ import time
 from typing import Any
 
 from ._delivery import runtime
-from ._record import get, text_of, to_json_dict
+from ._record import get, listed, role_messages, text_of, to_json_dict
 from ._wrapping import Spec, _begin, _fail, async_method, instrument_stream, patch, sync_method
 
 PROVIDER = "anthropic"
 SDK = "anthropic"
 
 
-def _listed(value: Any) -> Any:
-    if value is None or isinstance(value, (str, bytes, dict)):
-        return value
-    try:
-        return list(value)
-    except TypeError:
-        return value
-
-
 def _prepare(args: tuple, kwargs: dict, force_stream: bool = False) -> tuple:
     send = dict(kwargs)
-    messages = _listed(kwargs.get("messages"))
+    messages = listed(kwargs.get("messages"))
     if messages is not None:
         send["messages"] = messages
-    system = _listed(kwargs.get("system"))
+    system = listed(kwargs.get("system"))
     if system is not None:
         send["system"] = system
     stream = force_stream or kwargs.get("stream") is True
@@ -39,10 +30,7 @@ def _messages(snapshot: dict) -> "list[dict]":
     system = text_of(snapshot.get("system"))
     if system:
         out.append({"role": "system", "content": system})
-    for message in snapshot.get("messages") or []:
-        role = get(message, "role")
-        out.append({"role": role if isinstance(role, str) else "user", "content": text_of(get(message, "content"))})
-    return out
+    return out + role_messages(snapshot.get("messages"))
 
 
 def _read(message: Any) -> tuple:
@@ -55,9 +43,7 @@ def _observe(event: Any, record: Any, state: dict) -> bool:
     kind = get(event, "type")
     if kind == "message_start":
         message = get(event, "message")
-        model = get(message, "model")
-        if isinstance(model, str) and model:
-            record.response_model = model
+        record.note(get(message, "model"))
         state["usage"] = dict(to_json_dict(get(message, "usage")) or {})
         record.usage = state["usage"]
     elif kind == "message_delta":
@@ -81,24 +67,20 @@ def _observe(event: Any, record: Any, state: dict) -> bool:
     return True
 
 
-MESSAGES = Spec(
-    provider=PROVIDER,
-    operation="messages",
-    sdk=SDK,
-    prepare=_prepare,
-    read_response=_read,
-    observe=_observe,
-    messages_of=_messages,
-)
-STREAM_HELPER = Spec(
-    provider=PROVIDER,
-    operation="messages",
-    sdk=SDK,
-    prepare=functools.partial(_prepare, force_stream=True),
-    read_response=_read,
-    observe=_observe,
-    messages_of=_messages,
-)
+def _spec(force_stream: bool) -> Spec:
+    return Spec(
+        provider=PROVIDER,
+        operation="messages",
+        sdk=SDK,
+        prepare=functools.partial(_prepare, force_stream=force_stream),
+        read_response=_read,
+        observe=_observe,
+        messages_of=_messages,
+    )
+
+
+MESSAGES = _spec(False)
+STREAM_HELPER = _spec(True)
 
 
 def _stream_helper(is_async: bool):

@@ -81,13 +81,8 @@ def _read(response: Any) -> tuple:
 
 
 def _observe(chunk: Any, record: Any, state: Any) -> bool:
-    model = get(chunk, "model_version")
-    if isinstance(model, str) and model:
-        record.response_model = model
-    usage = get(chunk, "usage_metadata")
-    if usage is not None:
-        # Each chunk's usageMetadata is the running total so far: the last one counts.
-        record.usage = usage
+    # Each chunk's usageMetadata is the running total so far: the last one counts.
+    record.note(get(chunk, "model_version"), get(chunk, "usage_metadata"))
     candidates = get(chunk, "candidates") or []
     parts = get(get(candidates[0], "content"), "parts") or [] if candidates else []
     content = bool(parts)

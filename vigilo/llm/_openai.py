@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
-from ._record import get, text_of
+from ._record import get, listed, role_messages, text_of
 from ._wrapping import Spec, async_method, patch, sync_method
 
 PROVIDER = "openai"
@@ -12,19 +12,9 @@ _CONTENT_DELTA_KEYS = ("content", "tool_calls", "function_call", "refusal", "rea
 _END_EVENTS = ("response.completed", "response.incomplete", "response.failed")
 
 
-def _listed(value: Any) -> Any:
-    """A shallow copy of a list param (a generator is materialised once, for us and the SDK)."""
-    if value is None or isinstance(value, (str, bytes, dict)):
-        return value
-    try:
-        return list(value)
-    except TypeError:
-        return value
-
-
 # ------------------------------------------------------------ chat.completions
 def _prepare_chat(args: tuple, kwargs: dict) -> tuple:
-    messages = _listed(kwargs.get("messages"))
+    messages = listed(kwargs.get("messages"))
     send = dict(kwargs)
     if messages is not None:
         send["messages"] = messages
@@ -41,11 +31,7 @@ def _prepare_chat(args: tuple, kwargs: dict) -> tuple:
 
 
 def _chat_messages(snapshot: dict) -> "list[dict]":
-    out = []
-    for message in snapshot.get("messages") or []:
-        role = get(message, "role")
-        out.append({"role": role if isinstance(role, str) else "user", "content": text_of(get(message, "content"))})
-    return out
+    return role_messages(snapshot.get("messages"))
 
 
 def _read_chat(response: Any) -> tuple:
@@ -55,12 +41,8 @@ def _read_chat(response: Any) -> tuple:
 
 
 def _observe_chat(chunk: Any, record: Any, state: dict) -> bool:
-    model = get(chunk, "model")
-    if isinstance(model, str) and model:
-        record.response_model = model
     usage = get(chunk, "usage")
-    if usage is not None:
-        record.usage = usage
+    record.note(get(chunk, "model"), usage)
     choices = get(chunk, "choices") or []
     if not choices and usage is not None and state["hide_usage_chunk"]:
         return False
@@ -80,7 +62,7 @@ def _observe_chat(chunk: Any, record: Any, state: dict) -> bool:
 # ------------------------------------------------------------------ responses
 def _prepare_responses(args: tuple, kwargs: dict) -> tuple:
     send = dict(kwargs)
-    items = _listed(kwargs.get("input"))
+    items = listed(kwargs.get("input"))
     if items is not None:
         send["input"] = items
     snapshot = {"input": items, "instructions": kwargs.get("instructions")}
@@ -119,12 +101,7 @@ def _observe_responses(event: Any, record: Any, state: Any) -> bool:
     kind = get(event, "type") or ""
     if kind in _END_EVENTS or kind in ("response.created", "response.in_progress"):
         response = get(event, "response")
-        model = get(response, "model")
-        if isinstance(model, str) and model:
-            record.response_model = model
-        usage = get(response, "usage")
-        if usage is not None:
-            record.usage = usage
+        record.note(get(response, "model"), get(response, "usage"))
         if kind == "response.failed":
             record.error = {"class": "ResponseFailed", "httpStatus": None}
         if kind in _END_EVENTS and record.capture and not record.output_parts:

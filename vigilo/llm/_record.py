@@ -29,6 +29,16 @@ def get(obj: Any, key: str, default: Any = None) -> Any:
         return default
 
 
+def listed(value: Any) -> Any:
+    """A shallow copy of a list param (a generator is materialised once, for us and the SDK)."""
+    if value is None or isinstance(value, (str, bytes, dict)):
+        return value
+    try:
+        return list(value)
+    except TypeError:
+        return value
+
+
 def text_of(content: Any) -> str:
     """A message content's text: the string itself, or its text parts concatenated with no separator.
 
@@ -51,6 +61,15 @@ def text_of(content: Any) -> str:
     if isinstance(parts, (list, tuple)):
         return text_of(parts)
     return ""
+
+
+def role_messages(messages: Any) -> "list[dict]":
+    """Chat-style messages as {"role", "content"}: the content's text, and "user" where a message has no string role."""
+    out = []
+    for message in messages or []:
+        role = get(message, "role")
+        out.append({"role": role if isinstance(role, str) else "user", "content": text_of(get(message, "content"))})
+    return out
 
 
 def to_json_dict(obj: Any) -> Optional[dict]:
@@ -162,6 +181,13 @@ class CallRecord:
         """The request really starts now (lazily started streams)."""
         self.wall = wall
         self.t0 = self.clock()
+
+    def note(self, model: Any, usage: Any = None) -> None:
+        """What a streamed item says of the response: a non-empty model name, and the usage so far (when it has one)."""
+        if isinstance(model, str) and model:
+            self.response_model = model
+        if usage is not None:
+            self.usage = usage
 
     def mark_item(self, content: bool) -> None:
         now = self.clock() - self.t0

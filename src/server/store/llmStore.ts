@@ -121,6 +121,25 @@ export interface CallFilter {
   conversationKey?: string;
 }
 
+/** A CallFilter as SQL conditions (after `base`) and their values, in order. */
+function filterWhere(filter: CallFilter, base: string[] = []): { where: string[]; values: Array<string | number> } {
+  const where = [...base];
+  const values: Array<string | number> = [];
+  if (filter.sinceMs !== undefined) {
+    where.push('started_at_ms >= ?');
+    values.push(filter.sinceMs);
+  }
+  if (filter.runId !== undefined) {
+    where.push('run_id = ?');
+    values.push(filter.runId);
+  }
+  if (filter.conversationKey !== undefined) {
+    where.push('conversation_key = ?');
+    values.push(filter.conversationKey);
+  }
+  return { where, values };
+}
+
 /**
  * LLM call history in SQLite (node-sqlite3-wasm: real SQLite compiled to
  * WebAssembly, see docs/ARCHITECTURE.md). The file is created 0600 in the
@@ -168,20 +187,7 @@ export class LlmStore {
   }
 
   calls(filter: CallFilter = {}): StoredCall[] {
-    const where: string[] = [];
-    const values: Array<string | number> = [];
-    if (filter.sinceMs !== undefined) {
-      where.push('started_at_ms >= ?');
-      values.push(filter.sinceMs);
-    }
-    if (filter.runId !== undefined) {
-      where.push('run_id = ?');
-      values.push(filter.runId);
-    }
-    if (filter.conversationKey !== undefined) {
-      where.push('conversation_key = ?');
-      values.push(filter.conversationKey);
-    }
+    const { where, values } = filterWhere(filter);
     const sql = `SELECT * FROM llm_calls ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY started_at_ms, rowid`;
     return (this.db.all(sql, values) as Row[]).map(rowToCall);
   }
@@ -207,20 +213,7 @@ export class LlmStore {
 
   /** Sum of known costs matching the filter. */
   spent(filter: CallFilter): number {
-    const where: string[] = ['cost_usd IS NOT NULL'];
-    const values: Array<string | number> = [];
-    if (filter.sinceMs !== undefined) {
-      where.push('started_at_ms >= ?');
-      values.push(filter.sinceMs);
-    }
-    if (filter.runId !== undefined) {
-      where.push('run_id = ?');
-      values.push(filter.runId);
-    }
-    if (filter.conversationKey !== undefined) {
-      where.push('conversation_key = ?');
-      values.push(filter.conversationKey);
-    }
+    const { where, values } = filterWhere(filter, ['cost_usd IS NOT NULL']);
     const row = this.db.get(`SELECT COALESCE(SUM(cost_usd), 0) AS total FROM llm_calls WHERE ${where.join(' AND ')}`, values) as Row | null;
     return num(row?.total);
   }
