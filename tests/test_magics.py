@@ -101,3 +101,27 @@ def test_python_and_node_agree_on_the_default_data_dir(sidecar_built, tmp_path, 
         cwd=sidecar_built.parent.parent, env=env, capture_output=True, text=True, check=True,
     ).stdout.strip()
     assert node == str(data_dir(env, home=tmp_path))
+
+
+def test_quota_and_profile_reach_the_sidecar_which_parses_them(loaded, vigilo_data_dir):
+    loaded.run_line_magic("vigilo", "")
+    discovery = _sidecar.read_discovery(vigilo_data_dir)
+
+    loaded.run_line_magic("vigilo", "quota 23h")
+    code, quota = _sidecar.request(discovery, "GET", "/quota")
+    assert code == 200
+    assert quota["statedRemainingS"] == 23 * 3600
+
+    loaded.run_line_magic("vigilo", "profile sessionLifetime=24h idleCutoff=90m")
+    code, profile = _sidecar.request(discovery, "GET", "/profile")
+    assert code == 200
+    text = json.dumps(profile)
+    assert "86400" in text and "5400" in text
+
+
+def test_nonsense_quota_is_explained_by_the_sidecar(loaded, vigilo_data_dir):
+    loaded.run_line_magic("vigilo", "")
+    with pytest.raises(UsageError, match=r"%vigilo: .*plenty"):
+        loaded.run_line_magic("vigilo", "quota plenty")
+    with pytest.raises(UsageError, match="expected key=value"):
+        loaded.run_line_magic("vigilo", "profile sessionLifetime")

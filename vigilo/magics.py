@@ -5,7 +5,7 @@
     %vigilo status          show the report
     %vigilo stop            stop the sidecar and this kernel's heartbeat
     %vigilo quota 23h       tell Vigilo how much Kaggle GPU quota is left this week
-    %vigilo profile session_lifetime=24h idle_timeout=90m
+    %vigilo profile sessionLifetime=24h idleCutoff=90m
                             override the platform profile (paid tiers differ)
 
 Everything shown is rendered by the sidecar (GET /report); this module only
@@ -104,7 +104,7 @@ class VigiloMagics(Magics):
                 raise UsageError(f"%vigilo profile: expected key=value, got {item!r}")
             overrides[key] = value
         if not overrides:
-            raise UsageError("usage: %vigilo profile session_lifetime=24h idle_timeout=90m")
+            raise UsageError("usage: %vigilo profile sessionLifetime=24h idleCutoff=90m")
         return self._post("/profile", {"overrides": overrides})
 
     # -- helpers ------------------------------------------------------------
