@@ -11,6 +11,7 @@ import { ActivityReporter, isExecutionCommand } from './activity';
 import { notifyApiMismatch } from './compat';
 import { vigiloIcon } from './icons';
 import { VigiloModel } from './model';
+import { AlertNotifier } from './notifications';
 import { VigiloPanel } from './panel';
 import { VigiloStatusItem } from './statusbar';
 import { CommandIDs, IVigiloModel, PANEL_ID, PluginIDs, type IVigiloSettings } from './tokens';
@@ -25,6 +26,8 @@ const modelPlugin: JupyterFrontEndPlugin<IVigiloModel> = {
   activate: (app: JupyterFrontEnd, registry: ISettingRegistry | null): IVigiloModel => {
     const model = new VigiloModel({ serverSettings: app.serviceManager.serverSettings });
     notifyApiMismatch(model);
+    // Reads the `notifyAlerts` setting at each alert: applies live.
+    new AlertNotifier({ model });
     if (registry) {
       // Not awaited: activation stays light; the model starts with defaults.
       registry

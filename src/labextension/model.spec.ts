@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { API_VERSION, type MetricsSnapshot, type StatusResponse } from '../shared/api';
+import { API_VERSION, type Alert, type MetricsSnapshot, type StatusResponse } from '../shared/api';
+import type { ConversationHealth, LlmCostResponse, LlmUsageResponse } from '../shared/llm-api';
 
 // The one request seam is mocked; everything else is the real model.
 vi.mock('./request', async importOriginal => {
@@ -89,11 +90,13 @@ describe('VigiloModel', () => {
 
   afterEach(() => model?.dispose());
 
-  function create(settings = {}): VigiloModel {
+  function create(settings = {}, options: Partial<VigiloModel.IOptions> = {}): VigiloModel {
     model = new VigiloModel({
       serverSettings,
       settings,
       autoStart: false,
+      now: () => Date.now(),
+      ...options,
       eventSourceFactory: url => new FakeEventSource(url) as unknown as EventSource
     });
     model.changed.connect((_, state) => states.push(state));
@@ -249,5 +252,237 @@ describe('VigiloModel', () => {
     FakeEventSource.last!.emit('alert', alert('a'));
     FakeEventSource.last!.emit('alert', alert('b'));
     expect(model.state.alerts.map(a => a.id)).toEqual(['b', 'a']);
+  });
+  describe('LLM figures', () => {
+    const LLM_PATHS = ['api/llm/usage', 'api/llm/cost?days=7', 'api/llm/conversations'];
+    const llmRequests = (): string[] => requestMock.mock.calls.map(c => c[0] as string).filter(p => p.startsWith('api/llm/'));
+
+    function usage(calls: number, costUsd: number | null = 0.000684): LlmUsageResponse {
+      return {
+        since: '2026-01-01T00:00:00.000Z',
+        calls,
+        errors: 0,
+        tokens: { inputTokens: 1200 * calls, outputTokens: 80 * calls, cachedInputTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0 },
+        costUsd,
+        unpricedCalls: costUsd === null ? calls : 0,
+        estimatedCalls: 0,
+        byProvider: [],
+        warnings: []
+      };
+    }
+
+    const cost: LlmCostResponse = {
+      days: 7,
+      byDay: [],
+      byWeek: [],
+      byProvider: [],
+      byModel: [],
+      totalUsd: null,
+      unpricedCalls: 0,
+      warnings: []
+    };
+
+    function conversation(id: string, lastAt: string): ConversationHealth {
+      const trend = { slopePerMessage: null, relativeChange: null, pValue: null, rising: false, samples: 1 };
+      return {
+        conversationId: id,
+        provider: 'openai',
+        model: 'gpt-4o-mini',
+        calls: 1,
+        firstAt: lastAt,
+        lastAt,
+        costUsd: 0.0002,
+        context: { usedTokens: 1280, windowTokens: 128000, percent: 1, growthPerMessage: null, messagesLeft: null, text: '1.3K of 128K used' },
+        latency: trend,
+        costPerMessage: trend,
+        errorRate: 0,
+        score: 100,
+        status: 'healthy',
+        reasons: [],
+        recommendations: [],
+        summaryAvailable: true
+      };
+    }
+
+    let calls = 0;
+    function serveAll(extra: Record<string, () => unknown> = {}): void {
+      serve({
+        'api/metrics': () => snapshot(10),
+        'api/status': () => status(),
+        'api/alerts?limit=20': () => ({ alerts: [] }),
+        'api/llm/usage': () => usage(calls),
+        'api/llm/cost?days=7': () => cost,
+        'api/llm/conversations': () => ({
+          conversations: [1, 2, 3, 4, 5, 6, 7].map(i => conversation(`c${i}`, `2026-01-01T00:00:0${i}.000Z`))
+        }),
+        ...extra
+      });
+    }
+
+    afterEach(() => {
+      vi.useRealTimers();
+    });
+
+    it('are fetched only once the panel asks for them, with the five most recent conversations', async () => {
+      calls = 3;
+      serveAll();
+      create();
+      await model.refresh();
+      expect(llmRequests()).toEqual([]);
+      expect(model.state.llm.status).toBe('idle');
+
+      model.wantLlm();
+      await vi.waitFor(() => expect(model.state.llm.status).toBe('ready'));
+      expect(llmRequests().sort()).toEqual([...LLM_PATHS].sort());
+      expect(model.state.llm.usage?.calls).toBe(3);
+      expect(model.state.llm.conversations.map(c => c.conversationId)).toEqual(['c7', 'c6', 'c5', 'c4', 'c3']);
+
+      // Asking again costs nothing.
+      model.wantLlm();
+      expect(llmRequests()).toHaveLength(3);
+    });
+
+    it('refresh when the sidecar sends `llm` events, at most one burst of requests per 2 s', async () => {
+      calls = 1;
+      serveAll();
+      create();
+      await model.refresh();
+      model.wantLlm();
+      await vi.waitFor(() => expect(model.state.llm.status).toBe('ready'));
+      expect(llmRequests()).toHaveLength(3);
+
+      vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+      const source = FakeEventSource.last!;
+      calls = 6;
+      for (let i = 0; i < 5; i++) {
+        source.emit('llm', { type: 'calls', accepted: 1, conversations: ['c1'], calls: [] });
+      }
+      await vi.advanceTimersByTimeAsync(1000);
+      expect(llmRequests()).toHaveLength(3);
+      await vi.advanceTimersByTimeAsync(1100);
+      expect(llmRequests()).toHaveLength(6);
+      expect(model.state.llm.usage?.calls).toBe(6);
+
+      // Quiet for a while: the next event is fetched at once; one that comes
+      // while that fetch is under way gets one trailing fetch 2 s later.
+      await vi.advanceTimersByTimeAsync(2500);
+      calls = 7;
+      source.emit('llm', { type: 'calls', accepted: 1, conversations: ['c1'], calls: [] });
+      expect(llmRequests()).toHaveLength(9);
+      source.emit('llm', { type: 'calls', accepted: 1, conversations: ['c1'], calls: [] });
+      await vi.advanceTimersByTimeAsync(1900);
+      expect(llmRequests()).toHaveLength(9);
+      expect(model.state.llm.usage?.calls).toBe(7);
+      await vi.advanceTimersByTimeAsync(200);
+      expect(llmRequests()).toHaveLength(12);
+      await vi.advanceTimersByTimeAsync(10_000);
+      expect(llmRequests()).toHaveLength(12);
+    });
+
+    it('an event during a fetch is served by one trailing fetch', async () => {
+      calls = 1;
+      let release: () => void = () => undefined;
+      const gate = new Promise<void>(r => (release = r));
+      serveAll({
+        'api/llm/usage': async () => {
+          await gate;
+          return usage(calls);
+        }
+      });
+      create();
+      await model.refresh();
+      vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+      model.wantLlm();
+      expect(llmRequests()).toHaveLength(3);
+      FakeEventSource.last!.emit('llm', { type: 'calls' });
+      FakeEventSource.last!.emit('llm', { type: 'calls' });
+      release();
+      await vi.advanceTimersByTimeAsync(0);
+      expect(llmRequests()).toHaveLength(3);
+      await vi.advanceTimersByTimeAsync(2000);
+      expect(llmRequests()).toHaveLength(6);
+    });
+
+    it('say why they are missing when the sidecar has no LLM routes', async () => {
+      serve({ 'api/metrics': () => snapshot(10), 'api/status': () => status() });
+      create();
+      await model.refresh();
+      model.wantLlm();
+      await vi.waitFor(() => expect(model.state.llm.status).toBe('error'));
+      expect(model.state.llm.error).toMatch(/no LLM routes.*pip install -U vigilo/);
+    });
+
+    it('are fetched again when a new sidecar answers (its session starts over)', async () => {
+      calls = 4;
+      serveAll();
+      create({}, { llmMinIntervalMs: 0 });
+      model.wantLlm();
+      expect(llmRequests()).toEqual([]);
+      await model.refresh();
+      await vi.waitFor(() => expect(model.state.llm.usage?.calls).toBe(4));
+
+      serve({
+        'api/metrics': () => {
+          throw new VigiloRequestError(503, 'sidecar_not_running', 'gone');
+        }
+      });
+      FakeEventSource.last!.fail();
+      await model.refresh();
+      expect(model.state.connection).toBe('disconnected');
+
+      calls = 0;
+      serveAll();
+      await model.refresh();
+      await vi.waitFor(() => expect(model.state.llm.usage?.calls).toBe(0));
+    });
+
+    it('give the conversation summary through the request seam', async () => {
+      serve({ 'api/llm/conversations/a%2Fb/summary': () => ({ conversationId: 'a/b', text: 'state' }) });
+      create();
+      await expect(model.fetchSummary('a/b')).resolves.toMatchObject({ text: 'state' });
+    });
+  });
+
+  describe('alerts raised', () => {
+    const alert = (id: string, severity: Alert['severity'] = 'warning'): Alert => ({
+      id,
+      ruleId: 'gpu.vram',
+      key: '',
+      severity,
+      kind: 'threshold',
+      message: `VRAM ${id}`,
+      at: `2026-01-01T00:00:0${id.length}Z`,
+      value: 90,
+      threshold: 85
+    });
+
+    it('lists the history found on connecting without raising it, and raises each new alert once', async () => {
+      serve({
+        'api/metrics': () => snapshot(10),
+        'api/status': () => status(),
+        'api/alerts?limit=20': () => ({ alerts: [alert('old')] })
+      });
+      create();
+      const raised: string[] = [];
+      model.alertRaised.connect((_, a) => raised.push(a.id));
+      await model.refresh();
+      expect(model.state.alerts.map(a => a.id)).toEqual(['old']);
+
+      const source = FakeEventSource.last!;
+      source.emit('alert', alert('old'));
+      source.emit('alert', alert('new1'));
+      source.emit('alert', alert('new1'));
+      source.emit('alert', alert('new22', 'critical'));
+      expect(raised).toEqual(['new1', 'new22']);
+      expect(model.state.alerts.map(a => a.id)).toEqual(['new22', 'new1', 'old']);
+    });
+
+    it('still connects when the sidecar has no alert history route', async () => {
+      serve({ 'api/metrics': () => snapshot(10), 'api/status': () => status() });
+      create();
+      await model.refresh();
+      expect(model.state.connection).toBe('polling');
+      expect(model.state.alerts).toEqual([]);
+    });
   });
 });

@@ -2,16 +2,34 @@ import { ServerConnection } from '@jupyterlab/services';
 import { Poll } from '@lumino/polling';
 import { Signal, type ISignal } from '@lumino/signaling';
 import { API_VERSION, type Alert, type MetricsSnapshot, type StatusResponse } from '../shared/api';
+import type {
+  ConversationHealth,
+  LlmCostResponse,
+  LlmSummaryResponse,
+  LlmUsageResponse
+} from '../shared/llm-api';
 import { requestAPI, vigiloUrl, VigiloRequestError } from './request';
 import {
   DEFAULT_SETTINGS,
+  EMPTY_LLM_STATE,
   type ConnectionState,
+  type ILlmState,
   type IVigiloModel,
   type IVigiloSettings,
   type IVigiloState
 } from './tokens';
 
 const MAX_ALERTS = 20;
+/** Alert ids remembered for de-duplication (oldest forgotten first). */
+const MAX_SEEN_ALERTS = 1000;
+/** Conversations kept for the panel's health cards, newest first. */
+export const MAX_CONVERSATIONS = 5;
+/** At most one burst of LLM requests (usage, cost, conversations) per this many ms. */
+export const LLM_MIN_INTERVAL_MS = 2000;
+/** Without the event stream (polling), LLM figures are refreshed at most this often. */
+export const LLM_POLL_INTERVAL_MS = 30_000;
+/** Days of history asked of /llm/cost: enough for today and the current ISO week. */
+const LLM_COST_DAYS = 7;
 /** After the SSE stream failed while /metrics still answered, poll this long before trying SSE again. */
 const SSE_RETRY_AFTER_MS = 5 * 60_000;
 
@@ -38,6 +56,7 @@ export class VigiloModel implements IVigiloModel {
     this._canStream = options.eventSourceFactory !== undefined || typeof EventSource !== 'undefined';
     this._eventSourceFactory = options.eventSourceFactory ?? (url => new EventSource(url));
     this._now = options.now ?? Date.now;
+    this._llmMinIntervalMs = options.llmMinIntervalMs ?? LLM_MIN_INTERVAL_MS;
     this._settings = { ...DEFAULT_SETTINGS, ...options.settings };
     this._poll = new Poll<void, unknown, 'standby'>({
       auto: options.autoStart ?? true,
@@ -66,6 +85,29 @@ export class VigiloModel implements IVigiloModel {
 
   get isDisposed(): boolean {
     return this._isDisposed;
+  }
+
+  get alertRaised(): ISignal<IVigiloModel, Alert> {
+    return this._alertRaised;
+  }
+
+  wantLlm(): void {
+    if (this._llmWanted) {
+      return;
+    }
+    this._llmWanted = true;
+    // Not connected yet: the tick that connects fetches them.
+    if (this._state.connection === 'live' || this._state.connection === 'polling') {
+      this._scheduleLlm();
+    }
+  }
+
+  fetchSummary(conversationId: string): Promise<LlmSummaryResponse> {
+    return requestAPI<LlmSummaryResponse>(
+      `api/llm/conversations/${encodeURIComponent(conversationId)}/summary`,
+      {},
+      this._serverSettings
+    );
   }
 
   configure(settings: Partial<IVigiloSettings>): void {
@@ -108,6 +150,10 @@ export class VigiloModel implements IVigiloModel {
       return;
     }
     this._isDisposed = true;
+    if (this._llmTimer !== null) {
+      clearTimeout(this._llmTimer);
+      this._llmTimer = null;
+    }
     this._closeSource();
     this._poll.dispose();
     Signal.clearData(this);
@@ -126,14 +172,22 @@ export class VigiloModel implements IVigiloModel {
     }
     try {
       const metrics = await requestAPI<MetricsSnapshot>('api/metrics', {}, this._serverSettings);
-      if (!this._state.status || this._state.connection === 'disconnected' || this._state.connection === 'not-running' || this._state.connection === 'starting') {
+      const reconnected =
+        !this._state.status || this._state.connection === 'disconnected' || this._state.connection === 'not-running' || this._state.connection === 'starting';
+      if (reconnected) {
         await this._fetchStatus();
+        await this._fetchAlertHistory();
       }
       this._everConnected = true;
       const streaming = this._source !== null && this._sseLive;
       this._update({ metrics, connection: streaming ? 'live' : 'polling', reason: streaming ? null : this._pollingReason() });
       if (!this._source && this._wantsSse()) {
         this._openSource();
+      }
+      // A (new) sidecar: its session figures start over. Without the stream,
+      // no `llm` event says when they change: refresh them now and then.
+      if (reconnected || (!streaming && this._now() - this._llmFetchedAt >= LLM_POLL_INTERVAL_MS)) {
+        this._scheduleLlm();
       }
     } catch (error) {
       this._closeSource();
@@ -218,6 +272,15 @@ export class VigiloModel implements IVigiloModel {
       if (alert && source === this._source) {
         this._lastEventAt = this._now();
         this._update({ alerts: [alert, ...this._state.alerts.filter(a => a.id !== alert.id)].slice(0, MAX_ALERTS) });
+        if (this._markSeen(alert.id)) {
+          this._alertRaised.emit(alert);
+        }
+      }
+    });
+    source.addEventListener('llm', () => {
+      if (source === this._source) {
+        this._lastEventAt = this._now();
+        this._scheduleLlm();
       }
     });
     source.onerror = () => {
@@ -234,6 +297,109 @@ export class VigiloModel implements IVigiloModel {
       }
       void this._poll.refresh();
     };
+  }
+
+  /**
+   * The alerts the sidecar already had when this page (re)connected: shown in
+   * the list, remembered as seen so they never become notifications.
+   */
+  private async _fetchAlertHistory(): Promise<void> {
+    let history: Alert[];
+    try {
+      history = (await requestAPI<{ alerts: Alert[] }>(`api/alerts?limit=${MAX_ALERTS}`, {}, this._serverSettings)).alerts;
+    } catch {
+      // An older sidecar without /alerts: live alerts still arrive on the stream.
+      return;
+    }
+    if (!Array.isArray(history)) {
+      return;
+    }
+    history.forEach(alert => this._markSeen(alert.id));
+    const merged = [...this._state.alerts, ...history.filter(a => !this._state.alerts.some(b => b.id === a.id))];
+    merged.sort((a, b) => (a.at < b.at ? 1 : a.at > b.at ? -1 : 0));
+    this._update({ alerts: merged.slice(0, MAX_ALERTS) });
+  }
+
+  /** Remember an alert id; false when it was already known. */
+  private _markSeen(id: string): boolean {
+    if (this._seenAlerts.has(id)) {
+      return false;
+    }
+    this._seenAlerts.add(id);
+    if (this._seenAlerts.size > MAX_SEEN_ALERTS) {
+      this._seenAlerts.delete(this._seenAlerts.values().next().value as string);
+    }
+    return true;
+  }
+
+  /**
+   * Ask for fresh LLM figures. Bursts of `llm` events collapse: at most one
+   * fetch (three requests) per `llmMinIntervalMs`, and never two at once; a
+   * request made meanwhile is served by one trailing fetch.
+   */
+  private _scheduleLlm(): void {
+    if (!this._llmWanted || this._isDisposed) {
+      return;
+    }
+    if (this._llmInFlight) {
+      this._llmDirty = true;
+      return;
+    }
+    if (this._llmTimer !== null) {
+      return;
+    }
+    const wait = Math.max(0, this._llmStartedAt + this._llmMinIntervalMs - this._now());
+    if (wait === 0) {
+      void this._fetchLlm();
+      return;
+    }
+    this._llmTimer = setTimeout(() => {
+      this._llmTimer = null;
+      void this._fetchLlm();
+    }, wait);
+  }
+
+  private async _fetchLlm(): Promise<void> {
+    if (this._isDisposed) {
+      return;
+    }
+    this._llmInFlight = true;
+    this._llmDirty = false;
+    this._llmStartedAt = this._now();
+    if (this._state.llm.status === 'idle') {
+      this._updateLlm({ status: 'loading' });
+    }
+    try {
+      const [usage, cost, list] = await Promise.all([
+        requestAPI<LlmUsageResponse>('api/llm/usage', {}, this._serverSettings),
+        requestAPI<LlmCostResponse>(`api/llm/cost?days=${LLM_COST_DAYS}`, {}, this._serverSettings),
+        requestAPI<{ conversations: ConversationHealth[] }>('api/llm/conversations', {}, this._serverSettings)
+      ]);
+      const conversations = [...(list.conversations ?? [])]
+        .sort((a, b) => (a.lastAt < b.lastAt ? 1 : a.lastAt > b.lastAt ? -1 : 0))
+        .slice(0, MAX_CONVERSATIONS);
+      this._llmFetchedAt = this._now();
+      this._updateLlm({ status: 'ready', usage, cost, conversations, error: null });
+    } catch (error) {
+      this._llmFetchedAt = this._now();
+      const message = error instanceof Error ? error.message : String(error);
+      const missing = error instanceof VigiloRequestError && error.status === 404;
+      this._updateLlm({
+        status: 'error',
+        error: missing
+          ? `This sidecar has no LLM routes (${message}). Upgrade it with \`pip install -U vigilo\` and restart it.`
+          : `Could not load LLM figures: ${message}`
+      });
+    } finally {
+      this._llmInFlight = false;
+    }
+    if (this._llmDirty) {
+      this._scheduleLlm();
+    }
+  }
+
+  private _updateLlm(patch: Partial<ILlmState>): void {
+    this._update({ llm: { ...this._state.llm, ...patch } });
   }
 
   private _sseFailedOnce(): void {
@@ -296,6 +462,15 @@ export class VigiloModel implements IVigiloModel {
   }
 
   private _changed = new Signal<IVigiloModel, IVigiloState>(this);
+  private _alertRaised = new Signal<IVigiloModel, Alert>(this);
+  private _seenAlerts = new Set<string>();
+  private _llmWanted = false;
+  private _llmInFlight = false;
+  private _llmDirty = false;
+  private _llmTimer: ReturnType<typeof setTimeout> | null = null;
+  private _llmStartedAt = 0;
+  private _llmFetchedAt = 0;
+  private _llmMinIntervalMs: number;
   private _settingsChanged = new Signal<IVigiloModel, IVigiloSettings>(this);
   private _state: IVigiloState = {
     connection: 'connecting',
@@ -303,7 +478,8 @@ export class VigiloModel implements IVigiloModel {
     status: null,
     metrics: null,
     alerts: [],
-    apiMismatch: null
+    apiMismatch: null,
+    llm: EMPTY_LLM_STATE
   };
   private _settings: IVigiloSettings;
   private _serverSettings: ServerConnection.ISettings;
@@ -331,6 +507,8 @@ export namespace VigiloModel {
     now?: () => number;
     /** Start connecting at once (default). */
     autoStart?: boolean;
+    /** Shortest gap between two LLM fetches, ms (default 2000). */
+    llmMinIntervalMs?: number;
   }
 }
 

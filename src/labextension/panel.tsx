@@ -1,9 +1,13 @@
 import { ReactWidget, UseSignal } from '@jupyterlab/ui-components';
+import type { Message } from '@lumino/messaging';
 import * as React from 'react';
 import type { Alert, GpuDevice, MetricsSnapshot, StatusResponse } from '../shared/api';
 import { formatByKey, formatBytes, formatDuration, formatMiB, formatPercent, humanize, ratioPercent } from '../shared/format';
+import type { ConversationHealth } from '../shared/llm-api';
 import { vigiloIcon } from './icons';
-import { PANEL_ID, type ConnectionState, type IVigiloModel, type IVigiloState } from './tokens';
+import { bucketText, costText, findBucket, formatTokens, formatUsd, isoWeekKey, utcDayKey } from './llmFormat';
+import { copyConversationSummary } from './notifications';
+import { PANEL_ID, type ConnectionState, type ILlmState, type IVigiloModel, type IVigiloState } from './tokens';
 
 /** Sections of the snapshot this panel draws itself; any other one is drawn generically. */
 const KNOWN_SECTIONS = new Set(['takenAt', 'sidecar', 'system', 'gpu', 'platform']);
@@ -33,11 +37,25 @@ export class VigiloPanel extends ReactWidget {
   }
 
   protected render(): React.ReactElement {
+    const onCopySummary = (id: string): Promise<boolean> => copyConversationSummary(this._model, id);
     return (
       <UseSignal signal={this._model.changed} initialArgs={this._model.state}>
-        {(_, state) => <PanelView state={state ?? this._model.state} onStart={this._onStart} />}
+        {(_, state) => <PanelView state={state ?? this._model.state} onStart={this._onStart} onCopySummary={onCopySummary} />}
       </UseSignal>
     );
+  }
+
+  /** The LLM figures are fetched the first time the panel is seen, then kept fresh by the model. */
+  protected onAfterShow(msg: Message): void {
+    super.onAfterShow(msg);
+    this._model.wantLlm();
+  }
+
+  protected onAfterAttach(msg: Message): void {
+    super.onAfterAttach(msg);
+    if (this.isVisible) {
+      this._model.wantLlm();
+    }
   }
 
   private _model: IVigiloModel;
@@ -52,7 +70,11 @@ export namespace VigiloPanel {
   }
 }
 
-function PanelView(props: { state: IVigiloState; onStart: () => void }): React.ReactElement {
+function PanelView(props: {
+  state: IVigiloState;
+  onStart: () => void;
+  onCopySummary: (conversationId: string) => Promise<boolean>;
+}): React.ReactElement {
   const { state } = props;
   const metrics = state.metrics;
   const stale = state.connection === 'disconnected' || state.connection === 'starting';
@@ -84,6 +106,9 @@ function PanelView(props: { state: IVigiloState; onStart: () => void }): React.R
           </SectionBoundary>
           <SectionBoundary name="GPU" resetKey={metrics.takenAt}>
             <GpuSectionView metrics={metrics} />
+          </SectionBoundary>
+          <SectionBoundary name="LLM" resetKey={metrics.takenAt}>
+            <LlmSection llm={state.llm} onCopySummary={props.onCopySummary} />
           </SectionBoundary>
           <SectionBoundary name="Alerts" resetKey={metrics.takenAt}>
             <AlertsSection alerts={state.alerts} />
@@ -314,6 +339,136 @@ function GpuDeviceView(props: { device: GpuDevice }): React.ReactElement {
       <Bar percent={vram} label={`GPU ${d.index} memory used`} />
       <Row label="Utilisation" value={formatPercent(d.utilizationPercent)} />
       <Row label="Temperature" value={d.temperatureC === null ? '—' : `${d.temperatureC.toFixed(0)} °C`} />
+    </div>
+  );
+}
+
+const LLM_EMPTY_HINT = 'No LLM calls tracked yet — wrap your client: vigilo.wrap(OpenAI())';
+
+/**
+ * LLM spend beside the runtime: this sidecar run's calls, tokens and cost,
+ * today's and this week's cost from the stored history, unknown-model
+ * warnings, and one health card per recent conversation.
+ */
+function LlmSection(props: { llm: ILlmState; onCopySummary: (id: string) => Promise<boolean> }): React.ReactElement {
+  const { usage, cost, conversations, status, error } = props.llm;
+  if (!usage || !cost) {
+    return (
+      <Section title="LLM" className="jp-Vigilo-llm">
+        <p className="jp-Vigilo-reason jp-Vigilo-llmReason">
+          {status === 'error' && error ? error : 'Loading LLM usage…'}
+        </p>
+      </Section>
+    );
+  }
+  const now = Date.now();
+  const empty = usage.calls === 0 && conversations.length === 0 && cost.byDay.length === 0;
+  const warnings = [...new Set([...usage.warnings, ...cost.warnings].map(w => w.message))];
+  const tokens = usage.tokens;
+  return (
+    <Section title="LLM" className="jp-Vigilo-llm">
+      {status === 'error' && error && <p className="jp-Vigilo-reason jp-Vigilo-llmReason">{error} (figures below may be old)</p>}
+      {empty ? (
+        <p className="jp-Vigilo-reason jp-Vigilo-llmEmpty">{LLM_EMPTY_HINT}</p>
+      ) : (
+        <>
+          <Row
+            label="Calls (this session)"
+            value={
+              <>
+                <span className="jp-Vigilo-llmCalls">{usage.calls}</span>
+                {usage.errors > 0 && <span className="jp-Vigilo-llmErrors"> ({usage.errors} failed)</span>}
+              </>
+            }
+          />
+          <Row
+            label="Tokens"
+            valueClass="jp-Vigilo-llmTokens"
+            value={`in ${formatTokens(tokens.inputTokens)} · out ${formatTokens(tokens.outputTokens)} · cached ${formatTokens(tokens.cachedInputTokens)}`}
+            title="Input tokens include the cached ones"
+            block
+          />
+          <Row
+            label="Cost (this session)"
+            valueClass={usage.costUsd === null ? 'jp-Vigilo-llmCost jp-mod-unknown' : 'jp-Vigilo-llmCost'}
+            value={costText(usage.costUsd, usage.unpricedCalls)}
+            title={usage.costUsd === null ? undefined : `$${usage.costUsd}`}
+          />
+          <Row label="Today (UTC)" valueClass="jp-Vigilo-llmToday" value={bucketText(findBucket(cost.byDay, utcDayKey(now)))} />
+          <Row label="This week" valueClass="jp-Vigilo-llmWeek" value={bucketText(findBucket(cost.byWeek, isoWeekKey(now)))} />
+        </>
+      )}
+      {warnings.map(message => (
+        <div key={message} className="jp-Vigilo-warning jp-Vigilo-llmWarning" role="alert">
+          {message}
+        </div>
+      ))}
+      {conversations.length > 0 && (
+        <div className="jp-Vigilo-llmConversations">
+          <h4 className="jp-Vigilo-subTitle">Recent conversations</h4>
+          {conversations.map(c => (
+            <ConversationCard key={c.conversationId} conversation={c} onCopySummary={props.onCopySummary} />
+          ))}
+        </div>
+      )}
+    </Section>
+  );
+}
+
+function ConversationCard(props: {
+  conversation: ConversationHealth;
+  onCopySummary: (id: string) => Promise<boolean>;
+}): React.ReactElement {
+  const c = props.conversation;
+  const [copying, setCopying] = React.useState(false);
+  const copy = (): void => {
+    setCopying(true);
+    void props.onCopySummary(c.conversationId).finally(() => setCopying(false));
+  };
+  const left = c.context.messagesLeft;
+  return (
+    <div className={`jp-Vigilo-llmCard jp-Vigilo-llmCard-${c.status}`} data-conversation={c.conversationId}>
+      <div className="jp-Vigilo-llmCardHeader">
+        <span className="jp-Vigilo-llmConversation" title={c.conversationId}>
+          {c.conversationId}
+        </span>
+        <span className={`jp-Vigilo-score jp-Vigilo-score-${c.status}`} title={`Health: ${c.status}`}>
+          {c.score}/100
+        </span>
+      </div>
+      <p className="jp-Vigilo-llmModel" title={`${c.provider}; cost of the priced calls`}>
+        {`${c.model ?? 'unknown model'} · ${c.calls} call${c.calls === 1 ? '' : 's'} · ${formatUsd(c.costUsd)}`}
+      </p>
+      <Row label="Context used" value={formatPercent(c.context.percent)} valueClass="jp-Vigilo-llmContextPercent" />
+      <Bar percent={c.context.percent} label={`Context used by ${c.conversationId}`} />
+      <p className="jp-Vigilo-llmContext">
+        {left !== null && !c.context.text.includes('left') ? `${c.context.text} — about ${left} messages left` : c.context.text}
+      </p>
+      {c.reasons.length > 0 && (
+        <ul className="jp-Vigilo-llmReasons">
+          {c.reasons.map(reason => (
+            <li key={reason}>{reason}</li>
+          ))}
+        </ul>
+      )}
+      {c.recommendations.map(text => (
+        <p key={text} className="jp-Vigilo-llmRecommendation">
+          {text}
+        </p>
+      ))}
+      <button
+        type="button"
+        className="jp-Button jp-mod-styled jp-Vigilo-copySummary"
+        disabled={copying}
+        onClick={copy}
+        title={
+          c.summaryAvailable
+            ? 'Copy a summary of this conversation, ready to paste as the system message of a fresh one'
+            : 'Message content was not captured: the summary will say so'
+        }
+      >
+        {copying ? 'Copying…' : 'Copy summary'}
+      </button>
     </div>
   );
 }

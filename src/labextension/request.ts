@@ -43,6 +43,14 @@ export async function requestAPI<T>(
   init: RequestInit = {},
   settings: ServerConnection.ISettings = ServerConnection.makeSettings()
 ): Promise<T> {
+  // With JupyterLab's default `cache: 'no-store'`, ServerConnection appends a
+  // bare timestamp to the query (`?limit=20&1795483230407`), which the
+  // sidecar's strict query validation refuses (400 on /llm/cost, /alerts,
+  // /llm/conversations/:id/summary). 'no-cache' still revalidates every time
+  // (Tornado's ETag), without touching the URL.
+  if (init.cache === undefined) {
+    init = { ...init, cache: 'no-cache' };
+  }
   let response: Response;
   try {
     response = await ServerConnection.makeRequest(vigiloUrl(path, settings), init, settings);

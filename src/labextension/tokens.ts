@@ -2,6 +2,7 @@ import { Token } from '@lumino/coreutils';
 import type { IDisposable } from '@lumino/disposable';
 import type { ISignal } from '@lumino/signaling';
 import type { Alert, MetricsSnapshot, StatusResponse } from '../shared/api';
+import type { ConversationHealth, LlmCostResponse, LlmSummaryResponse, LlmUsageResponse } from '../shared/llm-api';
 
 /**
  * Where the connection to the sidecar stands. Every value is something the
@@ -35,6 +36,8 @@ export interface IVigiloSettings {
   showStatusBar: boolean;
   /** Tell the sidecar about keyboard and cell-execution activity (idle countdown). */
   reportActivity: boolean;
+  /** Raise a JupyterLab notification for each new warning or critical alert. */
+  notifyAlerts: boolean;
 }
 
 export const DEFAULT_SETTINGS: IVigiloSettings = {
@@ -43,8 +46,29 @@ export const DEFAULT_SETTINGS: IVigiloSettings = {
   maxBackoffMs: 30_000,
   sseStaleAfterMs: 45_000,
   showStatusBar: true,
-  reportActivity: true
+  reportActivity: true,
+  notifyAlerts: true
 };
+
+/** The LLM figures the panel shows (GET /llm/usage, /llm/cost, /llm/conversations). */
+export interface ILlmState {
+  /**
+   * 'idle': nobody asked for LLM data yet; 'loading': first fetch under way;
+   * 'ready': the figures below are the latest; 'error': the last fetch failed (`error` says why,
+   * the previous figures, if any, stay).
+   */
+  status: 'idle' | 'loading' | 'ready' | 'error';
+  /** This sidecar run's usage. */
+  usage: LlmUsageResponse | null;
+  /** Spend from the stored history, by day and ISO week. */
+  cost: LlmCostResponse | null;
+  /** The most recently active conversations, newest first (at most `MAX_CONVERSATIONS`). */
+  conversations: ConversationHealth[];
+  /** Why the last fetch failed, for the user. */
+  error: string | null;
+}
+
+export const EMPTY_LLM_STATE: ILlmState = { status: 'idle', usage: null, cost: null, conversations: [], error: null };
 
 /** What the frontend knows about the sidecar at one moment. */
 export interface IVigiloState {
@@ -57,6 +81,8 @@ export interface IVigiloState {
   alerts: Alert[];
   /** Set when the sidecar speaks another API version than this frontend. */
   apiMismatch: { frontend: number; sidecar: number } | null;
+  /** LLM usage, spend and conversation health; fetched once a view asked for it (`wantLlm()`). */
+  llm: ILlmState;
 }
 
 /** The one owner of the connection to the sidecar. */
@@ -73,6 +99,18 @@ export interface IVigiloModel extends IDisposable {
   startSidecar(): Promise<void>;
   /** Check now instead of waiting for the next retry. */
   refresh(): Promise<void>;
+  /**
+   * A view needs the LLM figures: fetch them now (once), then keep them fresh
+   * on the sidecar's `llm` events. Cheap to call again.
+   */
+  wantLlm(): void;
+  /** The context-transfer summary of one conversation (GET /llm/conversations/:id/summary). */
+  fetchSummary(conversationId: string): Promise<LlmSummaryResponse>;
+  /**
+   * An alert raised while this page was connected (from the event stream), once per alert id;
+   * alerts already in the sidecar's history when the page connected are not emitted.
+   */
+  readonly alertRaised: ISignal<IVigiloModel, Alert>;
 }
 
 export const IVigiloModel = new Token<IVigiloModel>(

@@ -34,6 +34,41 @@ async function sidecarMetrics(discovery: any): Promise<any> {
   }
 }
 
+/** The same money formatting the panel uses (src/labextension/llmFormat.ts `formatUsd`). */
+function usd(value: number): string {
+  if (value === 0) {
+    return '$0.00';
+  }
+  const digits = value >= 1 ? 2 : value >= 0.01 ? 3 : value >= 0.0001 ? 5 : 7;
+  return `$${value.toFixed(digits)}`;
+}
+
+/** Three calls of one growing gpt-4o-mini conversation, as the Python wrapper would send them. */
+function llmEvents(conversationId: string): any[] {
+  const question = 'We decided to fine-tune ResNet-50 on CIFAR-10. Please always answer in English. Train it for 20 epochs.';
+  return [1200, 1500, 1800].map((prompt, i) => ({
+    id: `galata-${Date.now()}-${i}`,
+    provider: 'openai',
+    operation: 'chat.completions',
+    requestModel: 'gpt-4o-mini',
+    responseModel: 'gpt-4o-mini',
+    startedAt: new Date(Date.now() - (3 - i) * 1000).toISOString(),
+    ttftMs: null,
+    latencyMs: 800 + i * 50,
+    stream: false,
+    status: 'ok',
+    error: null,
+    usage: { prompt_tokens: prompt, completion_tokens: 80, total_tokens: prompt + 80 },
+    usageEstimated: false,
+    conversationId,
+    fingerprint: null,
+    tags: {},
+    messages: [{ role: 'user', content: question }],
+    output: 'Settled on a batch size of 128 and a cosine schedule.',
+    sdk: { language: 'python', name: 'openai', version: '1.0.0' }
+  }));
+}
+
 async function openPanelFromSidebar(page: IJupyterLabPageFixture): Promise<void> {
   const tab = page.locator('.jp-SideBar.jp-mod-left .lm-TabBar-tab[data-id="vigilo-panel"]');
   await expect(tab).toBeVisible();
@@ -51,6 +86,46 @@ test.use({ mockUser: false });
 test.describe.configure({ mode: 'serial' });
 
 test.describe('Vigilo in JupyterLab', () => {
+  // First, so that the screenshot test after it shows the LLM section with data.
+  test('LLM calls sent to the sidecar show up in the panel with the cost the sidecar computed', async ({ page }) => {
+    await openPanelFromSidebar(page);
+    const panel = page.locator(PANEL);
+    await expect(panel.locator('.jp-Vigilo-badge')).toHaveText(/live|polling/, { timeout: 30_000 });
+    // A fresh data dir: nothing tracked yet, and the panel says how to start.
+    await expect(panel.locator('.jp-Vigilo-llmEmpty')).toHaveText(
+      'No LLM calls tracked yet — wrap your client: vigilo.wrap(OpenAI())',
+      { timeout: 30_000 }
+    );
+
+    const discovery = sidecar.readDiscovery();
+    const response = await fetch(`${discovery.url}/llm/events`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${discovery.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ events: llmEvents('galata-demo') })
+    });
+    expect(response.status).toBe(200);
+    expect((await response.json()).accepted).toBe(3);
+
+    const usage = await sidecar.request(discovery, '/llm/usage');
+    expect(usage.calls).toBe(3);
+    expect(usage.costUsd).toBeGreaterThan(0);
+    // The `llm` event on the stream refreshes the panel (polling would take up to 30 s).
+    await expect(panel.locator('.jp-Vigilo-llmCalls')).toHaveText(String(usage.calls), { timeout: 45_000 });
+    await expect(panel.locator('.jp-Vigilo-llmCost')).toHaveText(usd(usage.costUsd));
+    await expect(panel.locator('.jp-Vigilo-llmToday')).toHaveText(usd(usage.costUsd));
+
+    const card = panel.locator('.jp-Vigilo-llmCard[data-conversation="galata-demo"]');
+    await expect(card).toBeVisible();
+    await expect(card.locator('.jp-Vigilo-llmModel')).toContainText('gpt-4o-mini');
+    await expect(card.locator('.jp-Vigilo-score')).toHaveText(/^\d+\/100$/);
+    await expect(card.locator('.jp-Vigilo-llmContext')).toContainText('messages left');
+
+    await card.locator('.jp-Vigilo-copySummary').click();
+    await expect(page.locator('.Toastify__toast', { hasText: 'Summary of "galata-demo" copied' })).toBeVisible({
+      timeout: 15_000
+    });
+  });
+
   test('the sidebar panel shows live figures that match the sidecar’s own /metrics', async ({ page }) => {
     await page.setViewportSize({ width: 1280, height: 800 });
     await openPanelFromSidebar(page);
