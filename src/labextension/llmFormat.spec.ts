@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { bucketText, costText, findBucket, formatTokens, formatUsd, isoWeekKey, utcDayKey } from './llmFormat';
-import { isoWeek } from '../server/llm/module';
 
 describe('LLM formatting', () => {
   it('shows small LLM bills with enough digits to be read', () => {
@@ -27,11 +26,7 @@ describe('LLM formatting', () => {
     expect(formatTokens(2_500_000)).toBe('2.5M');
   });
 
-  it('picks the same day and ISO-week buckets as the sidecar', () => {
-    for (const iso of ['2026-01-01T12:00:00Z', '2025-12-29T00:00:00Z', '2027-01-03T23:59:59Z', '2026-06-15T08:00:00Z']) {
-      const ms = Date.parse(iso);
-      expect(isoWeekKey(ms)).toBe(isoWeek(ms));
-    }
+  it('finds the bucket of a key as the sidecar names them', () => {
     expect(isoWeekKey(Date.parse('2026-01-01T12:00:00Z'))).toBe('2026-W01');
     expect(utcDayKey(Date.parse('2026-01-31T23:30:00-02:00'))).toBe('2026-02-01');
     expect(findBucket([{ key: '2026-W01' } as any], '2026-W01')).toBeDefined();

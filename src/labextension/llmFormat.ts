@@ -3,9 +3,9 @@
  * week buckets of /llm/cost. A cost the sidecar could not compute (unknown
  * model) is said in words, never shown as $0.
  */
+export { isoWeekKey, utcDayKey } from '../shared/costBuckets';
 import type { CostBucket } from '../shared/llm-api';
 
-const DAY_MS = 86_400_000;
 
 /** USD with the precision small LLM bills need: 12.3 → "$12.30", 0.0123 → "$0.012", 0.000684 → "$0.00068". */
 export function formatUsd(value: number | null | undefined): string {
@@ -49,25 +49,6 @@ export function formatTokens(n: number | null | undefined): string {
     return `${(n / 1000).toFixed(1)}K`;
   }
   return String(Math.round(n));
-}
-
-/** The /llm/cost `byDay` key of a moment: its UTC date, "2026-01-31". */
-export function utcDayKey(ms: number): string {
-  return new Date(ms).toISOString().slice(0, 10);
-}
-
-/**
- * The /llm/cost `byWeek` key of a moment, "2026-W05": the ISO week (Monday
- * first, UTC), computed as the sidecar does (src/server/llm/module.ts `isoWeek`;
- * the frontend bundle must not import server code).
- */
-export function isoWeekKey(ms: number): string {
-  const d = new Date(ms);
-  const date = new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate()));
-  date.setUTCDate(date.getUTCDate() + 4 - (date.getUTCDay() || 7));
-  const year = date.getUTCFullYear();
-  const week = Math.ceil(((date.getTime() - Date.UTC(year, 0, 1)) / DAY_MS + 1) / 7);
-  return `${year}-W${String(week).padStart(2, '0')}`;
 }
 
 /** The bucket with this key, if any. */

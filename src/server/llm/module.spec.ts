@@ -5,7 +5,7 @@ import { ManualClock } from '../core/clock';
 import { openaiEvent, OPENAI_EVENT_COST } from '../../../test/fakes/events';
 import { json, startFake, type FakeServer } from '../../../test/fakes/server';
 import { removeDir, startSidecar, tempDir, type TestSidecar } from '../../../test/fakes/sidecar';
-import { isoWeek } from './module';
+import { isoWeekKey as isoWeek } from '../../shared/costBuckets';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {

@@ -1,3 +1,4 @@
+import { isoWeekKey, utcDayKey } from '../../shared/costBuckets';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { z } from 'zod';
@@ -39,17 +40,6 @@ import { buildTable, fetchLiteLLM, readOverrides } from './pricingConfig';
 
 export const LLM_DB_FILE = 'llm.sqlite';
 const DAY_MS = 86_400_000;
-
-/** ISO week label, e.g. "2026-W01" (weeks start on Monday, UTC). */
-export function isoWeek(ms: number): string {
-  const d = new Date(ms);
-  const date = new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate()));
-  // The ISO week belongs to the year of its Thursday.
-  date.setUTCDate(date.getUTCDate() + 4 - (date.getUTCDay() || 7));
-  const year = date.getUTCFullYear();
-  const week = Math.ceil(((date.getTime() - Date.UTC(year, 0, 1)) / DAY_MS + 1) / 7);
-  return `${year}-W${String(week).padStart(2, '0')}`;
-}
 
 function modelOf(call: Pick<StoredCall, 'responseModel' | 'requestModel'>): string | null {
   return call.responseModel ?? call.requestModel;
@@ -311,8 +301,8 @@ export function llmModule(ctx: SidecarContext, options: LlmModuleOptions = {}): 
         const byCost = (a: CostBucket, b: CostBucket) => (b.costUsd ?? -1) - (a.costUsd ?? -1) || byKey(a, b);
         return {
           days: query.days,
-          byDay: buckets(calls, c => new Date(c.startedAtMs).toISOString().slice(0, 10)).sort(byKey),
-          byWeek: buckets(calls, c => isoWeek(c.startedAtMs)).sort(byKey),
+          byDay: buckets(calls, c => utcDayKey(c.startedAtMs)).sort(byKey),
+          byWeek: buckets(calls, c => isoWeekKey(c.startedAtMs)).sort(byKey),
           byProvider: buckets(calls, c => c.provider).sort(byCost),
           byModel: buckets(calls, c => c.pricedModel ?? modelOf(c) ?? '(no model)').sort(byCost),
           totalUsd: calls.length > 0 && calls.every(c => c.costUsd === null) ? null : calls.reduce((a, c) => a + (c.costUsd ?? 0), 0),
