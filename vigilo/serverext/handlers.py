@@ -20,7 +20,7 @@ from urllib.parse import parse_qsl, urlencode
 import tornado.web
 from jupyter_server.base.handlers import APIHandler
 from jupyter_server.utils import url_path_join
-from tornado.httpclient import HTTPRequest, HTTPResponse
+from tornado.httpclient import HTTPClientError, HTTPRequest, HTTPResponse
 from tornado.iostream import StreamClosedError
 from tornado.simple_httpclient import SimpleAsyncHTTPClient
 
@@ -165,7 +165,8 @@ class ProxyHandler(_VigiloHandler):
         try:
             # raise_error=False covers HTTP statuses; connection failures still raise.
             response: HTTPResponse = await self.vigilo.json_client.fetch(request, raise_error=False)
-        except OSError:
+        except (OSError, HTTPClientError):
+            # Refused, or the sidecar died mid-answer (HTTPStreamClosedError, code 599).
             self._not_running(discovery)
             return
         if response.code == 599:
@@ -229,7 +230,9 @@ class ProxyHandler(_VigiloHandler):
         )
         try:
             response = await self.vigilo.stream_client.fetch(request, raise_error=False)
-        except OSError:
+        except (OSError, HTTPClientError):
+            # Refused, or the sidecar died mid-stream (HTTPStreamClosedError): once
+            # our headers are out, end the stream quietly; the page reconnects.
             if not state["streaming"]:
                 self._not_running(discovery)
             elif not self._client_gone:
