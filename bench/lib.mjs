@@ -34,7 +34,11 @@ export function procUsage(pid) {
 export async function startSidecar(extraArgs = [], env = {}) {
   const dataDir = mkdtempSync(join(tmpdir(), 'vigilo-bench-'));
   const t0 = performance.now();
-  const child = spawn(process.execPath, [join(ROOT, 'bin', 'vigilo.js'), 'serve', '--port', '0', '--json', '--data-dir', dataDir, ...extraArgs], {
+  // BENCH_BUNDLE=1 runs the esbuild bundle the wheel ships instead of the tsc build.
+  const entry = process.env.BENCH_BUNDLE === '1'
+    ? ['-e', 'require(process.argv[1]).main(process.argv)', join(ROOT, 'vigilo', 'sidecar', 'vigilo-sidecar.cjs')]
+    : [join(ROOT, 'bin', 'vigilo.js')];
+  const child = spawn(process.execPath, [...entry, 'serve', '--port', '0', '--json', '--data-dir', dataDir, ...extraArgs], {
     env: { ...process.env, VIGILO_TOKEN: 'bench-token', ...env },
     stdio: ['ignore', 'pipe', 'ignore']
   });
