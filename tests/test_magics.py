@@ -125,3 +125,21 @@ def test_nonsense_quota_is_explained_by_the_sidecar(loaded, vigilo_data_dir):
         loaded.run_line_magic("vigilo", "quota plenty")
     with pytest.raises(UsageError, match="expected key=value"):
         loaded.run_line_magic("vigilo", "profile sessionLifetime")
+
+
+def test_stop_never_signals_a_pid_that_a_stale_discovery_file_names(vigilo_data_dir):
+    import subprocess
+    import sys
+
+    bystander = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        vigilo_data_dir.mkdir(parents=True, exist_ok=True)
+        (vigilo_data_dir / "sidecar.json").write_text(
+            json.dumps({"url": "http://127.0.0.1:9", "port": 9, "pid": bystander.pid, "token": "x"})
+        )
+        assert _sidecar.stop(vigilo_data_dir) is False
+        assert bystander.poll() is None, "an unrelated process was signalled"
+        assert not (vigilo_data_dir / "sidecar.json").exists()
+    finally:
+        bystander.kill()
+        bystander.wait()

@@ -198,6 +198,14 @@ def stop(data_dir: "str | os.PathLike[str] | None" = None, timeout: float = 10.0
     discovery = read_discovery(data_dir)
     if not discovery or not _pid_alive(int(discovery["pid"])):
         return False
+    if not probe(discovery):
+        # A stale file may name a pid the system reused: never signal a process
+        # that does not answer as this sidecar. Remove the stale file instead.
+        try:
+            (_dir(data_dir) / DISCOVERY_FILE).unlink()
+        except OSError:
+            pass
+        return False
     pid = int(discovery["pid"])
     os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout

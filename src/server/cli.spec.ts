@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { discoveryPath, readDiscovery } from './core/discovery';
-import { runCli, type RunningCli } from '../../test/sidecarProcess';
+import { cliPath, runCli, type RunningCli } from '../../test/sidecarProcess';
+import { spawn, spawnSync } from 'node:child_process';
 
 describe('vigilo serve (real process)', () => {
   let dataDir: string;
@@ -69,6 +70,27 @@ describe('vigilo serve (real process)', () => {
     running.push(second);
     expect(second.announce.event).toBe('listening');
     expect(second.stderr()).toMatch(/does not answer/);
+  });
+
+  it('stop never signals a pid a stale discovery file names when it does not answer as the sidecar', async () => {
+    const bystander = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
+    try {
+      mkdirSync(dataDir, { recursive: true });
+      writeFileSync(
+        discoveryPath(dataDir),
+        JSON.stringify({ url: 'http://127.0.0.1:9', port: 9, pid: bystander.pid, token: 'x', version: '0', apiVersion: 1, started_at: '', data_dir: dataDir })
+      );
+      const stop = spawnSync(process.execPath, ['-e', 'require(process.argv[1]).main(process.argv)', cliPath(), 'stop'], {
+        env: { ...process.env, ...env() },
+        encoding: 'utf8'
+      });
+      expect(stop.stdout).toContain(`removed a stale sidecar.json naming pid ${bystander.pid}`);
+      expect(bystander.exitCode).toBeNull();
+      expect(() => process.kill(bystander.pid!, 0)).not.toThrow();
+      expect(readDiscovery(dataDir)).toBeNull();
+    } finally {
+      bystander.kill('SIGKILL');
+    }
   });
 
   it('SIGTERM shuts down cleanly and removes the discovery file', async () => {

@@ -138,8 +138,12 @@ export function buildCli(io: CliIo, setExit: (code: number) => void): Command {
     .action(async (options: { dataDir?: string }) => {
       const dataDir = options.dataDir ?? defaultDataDir(io.env);
       const d = readDiscovery(dataDir);
-      if (!d || !isPidAlive(d.pid)) {
-        io.out('vigilo: no sidecar was running.');
+      // Signal only a pid that answers as this sidecar: a stale file may name a reused pid.
+      if (!d || !(await probeSidecar(d))) {
+        if (d) {
+          removeDiscovery(dataDir, d.pid);
+        }
+        io.out(d ? `vigilo: no sidecar was running (removed a stale sidecar.json naming pid ${d.pid}).` : 'vigilo: no sidecar was running.');
         setExit(0);
         return;
       }
