@@ -18,6 +18,17 @@ const seconds = Number(args.seconds ?? 20);
 const trials = Number(args.trials ?? 5);
 const FAKE = join(ROOT, 'test', 'fixtures', 'nvidia-smi', 'fake-nvidia-smi.mjs');
 
+/** utime+stime of one process, in s (0 when it is gone). */
+function pidCpuS(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100;
+  } catch {
+    return 0;
+  }
+}
+
 function selfStat() {
   const stat = readFileSync('/proc/self/stat', 'utf8');
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
@@ -49,9 +60,12 @@ async function worker(variant) {
   Object.assign(process.env, env);
   let samples = 0;
   let stop;
+  // The streaming reader's child lives across the whole window: cutime only counts
+  // it once it exits, so its CPU is read from /proc/<pid>/stat directly.
+  let liveChildPid = null;
   if (variant === 'stream') {
     const { NvidiaSmiReader } = await bundle('src/server/gpu/reader.ts', join(dir, 'reader.cjs'));
-    const reader = new NvidiaSmiReader({ env, clock: { now: () => Date.now() }, intervalMs: 1000, onBatch: () => samples++, onState: () => {} });
+    const reader = new NvidiaSmiReader({ env, clock: { now: () => Date.now() }, intervalMs: 1000, onBatch: () => samples++, onState: st => (liveChildPid = st.pid ?? liveChildPid) });
     reader.start();
     stop = () => reader.stop();
   } else if (variant === 'execfile') {
@@ -71,17 +85,22 @@ async function worker(variant) {
   // Warm up 2 s, then measure.
   await new Promise(r => setTimeout(r, 2000));
   const s0 = selfStat();
+  const live0 = liveChildPid === null ? 0 : pidCpuS(liveChildPid);
   const n0 = samples;
   const rss = [];
   const t0 = performance.now();
   const rssTimer = setInterval(() => rss.push(process.memoryUsage.rss()), 1000);
   await new Promise(r => setTimeout(r, seconds * 1000));
   clearInterval(rssTimer);
+  const live1 = liveChildPid === null ? 0 : pidCpuS(liveChildPid);
+  // Read before stop(): once the long-lived child exits, cutime would count all of it again.
+  const s1 = selfStat();
   stop();
   await new Promise(r => setTimeout(r, 300));
-  const s1 = selfStat();
   const n = samples - n0;
-  process.stdout.write(JSON.stringify({ variant, samples: n, wallS: (performance.now() - t0) / 1000, ownCpuMsPerSample: ((s1.ownS - s0.ownS) * 1000) / n, childCpuMsPerSample: ((s1.childrenS - s0.childrenS) * 1000) / n, rssMiB: Math.max(...rss) / 2 ** 20 }) + '\n');
+  // Exited children (cutime) plus the long-lived one over the same window.
+  const liveS = live1 - live0;
+  process.stdout.write(JSON.stringify({ variant, samples: n, wallS: (performance.now() - t0) / 1000, ownCpuMsPerSample: ((s1.ownS - s0.ownS) * 1000) / n, childCpuMsPerSample: ((s1.childrenS - s0.childrenS + liveS) * 1000) / n, rssMiB: Math.max(...rss) / 2 ** 20 }) + '\n');
   rmSync(dir, { recursive: true, force: true });
   process.exit(0);
 }
@@ -175,7 +194,7 @@ if (args.worker) {
   const r = x => Math.round(x * 100) / 100;
   const lines = [
     `node ${process.version}, ${seconds} s per variant at 1 Hz, 2 GPUs (Tesla T4 rows from the telegraf capture), stand-in nvidia-smi (node script) on PATH`,
-    `streaming reader (nvidia-smi -lms 1000): ${stream.samples} samples, sidecar CPU ${r(stream.ownCpuMsPerSample)} ms/sample, children CPU ${r(stream.childCpuMsPerSample)} ms/sample (exited children only; the long-lived child is not counted until it exits), peak RSS ${r(stream.rssMiB)} MiB`,
+    `streaming reader (nvidia-smi -lms 1000): ${stream.samples} samples, sidecar CPU ${r(stream.ownCpuMsPerSample)} ms/sample, children CPU ${r(stream.childCpuMsPerSample)} ms/sample (the long-lived nvidia-smi, read from /proc/<pid>/stat), peak RSS ${r(stream.rssMiB)} MiB`,
     `spawn per sample (execFileSync nvidia-smi --query-gpu, as systeminformation graphics() does on an NVIDIA machine): ${spawnBaseline.samples} samples, sidecar CPU ${r(spawnBaseline.ownCpuMsPerSample)} ms/sample, children CPU ${r(spawnBaseline.childCpuMsPerSample)} ms/sample, peak RSS ${r(spawnBaseline.rssMiB)} MiB`,
     `systeminformation graphics() as it runs on THIS machine (no NVIDIA PCI device visible, so it never reaches nvidia-smi): ${siBaseline.samples} samples, sidecar CPU ${r(siBaseline.ownCpuMsPerSample)} ms/sample, children CPU ${r(siBaseline.childCpuMsPerSample)} ms/sample, peak RSS ${r(siBaseline.rssMiB)} MiB`,
     `ratio sidecar CPU per sample, spawn / stream: ${r(spawnBaseline.ownCpuMsPerSample / stream.ownCpuMsPerSample)}x; including children: ${r((spawnBaseline.ownCpuMsPerSample + spawnBaseline.childCpuMsPerSample) / (stream.ownCpuMsPerSample + stream.childCpuMsPerSample))}x`,
