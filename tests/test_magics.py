@@ -8,6 +8,7 @@ import stat
 import pytest
 from IPython.core.error import UsageError
 from IPython.testing.globalipapp import start_ipython
+from IPython.utils.capture import capture_output
 
 from vigilo import _sidecar
 
@@ -20,19 +21,32 @@ def ip():
 
 @pytest.fixture
 def loaded(ip, vigilo_data_dir, sidecar_built):
+    # A terminal shell formats text only; a notebook kernel also asks for HTML.
+    active = ip.display_formatter.active_types
+    ip.display_formatter.active_types = ["text/plain", "text/html"]
     ip.run_line_magic("load_ext", "vigilo")
     yield ip
     ip.run_line_magic("unload_ext", "vigilo")
+    ip.display_formatter.active_types = active
+
+
+def shown(ip, line):
+    """Run a %vigilo line and return what it displayed (text and HTML of the last output)."""
+    with capture_output() as out:
+        ip.run_line_magic("vigilo", line)
+    assert out.outputs, f"%vigilo {line} displayed nothing"
+    return out.outputs[-1]
 
 
 def test_vigilo_starts_the_sidecar_registers_the_kernel_and_shows_the_report(loaded, vigilo_data_dir):
-    report = loaded.run_line_magic("vigilo", "")
+    output = shown(loaded, "")
     discovery = _sidecar.read_discovery(vigilo_data_dir)
     assert discovery is not None, "the sidecar wrote no discovery file"
     assert stat.S_IMODE(os.stat(vigilo_data_dir / "sidecar.json").st_mode) == 0o600
-    assert "Vigilo · Runtime" in repr(report)
-    assert "Platform" in repr(report) and "local" in repr(report)
-    assert "<table" in report._repr_html_()
+    text = output.data["text/plain"]
+    assert "Vigilo · Runtime" in text
+    assert "Platform" in text and "local" in text
+    assert "<table" in output.data["text/html"]
 
     code, tasks = _sidecar.request(discovery, "GET", "/tasks")
     assert code == 200
@@ -67,8 +81,8 @@ def test_status_without_a_sidecar_says_how_to_start_one(loaded):
 def test_status_then_stop(loaded, vigilo_data_dir):
     loaded.run_line_magic("vigilo", "")
     pid = _sidecar.read_discovery(vigilo_data_dir)["pid"]
-    status = loaded.run_line_magic("vigilo", "status")
-    assert f"pid {pid}" in repr(status)
+    status = shown(loaded, "status")
+    assert f"pid {pid}" in status.data["text/plain"]
     stopped = loaded.run_line_magic("vigilo", "stop")
     assert repr(stopped) == "Vigilo sidecar stopped."
     assert _sidecar.read_discovery(vigilo_data_dir) is None
@@ -143,3 +157,15 @@ def test_stop_never_signals_a_pid_that_a_stale_discovery_file_names(vigilo_data_
     finally:
         bystander.kill()
         bystander.wait()
+
+
+def test_the_report_output_refreshes_itself_in_place(loaded, vigilo_data_dir):
+    first = shown(loaded, "")
+    display_id = first.transient["display_id"]
+    magics = loaded.magics_manager.registry["VigiloMagics"]
+    with capture_output() as out:
+        magics.heartbeat.after_beat()
+    update = out.outputs[-1]
+    assert update.update is True, "the refresh must update the existing output, not add one"
+    assert update.transient["display_id"] == display_id
+    assert "Vigilo · Runtime" in update.data["text/plain"]

@@ -80,6 +80,8 @@ class Heartbeat:
         self.last_activity: Optional[float] = None
         self.modules = importable()
         self.last_error: Optional[str] = None
+        #: Called (on the heartbeat thread) after each beat the sidecar answered.
+        self.after_beat: Optional[Callable[[], None]] = None
         self._stop = threading.Event()
         self._thread: Optional[threading.Thread] = None
 
@@ -125,7 +127,11 @@ class Heartbeat:
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            self.beat()
+            if self.beat() and self.after_beat is not None:
+                try:
+                    self.after_beat()
+                except Exception as err:  # a display refresh must never stop the heartbeat
+                    self.last_error = f"refresh failed: {err}"
             self._stop.wait(self.interval)
 
     def stop(self) -> None:

@@ -2,6 +2,7 @@
 
     %load_ext vigilo
     %vigilo                 start (or attach), register this kernel, show the report
+                            (the output refreshes itself at each heartbeat, ~10 s)
     %vigilo status          show the report
     %vigilo stop            stop the sidecar and this kernel's heartbeat
     %vigilo quota 23h       tell Vigilo how much Kaggle GPU quota is left this week
@@ -18,6 +19,7 @@ from typing import Optional
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_magic, magics_class
+from IPython.display import display
 
 from . import _sidecar
 from ._kernel import Heartbeat
@@ -43,6 +45,8 @@ class VigiloMagics(Magics):
         super().__init__(shell)
         self.data_dir = data_dir
         self.heartbeat: Optional[Heartbeat] = None
+        #: The latest report output; the heartbeat thread refreshes it in place.
+        self.live_output = None
 
     # -- commands ---------------------------------------------------------
     @line_magic
@@ -76,15 +80,16 @@ class VigiloMagics(Magics):
         except (_sidecar.NodeNotFoundError, _sidecar.SidecarStartError) as err:
             raise UsageError(str(err)) from err
         self._ensure_heartbeat()
-        return self._report(discovery)
+        self._show_live(discovery)
 
     def _status(self, rest):
         discovery = self._running()
         if self.heartbeat and not self.heartbeat.running:
             self.heartbeat.start()
-        return self._report(discovery)
+        self._show_live(discovery)
 
     def _stop(self, _rest):
+        self.live_output = None
         if self.heartbeat:
             self.heartbeat.stop()
             self.heartbeat = None
@@ -126,9 +131,21 @@ class VigiloMagics(Magics):
         if self.heartbeat is None:
             shell = self.shell
             self.heartbeat = Heartbeat(self.data_dir, execution_count=lambda: getattr(shell, "execution_count", 0))
+            self.heartbeat.after_beat = self._refresh_live
             shell.events.register("pre_run_cell", self.heartbeat.activity)
         self.heartbeat.beat()
         self.heartbeat.start()
+
+    def _show_live(self, discovery: dict) -> None:
+        """Display the report in this cell's output and keep it current (Colab and
+        Kaggle have no sidebar: this output is their dashboard)."""
+        self.live_output = display(self._report(discovery), display_id=True)
+
+    def _refresh_live(self) -> None:
+        handle = self.live_output
+        discovery = _sidecar.read_discovery(self.data_dir)
+        if handle is not None and discovery:
+            handle.update(self._report(discovery))
 
     def _report(self, discovery: dict) -> Report:
         status, text = _sidecar.request(discovery, "GET", "/report?format=text")
@@ -138,6 +155,7 @@ class VigiloMagics(Magics):
         return Report(text.get("report", ""), html.get("report") if isinstance(html, dict) else None)
 
     def unload(self) -> None:
+        self.live_output = None
         if self.heartbeat:
             self.heartbeat.stop()
             try:

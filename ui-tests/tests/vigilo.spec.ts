@@ -183,6 +183,28 @@ test.describe('Vigilo in JupyterLab', () => {
     await expect(page.locator(PANEL)).toBeVisible();
   });
 
+  test('%load_ext vigilo then %vigilo in a notebook shows the report and registers the kernel', async ({ page }) => {
+    await page.notebook.createNew('vigilo-magic.ipynb');
+    await page.notebook.setCell(0, 'code', '%load_ext vigilo\n%vigilo');
+    await page.notebook.runCell(0);
+    const output = page.locator('.jp-Cell-outputArea .vigilo-report');
+    await expect(output).toContainText('Runtime', { timeout: 60_000 });
+    await expect(output).toContainText('Platform');
+    await expect(output.locator('table').first()).toBeVisible();
+
+    const discovery = sidecar.readDiscovery();
+    const deadline = Date.now() + 20_000;
+    let kernels: any[] = [];
+    while (kernels.length === 0 && Date.now() < deadline) {
+      kernels = (await sidecar.request(discovery, '/tasks')).tasks.filter((t: any) => t.kind === 'kernel' && t.alive);
+      if (kernels.length === 0) {
+        await new Promise(r => setTimeout(r, 250));
+      }
+    }
+    expect(kernels.length).toBeGreaterThan(0);
+    await expect(output).toContainText(`pid ${discovery.pid}`);
+  });
+
   test('a killed sidecar shows “disconnected”, then recovers by itself when one is back', async ({ page }) => {
     await openPanelFromSidebar(page);
     const badge = page.locator(`${PANEL} .jp-Vigilo-badge`);
