@@ -45,7 +45,7 @@ export interface PlatformProfile {
   durablePaths: string[];
 }
 
-const READ = '2026-01 (MISSION.md facts table)';
+const READ = '2026-11-24 (read from shared/MISSION.md facts table; second-hand sources agree)';
 const H = 3600;
 
 function num(value: number | null, unit: 's' | 'bytes', source: string, verified: boolean, note?: string): ProfileNumber {
