@@ -18,6 +18,7 @@ PLATFORM_MODULES = ("google.colab", "kaggle_secrets")
 
 
 def iso(ts: float) -> str:
+    """Epoch seconds as ISO 8601 UTC with milliseconds and a "Z" (the sidecar's timestamp format)."""
     return datetime.fromtimestamp(ts, tz=timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 

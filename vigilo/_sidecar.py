@@ -181,10 +181,11 @@ def _tail(path: Path, lines: int = 15) -> str:
         return "(no log)"
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: Any) -> bool:
+    """Whether a process with this pid exists (a pid that is not a number: no)."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        os.kill(int(pid), 0)
+    except (ProcessLookupError, ValueError, TypeError):
         return False
     except PermissionError:
         return True
@@ -196,7 +197,7 @@ def stop(data_dir: "str | os.PathLike[str] | None" = None, timeout: float = 10.0
     import signal
 
     discovery = read_discovery(data_dir)
-    if not discovery or not _pid_alive(int(discovery["pid"])):
+    if not discovery or not pid_alive(discovery["pid"]):
         return False
     if not probe(discovery):
         # A stale file may name a pid the system reused: never signal a process
@@ -209,14 +210,14 @@ def stop(data_dir: "str | os.PathLike[str] | None" = None, timeout: float = 10.0
     pid = int(discovery["pid"])
     os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and _pid_alive(pid):
+    while time.monotonic() < deadline and pid_alive(pid):
         try:
             # Reap it if it is our child (tests start it from this process).
             os.waitpid(pid, os.WNOHANG)
         except ChildProcessError:
             pass
         time.sleep(0.05)
-    return not _pid_alive(pid)
+    return not pid_alive(pid)
 
 
 if __name__ == "__main__":  # pragma: no cover - manual use

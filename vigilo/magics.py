@@ -89,10 +89,7 @@ class VigiloMagics(Magics):
         self._show_live(discovery)
 
     def _stop(self, _rest):
-        self.live_output = None
-        if self.heartbeat:
-            self.heartbeat.stop()
-            self.heartbeat = None
+        self.unload()
         stopped = _sidecar.stop(self.data_dir)
         return Report("Vigilo sidecar stopped." if stopped else "No Vigilo sidecar was running.")
 
@@ -155,6 +152,7 @@ class VigiloMagics(Magics):
         return Report(text.get("report", ""), html.get("report") if isinstance(html, dict) else None)
 
     def unload(self) -> None:
+        """Stop this kernel's heartbeat and its activity hook, and stop refreshing the report."""
         self.live_output = None
         if self.heartbeat:
             self.heartbeat.stop()

@@ -2,7 +2,8 @@ import { boundToTarget, methodProxy, observeStainlessCreate, requestFacts, sdkVe
 import type { TrackOptions, VigiloRuntime } from './runtime';
 import { anthropicRequest } from './text';
 
-function messageText(data: any): string | null {
+/** The text of a whole message (also read by summarizeWithModel). */
+export function messageText(data: any): string | null {
   const blocks = Array.isArray(data?.content) ? data.content : [];
   const text = blocks.filter((b: any) => b?.type === 'text' && typeof b.text === 'string').map((b: any) => b.text);
   return text.length ? text.join('') : null;

@@ -12,6 +12,7 @@
 import { wrapAnthropic } from './anthropic';
 import type { VigiloClientOptions } from './config';
 import { wrapGoogle } from './google';
+import { clientKind } from './observe';
 import { wrapOpenAI } from './openai';
 export { summarizeWithModel, type ModelSummary, type ModelSummaryOptions } from './summarize';
 import { getRuntime, VigiloBudgetExceededError, type TrackOptions } from './runtime';
@@ -19,21 +20,6 @@ import type { TelemetryStats } from './transport';
 
 export { VigiloBudgetExceededError };
 export type { TrackOptions, VigiloClientOptions, TelemetryStats };
-
-type Kind = 'openai' | 'anthropic' | 'google';
-
-function kindOf(client: any): Kind | null {
-  if (typeof client?.chat?.completions?.create === 'function') {
-    return 'openai';
-  }
-  if (typeof client?.models?.generateContent === 'function') {
-    return 'google';
-  }
-  if (typeof client?.messages?.create === 'function') {
-    return 'anthropic';
-  }
-  return null;
-}
 
 /**
  * Wrap an `openai`, `@anthropic-ai/sdk` or `@google/genai` client. The result
@@ -47,7 +33,7 @@ export function wrap<T extends object>(client: T, options?: TrackOptions): T {
     return client;
   }
   let proxy: T;
-  switch (kindOf(client)) {
+  switch (clientKind(client)) {
     case 'openai':
       proxy = wrapOpenAI(rt, client, options);
       break;

@@ -19,7 +19,7 @@ export function safely<T>(rt: VigiloRuntime, fn: () => T, fallback: T): T {
  * the body is parsed only when the user asks for it. Errors are seen on the
  * response promise, which the SDK's own error reaches unchanged.
  */
-export function observeApiPromise<P>(rt: VigiloRuntime, promise: P, rec: CallRecorder, onData: (data: any) => any): P {
+function observeApiPromise<P>(rt: VigiloRuntime, promise: P, rec: CallRecorder, onData: (data: any) => any): P {
   const p = promise as any;
   if (p && typeof p._thenUnwrap === 'function' && typeof p.asResponse === 'function') {
     try {
@@ -92,7 +92,7 @@ export function observeIterator<T>(rt: VigiloRuntime, inner: AsyncIterator<T>, r
  * object (tee(), toReadableStream(), controller all work); only its
  * iterator factory now passes through the observer.
  */
-export function instrumentStainlessStream<T>(rt: VigiloRuntime, stream: any, rec: CallRecorder, observer: StreamObserver<T>): void {
+function instrumentStainlessStream<T>(rt: VigiloRuntime, stream: any, rec: CallRecorder, observer: StreamObserver<T>): void {
   const original = stream?.iterator;
   if (typeof original !== 'function') {
     rec.finish({});
@@ -125,6 +125,20 @@ export function cachedProxy<T extends object>(cache: WeakMap<object, any>, targe
     cache.set(target, p);
   }
   return p;
+}
+
+/** Which SDK a client is, by the method it is called through (wrap() and summarizeWithModel() alike). */
+export function clientKind(client: any): LlmProvider | null {
+  if (typeof client?.chat?.completions?.create === 'function') {
+    return 'openai';
+  }
+  if (typeof client?.models?.generateContent === 'function') {
+    return 'google';
+  }
+  if (typeof client?.messages?.create === 'function') {
+    return 'anthropic';
+  }
+  return null;
 }
 
 /** Which SDK a wrapped client is. */

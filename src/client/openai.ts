@@ -2,7 +2,8 @@ import { boundToTarget, cachedProxy, methodProxy, observeStainlessCreate, reques
 import type { TrackOptions, VigiloRuntime } from './runtime';
 import { openaiChatRequest, openaiResponsesRequest } from './text';
 
-function chatOutput(data: any): string | null {
+/** The text of a whole chat completion (also read by summarizeWithModel). */
+export function chatOutput(data: any): string | null {
   const choice = data?.choices?.[0]?.message;
   return typeof choice?.content === 'string' ? choice.content : null;
 }

@@ -1,4 +1,7 @@
 import type { LlmMessage, LlmSummaryResponse, LlmTranscriptResponse } from '../shared/llm-api';
+import { messageText } from './anthropic';
+import { clientKind } from './observe';
+import { chatOutput } from './openai';
 import { getRuntime } from './runtime';
 
 export interface ModelSummaryOptions {
@@ -46,17 +49,24 @@ export async function summarizeWithModel(client: unknown, options: ModelSummaryO
   const user = transcriptText(transcript.messages.filter(m => m.role !== 'system'));
   const c = client as any;
   let text: string;
-  if (typeof c?.chat?.completions?.create === 'function') {
-    const r = await c.chat.completions.create({ model: options.model, max_completion_tokens: budget, messages: [{ role: 'system', content: system }, { role: 'user', content: user }] });
-    text = r.choices?.[0]?.message?.content ?? '';
-  } else if (typeof c?.models?.generateContent === 'function') {
-    const r = await c.models.generateContent({ model: options.model, contents: user, config: { systemInstruction: system, maxOutputTokens: budget } });
-    text = r.text ?? '';
-  } else if (typeof c?.messages?.create === 'function') {
-    const r = await c.messages.create({ model: options.model, max_tokens: budget, system, messages: [{ role: 'user', content: user }] });
-    text = (r.content ?? []).filter((b: any) => b.type === 'text').map((b: any) => b.text).join('');
-  } else {
-    throw new TypeError('summarizeWithModel() takes an OpenAI, Anthropic or GoogleGenAI client.');
+  switch (clientKind(c)) {
+    case 'openai': {
+      const r = await c.chat.completions.create({ model: options.model, max_completion_tokens: budget, messages: [{ role: 'system', content: system }, { role: 'user', content: user }] });
+      text = chatOutput(r) ?? '';
+      break;
+    }
+    case 'google': {
+      const r = await c.models.generateContent({ model: options.model, contents: user, config: { systemInstruction: system, maxOutputTokens: budget } });
+      text = r.text ?? '';
+      break;
+    }
+    case 'anthropic': {
+      const r = await c.messages.create({ model: options.model, max_tokens: budget, system, messages: [{ role: 'user', content: user }] });
+      text = messageText(r) ?? '';
+      break;
+    }
+    default:
+      throw new TypeError('summarizeWithModel() takes an OpenAI, Anthropic or GoogleGenAI client.');
   }
   return { conversationId: options.conversationId, method: 'model', text, note: null };
 }

@@ -7,7 +7,7 @@ import type { LlmMessage } from '../shared/llm-api';
  * the concatenation (no separator) of its text parts; several system
  * messages are joined with "\n".
  */
-export function partsText(content: unknown): string {
+function partsText(content: unknown): string {
   if (typeof content === 'string') {
     return content;
   }
@@ -38,53 +38,51 @@ function rec(v: unknown): Record<string, unknown> {
   return v && typeof v === 'object' ? (v as Record<string, unknown>) : {};
 }
 
-/** OpenAI chat.completions: system/developer messages before the first user message form the system prompt. */
-export function openaiChatRequest(params: Record<string, unknown>): Extracted {
-  const messages: LlmMessage[] = [];
-  const system: string[] = [];
+/**
+ * Chat-style items in order, as messages (an item whose role `roleOf` does not
+ * give is skipped); the system/developer ones before the first user message
+ * also go to `system`.
+ */
+function addTurns(items: unknown, roleOf: (item: Record<string, unknown>) => string | null, out: { system: string[]; messages: LlmMessage[] }): void {
   let seenUser = false;
-  for (const m of Array.isArray(params.messages) ? params.messages : []) {
-    const role = String(rec(m).role ?? 'user');
-    const content = partsText(rec(m).content);
+  for (const item of Array.isArray(items) ? items : []) {
+    const r = rec(item);
+    const role = roleOf(r);
+    if (role === null) {
+      continue;
+    }
+    const content = partsText(r.content);
     if (role === 'user') {
       seenUser = true;
     }
     if (!seenUser && (role === 'system' || role === 'developer')) {
-      system.push(content);
+      out.system.push(content);
     }
-    messages.push({ role, content });
+    out.messages.push({ role, content });
   }
-  return { system: system.join('\n'), messages };
+}
+
+/** OpenAI chat.completions: system/developer messages before the first user message form the system prompt. */
+export function openaiChatRequest(params: Record<string, unknown>): Extracted {
+  const out = { system: [] as string[], messages: [] as LlmMessage[] };
+  addTurns(params.messages, m => String(m.role ?? 'user'), out);
+  return { system: out.system.join('\n'), messages: out.messages };
 }
 
 /** OpenAI responses: `instructions`, then system/developer input items before the first user item. */
 export function openaiResponsesRequest(params: Record<string, unknown>): Extracted {
-  const system: string[] = [];
-  const messages: LlmMessage[] = [];
+  const out = { system: [] as string[], messages: [] as LlmMessage[] };
   if (typeof params.instructions === 'string') {
-    system.push(params.instructions);
-    messages.push({ role: 'system', content: params.instructions });
+    out.system.push(params.instructions);
+    out.messages.push({ role: 'system', content: params.instructions });
   }
   if (typeof params.input === 'string') {
-    messages.push({ role: 'user', content: params.input });
-  } else if (Array.isArray(params.input)) {
-    let seenUser = false;
-    for (const item of params.input) {
-      const r = rec(item);
-      if (typeof r.role !== 'string') {
-        continue;
-      }
-      const content = partsText(r.content);
-      if (r.role === 'user') {
-        seenUser = true;
-      }
-      if (!seenUser && (r.role === 'system' || r.role === 'developer')) {
-        system.push(content);
-      }
-      messages.push({ role: r.role, content });
-    }
+    out.messages.push({ role: 'user', content: params.input });
+  } else {
+    // Items without a role (tool calls and their outputs) are not messages.
+    addTurns(params.input, item => (typeof item.role === 'string' ? item.role : null), out);
   }
-  return { system: system.join('\n'), messages };
+  return { system: out.system.join('\n'), messages: out.messages };
 }
 
 export function anthropicRequest(params: Record<string, unknown>): Extracted {

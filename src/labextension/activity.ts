@@ -2,7 +2,7 @@ import type { IDisposable } from '@lumino/disposable';
 import { requestAPI, VigiloRequestError } from './request';
 
 /** At most one report per this many ms (the sidecar's idle countdown needs no finer grain). */
-export const ACTIVITY_THROTTLE_MS = 60_000;
+const ACTIVITY_THROTTLE_MS = 60_000;
 
 /**
  * Tells the sidecar that the user is active (keyboard, cell execution), so

@@ -25,9 +25,9 @@ const MAX_SEEN_ALERTS = 1000;
 /** Conversations kept for the panel's health cards, newest first. */
 export const MAX_CONVERSATIONS = 5;
 /** At most one burst of LLM requests (usage, cost, conversations) per this many ms. */
-export const LLM_MIN_INTERVAL_MS = 2000;
+const LLM_MIN_INTERVAL_MS = 2000;
 /** Without the event stream (polling), LLM figures are refreshed at most this often. */
-export const LLM_POLL_INTERVAL_MS = 30_000;
+const LLM_POLL_INTERVAL_MS = 30_000;
 /** Days of history asked of /llm/cost: enough for today and the current ISO week. */
 const LLM_COST_DAYS = 7;
 /** After the SSE stream failed while /metrics still answered, poll this long before trying SSE again. */
@@ -290,10 +290,10 @@ export class VigiloModel implements IVigiloModel {
       // EventSource would retry by itself, but only we know whether to back
       // off, fall back to polling or report the sidecar gone: close it and let
       // the poll decide right now.
-      const wasLive = this._sseLive;
-      this._closeSource();
-      if (!wasLive) {
-        this._sseFailedOnce();
+      if (this._sseLive) {
+        this._closeSource();
+      } else {
+        this._abandonSse('the event stream could not be opened through the Jupyter server');
       }
       void this._poll.refresh();
     };
@@ -402,13 +402,7 @@ export class VigiloModel implements IVigiloModel {
     this._update({ llm: { ...this._state.llm, ...patch } });
   }
 
-  private _sseFailedOnce(): void {
-    if (this._settings.transport === 'auto') {
-      this._sseProblem = 'the event stream could not be opened through the Jupyter server';
-      this._sseRetryAt = this._now() + SSE_RETRY_AFTER_MS;
-    }
-  }
-
+  /** Close the stream; in 'auto', poll instead for a while and say why. */
   private _abandonSse(problem: string): void {
     this._closeSource();
     if (this._settings.transport === 'auto') {

@@ -2,7 +2,7 @@ import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
 
 /** The server extension's URL namespace under the Jupyter server's base_url. */
-export const NAMESPACE = 'vigilo';
+const NAMESPACE = 'vigilo';
 
 /**
  * A failed request to the server extension or, through it, to the sidecar.

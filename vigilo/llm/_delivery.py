@@ -96,13 +96,17 @@ class Runtime:
     def enqueue(self, item: Any) -> None:
         """Buffer one call record (anything with ``build() -> dict``) or a ready event dict."""
         with self._cond:
-            limit = max(1, int(self.config.max_queue))
-            while len(self._queue) >= limit:
-                self._queue.popleft()
-                self._counters["dropped"] += 1
+            self._drop_oldest(room=1)
             self._queue.append(item)
             self._ensure_thread()
             self._cond.notify()
+
+    def _drop_oldest(self, room: int = 0) -> None:
+        """Drop (and count) the oldest events until the buffer has ``room`` free places. Call with _cond held."""
+        limit = max(1, int(self.config.max_queue))
+        while len(self._queue) > limit - room:
+            self._queue.popleft()
+            self._counters["dropped"] += 1
 
     def request_budget_refresh(self) -> None:
         """Ask the sidecar for the budget state again (a refused call sends no event to learn it from)."""
@@ -225,10 +229,7 @@ class Runtime:
             self._last_error = why
             # Back at the front, oldest first; what no longer fits is dropped (oldest first).
             self._queue.extendleft(reversed(events))
-            limit = max(1, int(self.config.max_queue))
-            while len(self._queue) > limit:
-                self._queue.popleft()
-                self._counters["dropped"] += 1
+            self._drop_oldest()
             self._backoff = min(MAX_BACKOFF_S, max(1.0, self._backoff * 2))
             self._retry_at = time.monotonic() + self._backoff
             if not events:

@@ -7,6 +7,7 @@ the event carries the usage the SDK hands back.
 """
 from __future__ import annotations
 
+import functools
 from typing import Any, Optional
 
 from ._record import get, text_of
@@ -25,14 +26,6 @@ def _prepare(args: tuple, kwargs: dict, stream: bool) -> tuple:
     if system is None and isinstance(config, dict):
         system = config.get("systemInstruction")
     return kwargs.get("model"), {"contents": contents, "system": system}, kwargs, stream, None
-
-
-def _prepare_plain(args: tuple, kwargs: dict) -> tuple:
-    return _prepare(args, kwargs, False)
-
-
-def _prepare_stream(args: tuple, kwargs: dict) -> tuple:
-    return _prepare(args, kwargs, True)
 
 
 def _is_content(value: Any) -> bool:
@@ -68,29 +61,28 @@ def _messages(snapshot: dict) -> "list[dict]":
     return out
 
 
-def _candidate_text(response: Any) -> Optional[str]:
+def _candidate_parts(response: Any) -> Optional[list]:
+    """The first candidate's parts ([] when it has none), or None when there is no candidate."""
     candidates = get(response, "candidates") or []
     if not candidates:
         return None
-    parts = get(get(candidates[0], "content"), "parts") or []
-    return text_of(parts)
+    return get(get(candidates[0], "content"), "parts") or []
 
 
 def _read(response: Any) -> tuple:
-    return get(response, "model_version"), get(response, "usage_metadata"), _candidate_text(response)
+    parts = _candidate_parts(response)
+    return get(response, "model_version"), get(response, "usage_metadata"), None if parts is None else text_of(parts)
 
 
 def _observe(chunk: Any, record: Any, state: Any) -> bool:
     # Each chunk's usageMetadata is the running total so far: the last one counts.
     record.note(get(chunk, "model_version"), get(chunk, "usage_metadata"))
-    candidates = get(chunk, "candidates") or []
-    parts = get(get(candidates[0], "content"), "parts") or [] if candidates else []
-    content = bool(parts)
+    parts = _candidate_parts(chunk) or []
     if record.capture:
-        text = _candidate_text(chunk)
+        text = text_of(parts)
         if text:
             record.output_parts.append(text)
-    record.mark_item(content)
+    record.mark_item(bool(parts))
     return True
 
 
@@ -99,7 +91,7 @@ def _spec(stream: bool) -> Spec:
         provider=PROVIDER,
         operation="generateContent",
         sdk=SDK,
-        prepare=_prepare_stream if stream else _prepare_plain,
+        prepare=functools.partial(_prepare, stream=stream),
         read_response=_read,
         observe=_observe,
         messages_of=_messages,

@@ -9,9 +9,9 @@ from __future__ import annotations
 import hashlib
 import sys
 import uuid
-from datetime import datetime, timezone
 from typing import Any, Callable, Optional
 
+from .._kernel import iso
 from ._context import current
 
 _SDK_VERSIONS: "dict[str, Optional[str]]" = {}
@@ -109,10 +109,6 @@ def fingerprint_of(provider: str, messages: "list[dict]") -> Optional[str]:
         if message["role"] in ("system", "developer"):
             system.append(message["content"])
     return None
-
-
-def iso_utc(epoch_s: float) -> str:
-    return datetime.fromtimestamp(epoch_s, timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def sdk_version(dist: str) -> Optional[str]:
@@ -221,7 +217,7 @@ class CallRecord:
             "operation": self.operation,
             "requestModel": _clip(self.request_model, 256),
             "responseModel": _clip(self.response_model, 256),
-            "startedAt": iso_utc(self.wall),
+            "startedAt": iso(self.wall),
             "ttftMs": round(ttft * 1000.0, 3) if (self.stream and ttft is not None) else None,
             "latencyMs": round(max(0.0, self.latency) * 1000.0, 3),
             "stream": self.stream,

@@ -102,14 +102,18 @@ def _emit(record: CallRecord) -> None:
     runtime().enqueue(record)
 
 
-def _fail(record: Optional[CallRecord], exc: BaseException) -> None:
-    if record is None:
-        return
+def _end(record: CallRecord, exc: Optional[BaseException] = None, doing: str = "ending a stream") -> None:
+    """Stop the call's clock and send its event, once (the first end wins)."""
     try:
         if record.end(exc):
             _emit(record)
     except Exception as err:
-        runtime().count("errors", error=f"recording an error: {type(err).__name__}: {err}")
+        runtime().count("errors", error=f"{doing}: {type(err).__name__}: {err}")
+
+
+def _fail(record: Optional[CallRecord], exc: BaseException) -> None:
+    if record is not None:
+        _end(record, exc, "recording an error")
 
 
 def _finish(spec: Spec, record: Optional[CallRecord], result: Any, state: Any) -> Any:
@@ -173,37 +177,25 @@ def _observe(spec: Spec, record: CallRecord, item: Any, state: Any) -> bool:
         return True
 
 
-def _end_stream(record: CallRecord, exc: Optional[BaseException] = None) -> None:
-    try:
-        if record.end(exc):
-            _emit(record)
-    except Exception as err:
-        runtime().count("errors", error=f"ending a stream: {type(err).__name__}: {err}")
-
-
 def _sync_items(spec: Spec, record: CallRecord, items: Any, state: Any) -> Any:
     # Holds the inner iterator and the record, never the stream object: anthropic's
     # Stream keeps its iterator free of references to itself so a dropped stream closes.
-    started = not spec.lazy_stream
+    if spec.lazy_stream:
+        record.restart(time.time())
     try:
-        for item in items if started else _lazy(record, items):
+        for item in items:
             if _observe(spec, record, item, state):
                 yield item
     except GeneratorExit:
-        _end_stream(record)
+        _end(record)
         close = getattr(items, "close", None)
         if close is not None:
             close()
         raise
     except BaseException as exc:
-        _end_stream(record, exc)
+        _end(record, exc)
         raise
-    _end_stream(record)
-
-
-def _lazy(record: CallRecord, items: Any) -> Any:
-    record.restart(time.time())
-    yield from items
+    _end(record)
 
 
 async def _async_items(spec: Spec, record: CallRecord, items: Any, state: Any) -> Any:
@@ -214,7 +206,7 @@ async def _async_items(spec: Spec, record: CallRecord, items: Any, state: Any) -
             if _observe(spec, record, item, state):
                 yield item
     except GeneratorExit:
-        _end_stream(record)
+        _end(record)
         aclose = getattr(items, "aclose", None)
         if aclose is not None:
             try:
@@ -223,17 +215,16 @@ async def _async_items(spec: Spec, record: CallRecord, items: Any, state: Any) -
                 pass
         raise
     except BaseException as exc:
-        _end_stream(record, exc)
+        _end(record, exc)
         raise
-    _end_stream(record)
+    _end(record)
 
 
 def instrument_stream(spec: Spec, record: CallRecord, stream: Any, state: Any) -> Any:
     """Observe a stream. SDK stream objects stay the same object; bare generators get a generator."""
     is_async = hasattr(stream, "__aiter__")
     if inspect.isgenerator(stream) or inspect.isasyncgen(stream):
-        wrapped = _async_items(spec, record, stream, state) if is_async else _sync_items(spec, record, stream, state)
-        return wrapped
+        return _async_items(spec, record, stream, state) if is_async else _sync_items(spec, record, stream, state)
     # openai / anthropic Stream and AsyncStream iterate `self._iterator` in __iter__/__next__
     # (__aiter__/__anext__); wrap that iterator on the instance, keep the object.
     inner = getattr(stream, "_iterator")
@@ -252,7 +243,7 @@ def _patch_close(stream: Any, record: CallRecord, is_async: bool) -> None:
     if is_async:
 
         async def aclose_wrapper() -> Any:
-            _end_stream(record)
+            _end(record)
             target = ref()
             if target is not None:
                 return await close(target)
@@ -261,7 +252,7 @@ def _patch_close(stream: Any, record: CallRecord, is_async: bool) -> None:
     else:
 
         def close_wrapper() -> Any:
-            _end_stream(record)
+            _end(record)
             target = ref()
             if target is not None:
                 return close(target)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
-import os
 import re
 from typing import Any, Optional
 from urllib.parse import parse_qsl, urlencode
@@ -87,7 +86,7 @@ class _VigiloHandler(APIHandler):
         help_text = "Start it with the panel's Start Vigilo button, `%vigilo` in a notebook, or `vigilo serve`."
         if discovery is None:
             self._send_error(503, "sidecar_not_running", f"No Vigilo sidecar is running for this Jupyter server. {help_text}")
-        elif not _pid_alive(discovery.get("pid")):
+        elif not _sidecar.pid_alive(discovery.get("pid")):
             self._send_error(
                 503,
                 "sidecar_not_running",
@@ -260,16 +259,6 @@ def _consume_stream_closed(future: "asyncio.Future[None]") -> None:
     on_connection_close ends the relay; retrieve it so asyncio does not log it."""
     if not future.cancelled():
         future.exception()
-
-
-def _pid_alive(pid: Any) -> bool:
-    try:
-        os.kill(int(pid), 0)
-    except (ProcessLookupError, ValueError, TypeError):
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 class StartHandler(_VigiloHandler):
