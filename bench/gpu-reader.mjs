@@ -7,13 +7,13 @@
 //   node bench/gpu-reader.mjs [--seconds 20] [--trials 5]
 // The TypeScript sources are bundled on the fly with esbuild (no dist/ needed).
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, rmSync, symlinkSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createRequire } from 'node:module';
-import { ROOT, summary } from './lib.mjs';
+import { cliArgs, procStatFields, ROOT, summary } from './lib.mjs';
 
-const args = Object.fromEntries(process.argv.slice(2).reduce((acc, a, i, all) => (a.startsWith('--') ? [...acc, [a.slice(2), all[i + 1]]] : acc), []));
+const args = cliArgs();
 const seconds = Number(args.seconds ?? 20);
 const trials = Number(args.trials ?? 5);
 const FAKE = join(ROOT, 'test', 'fixtures', 'nvidia-smi', 'fake-nvidia-smi.mjs');
@@ -21,8 +21,7 @@ const FAKE = join(ROOT, 'test', 'fixtures', 'nvidia-smi', 'fake-nvidia-smi.mjs')
 /** utime+stime of one process, in s (0 when it is gone). */
 function pidCpuS(pid) {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const f = procStatFields(pid);
     return (Number(f[11]) + Number(f[12])) / 100;
   } catch {
     return 0;
@@ -30,8 +29,7 @@ function pidCpuS(pid) {
 }
 
 function selfStat() {
-  const stat = readFileSync('/proc/self/stat', 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const f = procStatFields('self');
   // utime, stime, cutime, cstime (fields 14-17) in clock ticks.
   return { ownS: (Number(f[11]) + Number(f[12])) / 100, childrenS: (Number(f[13]) + Number(f[14])) / 100 };
 }

@@ -8,6 +8,19 @@ import { createInterface } from 'node:readline';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
+/** `--name value` pairs of the command line → { name: 'value' }. */
+export function cliArgs(argv = process.argv.slice(2)) {
+  return Object.fromEntries(argv.reduce((acc, a, i, all) => (a.startsWith('--') ? [...acc, [a.slice(2), all[i + 1]]] : acc), []));
+}
+
+/** Fields of /proc/<pid>/stat after the command name: [0] is field 3 (state), so utime is [11], stime [12], cutime [13], cstime [14]. */
+export function procStatFields(pid = 'self') {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+}
+
+const USER_HZ = 100; // clock ticks per second on Linux
+
 export function percentile(sorted, p) {
   if (sorted.length === 0) return NaN;
   const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
@@ -21,10 +34,8 @@ export function summary(values) {
 
 /** CPU seconds (user+system) and RSS bytes of a pid, from /proc. */
 export function procUsage(pid) {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const ticks = 100; // USER_HZ on Linux
-  const cpuS = (Number(fields[11]) + Number(fields[12])) / ticks;
+  const fields = procStatFields(pid);
+  const cpuS = (Number(fields[11]) + Number(fields[12])) / USER_HZ;
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const rssKb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? NaN);
   return { cpuS, rssBytes: rssKb * 1024 };

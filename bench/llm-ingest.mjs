@@ -3,10 +3,10 @@
 // sequential and with 4 concurrent senders.   node bench/llm-ingest.mjs [--events 20000]
 // Needs the build: npx tsc -p tsconfig.node.json
 import { randomUUID } from 'node:crypto';
-import { startSidecar } from './lib.mjs';
+import { cliArgs, startSidecar } from './lib.mjs';
 import { machine, writeSection } from './llm-lib.mjs';
 
-const args = Object.fromEntries(process.argv.slice(2).reduce((acc, a, i, all) => (a.startsWith('--') ? [...acc, [a.slice(2), all[i + 1]]] : acc), []));
+const args = cliArgs();
 const total = Number(args.events ?? 20000);
 const batch = 500;
 

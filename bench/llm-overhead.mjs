@@ -5,14 +5,14 @@
 // Needs the build: npx tsc -p tsconfig.node.json
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { ROOT, startSidecar, summary } from './lib.mjs';
+import { cliArgs, ROOT, startSidecar, summary } from './lib.mjs';
 import { machine, startFakeOpenAI, writeSection } from './llm-lib.mjs';
 
 const require = createRequire(import.meta.url);
 const OpenAI = require('openai').default;
 const vigilo = require(join(ROOT, 'dist', 'client', 'index.js'));
 
-const args = Object.fromEntries(process.argv.slice(2).reduce((acc, a, i, all) => (a.startsWith('--') ? [...acc, [a.slice(2), all[i + 1]]] : acc), []));
+const args = cliArgs();
 const calls = Number(args.calls ?? 2000);
 const streamCalls = Number(args['stream-calls'] ?? 500);
 

@@ -3,11 +3,9 @@
 //   node bench/sidecar.mjs [--idle-seconds 60] [--clients 50] [--requests 10000] [--runs 5]
 // Needs the build: npm run build:node
 import http from 'node:http';
-import { procUsage, startSidecar, summary } from './lib.mjs';
+import { cliArgs, procUsage, startSidecar, summary } from './lib.mjs';
 
-const args = Object.fromEntries(
-  process.argv.slice(2).reduce((acc, a, i, all) => (a.startsWith('--') ? [...acc, [a.slice(2), all[i + 1]]] : acc), [])
-);
+const args = cliArgs();
 const idleSeconds = Number(args['idle-seconds'] ?? 60);
 const clients = Number(args.clients ?? 50);
 const requests = Number(args.requests ?? 10000);

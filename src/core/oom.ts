@@ -20,6 +20,7 @@
  * Output: seconds until usage reaches the limit (or null), the basis in words,
  * the confidence and the current used %.
  */
+import { median } from './llm/trend';
 
 export interface VramSample {
   tMs: number;
@@ -70,12 +71,6 @@ export interface OomPrediction {
   /** Fitted growth of the envelope (MiB/s), when there was enough data to fit. */
   slopeMiBPerS: number | null;
   samples: number;
-}
-
-function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
 }
 
 export function predictOom(samples: readonly VramSample[], totalMiB: number | null, options: OomOptions = {}): OomPrediction {

@@ -4,7 +4,7 @@
  * they can import. Colab is decided first: a Colab VM may have /kaggle/input
  * (kagglehub's cache), so paths alone never mean Kaggle.
  */
-import type { PlatformInfo } from '../shared/api';
+import type { AcceleratorInfo, PlatformInfo } from '../shared/api';
 
 export interface PlatformFacts {
   env: Record<string, string | undefined>;
@@ -72,13 +72,8 @@ export interface AcceleratorFacts {
   gpuNames: readonly string[] | null;
 }
 
-export interface Accelerator {
-  kind: 'gpu' | 'tpu' | 'none' | 'unknown';
-  /** "Tesla T4", "2 × Tesla T4", "TPU v3-8", null when unknown. */
-  model: string | null;
-  count: number | null;
-  evidence: string[];
-}
+/** The wire shape (src/shared/api.ts): kind, model ("Tesla T4", "2 × Tesla T4", "TPU v3-8"), count, evidence. */
+export type Accelerator = AcceleratorInfo;
 
 const GOOGLE_PCI_VENDOR = '0x1ae0';
 const NVIDIA_PCI_VENDOR = '0x10de';

@@ -5,7 +5,7 @@
  * `%vigilo` magic) because paid tiers and policies differ. docs/PLATFORMS.md
  * explains every number.
  */
-import type { PlatformName } from '../shared/api';
+import type { AcceleratorInfo, PlatformName } from '../shared/api';
 import { formatDuration, formatSize, parseDuration, parseSize, UnitParseError } from './units';
 
 export type ProfileField = 'sessionLifetime' | 'idleCutoff' | 'gpuSessionCap' | 'weeklyGpuQuota' | 'weeklyTpuQuota' | 'outputLimit';
@@ -48,11 +48,16 @@ export interface PlatformProfile {
 const READ = '2026-11-24 (read from shared/MISSION.md facts table; second-hand sources agree)';
 const H = 3600;
 
+/** "12h", "20 GB"; null when there is no limit. */
+function display(value: number | null, unit: 's' | 'bytes'): string | null {
+  return value === null ? null : unit === 's' ? formatDuration(value) : formatSize(value);
+}
+
 function num(value: number | null, unit: 's' | 'bytes', source: string, verified: boolean, note?: string): ProfileNumber {
   return {
     value,
     unit,
-    display: value === null ? null : unit === 's' ? formatDuration(value) : formatSize(value),
+    display: display(value, unit),
     source,
     date: READ,
     verified,
@@ -62,7 +67,7 @@ function num(value: number | null, unit: 's' | 'bytes', source: string, verified
 
 const none = (unit: 's' | 'bytes', why: string): ProfileNumber => num(null, unit, why, true);
 
-export type AcceleratorKind = 'gpu' | 'tpu' | 'none' | 'unknown';
+export type AcceleratorKind = AcceleratorInfo['kind'];
 
 /** The built-in profile of a platform, for the accelerator it runs with. */
 export function defaultProfile(platform: PlatformName, accelerator: AcceleratorKind = 'unknown'): PlatformProfile {
@@ -117,8 +122,6 @@ export function defaultProfile(platform: PlatformName, accelerator: AcceleratorK
   };
 }
 
-export type ProfileOverrides = Partial<Record<ProfileField, string | number | null>>;
-
 export function isProfileField(name: string): name is ProfileField {
   return Object.prototype.hasOwnProperty.call(PROFILE_FIELDS, name);
 }
@@ -159,7 +162,7 @@ export function applyOverrides(
     fields[name] = {
       value,
       unit,
-      display: value === null ? null : unit === 's' ? formatDuration(value) : formatSize(value),
+      display: display(value, unit),
       source: `user override (${origin})`,
       date: atIso,
       verified: true,

@@ -3,6 +3,7 @@
  * quota 23h`); Vigilo counts GPU session time against it and resets it at the
  * weekly boundary (Saturday 00:00 UTC, Kaggle docs / MISSION.md facts table).
  */
+import { utcDayStart } from '../shared/costBuckets';
 import { parseDuration } from './units';
 
 export interface QuotaState {
@@ -19,14 +20,8 @@ export interface QuotaState {
 
 /** The most recent Saturday 00:00 UTC at or before `ms`. */
 export function weekStartUtc(ms: number): number {
-  const d = new Date(ms);
-  const midnight = Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate());
-  const daysSinceSaturday = (d.getUTCDay() + 1) % 7; // Saturday = 6 → 0
-  return midnight - daysSinceSaturday * 86_400_000;
-}
-
-export function nextResetUtc(ms: number): number {
-  return weekStartUtc(ms) + 7 * 86_400_000;
+  const daysSinceSaturday = (new Date(ms).getUTCDay() + 1) % 7; // Saturday = 6 → 0
+  return utcDayStart(ms) - daysSinceSaturday * 86_400_000;
 }
 
 export function initialQuota(nowMs: number): QuotaState {

@@ -8,8 +8,6 @@
 
 export type AlertSeverity = 'info' | 'warning' | 'critical';
 
-export const SEVERITY_RANK: Record<AlertSeverity, number> = { info: 0, warning: 1, critical: 2 };
-
 /** 'above': crossed when value >= threshold (VRAM %, spend %). 'below': crossed when value <= threshold (minutes left). */
 export type ThresholdDirection = 'above' | 'below';
 

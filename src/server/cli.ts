@@ -2,7 +2,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { systemClock } from './core/clock';
 import type { SidecarConfig } from './core/context';
 import { isLoopbackHost } from './core/security';
-import { isPidAlive, newToken, probeSidecar, readDiscovery, removeDiscovery, type Discovery } from './core/discovery';
+import { isPidAlive, newToken, probeSidecar, readDiscovery, removeDiscovery, sidecarStatus, type Discovery } from './core/discovery';
 import { defaultDataDir, fsRoot } from './core/paths';
 import { buildOpenApi } from './core/openapi';
 import { PortInUseError, Sidecar } from './sidecar';
@@ -121,13 +121,14 @@ export function buildCli(io: CliIo, setExit: (code: number) => void): Command {
     .action(async (options: { dataDir?: string }) => {
       const dataDir = options.dataDir ?? defaultDataDir(io.env);
       const d = readDiscovery(dataDir);
-      if (!d || !(await probeSidecar(d))) {
+      // The probe's own answer is the status: one request, not two.
+      const status = d ? await sidecarStatus(d) : null;
+      if (!status) {
         io.err(`vigilo: no sidecar is running for ${dataDir}. Start one with: vigilo serve`);
         setExit(1);
         return;
       }
-      const response = await fetch(`${d.url}/status`, { headers: { authorization: `Bearer ${d.token}` } });
-      io.out(JSON.stringify(await response.json(), null, 2));
+      io.out(JSON.stringify(status, null, 2));
       setExit(0);
     });
 
@@ -151,8 +152,10 @@ export function buildCli(io: CliIo, setExit: (code: number) => void): Command {
       for (let i = 0; i < 100 && isPidAlive(d.pid); i++) {
         await new Promise(r => setTimeout(r, 50));
       }
-      io.out(isPidAlive(d.pid) ? `vigilo: pid ${d.pid} did not stop within 5 s.` : `vigilo: stopped pid ${d.pid}.`);
-      setExit(isPidAlive(d.pid) ? 1 : 0);
+      // Asked once, so the message and the exit code cannot disagree.
+      const stopped = !isPidAlive(d.pid);
+      io.out(stopped ? `vigilo: stopped pid ${d.pid}.` : `vigilo: pid ${d.pid} did not stop within 5 s.`);
+      setExit(stopped ? 0 : 1);
     });
 
   program

@@ -13,7 +13,7 @@ import { KernelRegistry } from './core/kernels';
 import type { SidecarModule } from './core/module';
 import { SnapshotStore } from './core/snapshot';
 import { featureModules } from './modules';
-import { PlatformDetector, registerDetector } from './platform/detector';
+import { PlatformDetector } from './platform/detector';
 
 export interface SidecarOptions {
   config: SidecarConfig;
@@ -69,10 +69,10 @@ export class Sidecar {
       kernels,
       alerts,
       startedAtMs,
+      detector,
       platform: (): PlatformInfo => detector.info(),
       log: options.log ?? (() => undefined)
     };
-    registerDetector(this.ctx, detector);
     const features = (options.modules ?? featureModules)(this.ctx);
     this.modules = [coreModule(this.ctx, () => this.url), ...features];
   }

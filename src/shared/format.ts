@@ -59,6 +59,11 @@ export function formatDuration(seconds: number | null | undefined): string {
   return negative ? `-${text}` : text;
 }
 
+/** 0.0123 → "$0.0123", 12.3 → "$12.30": four decimals below a dollar, where LLM calls cost. */
+export function formatUsd(value: number): string {
+  return `$${value.toFixed(value < 1 ? 4 : 2)}`;
+}
+
 /** used/total as a percentage, or null when it cannot be computed. */
 export function ratioPercent(used: number | null | undefined, total: number | null | undefined): number | null {
   if (used === null || used === undefined || !total || !Number.isFinite(used) || !Number.isFinite(total)) {
@@ -100,7 +105,7 @@ export function formatByKey(key: string, value: unknown): string {
       return `${Math.round(value)} ms`;
     }
     if (/Usd$|Cost$/i.test(key)) {
-      return `$${value.toFixed(value < 1 ? 4 : 2)}`;
+      return formatUsd(value);
     }
     return Number.isInteger(value) ? String(value) : value.toFixed(2);
   }

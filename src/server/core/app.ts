@@ -44,7 +44,7 @@ function mountJson(app: Express, route: JsonRoute<any, any, any>): void {
 
 /**
  * Build the sidecar's HTTP app from its modules. Listening is separate
- * (see listen.ts), so tests drive the app without globals.
+ * (Sidecar.start in sidecar.ts), so tests drive the app without globals.
  */
 export function createApp(options: AppOptions): Express {
   const app = express();

@@ -1,5 +1,6 @@
 import type { PlatformInfo } from '../../shared/api';
 import type { AlertEngine } from '../alerts/engine';
+import type { PlatformDetector } from '../platform/detector';
 import type { EventBus } from './bus';
 import type { Clock } from './clock';
 import type { KernelRegistry } from './kernels';
@@ -29,7 +30,9 @@ export interface SidecarContext {
   /** The one alert engine (thresholds with hysteresis, one-shot events, history); see alerts/engine.ts. */
   alerts: AlertEngine;
   startedAtMs: number;
-  /** Current platform decision with its evidence. */
+  /** Platform facts under VIGILO_FS_ROOT; the platform module refreshes them on its timer. */
+  detector: PlatformDetector;
+  /** Current platform decision with its evidence (`detector.info()`). */
   platform(): PlatformInfo;
   log(line: string): void;
 }

@@ -81,12 +81,13 @@ export function isPidAlive(pid: number): boolean {
 }
 
 /**
- * Is the sidecar a discovery file describes alive and answering? Dead pid →
- * no; otherwise GET /status with its token within `timeoutMs`.
+ * The /status of the sidecar a discovery file describes, when it is alive and
+ * answers as itself: dead pid → null; otherwise GET /status with its token
+ * within `timeoutMs`, null unless the answer names the same pid.
  */
-export async function probeSidecar(discovery: Discovery, timeoutMs = 1500): Promise<boolean> {
+export async function sidecarStatus(discovery: Discovery, timeoutMs = 1500): Promise<{ pid: number } | null> {
   if (!isPidAlive(discovery.pid)) {
-    return false;
+    return null;
   }
   try {
     const response = await fetch(`${discovery.url}/status`, {
@@ -94,13 +95,18 @@ export async function probeSidecar(discovery: Discovery, timeoutMs = 1500): Prom
       signal: AbortSignal.timeout(timeoutMs)
     });
     if (!response.ok) {
-      return false;
+      return null;
     }
     const body = (await response.json()) as { pid?: number };
-    return body.pid === discovery.pid;
+    return body.pid === discovery.pid ? (body as { pid: number }) : null;
   } catch {
-    return false;
+    return null;
   }
+}
+
+/** Is the sidecar a discovery file describes alive and answering? */
+export async function probeSidecar(discovery: Discovery, timeoutMs = 1500): Promise<boolean> {
+  return (await sidecarStatus(discovery, timeoutMs)) !== null;
 }
 
 export function newToken(): string {

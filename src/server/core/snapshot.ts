@@ -7,30 +7,27 @@ import type { Clock } from './clock';
  */
 export class SnapshotStore {
   private readonly sections = new Map<string, unknown>();
-  private readonly listeners = new Set<(snapshot: MetricsSnapshot) => void>();
-  private version = 0;
+  private readonly listeners = new Set<() => void>();
 
   constructor(
     private readonly clock: Clock,
     private readonly sidecarSection: () => MetricsSnapshot['sidecar']
   ) {}
 
-  /** Replace one section. Listeners hear about it once per call. */
+  /**
+   * Replace one section. Listeners hear about it once per call; they read
+   * `current()` when they need it (the /events push coalesces, so building a
+   * snapshot on every sample would be wasted).
+   */
   update(section: string, value: unknown): void {
     this.sections.set(section, value);
-    this.version++;
-    const snapshot = this.current();
     for (const listener of this.listeners) {
-      listener(snapshot);
+      listener();
     }
   }
 
   get(section: string): unknown {
     return this.sections.get(section);
-  }
-
-  get revision(): number {
-    return this.version;
   }
 
   current(): MetricsSnapshot {
@@ -44,7 +41,7 @@ export class SnapshotStore {
     return out as MetricsSnapshot;
   }
 
-  onUpdate(listener: (snapshot: MetricsSnapshot) => void): () => void {
+  onUpdate(listener: () => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }

@@ -7,7 +7,7 @@
 import { z } from 'zod';
 import type { GpuDevice, GpuSection } from '../../shared/api';
 import type { GpuRow } from '../../core/nvidiaSmi';
-import { oomAlertValue, predictOom, type OomOptions, type OomPrediction, type VramSample } from '../../core/oom';
+import { oomAlertValue, predictOom, type OomOptions, type VramSample } from '../../core/oom';
 import type { SidecarContext } from '../core/context';
 import type { SidecarModule } from '../core/module';
 import { jsonRoute } from '../core/route';
@@ -70,7 +70,6 @@ export function gpuModule(ctx: SidecarContext, options: GpuModuleOptions): Sidec
   let sampledAt: string | null = null;
   let processes = new Map<string, NonNullable<GpuDevice['processes']>>();
   let processesReason: string | null = 'not sampled yet';
-  let appsTimer: NodeJS.Timeout | null = null;
   let appsRunning = false;
   let lastAppsMs = 0;
   const appsEvery = options.appsIntervalMs ?? Math.max(5000, options.intervalMs * 10);
@@ -174,22 +173,20 @@ export function gpuModule(ctx: SidecarContext, options: GpuModuleOptions): Sidec
     onBatch: (rows, atMs) => {
       checkIdentity(rows);
       sampledAt = new Date(atMs).toISOString();
-      const predictions = new Map<string, OomPrediction>();
-      devices = rows.map(row => {
+      const predicted = rows.map(row => {
         let ring = histories.get(row.uuid);
         if (!ring) {
           ring = new Ring<VramSample>(historySize);
           histories.set(row.uuid, ring);
         }
         if (row.memoryUsedMiB !== null) ring.push({ tMs: atMs, usedMiB: row.memoryUsedMiB });
-        const oom = predictOom(ring.toArray(), row.memoryTotalMiB, options.oom);
-        predictions.set(row.uuid, oom);
-        return { ...row, oom };
+        return { ...row, oom: predictOom(ring.toArray(), row.memoryTotalMiB, options.oom) };
       });
-      for (const d of devices) {
-        const oom = predictions.get(d.uuid);
-        ctx.alerts.observe('gpu.vram', d.uuid, oom?.usedPercent ?? null);
-        ctx.alerts.observe('gpu.oom', d.uuid, oom ? oomAlertValue(oom) : null);
+      // `devices` first: the rules' messages look device names up there.
+      devices = predicted;
+      for (const { uuid, oom } of predicted) {
+        ctx.alerts.observe('gpu.vram', uuid, oom.usedPercent);
+        ctx.alerts.observe('gpu.oom', uuid, oomAlertValue(oom));
       }
       publish(reader.current);
       if (atMs - lastAppsMs >= appsEvery) {
@@ -229,8 +226,6 @@ export function gpuModule(ctx: SidecarContext, options: GpuModuleOptions): Sidec
           reader.start();
         },
         stop() {
-          if (appsTimer) clearTimeout(appsTimer);
-          appsTimer = null;
           reader.stop();
         }
       }

@@ -142,10 +142,11 @@ export class NvidiaSmiReader {
     });
   }
 
+  /** Apply a patch; listeners hear only of a real change (every field is a primitive, so `!==` is exact). */
   private setState(patch: Partial<ReaderState>): void {
-    const before = JSON.stringify(this.state);
+    const changed = (Object.keys(patch) as Array<keyof ReaderState>).some(k => patch[k] !== this.state[k]);
     this.state = { ...this.state, ...patch };
-    if (JSON.stringify(this.state) !== before) {
+    if (changed) {
       this.options.onState(this.current);
     }
   }

@@ -1,5 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { utcDayKey, utcDayStart } from '../../shared/costBuckets';
+import { formatUsd as usd } from '../../shared/format';
 import { BudgetLimits, type BudgetState } from '../../shared/llm-api';
 import type { AlertEngine, ThresholdRule } from '../alerts/engine';
 import type { Clock } from '../core/clock';
@@ -19,15 +21,6 @@ const LEVELS: ThresholdRule['thresholds'] = [
   { value: 80, severity: 'warning' },
   { value: 100, severity: 'critical' }
 ];
-
-export function utcDayStart(ms: number): number {
-  const d = new Date(ms);
-  return Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate());
-}
-
-function usd(v: number): string {
-  return `$${v < 1 ? v.toFixed(4) : v.toFixed(2)}`;
-}
 
 /**
  * Spend budgets per session (this sidecar run), UTC day and conversation,
@@ -98,25 +91,31 @@ export class Budgets {
     };
   }
 
-  /** Feed current spend to the alert rules; `conversations` are those that just had calls. */
-  evaluate(conversations: string[]): void {
-    const { sessionUsd, dayUsd } = this.spent();
+  /** Feed current spend to the alert rules; `conversations` are those that just had calls. Returns the spend it read. */
+  evaluate(conversations: string[]): { sessionUsd: number; dayUsd: number } {
+    const spent = this.spent();
+    const { sessionUsd, dayUsd } = spent;
     const pct = (spent: number, limit: number | null | undefined): number | null => (limit ? (spent / limit) * 100 : null);
     this.deps.alerts.observe(BUDGET_RULES.session, this.deps.runId, pct(sessionUsd, this.limits.sessionUsd));
-    this.deps.alerts.observe(BUDGET_RULES.day, new Date(utcDayStart(this.deps.clock.now())).toISOString().slice(0, 10), pct(dayUsd, this.limits.dayUsd));
+    this.deps.alerts.observe(BUDGET_RULES.day, utcDayKey(this.deps.clock.now()), pct(dayUsd, this.limits.dayUsd));
     if (this.limits.conversationUsd) {
       for (const key of conversations) {
         this.deps.alerts.observe(BUDGET_RULES.conversation, key, pct(this.deps.store.spent({ conversationKey: key }), this.limits.conversationUsd));
       }
     }
+    return spent;
   }
 
-  /** The hard stop applies to the session and day budgets (a conversation budget only alerts). */
-  state(): BudgetState {
+  /**
+   * The hard stop applies to the session and day budgets (a conversation
+   * budget only alerts). `spent`: the spend just read (evaluate's), so it is
+   * not summed twice; read here when not given.
+   */
+  state(spent?: { sessionUsd: number; dayUsd: number }): BudgetState {
     if (!this.limits.hardStop) {
       return { hardStop: false, reason: null };
     }
-    const { sessionUsd, dayUsd } = this.spent();
+    const { sessionUsd, dayUsd } = spent ?? this.spent();
     if (this.limits.sessionUsd && sessionUsd >= this.limits.sessionUsd) {
       return { hardStop: true, reason: `session LLM budget of ${usd(this.limits.sessionUsd)} reached (${usd(sessionUsd)} spent)` };
     }

@@ -1,4 +1,4 @@
-import { isoWeekKey, utcDayKey } from '../../shared/costBuckets';
+import { isoWeekKey, utcDayKey, utcDayStart } from '../../shared/costBuckets';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { z } from 'zod';
@@ -133,11 +133,17 @@ export function llmModule(ctx: SidecarContext, options: LlmModuleOptions = {}): 
     return budgets;
   };
 
-  const healthOf = (key: string): ConversationHealth | null => {
+  /** The calls of one conversation, or the API's not_found naming it. */
+  const conversationCalls = (key: string): StoredCall[] => {
     const calls = db().calls({ conversationKey: key });
     if (calls.length === 0) {
-      return null;
+      throw new ApiError('not_found', `No LLM calls recorded for conversation "${key}"; GET /llm/conversations lists them.`);
     }
+    return calls;
+  };
+
+  const healthOf = (key: string): ConversationHealth => {
+    const calls = conversationCalls(key);
     const last = calls[calls.length - 1];
     const price = lookupPrice(table, last.provider, modelOf(last));
     return conversationHealth({
@@ -183,7 +189,7 @@ export function llmModule(ctx: SidecarContext, options: LlmModuleOptions = {}): 
     }));
     const result = db().insert(rows);
     const touched = [...new Set(rows.map(r => r.conversationKey).filter((k): k is string => !!k))];
-    budget().evaluate(touched);
+    const spent = budget().evaluate(touched);
     if (result.inserted > 0) {
       ctx.bus.publish('llm', {
         type: 'calls',
@@ -192,7 +198,13 @@ export function llmModule(ctx: SidecarContext, options: LlmModuleOptions = {}): 
         calls: rows.map(r => ({ id: r.id, provider: r.provider, model: modelOf(r), costUsd: r.costUsd, conversationId: r.conversationKey, status: r.status }))
       });
     }
-    return { accepted: result.inserted, duplicates: result.duplicates, budget: budget().state() };
+    return { accepted: result.inserted, duplicates: result.duplicates, budget: budget().state(spent) };
+  };
+
+  const pricingView = () => ({ date: table.date, source: table.source, models: table.models, overrides: table.overrides, imported: table.imported, warnings: table.warnings });
+  const budgetsView = () => {
+    const spent = budget().spent();
+    return { limits: budget().current, spent, state: budget().state(spent), file: budget().file };
   };
 
   const importPricing = async (from: string): Promise<void> => {
@@ -295,7 +307,7 @@ export function llmModule(ctx: SidecarContext, options: LlmModuleOptions = {}): 
       response: LlmCostResponse,
       handler: ({ query }): z.infer<typeof LlmCostResponse> => {
         const now = ctx.clock.now();
-        const since = Date.UTC(new Date(now).getUTCFullYear(), new Date(now).getUTCMonth(), new Date(now).getUTCDate()) - (query.days - 1) * DAY_MS;
+        const since = utcDayStart(now) - (query.days - 1) * DAY_MS;
         const calls = db().calls({ sinceMs: since });
         const byKey = (a: CostBucket, b: CostBucket) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
         const byCost = (a: CostBucket, b: CostBucket) => (b.costUsd ?? -1) - (a.costUsd ?? -1) || byKey(a, b);
@@ -321,7 +333,6 @@ export function llmModule(ctx: SidecarContext, options: LlmModuleOptions = {}): 
         conversations: db()
           .conversations(100)
           .map(c => healthOf(c.key))
-          .filter((h): h is ConversationHealth => h !== null)
       })
     }),
     jsonRoute({
@@ -331,13 +342,7 @@ export function llmModule(ctx: SidecarContext, options: LlmModuleOptions = {}): 
       tags: ['llm'],
       params: z.object({ conversationId: z.string().min(1).max(256) }),
       response: ConversationHealth,
-      handler: ({ params }) => {
-        const health = healthOf(params.conversationId);
-        if (!health) {
-          throw new ApiError('not_found', `No LLM calls recorded for conversation "${params.conversationId}"; GET /llm/conversations lists them.`);
-        }
-        return health;
-      }
+      handler: ({ params }) => healthOf(params.conversationId)
     }),
     jsonRoute({
       method: 'get',
@@ -347,13 +352,8 @@ export function llmModule(ctx: SidecarContext, options: LlmModuleOptions = {}): 
       params: z.object({ conversationId: z.string().min(1).max(256) }),
       query: SummaryQuery,
       response: LlmSummaryResponse,
-      handler: ({ params, query }) => {
-        const calls = db().calls({ conversationKey: params.conversationId });
-        if (calls.length === 0) {
-          throw new ApiError('not_found', `No LLM calls recorded for conversation "${params.conversationId}"; GET /llm/conversations lists them.`);
-        }
-        return summarizeConversation({ conversationId: params.conversationId, messages: conversationTranscript(calls), budgetTokens: query.budgetTokens });
-      }
+      handler: ({ params, query }) =>
+        summarizeConversation({ conversationId: params.conversationId, messages: conversationTranscript(conversationCalls(params.conversationId)), budgetTokens: query.budgetTokens })
     }),
     jsonRoute({
       method: 'get',
@@ -362,13 +362,7 @@ export function llmModule(ctx: SidecarContext, options: LlmModuleOptions = {}): 
       tags: ['llm'],
       params: z.object({ conversationId: z.string().min(1).max(256) }),
       response: LlmTranscriptResponse,
-      handler: ({ params }) => {
-        const calls = db().calls({ conversationKey: params.conversationId });
-        if (calls.length === 0) {
-          throw new ApiError('not_found', `No LLM calls recorded for conversation "${params.conversationId}"; GET /llm/conversations lists them.`);
-        }
-        return { conversationId: params.conversationId, messages: conversationTranscript(calls) };
-      }
+      handler: ({ params }) => ({ conversationId: params.conversationId, messages: conversationTranscript(conversationCalls(params.conversationId)) })
     }),
     jsonRoute({
       method: 'get',
@@ -376,7 +370,7 @@ export function llmModule(ctx: SidecarContext, options: LlmModuleOptions = {}): 
       summary: 'The pricing table in use (USD per 1M tokens), the date it was taken, user overrides, imports and warnings.',
       tags: ['llm'],
       response: LlmPricingResponse,
-      handler: () => ({ date: table.date, source: table.source, models: table.models, overrides: table.overrides, imported: table.imported, warnings: table.warnings })
+      handler: pricingView
     }),
     jsonRoute({
       method: 'post',
@@ -391,7 +385,7 @@ export function llmModule(ctx: SidecarContext, options: LlmModuleOptions = {}): 
         } catch (error) {
           throw new ApiError('invalid_request', `Could not import prices from ${body.from}: ${(error as Error).message}`);
         }
-        return { date: table.date, source: table.source, models: table.models, overrides: table.overrides, imported: table.imported, warnings: table.warnings };
+        return pricingView();
       }
     }),
     jsonRoute({
@@ -400,7 +394,7 @@ export function llmModule(ctx: SidecarContext, options: LlmModuleOptions = {}): 
       summary: 'Spend budgets (session, UTC day, conversation; USD), what was spent, and the hard-stop state.',
       tags: ['llm'],
       response: BudgetsResponse,
-      handler: () => ({ limits: budget().current, spent: budget().spent(), state: budget().state(), file: budget().file })
+      handler: budgetsView
     }),
     jsonRoute({
       method: 'put',
@@ -411,7 +405,7 @@ export function llmModule(ctx: SidecarContext, options: LlmModuleOptions = {}): 
       response: BudgetsResponse,
       handler: ({ body }) => {
         budget().set(body);
-        return { limits: budget().current, spent: budget().spent(), state: budget().state(), file: budget().file };
+        return budgetsView();
       }
     })
   ];

@@ -64,14 +64,3 @@ export class PlatformDetector {
     return { ...base, accelerator: this.accelerator() };
   }
 }
-
-const detectors = new WeakMap<object, PlatformDetector>();
-
-/** The composition root registers the context's detector; the platform module finds it here. */
-export function registerDetector(ctx: object, detector: PlatformDetector): void {
-  detectors.set(ctx, detector);
-}
-
-export function detectorOf(ctx: object): PlatformDetector | undefined {
-  return detectors.get(ctx);
-}

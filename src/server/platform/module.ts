@@ -1,4 +1,4 @@
-import { ProfileBody, ProfileResponse } from '../../shared/api';
+import { ProfileBody, ProfileResponse, type PlatformInfo } from '../../shared/api';
 import { UnitParseError } from '../../core/units';
 import type { PlatformProfile } from '../../core/profiles';
 import { intervalCollector } from '../core/collector';
@@ -16,26 +16,26 @@ export interface PlatformModuleDeps {
   intervalMs?: number;
 }
 
-/** The effective profile for the platform and accelerator detected now. */
-export function currentProfile(ctx: SidecarContext, deps: PlatformModuleDeps): PlatformProfile {
-  const info = deps.detector.info();
+function profileFor(deps: PlatformModuleDeps, info: PlatformInfo): PlatformProfile {
   return deps.profiles.effective(info.name, info.accelerator?.kind ?? 'unknown');
+}
+
+/** The effective profile for the platform and accelerator detected now. */
+export function currentProfile(deps: PlatformModuleDeps): PlatformProfile {
+  return profileFor(deps, deps.detector.info());
 }
 
 /** The `platform` section, GET/POST /profile; accelerator changes raise `accelerator.changed`. */
 export function platformModule(ctx: SidecarContext, deps: PlatformModuleDeps): SidecarModule {
   let lastAccel: string | null = null;
-  const view = () => {
-    const profile = currentProfile(ctx, deps);
-    return { ...profile, overridesFile: deps.profiles.path };
-  };
+  const view = () => ({ ...currentProfile(deps), overridesFile: deps.profiles.path });
   const collector = intervalCollector({
     name: 'platform',
     intervalMs: deps.intervalMs ?? 30_000,
     async sample() {
       deps.detector.refresh();
       const info = deps.detector.info();
-      const profile = deps.profiles.effective(info.name, info.accelerator?.kind ?? 'unknown');
+      const profile = profileFor(deps, info);
       const accel = info.accelerator ? `${info.accelerator.kind}${info.accelerator.model ? ` (${info.accelerator.model})` : ''}` : null;
       if (lastAccel !== null && accel !== null && accel !== lastAccel && info.accelerator?.kind !== 'unknown') {
         ctx.alerts.fire({ ruleId: 'accelerator.changed', severity: 'warning', message: `The accelerator changed: ${lastAccel} → ${accel}.`, data: { from: lastAccel, to: accel } });

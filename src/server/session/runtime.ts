@@ -8,7 +8,6 @@ import type { SidecarContext } from '../core/context';
 import type { SidecarModule } from '../core/module';
 import type { OomOptions } from '../../core/oom';
 import { gpuModule } from '../gpu/module';
-import { detectorOf, PlatformDetector } from '../platform/detector';
 import { currentProfile, platformModule } from '../platform/module';
 import { ProfileStore } from '../platform/profileStore';
 import { quotaModule } from '../quota/module';
@@ -38,10 +37,10 @@ function envInt(env: NodeJS.ProcessEnv, name: string): number | undefined {
 }
 
 export function runtimeModules(ctx: SidecarContext, options: RuntimeOptions = {}): SidecarModule[] {
-  const detector = detectorOf(ctx) ?? new PlatformDetector({ fsRoot: ctx.config.fsRoot, env: ctx.config.env, kernels: ctx.kernels, snapshot: ctx.snapshot });
+  const { detector } = ctx;
   const profiles = new ProfileStore(ctx.config.dataDir, () => ctx.clock.now(), ctx.log);
   const platformDeps = { detector, profiles, intervalMs: options.platformRefreshMs };
-  const profile = () => currentProfile(ctx, platformDeps);
+  const profile = () => currentProfile(platformDeps);
   const now = ctx.clock.now();
   const runtime = readRuntimeStart(ctx.config.fsRoot, now, ctx.startedAtMs);
   const info = detector.info();
