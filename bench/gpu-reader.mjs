@@ -165,9 +165,10 @@ async function detectionDelays() {
     change.push(performance.now() - t0);
     await settle();
   }
+  // Stay on the GPU the change trials ended on: a crossing must not also be a GPU change.
+  const fixture = fixtures[(trials - 1) % 2];
+  const total = fixture === 'p100' ? 16280 : 15360;
   for (let i = 0; i < trials; i++) {
-    const total = fixtures[trials % 2] === 'p100' ? 16280 : 15360;
-    const fixture = fixtures[trials % 2];
     const p = nextAlert('gpu.vram');
     const t0 = performance.now();
     writeFileSync(file, JSON.stringify({ gpus: [{ fixture, usedMiB: Math.round(total * 0.92) }] }));
