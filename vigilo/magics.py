@@ -145,11 +145,10 @@ class VigiloMagics(Magics):
             handle.update(self._report(discovery))
 
     def _report(self, discovery: dict) -> Report:
-        status, text = _sidecar.request(discovery, "GET", "/report?format=text")
-        _, html = _sidecar.request(discovery, "GET", "/report?format=html")
-        if status != 200 or not isinstance(text, dict):
+        status, body = _sidecar.request(discovery, "GET", "/report")
+        if status != 200 or not isinstance(body, dict):
             return Report(f"Vigilo sidecar at {discovery['url']} (pid {discovery['pid']}) answered HTTP {status}.")
-        return Report(text.get("report", ""), html.get("report") if isinstance(html, dict) else None)
+        return Report(body.get("text", ""), body.get("html"))
 
     def unload(self) -> None:
         """Stop this kernel's heartbeat and its activity hook, and stop refreshing the report."""

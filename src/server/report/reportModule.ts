@@ -5,9 +5,18 @@ import type { SidecarModule } from '../core/module';
 import { jsonRoute } from '../core/route';
 import type { StatusResponse } from '../../shared/api';
 
-export const ReportQuery = z.object({ format: z.enum(['text', 'html']).default('text') });
+export const ReportResponse = z.object({
+  /** For terminals and `text/plain` outputs. */
+  text: z.string(),
+  /** For notebook outputs (`text/html`); values are escaped. */
+  html: z.string()
+});
 
-/** GET /report: the dashboard `%vigilo` shows in an output cell, rendered here so the Python glue only displays it. */
+/**
+ * GET /report: the dashboard `%vigilo` shows in an output cell, rendered here
+ * so the Python glue only displays it. Both renderings in one answer: a
+ * notebook output carries both MIME types.
+ */
 export function reportModule(ctx: SidecarContext, status: () => StatusResponse): SidecarModule {
   return {
     name: 'report',
@@ -15,13 +24,12 @@ export function reportModule(ctx: SidecarContext, status: () => StatusResponse):
       jsonRoute({
         method: 'get',
         path: '/report',
-        summary: 'The current figures rendered for a notebook output cell (text or HTML).',
+        summary: 'The current figures rendered for a notebook output cell, as text and as HTML.',
         tags: ['core'],
-        query: ReportQuery,
-        response: z.object({ format: z.enum(['text', 'html']), report: z.string() }),
-        handler: ({ query }) => {
+        response: ReportResponse,
+        handler: () => {
           const sections = reportSections(status(), ctx.snapshot.current());
-          return { format: query.format, report: query.format === 'html' ? renderHtml(sections) : renderText(sections) };
+          return { text: renderText(sections), html: renderHtml(sections) };
         }
       })
     ]
