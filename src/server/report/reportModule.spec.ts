@@ -1,0 +1,47 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ManualClock } from '../core/clock';
+import { currentStatus } from '../core/coreModule';
+import { Sidecar } from '../sidecar';
+import { reportModule } from './reportModule';
+
+describe('GET /report and GET /metrics/prometheus on a running sidecar', () => {
+  let dir: string;
+  let sidecar: Sidecar;
+  let url: string;
+  const auth = { authorization: 'Bearer report-token' };
+
+  beforeEach(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'vigilo-report-'));
+    sidecar = new Sidecar({
+      config: { host: '127.0.0.1', port: 0, dataDir: join(dir, 'data'), fsRoot: dir, intervalMs: 1000, heartbeatIntervalS: 10, version: '0.1.0', env: {} },
+      token: 'report-token',
+      clock: new ManualClock(),
+      modules: ctx => [reportModule(ctx, () => currentStatus(ctx))]
+    });
+    url = (await sidecar.start()).url;
+    sidecar.ctx.snapshot.update('gpu', { status: 'unavailable', reason: 'nvidia-smi not found on PATH', devices: [], sampledAt: null });
+  });
+
+  afterEach(async () => {
+    await sidecar.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('renders the report as text and HTML in one answer, with the GPU reason', async () => {
+    const body = (await (await fetch(`${url}/report`, { headers: auth })).json()) as { text: string; html: string };
+    expect(body.text).toMatch(/GPU\s+unavailable: nvidia-smi not found on PATH/);
+    expect(body.html).toContain('<table');
+  });
+
+  it('serves Prometheus text behind the same token', async () => {
+    expect((await fetch(`${url}/metrics/prometheus`)).status).toBe(401);
+    const response = await fetch(`${url}/metrics/prometheus`, { headers: auth });
+    expect(response.headers.get('content-type')).toMatch(/^text\/plain; version=0.0.4/);
+    const text = await response.text();
+    expect(text).toContain('# TYPE vigilo_sidecar_uptime_seconds gauge');
+    expect(text).toContain('vigilo_gpu_up 0');
+  });
+});
