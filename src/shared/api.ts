@@ -173,7 +173,7 @@ export const ErrorResponse = z.object({
 export type ErrorResponse = z.infer<typeof ErrorResponse>;
 
 /** Names of the Server-Sent Events on GET /events. */
-export const EventNames = ['hello', 'snapshot', 'alert', 'kernel', 'llm'] as const;
+export const EventNames = ['hello', 'snapshot', 'alert', 'kernel', 'llm', 'checkpoint'] as const;
 export type EventName = (typeof EventNames)[number];
 
 // ---------------------------------------------------------------------------
