@@ -31,6 +31,11 @@ def __getattr__(name):
         from . import llm
 
         return getattr(llm, name)
+    if name == "progress":
+        # vigilo.progress(step, total, name=...): training progress for the "will it finish?" estimate.
+        from ._progress import progress
+
+        return progress
     raise AttributeError(f"module 'vigilo' has no attribute {name!r}")
 
 
