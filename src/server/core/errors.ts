@@ -6,7 +6,8 @@ import { ZodError } from 'zod';
  * message that tells the caller what to change.
  */
 export const ErrorCodes = {
-  unauthorized: { status: 401, message: 'Missing or wrong token: send "Authorization: Bearer <token>" (or ?token= for EventSource). The token is in sidecar.json.' },
+  unauthorized: { status: 401, message: 'Missing or wrong token: send "Authorization: Bearer <token>" (or ?token= for GET /events, as EventSource cannot send headers). The token is in sidecar.json.' },
+  query_token: { status: 401, message: 'Send the token in the Authorization header ("Authorization: Bearer <token>"); ?token= is accepted only on GET /events.' },
   bad_host: { status: 403, message: 'Host header must be a loopback name (localhost, 127.0.0.1 or [::1]).' },
   bad_origin: { status: 403, message: 'Cross-origin requests are refused; reach the sidecar through the Jupyter server proxy (/vigilo/api/).' },
   malformed_json: { status: 400, message: 'The request body is not valid JSON.' },
@@ -18,6 +19,12 @@ export const ErrorCodes = {
   too_many_clients: { status: 503, message: 'Too many event-stream clients are connected.' },
   budget_exceeded: { status: 402, message: 'The hard budget is exhausted.' },
   conflict: { status: 409, message: 'The request conflicts with the current state.' },
+  bad_source: { status: 400, message: 'Pass a regular JSON file or an http(s) URL.' },
+  source_too_large: { status: 413, message: 'The price source is larger than the limit.' },
+  source_unreachable: { status: 502, message: 'The price source could not be fetched.' },
+  source_timeout: { status: 504, message: 'The price source did not arrive in time.' },
+  disk_full: { status: 507, message: 'The disk holding the data dir is full; free some space and retry.' },
+  read_only: { status: 507, message: 'The data dir is read-only; nothing was changed.' },
   internal: { status: 500, message: 'The sidecar hit an internal error; it keeps serving. See its log.' }
 } as const;
 

@@ -143,7 +143,8 @@ describe('pricing in the sidecar', () => {
     const failing: FakeServer = await startFake((req, res) => json(res, 404, { error: 'no' }));
     cleanups.push(() => failing.close());
     const refused = await sc.send('POST', '/llm/pricing/import', { from: `${failing.url}/x.json` });
-    expect(refused.status).toBe(400);
+    // The price server failed, not the caller: 502, with the upstream status in the message.
+    expect(refused.status).toBe(502);
     expect(refused.body.error.message).toMatch(/HTTP 404/);
   });
 });

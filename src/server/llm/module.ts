@@ -383,7 +383,8 @@ export function llmModule(ctx: SidecarContext, options: LlmModuleOptions = {}): 
         try {
           await importPricing(body.from);
         } catch (error) {
-          throw new ApiError('invalid_request', `Could not import prices from ${body.from}: ${(error as Error).message}`);
+          // A refused source keeps its own code (400 bad source, 413 too large, 502/504 upstream).
+          throw new ApiError(error instanceof ApiError ? error.code : 'invalid_request', `Could not import prices from ${body.from}: ${(error as Error).message}`);
         }
         return pricingView();
       }

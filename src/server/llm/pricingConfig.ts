@@ -3,10 +3,9 @@ import { join } from 'node:path';
 import { PricingFile, PricingOverrides, type PriceEntry } from '../../shared/llm-api';
 import { applyPricing, importLiteLLM, tableFromFile, type PricingTable } from '../../core/llm/pricing';
 import shipped from '../../../data/pricing.json';
+import { PricingSourceError, readPricingSource, type PricingSourceOptions } from './pricingSource';
 
 export const PRICING_OVERRIDES_FILE = 'pricing.json';
-/** Largest LiteLLM price file accepted (the real one is about 1.5 MB). */
-const MAX_IMPORT_BYTES = 32 * 1024 * 1024;
 
 export function shippedTable(): PricingTable {
   return tableFromFile(PricingFile.parse(shipped));
@@ -30,37 +29,22 @@ export function readOverrides(dataDir: string): { overrides: PricingOverrides | 
 }
 
 /**
- * Load a LiteLLM model_prices_and_context_window.json from a file path or an
- * http(s) URL (bounded in time and size).
+ * Load a LiteLLM model_prices_and_context_window.json from a regular file or
+ * an http(s) URL, bounded in bytes and time while it streams (pricingSource.ts).
+ * Every refusal is a PricingSourceError with its HTTP code and reason.
  */
-export async function fetchLiteLLM(from: string, timeoutMs = 15_000): Promise<Record<string, PriceEntry>> {
-  let text: string;
-  if (/^https?:\/\//i.test(from)) {
-    const response = await fetch(from, { signal: AbortSignal.timeout(timeoutMs), redirect: 'follow' });
-    if (!response.ok) {
-      throw new Error(`GET ${from} answered HTTP ${response.status}`);
-    }
-    const declared = Number(response.headers.get('content-length') ?? 0);
-    if (declared > MAX_IMPORT_BYTES) {
-      throw new Error(`${from} is ${declared} bytes; the limit is ${MAX_IMPORT_BYTES}`);
-    }
-    text = await response.text();
-  } else {
-    text = readFileSync(from, 'utf8');
-  }
-  if (text.length > MAX_IMPORT_BYTES) {
-    throw new Error(`${from} is larger than ${MAX_IMPORT_BYTES} bytes`);
-  }
+export async function fetchLiteLLM(from: string, options: PricingSourceOptions = {}): Promise<Record<string, PriceEntry>> {
+  const text = await readPricingSource(from, options);
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch {
     // The parser's message quotes the input: keep the file's content out of the answer.
-    throw new Error(`${from} is not JSON`);
+    throw new PricingSourceError('bad_source', `${from} is not JSON`);
   }
   const { models } = importLiteLLM(json);
   if (Object.keys(models).length === 0) {
-    throw new Error(`${from} holds no OpenAI, Anthropic or Google chat model with prices`);
+    throw new PricingSourceError('bad_source', `${from} holds no OpenAI, Anthropic or Google chat model with prices`);
   }
   return models;
 }
