@@ -201,6 +201,23 @@ export type Alert = z.infer<typeof Alert>;
 
 export const AlertsResponse = z.object({ alerts: z.array(Alert) });
 
+/** An alert that holds now: one per (ruleId, key), updated in place while it holds (GET /alerts/active, snapshot `alerts`). */
+export const ActiveAlert = Alert.extend({
+  /** When this (rule, key) first crossed; kept while it stays crossed. */
+  raisedAt: z.string(),
+  /** When the value, message or severity last changed. */
+  updatedAt: z.string()
+});
+export type ActiveAlert = z.infer<typeof ActiveAlert>;
+
+export const ActiveAlertsResponse = z.object({ alerts: z.array(ActiveAlert) });
+
+/** The snapshot's `alerts` section. */
+export const AlertsSection = z.object({ active: z.array(ActiveAlert) });
+export type AlertsSection = z.infer<typeof AlertsSection>;
+
+export const AlertDismissBody = z.object({ ruleId: z.string().min(1).max(200), key: z.string().max(500) }).strict();
+
 export const AlertRuleSettings = z
   .object({
     enabled: z.boolean().optional(),
@@ -351,7 +368,8 @@ export const MetricsSnapshot = z
     session: SessionSection.optional(),
     idle: IdleSection.optional(),
     storage: StorageSection.optional(),
-    quota: QuotaSection.optional()
+    quota: QuotaSection.optional(),
+    alerts: AlertsSection.optional()
   })
   .passthrough();
 export type MetricsSnapshot = z.infer<typeof MetricsSnapshot>;

@@ -168,3 +168,56 @@ describe('alert routes', () => {
     expect(bad.status).toBe(400);
   });
 });
+
+describe('current alerts (one line per rule and key)', () => {
+  let sc: TestSidecar | null = null;
+  afterEach(async () => {
+    await sc?.stop();
+    sc = null;
+  });
+
+  it('updates one entry in place while a key stays crossed, keeps its first time, and drops it when it clears', () => {
+    const clock = new ManualClock(Date.parse('2026-11-30T10:00:00Z'));
+    const engine = new AlertEngine({ clock });
+    engine.addRule(vram);
+    engine.observe('test.vram', 'gpu0', 85);
+    clock.advance(5000);
+    engine.observe('test.vram', 'gpu0', 88);
+    clock.advance(5000);
+    engine.observe('test.vram', 'gpu0', 96);
+    engine.observe('test.vram', 'gpu1', 81);
+    const active = engine.active();
+    expect(active.map(a => [a.key, a.severity, a.value])).toEqual([
+      ['gpu0', 'critical', 96],
+      ['gpu1', 'warning', 81]
+    ]);
+    expect(active[0].raisedAt).toBe('2026-11-30T10:00:00.000Z');
+    expect(active[0].updatedAt).toBe('2026-11-30T10:00:10.000Z');
+    expect(active[0].message).toBe('gpu0 at 96 % (mark 95 %)');
+    // Back under the critical mark (beyond hysteresis): same line, warning again.
+    engine.observe('test.vram', 'gpu0', 84);
+    expect(engine.active().find(a => a.key === 'gpu0')).toMatchObject({ severity: 'warning', value: 84, raisedAt: '2026-11-30T10:00:00.000Z' });
+    engine.observe('test.vram', 'gpu0', 50);
+    expect(engine.active().map(a => a.key)).toEqual(['gpu1']);
+    // The history still has every crossing.
+    expect(engine.list().length).toBe(3);
+  });
+
+  it('shows the list in the snapshot, and POST /alerts/dismiss removes one line until it escalates', async () => {
+    sc = await startSidecar();
+    const alerts = sc.sidecar.ctx.alerts;
+    alerts.addRule(vram);
+    alerts.observe('test.vram', 'gpu0', 85);
+    const metrics = (await sc.get('/metrics')).body;
+    expect(metrics.alerts.active.map((a: { key: string }) => a.key)).toEqual(['gpu0']);
+    const res = await sc.post('/alerts/dismiss', { ruleId: 'test.vram', key: 'gpu0' });
+    expect(res.status).toBe(200);
+    expect(res.body.alerts).toEqual([]);
+    alerts.observe('test.vram', 'gpu0', 86);
+    expect((await sc.get('/alerts/active')).body.alerts).toEqual([]);
+    alerts.observe('test.vram', 'gpu0', 97);
+    expect((await sc.get('/alerts/active')).body.alerts.map((a: { severity: string }) => a.severity)).toEqual(['critical']);
+    expect((await sc.post('/alerts/dismiss', { ruleId: 'test.vram', key: 'nope' })).status).toBe(404);
+    expect((await sc.post('/alerts/dismiss', { ruleId: 'test.vram' })).status).toBe(400);
+  });
+});

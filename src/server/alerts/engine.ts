@@ -30,11 +30,19 @@
  *    `dedupeMs` suppresses the same (ruleId, key, message) repeated within that window.
  *
  * Reading: `list({ since, limit, ruleId })` (newest first), `onAlert(listener)`, GET /alerts.
+ *
+ * Current state: `active()` holds one entry per (rule, key) whose threshold is
+ * still crossed, updated in place by every sample (latest value, message and
+ * severity; `raisedAt` stays the first crossing) and removed when the level
+ * clears. One-shot events stay active for `eventActiveMs` (default 30 min).
+ * `dismiss(ruleId, key)` hides an entry until that key crosses a more severe
+ * level (or crosses again after clearing). `onActiveChange` tells listeners
+ * (the alerts module puts the list in the snapshot's `alerts` section).
  */
 import { randomBytes } from 'node:crypto';
 import { appendFileSync, chmodSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Alert, AlertRuleSettings, AlertSettingsBody, type Alert as AlertT } from '../../shared/api';
+import { Alert, AlertRuleSettings, AlertSettingsBody, type ActiveAlert, type Alert as AlertT } from '../../shared/api';
 import { orderLevels, step, type AlertSeverity, type ThresholdDirection, type ThresholdLevel } from '../../core/thresholds';
 import type { EventBus } from '../core/bus';
 import type { Clock } from '../core/clock';
@@ -87,6 +95,8 @@ export interface AlertEngineOptions {
   dataDir?: string | null;
   /** History size (default 500). */
   capacity?: number;
+  /** How long a one-shot event stays in `active()` (default 30 min). */
+  eventActiveMs?: number;
   log?(line: string): void;
 }
 
@@ -109,6 +119,10 @@ function toLevels(list: Array<number | ThresholdLevel>, severity: AlertSeverity,
   );
 }
 
+function activeKey(ruleId: string, key: string): string {
+  return `${ruleId}\u0000${key}`;
+}
+
 export class AlertEngine {
   private readonly rules = new Map<string, RuleState>();
   private readonly history: AlertT[] = [];
@@ -119,6 +133,8 @@ export class AlertEngine {
   private seq = 0;
   private appendedSinceCompact = 0;
   private readonly idPrefix: string;
+  private readonly activeMap = new Map<string, ActiveAlert>();
+  private readonly activeListeners = new Set<() => void>();
 
   constructor(private readonly options: AlertEngineOptions) {
     this.capacity = Math.max(10, options.capacity ?? 500);
@@ -155,6 +171,9 @@ export class AlertEngine {
     const current = state.keys.get(key) ?? -1;
     const next = step(current, value, state.levels, state.rule.direction, state.hysteresis);
     state.keys.set(key, next.level);
+    if (next.entered === null) {
+      this.refreshActive(state, key, value, next.level);
+    }
     if (next.entered !== null) {
       const level = state.levels[next.entered];
       return this.record({
@@ -185,6 +204,70 @@ export class AlertEngine {
   /** Forget the state of one key (e.g. a GPU that went away), so its next crossing alerts again. */
   clear(ruleId: string, key: string): void {
     this.rules.get(ruleId)?.keys.delete(key);
+    if (this.activeMap.delete(activeKey(ruleId, key))) {
+      this.emitActive();
+    }
+  }
+
+  /** The alerts that hold now, one per (rule, key), most severe first, then newest. */
+  active(): ActiveAlert[] {
+    this.expireEvents();
+    const rank = { critical: 0, warning: 1, info: 2 } as const;
+    return [...this.activeMap.values()].sort((a, b) => rank[a.severity] - rank[b.severity] || (a.raisedAt < b.raisedAt ? 1 : a.raisedAt > b.raisedAt ? -1 : 0));
+  }
+
+  /** Hide one current alert (until its key crosses a more severe level). False when nothing held there. */
+  dismiss(ruleId: string, key: string): boolean {
+    const removed = this.activeMap.delete(activeKey(ruleId, key));
+    if (removed) {
+      this.emitActive();
+    }
+    return removed;
+  }
+
+  onActiveChange(listener: () => void): () => void {
+    this.activeListeners.add(listener);
+    return () => this.activeListeners.delete(listener);
+  }
+
+  /** A sample that entered no new level: update the current entry in place, or drop it once cleared. */
+  private refreshActive(state: RuleState, key: string, value: number, level: number): void {
+    const id = activeKey(state.rule.id, key);
+    const entry = this.activeMap.get(id);
+    if (!entry) {
+      return;
+    }
+    if (level < 0) {
+      this.activeMap.delete(id);
+      this.emitActive();
+      return;
+    }
+    const l = state.levels[level];
+    const message = state.rule.message(value, key, l);
+    if (entry.value === value && entry.severity === l.severity && entry.message === message) {
+      return;
+    }
+    this.activeMap.set(id, { ...entry, value, severity: l.severity, threshold: l.value, message, updatedAt: new Date(this.options.clock.now()).toISOString() });
+    this.emitActive();
+  }
+
+  private expireEvents(): void {
+    const cutoff = this.options.clock.now() - (this.options.eventActiveMs ?? 30 * 60_000);
+    for (const [id, entry] of this.activeMap) {
+      if (entry.kind === 'event' && Date.parse(entry.raisedAt) < cutoff) {
+        this.activeMap.delete(id);
+      }
+    }
+  }
+
+  private emitActive(): void {
+    for (const listener of this.activeListeners) {
+      try {
+        listener();
+      } catch (error) {
+        this.options.log?.(`active-alert listener failed: ${String(error)}`);
+      }
+    }
   }
 
   /** Current level of a key: null when no threshold is crossed. */
@@ -311,6 +394,16 @@ export class AlertEngine {
       this.history.splice(0, this.history.length - this.capacity);
     }
     this.persist(alert);
+    const id = activeKey(alert.ruleId, alert.key);
+    if (alert.kind === 'resolved') {
+      this.activeMap.delete(id);
+    } else {
+      const previous = this.activeMap.get(id);
+      // A threshold key keeps its first crossing time while it stays crossed.
+      const raisedAt = previous && previous.kind === 'threshold' && alert.kind === 'threshold' ? previous.raisedAt : alert.at;
+      this.activeMap.set(id, { ...alert, raisedAt, updatedAt: alert.at });
+    }
+    this.emitActive();
     this.options.bus?.publish('alert', alert);
     for (const listener of this.listeners) {
       try {

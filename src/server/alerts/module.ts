@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { AlertSettingsBody, AlertSettingsResponse, AlertsResponse } from '../../shared/api';
+import { ActiveAlertsResponse, AlertDismissBody, AlertSettingsBody, AlertSettingsResponse, AlertsResponse } from '../../shared/api';
+import { ApiError } from '../core/errors';
 import type { SidecarContext } from '../core/context';
 import type { SidecarModule } from '../core/module';
 import { jsonRoute } from '../core/route';
@@ -12,12 +13,41 @@ const AlertsQuery = z
   })
   .strict();
 
-/** GET /alerts, GET and POST /settings/alerts over the engine on `ctx.alerts`. */
+/**
+ * GET /alerts (history), GET /alerts/active and POST /alerts/dismiss (current
+ * state, also in the snapshot's `alerts` section), GET and POST
+ * /settings/alerts over the engine on `ctx.alerts`.
+ */
 export function alertsModule(ctx: SidecarContext): SidecarModule {
   const settingsView = () => ({ rules: ctx.alerts.ruleViews(), file: ctx.alerts.settingsFile });
+  const publish = (): void => ctx.snapshot.update('alerts', { active: ctx.alerts.active() });
+  ctx.alerts.onActiveChange(publish);
+  publish();
   return {
     name: 'alerts',
     routes: [
+      jsonRoute({
+        method: 'get',
+        path: '/alerts/active',
+        summary: 'The alerts that hold now: one per rule and device / conversation, updated in place with the latest value; cleared ones leave.',
+        tags: ['alerts'],
+        response: ActiveAlertsResponse,
+        handler: () => ({ alerts: ctx.alerts.active() })
+      }),
+      jsonRoute({
+        method: 'post',
+        path: '/alerts/dismiss',
+        summary: 'Hide one current alert (ruleId + key) until it crosses a more severe level or crosses again.',
+        tags: ['alerts'],
+        body: AlertDismissBody,
+        response: ActiveAlertsResponse,
+        handler: ({ body }) => {
+          if (!ctx.alerts.dismiss(body.ruleId, body.key)) {
+            throw new ApiError('not_found', `No current alert for rule ${body.ruleId} and key "${body.key}".`);
+          }
+          return { alerts: ctx.alerts.active() };
+        }
+      }),
       jsonRoute({
         method: 'get',
         path: '/alerts',
