@@ -1,0 +1,353 @@
+import { chmodSync, closeSync, existsSync, openSync, readFileSync, rmdirSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { Database as WasmDatabase, type Statement as WasmStatement } from 'node-sqlite3-wasm';
+import type { DatabaseSync, StatementSync } from 'node:sqlite';
+
+/**
+ * The embedded SQLite behind one small interface, so the rest of the sidecar
+ * does not care which engine runs it (docs/ARCHITECTURE.md, "Storage engine"):
+ *
+ * - `node:sqlite` (Node ≥ 22.13 without a flag; the Node that `pip install
+ *   vigilo` brings is 24): native SQLite, WAL, POSIX locks that the kernel
+ *   drops when the process dies, so a kill -9 never leaves a lock behind.
+ * - `node-sqlite3-wasm` (Node 18 – 22.12): SQLite compiled to WebAssembly. Its
+ *   file system layer locks with a `<file>.lock` folder that a kill -9 leaves
+ *   behind. We open it in EXCLUSIVE locking mode (which also allows WAL
+ *   without shared memory) and record the owner's pid in `<file>.owner`
+ *   before taking the lock, so a lock whose owner is dead is provably stale
+ *   and is removed; a live owner's lock is never broken.
+ *
+ * One connection per file per process: opening the same file again returns
+ * the same connection (reference counted), so modules that share the
+ * database (LLM history, checkpoints) never lock each other out.
+ */
+export type SqlValue = number | bigint | string | Uint8Array | null;
+export type SqlRow = Record<string, SqlValue>;
+export type EngineName = 'node:sqlite' | 'wasm';
+
+export interface Database {
+  readonly engine: EngineName;
+  readonly file: string;
+  /** Run one or more statements without parameters (schema, pragmas). */
+  exec(sql: string): void;
+  /** Statements are prepared once per SQL text and reused. */
+  run(sql: string, params?: readonly SqlValue[]): { changes: number; lastInsertRowid: number };
+  get(sql: string, params?: readonly SqlValue[]): SqlRow | undefined;
+  all(sql: string, params?: readonly SqlValue[]): SqlRow[];
+  /** Run `fn` in one transaction (committed when it returns, rolled back when it throws). Nested calls join the outer one. */
+  transaction<T>(fn: () => T): T;
+  close(): void;
+}
+
+export interface OpenOptions {
+  /** Force an engine (tests, bench); default `VIGILO_SQLITE` (`node` or `wasm`), else node:sqlite when this Node has it. */
+  engine?: 'node' | 'wasm';
+  /** WASM engine: how long a lock with no owner file must stay unchanged to count as stale (default 2000 ms). */
+  staleLockSettleMs?: number;
+}
+
+/** Thrown when another live process holds the database. */
+export class DatabaseBusyError extends Error {}
+
+interface Raw {
+  exec(sql: string): void;
+  run(sql: string, params: readonly SqlValue[]): { changes: number; lastInsertRowid: number };
+  get(sql: string, params: readonly SqlValue[]): SqlRow | undefined;
+  all(sql: string, params: readonly SqlValue[]): SqlRow[];
+  close(): void;
+}
+
+type NodeSqlite = { DatabaseSync: new (path: string, options?: { timeout?: number }) => DatabaseSync };
+let nodeSqlite: NodeSqlite | null | undefined;
+
+/** `node:sqlite` when this Node has it without a flag, else null. Its one-time ExperimentalWarning (Node 22/23) is not printed. */
+function loadNodeSqlite(): NodeSqlite | null {
+  if (nodeSqlite !== undefined) {
+    return nodeSqlite;
+  }
+  const getBuiltin = (process as { getBuiltinModule?: (id: string) => unknown }).getBuiltinModule;
+  const emit = process.emitWarning;
+  process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
+    const text = typeof warning === 'string' ? warning : warning.message;
+    if (!/SQLite/i.test(text)) {
+      (emit as (...args: unknown[]) => void).call(process, warning, ...rest);
+    }
+  }) as typeof process.emitWarning;
+  try {
+    const mod = typeof getBuiltin === 'function' ? (getBuiltin.call(process, 'node:sqlite') as NodeSqlite | undefined) : undefined;
+    nodeSqlite = mod && typeof mod.DatabaseSync === 'function' ? mod : null;
+  } catch {
+    nodeSqlite = null;
+  } finally {
+    process.emitWarning = emit;
+  }
+  return nodeSqlite;
+}
+
+/** Which engine `openDatabase` picks on this Node. */
+export function defaultEngine(options: OpenOptions = {}): EngineName {
+  const wanted = options.engine ?? (process.env.VIGILO_SQLITE === 'wasm' ? 'wasm' : process.env.VIGILO_SQLITE === 'node' ? 'node' : undefined);
+  if (wanted === 'wasm') {
+    return 'wasm';
+  }
+  if (loadNodeSqlite()) {
+    return 'node:sqlite';
+  }
+  if (wanted === 'node') {
+    throw new Error(`node:sqlite is not available in Node ${process.version} (needs 22.13 or later)`);
+  }
+  return 'wasm';
+}
+
+function openNode(file: string): Raw {
+  const db = new (loadNodeSqlite() as NodeSqlite).DatabaseSync(file, { timeout: 5000 });
+  // WAL + synchronous=NORMAL: a commit is in the WAL file when it returns, so
+  // it survives the process being killed; only a power cut can lose the last commits.
+  db.exec('PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;');
+  const cache = new Map<string, StatementSync>();
+  const prepared = (sql: string): StatementSync => {
+    let s = cache.get(sql);
+    if (!s) {
+      s = db.prepare(sql);
+      cache.set(sql, s);
+    }
+    return s;
+  };
+  return {
+    exec: sql => db.exec(sql),
+    run: (sql, params) => {
+      const r = prepared(sql).run(...(params as SqlValue[]));
+      return { changes: Number(r.changes), lastInsertRowid: Number(r.lastInsertRowid) };
+    },
+    get: (sql, params) => prepared(sql).get(...(params as SqlValue[])) as SqlRow | undefined,
+    all: (sql, params) => prepared(sql).all(...(params as SqlValue[])) as SqlRow[],
+    close: () => {
+      cache.clear();
+      db.close();
+    }
+  };
+}
+
+/** /proc start time of a pid (Linux), to tell a live owner from a reused pid; null where unknown. */
+function processStart(pid: number): string | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null;
+  } catch {
+    return null;
+  }
+}
+
+function ownerAlive(owner: { pid: number; start: string | null }): boolean {
+  try {
+    process.kill(owner.pid, 0);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EPERM') {
+      return false;
+    }
+  }
+  // The pid is in use: it is the owner unless /proc proves it is a newer process.
+  const start = processStart(owner.pid);
+  return owner.start === null || start === null || start === owner.start;
+}
+
+function readOwner(path: string): { pid: number; start: string | null } | null {
+  try {
+    const parsed = JSON.parse(readFileSync(path, 'utf8')) as { pid?: unknown; start?: unknown };
+    return typeof parsed.pid === 'number' ? { pid: parsed.pid, start: typeof parsed.start === 'string' ? parsed.start : null } : null;
+  } catch {
+    return null;
+  }
+}
+
+const sleepBuffer = new Int32Array(new SharedArrayBuffer(4));
+
+/**
+ * Claim `<file>.owner` for this process and clear a stale `<file>.lock`.
+ * The owner file is written before the lock is taken and removed after it is
+ * released, so a lock without a live owner was left by a dead process. A lock
+ * with no owner file at all can only be a sidecar from before this scheme,
+ * which held the lock for one transaction at a time: it is stale when it
+ * stays unchanged for `settleMs`.
+ */
+function claimWasmLock(file: string, settleMs = 2000): string {
+  const ownerFile = `${file}.owner`;
+  const lockDir = `${file}.lock`;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const owner = existsSync(ownerFile) ? readOwner(ownerFile) : null;
+    if (owner && owner.pid !== process.pid && ownerAlive(owner)) {
+      throw new DatabaseBusyError(`${file} is in use by process ${owner.pid}; only one sidecar may use a data dir at a time`);
+    }
+    if (existsSync(lockDir)) {
+      if (!owner) {
+        const before = statSync(lockDir, { throwIfNoEntry: false });
+        for (let waited = 0; waited < settleMs && existsSync(lockDir); waited += 50) {
+          Atomics.wait(sleepBuffer, 0, 0, 50);
+        }
+        const after = statSync(lockDir, { throwIfNoEntry: false });
+        if (after && before && (after.ino !== before.ino || after.mtimeMs !== before.mtimeMs)) {
+          continue; // someone is actively locking: look again
+        }
+      }
+      try {
+        rmdirSync(lockDir);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
+          throw error;
+        }
+      }
+    }
+    if (owner) {
+      try {
+        unlinkSync(ownerFile);
+      } catch {
+        // already gone
+      }
+    }
+    try {
+      writeFileSync(ownerFile, JSON.stringify({ pid: process.pid, start: processStart(process.pid) }), { flag: 'wx', mode: 0o600 });
+      return ownerFile;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') {
+        throw error;
+      }
+    }
+  }
+  throw new DatabaseBusyError(`${file} is being opened by another process; only one sidecar may use a data dir at a time`);
+}
+
+function openWasm(file: string, settleMs?: number): Raw {
+  const ownerFile = claimWasmLock(file, settleMs);
+  let db: WasmDatabase;
+  try {
+    db = new WasmDatabase(file);
+    // EXCLUSIVE: the lock is taken once and held until close (our owner file
+    // vouches for it); it also lets WAL run without shared memory.
+    db.exec('PRAGMA locking_mode=EXCLUSIVE; PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;');
+  } catch (error) {
+    unlinkSync(ownerFile);
+    throw error;
+  }
+  const cache = new Map<string, WasmStatement>();
+  const prepared = (sql: string): WasmStatement => {
+    let s = cache.get(sql);
+    if (!s) {
+      s = db.prepare(sql);
+      cache.set(sql, s);
+    }
+    return s;
+  };
+  const finalize = (s: WasmStatement): void => {
+    try {
+      s.finalize();
+    } catch {
+      // finalize repeats the statement's last error; the statement is gone either way
+    }
+  };
+  /** A statement whose step failed cannot be reset by this binding: drop it, so the next call prepares a fresh one. */
+  const using = <T>(sql: string, fn: (s: WasmStatement) => T): T => {
+    const s = prepared(sql);
+    try {
+      return fn(s);
+    } catch (error) {
+      cache.delete(sql);
+      finalize(s);
+      throw error;
+    }
+  };
+  return {
+    exec: sql => db.exec(sql),
+    run: (sql, params) => {
+      const r = using(sql, s => s.run(params as SqlValue[]));
+      return { changes: r.changes, lastInsertRowid: Number(r.lastInsertRowid) };
+    },
+    get: (sql, params) => (using(sql, s => s.get(params as SqlValue[])) as SqlRow | null) ?? undefined,
+    all: (sql, params) => using(sql, s => s.all(params as SqlValue[])) as SqlRow[],
+    close: () => {
+      for (const s of cache.values()) {
+        finalize(s);
+      }
+      cache.clear();
+      db.close();
+      try {
+        unlinkSync(ownerFile);
+      } catch {
+        // already gone
+      }
+    }
+  };
+}
+
+const open = new Map<string, { db: Database; refs: number; raw: Raw }>();
+
+/**
+ * Open (creating it 0600 when missing) the SQLite database at `file`. Callers
+ * close what they open; the connection closes when the last one does.
+ */
+export function openDatabase(file: string, options: OpenOptions = {}): Database {
+  const path = resolve(file);
+  const shared = open.get(path);
+  if (shared) {
+    shared.refs++;
+    return handle(shared);
+  }
+  // Create the file ourselves so it is 0600 before SQLite writes anything into
+  // it; SQLite gives its -wal and -shm files the same mode.
+  closeSync(openSync(path, 'a', 0o600));
+  chmodSync(path, 0o600);
+  const engine = defaultEngine(options);
+  const raw = engine === 'node:sqlite' ? openNode(path) : openWasm(path, options.staleLockSettleMs);
+  let depth = 0;
+  const db: Database = {
+    engine,
+    file: path,
+    exec: sql => raw.exec(sql),
+    run: (sql, params = []) => raw.run(sql, params),
+    get: (sql, params = []) => raw.get(sql, params),
+    all: (sql, params = []) => raw.all(sql, params),
+    transaction<T>(fn: () => T): T {
+      if (depth > 0) {
+        return fn();
+      }
+      raw.exec('BEGIN IMMEDIATE');
+      depth++;
+      try {
+        const result = fn();
+        raw.exec('COMMIT');
+        return result;
+      } catch (error) {
+        try {
+          raw.exec('ROLLBACK');
+        } catch {
+          // SQLite already rolled back (disk full, I/O error): the original error is the one to report
+        }
+        throw error;
+      } finally {
+        depth--;
+      }
+    },
+    close: () => undefined
+  };
+  const entry = { db, refs: 1, raw };
+  open.set(path, entry);
+  return handle(entry);
+}
+
+/** A caller's own view of a shared connection: its close() releases only its reference, once. */
+function handle(entry: { db: Database; refs: number; raw: Raw }): Database {
+  let closed = false;
+  return {
+    ...entry.db,
+    transaction: fn => entry.db.transaction(fn),
+    close: () => {
+      if (closed) {
+        return;
+      }
+      closed = true;
+      if (--entry.refs === 0) {
+        open.delete(entry.db.file);
+        entry.raw.close();
+      }
+    }
+  };
+}
