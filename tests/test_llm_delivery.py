@@ -265,3 +265,62 @@ def test_the_api_key_and_request_headers_never_reach_the_events(llm, sidecar, fa
     text = json.dumps(events)
     for secret in (api_key, "hdr-canary-py-88", "call-canary-py-99", "Bearer", "x-stainless"):
         assert secret not in text
+
+
+def test_one_oversized_prompt_is_trimmed_and_the_other_calls_of_its_batch_are_all_recorded(
+    llm, fake_openai, vigilo_data_dir, sidecar_built
+):
+    """The real sidecar refuses a body over its limit (413): the wrapper splits the
+    batch, sends the oversized call without its content, and loses nothing."""
+    from vigilo import _sidecar
+    from vigilo.llm._delivery import TRIMMED_TAG, runtime
+
+    discovery = _sidecar.ensure_running(vigilo_data_dir)
+    llm.configure(url=None, data_dir=str(vigilo_data_dir))
+    client = llm.wrap(openai_client(fake_openai))
+    huge = "lorem ipsum " * 200_000  # 2.4 MB of prompt: over the sidecar's 1 MB body limit alone
+    rt = runtime()
+    with rt._send_lock:  # hold the sender back: all 51 calls travel in one batch
+        with llm.track(conversation_id="oversized"):
+            for i in range(50):
+                client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": f"q{i}"}])
+            client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": huge}])
+    assert llm.flush(30.0) is True, llm.stats()
+    stats = llm.stats()
+    assert stats["sent"] == 51 and stats["trimmed"] == 1, stats
+    assert stats["failed"] == 0 and stats["tooLarge"] == 0 and stats["pending"] == 0
+
+    status, usage = _sidecar.request(discovery, "GET", "/llm/usage")
+    assert status == 200, usage
+    # The usage facts of the trimmed call are kept: 51 calls' tokens, not 50.
+    assert usage["calls"] == 51 and usage["tokens"]["inputTokens"] == 51 * 1200
+    status, recent = _sidecar.request(discovery, "GET", "/llm/calls?limit=100")
+    assert status == 200, recent
+    trimmed = [c for c in recent["calls"] if TRIMMED_TAG in (c.get("tags") or {})]
+    assert len(trimmed) == 1 and len(recent["calls"]) == 51
+
+
+def test_an_event_too_large_even_without_content_is_dropped_and_counted_and_its_batch_still_lands(
+    llm, vigilo_data_dir, sidecar_built
+):
+    from vigilo import _sidecar
+    from vigilo.llm._delivery import runtime
+
+    discovery = _sidecar.ensure_running(vigilo_data_dir)
+    llm.configure(url=None, data_dir=str(vigilo_data_dir))
+    rt = runtime()
+    monster = {**_event(999), "tags": {f"t{i}": "x" * 1000 for i in range(1500)}}  # 1.5 MB of tags
+    with rt._send_lock:
+        for i in range(10):
+            rt.enqueue(_event(i))
+        rt.enqueue(monster)
+        for i in range(10, 20):
+            rt.enqueue(_event(i))
+    assert llm.flush(30.0) is False  # something was lost, and flush says so
+    stats = llm.stats()
+    assert stats["sent"] == 20 and stats["tooLarge"] == 1 and stats["pending"] == 0, stats
+    assert "too large" in stats["lastError"]
+    status, recent = _sidecar.request(discovery, "GET", "/llm/calls?limit=100")
+    assert status == 200
+    ids = sorted(c["id"] for c in recent["calls"])
+    assert ids == sorted(_event(i)["id"] for i in range(20))

@@ -11,6 +11,11 @@ configuration, a bounded buffer, the sender thread and the counters.
   sidecar is unreachable, keeping the events buffered meanwhile.
 - ``flush`` sends from the caller's thread, under the same lock as the
   sender, until the buffer is empty or the deadline passes.
+- A batch the sidecar refuses as too large (413) is split in halves, each
+  sent again; an event too large on its own is sent without its captured
+  content (``messages``, ``output``: the usage facts stay) and counted as
+  ``trimmed``, or, still too large, dropped and counted as ``tooLarge``. The
+  other events of the batch are never lost to it.
 - The sidecar is found through ``<data dir>/sidecar.json``, read again on
   every send (a restarted sidecar has a new port and token), unless
   ``configure(url=..., token=...)`` named one.
@@ -19,6 +24,7 @@ configuration, a bounded buffer, the sender thread and the counters.
 from __future__ import annotations
 
 import atexit
+import json
 import os
 import threading
 import time
@@ -58,7 +64,7 @@ class Runtime:
     def __init__(self) -> None:
         self.config = Config()
         self._init_sync()
-        self._counters = {"sent": 0, "dropped": 0, "failed": 0, "errors": 0}
+        self._counters = {"sent": 0, "dropped": 0, "failed": 0, "errors": 0, "trimmed": 0, "tooLarge": 0}
         self._last_error: Optional[str] = None
         self.budget: "dict[str, Any]" = {"hardStop": False, "reason": None}
         self._budget_refresh_at = 0.0
@@ -200,29 +206,50 @@ class Runtime:
         target = self._target()
         if target is None:
             return self._retry_later(events, "no sidecar: no discovery file and no configure(url=...)")
-        timeout = self.config.request_timeout
-        if deadline is not None:
-            timeout = max(0.05, min(timeout, deadline - time.monotonic()))
-        try:
-            status, body = _sidecar.request(target, "POST", "/llm/events", {"events": events}, timeout=timeout)
-        except Exception as err:
-            return self._retry_later(events, f"sidecar unreachable: {type(err).__name__}: {err}")
-        if 200 <= status < 300:
-            budget = body.get("budget") if isinstance(body, dict) else None
-            with self._cond:
-                self._counters["sent"] += len(events)
-                self._backoff = 0.0
-                self._retry_at = 0.0
-                if isinstance(budget, dict) and isinstance(budget.get("hardStop"), bool):
-                    self.budget = {"hardStop": budget["hardStop"], "reason": budget.get("reason")}
-            return True
-        if status in (401, 403) or status >= 500 or status == 429:
-            # A restarted sidecar has a new token (the file is read again next time); 5xx may pass.
-            return self._retry_later(events, f"sidecar answered {status}")
-        # Any other 4xx: these events will never be accepted; drop them, say why.
-        detail = body.get("message") or body.get("error") if isinstance(body, dict) else body
-        self.count("failed", len(events), error=f"sidecar rejected {len(events)} event(s) with {status}: {str(detail)[:300]}")
-        return False
+        # Parts still to send, in order; a part the sidecar finds too large is
+        # replaced by its halves (one event: by its trimmed copy) at the front.
+        parts: "list[list[dict]]" = [events]
+        ok = True
+        while parts:
+            part = parts.pop(0)
+            timeout = self.config.request_timeout
+            if deadline is not None:
+                timeout = max(0.05, min(timeout, deadline - time.monotonic()))
+            try:
+                status, body = _sidecar.request(target, "POST", "/llm/events", {"events": part}, timeout=timeout)
+            except Exception as err:
+                return self._retry_later(_joined(part, parts), f"sidecar unreachable: {type(err).__name__}: {err}")
+            if 200 <= status < 300:
+                self._accepted(part, body)
+            elif status == 413:
+                smaller = _smaller(part)
+                if smaller is None:
+                    self.count("tooLarge", error=f"an event of {_size(part[0])} bytes was too large for the sidecar even without its content; dropped")
+                    ok = False
+                else:
+                    parts[:0] = smaller
+            elif status in (401, 403) or status >= 500 or status == 429:
+                # A restarted sidecar has a new token (the file is read again next time); 5xx may pass.
+                return self._retry_later(_joined(part, parts), f"sidecar answered {status}")
+            else:
+                # Any other 4xx: these events will never be accepted; drop them, say why.
+                detail = body.get("message") or body.get("error") if isinstance(body, dict) else body
+                self.count("failed", len(part), error=f"sidecar rejected {len(part)} event(s) with {status}: {str(detail)[:300]}")
+                ok = False
+        return ok
+
+    def _accepted(self, part: "list[dict]", body: Any) -> None:
+        budget = body.get("budget") if isinstance(body, dict) else None
+        trimmed = sum(1 for e in part if TRIMMED_TAG in (e.get("tags") or {}))
+        with self._cond:
+            self._counters["sent"] += len(part)
+            if trimmed:
+                self._counters["trimmed"] += trimmed
+                self._last_error = f"{trimmed} event(s) too large for the sidecar were sent without their content"
+            self._backoff = 0.0
+            self._retry_at = 0.0
+            if isinstance(budget, dict) and isinstance(budget.get("hardStop"), bool):
+                self.budget = {"hardStop": budget["hardStop"], "reason": budget.get("reason")}
 
     def _retry_later(self, events: "list[dict]", why: str) -> bool:
         with self._cond:
@@ -243,6 +270,32 @@ class Runtime:
 
             self.request_budget_refresh()
             raise BudgetExceededError(self.budget.get("reason") or "the LLM budget is exhausted")
+
+
+#: Tag set on an event sent without its content because it was too large.
+TRIMMED_TAG = "vigilo.trimmed"
+
+
+def _joined(part: "list[dict]", rest: "list[list[dict]]") -> "list[dict]":
+    return [e for chunk in [part, *rest] for e in chunk]
+
+
+def _size(event: dict) -> int:
+    return len(json.dumps(event, separators=(",", ":"), default=str))
+
+
+def _smaller(part: "list[dict]") -> "Optional[list[list[dict]]]":
+    """What to send instead of a part the sidecar found too large: its two halves;
+    for one event, the event without its captured content; None when nothing is left to cut."""
+    if len(part) > 1:
+        mid = len(part) // 2
+        return [part[:mid], part[mid:]]
+    event = part[0]
+    if event.get("messages") is None and event.get("output") is None:
+        return None
+    tags = dict(event.get("tags") or {})
+    tags[TRIMMED_TAG] = "messages and output left out: the event was larger than the sidecar accepts"
+    return [[{**event, "messages": None, "output": None, "tags": tags}]]
 
 
 _runtime: Optional[Runtime] = None
