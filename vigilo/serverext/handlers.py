@@ -124,6 +124,15 @@ class ProxyHandler(_VigiloHandler):
             return
         await self._forward("POST", path, body)
 
+    @tornado.web.authenticated
+    async def put(self, path: str) -> None:
+        # PUT /checkpoints/settings and PUT /llm/budgets (the panel's settings).
+        body = self.request.body or b""
+        if len(body) > MAX_BODY_BYTES:
+            self._send_error(413, "body_too_large", f"The request body is {len(body)} bytes; the limit is {MAX_BODY_BYTES}.")
+            return
+        await self._forward("PUT", path, body)
+
     def _target(self, path: str) -> Optional[tuple[dict, str]]:
         """(discovery, upstream URL), or None after answering with an error."""
         if not _PATH_RE.match(path) or ".." in path.split("/"):
@@ -154,8 +163,8 @@ class ProxyHandler(_VigiloHandler):
         request = HTTPRequest(
             url,
             method=method,
-            headers=self._upstream_headers(discovery, "application/json", json_body=method == "POST"),
-            body=body if method == "POST" else None,
+            headers=self._upstream_headers(discovery, "application/json", json_body=method in ("POST", "PUT")),
+            body=body if method in ("POST", "PUT") else None,
             connect_timeout=3.0,
             request_timeout=30.0,
             follow_redirects=False,
