@@ -8,6 +8,7 @@ import { systemClock, type Clock } from './core/clock';
 import type { CollectorContext } from './core/collector';
 import type { SidecarConfig, SidecarContext } from './core/context';
 import { coreModule } from './core/coreModule';
+import type { EventStreamOptions } from './core/eventStream';
 import { ensureDataDir, removeDiscovery, writeDiscovery, type Discovery } from './core/discovery';
 import { KernelRegistry } from './core/kernels';
 import type { SidecarModule } from './core/module';
@@ -24,6 +25,8 @@ export interface SidecarOptions {
   modules?: (ctx: SidecarContext) => SidecarModule[];
   /** Coalesce snapshot pushes on /events to at most one per this many ms. */
   snapshotPushMs?: number;
+  /** Per-client bounds of GET /events (queue bytes, stall time). */
+  events?: EventStreamOptions;
 }
 
 export class PortInUseError extends Error {
@@ -74,7 +77,7 @@ export class Sidecar {
       log: options.log ?? (() => undefined)
     };
     const features = (options.modules ?? featureModules)(this.ctx);
-    this.modules = [coreModule(this.ctx, () => this.url), ...features];
+    this.modules = [coreModule(this.ctx, () => this.url, options.events), ...features];
   }
 
   get url(): string {

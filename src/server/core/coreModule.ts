@@ -9,25 +9,24 @@ import {
 } from '../../shared/api';
 import type { SidecarContext } from './context';
 import { ApiError } from './errors';
+import { EventStream, type EventStreamOptions } from './eventStream';
 import type { SidecarModule } from './module';
 import { jsonRoute, type RawRoute } from './route';
 
 export const MAX_EVENT_CLIENTS = 64;
-const KEEPALIVE_MS = 15_000;
 
-function eventsRoute(ctx: SidecarContext, url: () => string): RawRoute {
-  let clients = 0;
+function eventsRoute(ctx: SidecarContext, url: () => string, stream: EventStream): RawRoute {
   return {
     method: 'get',
     path: '/events',
-    summary: 'Server-Sent Events: `hello`, then `snapshot` on every change, and `alert`, `kernel`, `llm` events as they happen.',
+    summary:
+      'Server-Sent Events: `hello`, then `snapshot` on every change, and `alert`, `kernel`, `llm` events as they happen. The only endpoint that accepts ?token= (EventSource cannot send headers). A client that stops reading gets only the latest snapshot when it resumes, or is disconnected.',
     tags: ['core'],
     contentType: 'text/event-stream',
-    handler(req: Request, res: Response) {
-      if (clients >= MAX_EVENT_CLIENTS) {
+    handler(_req: Request, res: Response) {
+      if (stream.size >= MAX_EVENT_CLIENTS) {
         throw new ApiError('too_many_clients', `Too many event-stream clients (limit ${MAX_EVENT_CLIENTS}); close one and retry.`);
       }
-      clients++;
       res.writeHead(200, {
         'content-type': 'text/event-stream; charset=utf-8',
         'cache-control': 'no-cache, no-transform',
@@ -35,20 +34,7 @@ function eventsRoute(ctx: SidecarContext, url: () => string): RawRoute {
         'x-accel-buffering': 'no'
       });
       res.flushHeaders();
-      let id = 0;
-      const send = (event: string, data: unknown): void => {
-        res.write(`id: ${++id}\nevent: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
-      };
-      send('hello', { apiVersion: API_VERSION, version: ctx.config.version, pid: process.pid, url: url() });
-      send('snapshot', ctx.snapshot.current());
-      const unsubscribe = ctx.bus.subscribe(message => send(message.event, message.data));
-      const keepalive = setInterval(() => res.write(': keepalive\n\n'), KEEPALIVE_MS);
-      keepalive.unref();
-      req.on('close', () => {
-        clients--;
-        unsubscribe();
-        clearInterval(keepalive);
-      });
+      stream.add(res, { apiVersion: API_VERSION, version: ctx.config.version, pid: process.pid, url: url() }, ctx.snapshot.current());
     }
   };
 }
@@ -67,9 +53,11 @@ export function currentStatus(ctx: SidecarContext): StatusResponse {
 }
 
 /** /status, /metrics, /tasks, /kernels/heartbeat and /events. */
-export function coreModule(ctx: SidecarContext, url: () => string): SidecarModule {
+export function coreModule(ctx: SidecarContext, url: () => string, events: EventStreamOptions = {}): SidecarModule {
+  const stream = new EventStream(ctx.bus, events, ctx.log);
   return {
     name: 'core',
+    stop: () => stream.closeAll(),
     routes: [
       jsonRoute({
         method: 'get',
@@ -112,7 +100,7 @@ export function coreModule(ctx: SidecarContext, url: () => string): SidecarModul
           return { ok: true as const, heartbeatIntervalS: ctx.kernels.heartbeatIntervalS };
         }
       }),
-      eventsRoute(ctx, url)
+      eventsRoute(ctx, url, stream)
     ]
   };
 }
