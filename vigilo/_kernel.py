@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import sys
 import threading
 import time
 from datetime import datetime, timezone
 from typing import Callable, Optional
 
-from . import _sidecar
+from . import _progress, _sidecar, _torch
 
 PLATFORM_MODULES = ("google.colab", "kaggle_secrets")
 
@@ -96,6 +97,18 @@ class Heartbeat:
         }
         if self.last_activity is not None:
             body["lastActivity"] = iso(self.last_activity)
+        # Progress bars and PyTorch memory: read only when the user already imported
+        # tqdm / torch or called vigilo.progress (never imported from here).
+        try:
+            if _progress._board is not None or "tqdm.std" in sys.modules:
+                bars = _progress.board().snapshot()
+                if bars:
+                    body["progress"] = bars
+            torch = _torch.torch_facts()
+            if torch is not None:
+                body["torch"] = torch
+        except Exception as err:  # extra facts never stop the heartbeat itself
+            self.last_error = f"progress/torch facts failed: {err}"
         return body
 
     def beat(self) -> bool:

@@ -14,6 +14,7 @@ installed the first time a heartbeat finds ``tqdm.std`` in ``sys.modules``.
 """
 from __future__ import annotations
 
+import math
 import sys
 import threading
 import time
@@ -47,6 +48,8 @@ class ProgressBoard:
         now = self._clock()
         key = f"{source}:{name}"
         n = float(step)
+        if not math.isfinite(n) or n < 0 or (total is not None and not math.isfinite(float(total))):
+            return
         bar = self._bars.get(key)
         if bar is None or n < bar["n"] or bar["closed"]:
             # A new run under the same name (the step went back): start over.

@@ -6,6 +6,7 @@ import type { SidecarModule } from './core/module';
 import { runtimeModules } from './session/runtime';
 import { currentStatus } from './core/coreModule';
 import { reportModule } from './report/reportModule';
+import { progressModule } from './progress/module';
 
 /**
  * Every capability beyond the core, in one list. A new capability adds one
@@ -17,6 +18,7 @@ export function featureModules(ctx: SidecarContext): SidecarModule[] {
     reportModule(ctx, () => currentStatus(ctx)),
     alertsModule(ctx),
     ...runtimeModules(ctx),
+    progressModule(ctx),
     llmModule(ctx)
   ];
 }

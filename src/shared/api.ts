@@ -121,6 +121,51 @@ export const SidecarSection = z.object({
   version: z.string()
 });
 
+/** One progress bar as the kernel sees it (vigilo/_progress.py): raw facts, decided on in src/core/progress.ts. */
+export const ProgressFact = z
+  .object({
+    id: z.string().min(1).max(200),
+    source: z.string().max(40),
+    name: z.string().max(200),
+    n: z.number().nonnegative(),
+    total: z.number().nonnegative().nullable(),
+    elapsedS: z.number().nonnegative(),
+    position: z.number().int().nonnegative().optional(),
+    closed: z.boolean(),
+    idleS: z.number().nonnegative().optional()
+  })
+  .strict();
+export type ProgressFact = z.infer<typeof ProgressFact>;
+
+/** PyTorch's own view of one CUDA device (torch.cuda.memory_* in the kernel), bytes. */
+export const TorchDeviceFacts = z
+  .object({
+    index: z.number().int().nonnegative(),
+    name: z.string().max(200).nullable().optional(),
+    uuid: z.string().max(200).nullable().optional(),
+    totalBytes: z.number().nonnegative().nullable().optional(),
+    allocatedBytes: z.number().nonnegative(),
+    reservedBytes: z.number().nonnegative(),
+    maxAllocatedBytes: z.number().nonnegative(),
+    maxReservedBytes: z.number().nonnegative().nullable().optional(),
+    /** Allocator counters from torch.cuda.memory_stats(), when it answers. */
+    numAllocRetries: z.number().nonnegative().nullable().optional(),
+    numOoms: z.number().nonnegative().nullable().optional(),
+    inactiveSplitBytes: z.number().nonnegative().nullable().optional()
+  })
+  .strict();
+export type TorchDeviceFacts = z.infer<typeof TorchDeviceFacts>;
+
+export const TorchFacts = z
+  .object({
+    version: z.string().max(80).nullable(),
+    /** Only when CUDA was already initialised by the user's code; Vigilo never initialises it. */
+    cudaInitialized: z.boolean(),
+    allocConf: z.string().max(500).nullable().optional(),
+    devices: z.array(TorchDeviceFacts).max(64)
+  })
+  .strict();
+export type TorchFacts = z.infer<typeof TorchFacts>;
 
 export const KernelHeartbeat = z
   .object({
@@ -130,7 +175,11 @@ export const KernelHeartbeat = z
     lastActivity: z.string().datetime({ offset: true }).nullable().optional(),
     executionCount: z.number().int().nonnegative().optional(),
     /** Raw facts the kernel knows, e.g. { "google.colab": true }. The sidecar decides what they mean. */
-    modules: z.record(z.string(), z.boolean()).optional()
+    modules: z.record(z.string(), z.boolean()).optional(),
+    /** Progress bars (tqdm, vigilo.progress, training callbacks). */
+    progress: z.array(ProgressFact).max(64).optional(),
+    /** PyTorch's memory facts, only when torch is already imported. */
+    torch: TorchFacts.optional()
   })
   .strict();
 export type KernelHeartbeat = z.infer<typeof KernelHeartbeat>;
@@ -353,11 +402,50 @@ export const QuotaBody = z.object({ remaining: z.union([z.string().min(1).max(40
 
 // ---------------------------------------------------------------------------
 
+/** One progress bar the sidecar tracks (a kernel's tqdm bar, vigilo.progress or a training callback). */
+export const ProgressBarView = z.object({
+  kernelId: z.string(),
+  id: z.string(),
+  name: z.string(),
+  source: z.string(),
+  n: z.number(),
+  total: z.number().nullable()
+});
+
+/** GET /metrics `progress`: "will it finish?" (src/core/progress.ts, src/server/progress). */
+export const ProgressSection = z.object({
+  /** The bar that stands for the run (outermost, callbacks before tqdm); null when none has a total. */
+  main: ProgressBarView.extend({
+    fraction: z.number().nullable(),
+    status: z.enum(['running', 'warming-up', 'stalled', 'finished', 'unknown']),
+    ratePerS: z.number().nullable(),
+    remainingS: z.number().nullable(),
+    finishesAt: z.string().nullable(),
+    confidence: z.number(),
+    basis: z.string()
+  }).nullable(),
+  /** The verdict in words, e.g. "finishes in 2 h 10 min; the runtime has 4 h 05 min". */
+  verdict: z
+    .object({
+      kind: z.enum(['finishes', 'runs-out', 'finished', 'stalled', 'unknown']),
+      text: z.string(),
+      needsS: z.number().nullable(),
+      limitS: z.number().nullable(),
+      limit: z.enum(['session', 'quota']).nullable(),
+      reachesN: z.number().nullable()
+    })
+    .nullable(),
+  bars: z.array(ProgressBarView.extend({ position: z.number(), closed: z.boolean(), seenAt: z.string() })),
+  updatedAt: z.string()
+});
+export type ProgressSection = z.infer<typeof ProgressSection>;
+
 /**
  * GET /metrics and the `snapshot` SSE event. Collectors own their sections;
  * a section is absent until its collector first reports. Sections added by
  * later capabilities (e.g. `llm`) pass through.
  */
+
 export const MetricsSnapshot = z
   .object({
     takenAt: z.string(),
@@ -369,7 +457,8 @@ export const MetricsSnapshot = z
     idle: IdleSection.optional(),
     storage: StorageSection.optional(),
     quota: QuotaSection.optional(),
-    alerts: AlertsSection.optional()
+    alerts: AlertsSection.optional(),
+    progress: ProgressSection.optional()
   })
   .passthrough();
 export type MetricsSnapshot = z.infer<typeof MetricsSnapshot>;

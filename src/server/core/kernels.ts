@@ -35,6 +35,7 @@ export type KernelEvent =
 export class KernelRegistry {
   private readonly kernels = new Map<string, KernelRecord>();
   private readonly listeners = new Set<(event: KernelEvent) => void>();
+  private readonly beatListeners = new Set<(beat: KernelHeartbeat) => void>();
 
   constructor(private readonly options: KernelRegistryOptions) {}
 
@@ -68,6 +69,15 @@ export class KernelRegistry {
       modules: { ...(existing?.modules ?? {}), ...(beat.modules ?? {}) },
       alive: true
     });
+    for (const listener of this.beatListeners) {
+      listener(beat);
+    }
+  }
+
+  /** Every accepted heartbeat, after the registry took it (progress, torch facts ride on it). */
+  onBeat(listener: (beat: KernelHeartbeat) => void): () => void {
+    this.beatListeners.add(listener);
+    return () => this.beatListeners.delete(listener);
   }
 
   /** Mark kernels whose heartbeats stopped; call on a timer. */
