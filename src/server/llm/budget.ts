@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { utcDayKey, utcDayStart } from '../../shared/costBuckets';
+import { utcDayKey } from '../../shared/costBuckets';
 import { formatUsd as usd } from '../../shared/format';
 import { BudgetLimits, type BudgetState } from '../../shared/llm-api';
 import type { AlertEngine, ThresholdRule } from '../alerts/engine';
@@ -84,10 +84,12 @@ export class Budgets {
     this.evaluate([]);
   }
 
+  /** Spend from the store's running totals: two lookups, whatever the size of the history. */
   spent(): { sessionUsd: number; dayUsd: number } {
+    const { store, runId, clock } = this.deps;
     return {
-      sessionUsd: this.deps.store.spent({ runId: this.deps.runId }),
-      dayUsd: this.deps.store.spent({ sinceMs: utcDayStart(this.deps.clock.now()) })
+      sessionUsd: store.totals('run', runId)?.costUsd ?? 0,
+      dayUsd: store.totals('day', utcDayKey(clock.now()))?.costUsd ?? 0
     };
   }
 
@@ -100,7 +102,7 @@ export class Budgets {
     this.deps.alerts.observe(BUDGET_RULES.day, utcDayKey(this.deps.clock.now()), pct(dayUsd, this.limits.dayUsd));
     if (this.limits.conversationUsd) {
       for (const key of conversations) {
-        this.deps.alerts.observe(BUDGET_RULES.conversation, key, pct(this.deps.store.spent({ conversationKey: key }), this.limits.conversationUsd));
+        this.deps.alerts.observe(BUDGET_RULES.conversation, key, pct(this.deps.store.conversation(key)?.costUsd ?? 0, this.limits.conversationUsd));
       }
     }
     return spent;

@@ -34,16 +34,18 @@ import type { SidecarContext } from '../core/context';
 import { ApiError } from '../core/errors';
 import type { SidecarModule } from '../core/module';
 import { jsonRoute } from '../core/route';
-import { LlmStore, type StoredCall } from '../store/llmStore';
+import { LlmStore, reportedModel as modelOf, type BucketTotals, type StoredCall } from '../store/llmStore';
 import { Budgets } from './budget';
 import { buildTable, fetchLiteLLM, readOverrides } from './pricingConfig';
 
 export const LLM_DB_FILE = 'llm.sqlite';
 const DAY_MS = 86_400_000;
-
-function modelOf(call: Pick<StoredCall, 'responseModel' | 'requestModel'>): string | null {
-  return call.responseModel ?? call.requestModel;
-}
+/** Calls of a conversation its health is computed from: the latest ones, read by index (totals come from the aggregates). */
+export const HEALTH_WINDOW = 64;
+/** Raw call rows older than this many days are deleted (totals are kept); `VIGILO_LLM_RETENTION_DAYS`, 0 keeps them forever. */
+export const DEFAULT_RETENTION_DAYS = 90;
+const PRUNE_CHUNK = 2000;
+const PRUNE_INTERVAL_MS = 3_600_000;
 
 /** Price one event against the table: null cost for an unknown model, never $0. */
 export function priceEvent(table: PricingTable, event: LlmCallEvent): Pick<StoredCall, 'tokens' | 'pricedModel' | 'costUsd'> {
@@ -59,17 +61,13 @@ export function priceEvent(table: PricingTable, event: LlmCallEvent): Pick<Store
   return { tokens, pricedModel: price?.key ?? null, costUsd };
 }
 
-function unknownModelWarnings(calls: StoredCall[]) {
+/** Unknown-model warnings from `run_unpriced` / `day_unpriced` totals (several days of one model add up). */
+function unknownModelWarnings(unpriced: BucketTotals[]) {
   const groups = new Map<string, { provider: LlmProvider; model: string; calls: number }>();
-  for (const c of calls) {
-    if (c.pricedModel !== null || (c.status === 'error' && !c.tokens)) {
-      continue;
-    }
-    const model = modelOf(c) ?? '(no model)';
-    const key = `${c.provider}\u0000${model}`;
-    const g = groups.get(key) ?? { provider: c.provider, model, calls: 0 };
-    g.calls++;
-    groups.set(key, g);
+  for (const u of unpriced) {
+    const g = groups.get(u.bucket) ?? { ...LlmStore.unpricedBucket(u.bucket), calls: 0 };
+    g.calls += u.calls;
+    groups.set(u.bucket, g);
   }
   return [...groups.values()].map(g => ({
     ...g,
@@ -77,34 +75,44 @@ function unknownModelWarnings(calls: StoredCall[]) {
   }));
 }
 
-function buckets(calls: StoredCall[], keyOf: (c: StoredCall) => string): CostBucket[] {
+/** Cost buckets from per-day totals, regrouped under `keyOf` (day, ISO week, provider, model). */
+function buckets(totals: BucketTotals[], keyOf: (t: BucketTotals) => string): CostBucket[] {
   const map = new Map<string, CostBucket>();
-  for (const c of calls) {
-    const key = keyOf(c);
+  for (const t of totals) {
+    const key = keyOf(t);
     const b = map.get(key) ?? { key, calls: 0, costUsd: null, unpricedCalls: 0, inputTokens: 0, outputTokens: 0 };
-    b.calls++;
-    if (c.costUsd === null) {
-      b.unpricedCalls++;
-    } else {
+    b.calls += t.calls;
+    b.unpricedCalls += t.calls - t.pricedCalls;
+    if (t.pricedCalls > 0) {
       // Stays null while only unknown models were seen: an unpriced bucket is not a $0 bucket.
-      b.costUsd = (b.costUsd ?? 0) + c.costUsd;
+      b.costUsd = (b.costUsd ?? 0) + t.costUsd;
     }
-    b.inputTokens += c.tokens?.inputTokens ?? 0;
-    b.outputTokens += c.tokens?.outputTokens ?? 0;
+    b.inputTokens += t.tokens.inputTokens;
+    b.outputTokens += t.tokens.outputTokens;
     map.set(key, b);
   }
   return [...map.values()];
 }
 
-/** The whole conversation as the last call saw it: its messages plus its answer. */
-export function conversationTranscript(calls: StoredCall[]): LlmMessage[] | null {
-  for (let i = calls.length - 1; i >= 0; i--) {
-    const c = calls[i];
-    if (c.messages && c.messages.length > 0) {
-      return c.output ? [...c.messages, { role: 'assistant', content: c.output }] : c.messages;
-    }
+/** The whole conversation as its latest captured call saw it: its messages plus its answer. */
+export function conversationTranscript(call: StoredCall | null): LlmMessage[] | null {
+  if (!call?.messages || call.messages.length === 0) {
+    return null;
   }
-  return null;
+  return call.output ? [...call.messages, { role: 'assistant', content: call.output }] : call.messages;
+}
+
+/** `VIGILO_LLM_RETENTION_DAYS`: whole days ≥ 0 (0 keeps raw calls forever); anything else falls back to the default, said in the log. */
+export function retentionSetting(raw: string | undefined, log: (line: string) => void): number {
+  if (raw === undefined || raw.trim() === '') {
+    return DEFAULT_RETENTION_DAYS;
+  }
+  const days = Number(raw);
+  if (!Number.isInteger(days) || days < 0) {
+    log(`llm: VIGILO_LLM_RETENTION_DAYS=${raw} ignored (whole days, 0 = keep forever); keeping ${DEFAULT_RETENTION_DAYS} days`);
+    return DEFAULT_RETENTION_DAYS;
+  }
+  return days;
 }
 
 export interface LlmModuleOptions {
@@ -126,6 +134,21 @@ export function llmModule(ctx: SidecarContext, options: LlmModuleOptions = {}): 
     }
     return store;
   };
+  const retentionDays = retentionSetting(ctx.config.env.VIGILO_LLM_RETENTION_DAYS, ctx.log);
+  let pruneTimer: NodeJS.Timeout | null = null;
+  /** Delete raw rows past the retention period in small steps, yielding to the event loop between them. */
+  const pruneOld = async (): Promise<void> => {
+    if (retentionDays === 0) {
+      return;
+    }
+    const before = ctx.clock.now() - retentionDays * DAY_MS;
+    for (let i = 0; i < 10_000 && store; i++) {
+      if (store.prune(before, PRUNE_CHUNK) < PRUNE_CHUNK) {
+        return;
+      }
+      await new Promise(resolve => setImmediate(resolve));
+    }
+  };
   const budget = (): Budgets => {
     if (!budgets) {
       budgets = new Budgets({ dataDir: ctx.config.dataDir, store: db(), alerts: ctx.alerts, clock: ctx.clock, runId });
@@ -133,20 +156,36 @@ export function llmModule(ctx: SidecarContext, options: LlmModuleOptions = {}): 
     return budgets;
   };
 
-  /** The calls of one conversation, or the API's not_found naming it. */
-  const conversationCalls = (key: string): StoredCall[] => {
-    const calls = db().calls({ conversationKey: key });
-    if (calls.length === 0) {
+  /** One conversation's totals, or the API's not_found naming it. */
+  const conversationTotals = (key: string) => {
+    const totals = db().conversation(key);
+    if (!totals) {
       throw new ApiError('not_found', `No LLM calls recorded for conversation "${key}"; GET /llm/conversations lists them.`);
     }
-    return calls;
+    return totals;
+  };
+  const transcriptOf = (key: string): LlmMessage[] | null => {
+    const { contentCallId } = conversationTotals(key);
+    return contentCallId === null ? null : conversationTranscript(db().call(contentCallId));
   };
 
+  /** Health per conversation, reused until the conversation gets a call or the pricing table changes. */
+  const healthCache = new Map<string, { calls: number; lastMs: number; table: PricingTable; health: ConversationHealth }>();
   const healthOf = (key: string): ConversationHealth => {
-    const calls = conversationCalls(key);
+    const totals = conversationTotals(key);
+    const cached = healthCache.get(key);
+    if (cached && cached.calls === totals.calls && cached.lastMs === totals.lastMs && cached.table === table) {
+      return cached.health;
+    }
+    // The latest HEALTH_WINDOW calls feed the trends and the context forecast;
+    // the conversation's own totals (count, first call, cost) come from the aggregates.
+    const calls = db().recent(HEALTH_WINDOW, key).reverse();
+    if (calls.length === 0) {
+      throw new ApiError('not_found', `The calls of conversation "${key}" were deleted by the retention setting; only its totals remain.`);
+    }
     const last = calls[calls.length - 1];
     const price = lookupPrice(table, last.provider, modelOf(last));
-    return conversationHealth({
+    const windowed = conversationHealth({
       conversationId: key,
       provider: last.provider,
       calls: calls.map(c => ({
@@ -159,8 +198,19 @@ export function llmModule(ctx: SidecarContext, options: LlmModuleOptions = {}): 
         model: modelOf(c)
       })),
       contextWindow: price?.entry.contextWindow ?? null,
-      hasContent: conversationTranscript(calls) !== null
+      hasContent: totals.contentCallId !== null
     });
+    const health: ConversationHealth = {
+      ...windowed,
+      calls: totals.calls,
+      firstAt: new Date(totals.firstMs).toISOString(),
+      costUsd: totals.pricedCalls > 0 ? totals.costUsd : null
+    };
+    if (healthCache.size >= 1000) {
+      healthCache.clear();
+    }
+    healthCache.set(key, { calls: totals.calls, lastMs: totals.lastMs, table, health });
+    return health;
   };
 
   const ingest = (events: LlmCallEvent[]) => {
@@ -231,34 +281,18 @@ export function llmModule(ctx: SidecarContext, options: LlmModuleOptions = {}): 
       tags: ['llm'],
       response: LlmUsageResponse,
       handler: (): z.infer<typeof LlmUsageResponse> => {
-        const calls = db().calls({ runId });
-        const tokens = { ...ZERO_TOKENS };
-        let cost = 0;
-        let priced = 0;
-        const byProvider = new Map<LlmProvider, { provider: LlmProvider; calls: number; costUsd: number | null }>();
-        for (const c of calls) {
-          for (const k of Object.keys(tokens) as Array<keyof typeof tokens>) {
-            tokens[k] += c.tokens?.[k] ?? 0;
-          }
-          const p = byProvider.get(c.provider) ?? { provider: c.provider, calls: 0, costUsd: null };
-          p.calls++;
-          if (c.costUsd !== null) {
-            cost += c.costUsd;
-            priced++;
-            p.costUsd = (p.costUsd ?? 0) + c.costUsd;
-          }
-          byProvider.set(c.provider, p);
-        }
+        const store = db();
+        const run = store.totals('run', runId);
         return {
           since: new Date(ctx.startedAtMs).toISOString(),
-          calls: calls.length,
-          errors: calls.filter(c => c.status === 'error').length,
-          tokens,
-          costUsd: priced > 0 ? cost : null,
-          unpricedCalls: calls.length - priced,
-          estimatedCalls: calls.filter(c => c.usageEstimated).length,
-          byProvider: [...byProvider.values()],
-          warnings: unknownModelWarnings(calls)
+          calls: run?.calls ?? 0,
+          errors: run?.errors ?? 0,
+          tokens: run ? { ...run.tokens } : { ...ZERO_TOKENS },
+          costUsd: run && run.pricedCalls > 0 ? run.costUsd : null,
+          unpricedCalls: run ? run.calls - run.pricedCalls : 0,
+          estimatedCalls: run?.estimatedCalls ?? 0,
+          byProvider: store.buckets('run_provider', runId).map(p => ({ provider: p.bucket as LlmProvider, calls: p.calls, costUsd: p.pricedCalls > 0 ? p.costUsd : null })),
+          warnings: unknownModelWarnings(store.buckets('run_unpriced', runId))
         };
       }
     }),
@@ -308,18 +342,22 @@ export function llmModule(ctx: SidecarContext, options: LlmModuleOptions = {}): 
       handler: ({ query }): z.infer<typeof LlmCostResponse> => {
         const now = ctx.clock.now();
         const since = utcDayStart(now) - (query.days - 1) * DAY_MS;
-        const calls = db().calls({ sinceMs: since });
+        const sinceDay = utcDayKey(since);
+        const store = db();
+        const days = store.daysSince('day', sinceDay);
         const byKey = (a: CostBucket, b: CostBucket) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
         const byCost = (a: CostBucket, b: CostBucket) => (b.costUsd ?? -1) - (a.costUsd ?? -1) || byKey(a, b);
+        const calls = days.reduce((a, d) => a + d.calls, 0);
+        const priced = days.reduce((a, d) => a + d.pricedCalls, 0);
         return {
           days: query.days,
-          byDay: buckets(calls, c => utcDayKey(c.startedAtMs)).sort(byKey),
-          byWeek: buckets(calls, c => isoWeekKey(c.startedAtMs)).sort(byKey),
-          byProvider: buckets(calls, c => c.provider).sort(byCost),
-          byModel: buckets(calls, c => c.pricedModel ?? modelOf(c) ?? '(no model)').sort(byCost),
-          totalUsd: calls.length > 0 && calls.every(c => c.costUsd === null) ? null : calls.reduce((a, c) => a + (c.costUsd ?? 0), 0),
-          unpricedCalls: calls.filter(c => c.costUsd === null).length,
-          warnings: unknownModelWarnings(calls)
+          byDay: buckets(days, d => d.key).sort(byKey),
+          byWeek: buckets(days, d => isoWeekKey(Date.parse(d.key))).sort(byKey),
+          byProvider: buckets(store.daysSince('day_provider', sinceDay), d => d.bucket).sort(byCost),
+          byModel: buckets(store.daysSince('day_model', sinceDay), d => d.bucket).sort(byCost),
+          totalUsd: calls > 0 && priced === 0 ? null : days.reduce((a, d) => a + d.costUsd, 0),
+          unpricedCalls: calls - priced,
+          warnings: unknownModelWarnings(store.daysSince('day_unpriced', sinceDay))
         };
       }
     }),
@@ -353,7 +391,7 @@ export function llmModule(ctx: SidecarContext, options: LlmModuleOptions = {}): 
       query: SummaryQuery,
       response: LlmSummaryResponse,
       handler: ({ params, query }) =>
-        summarizeConversation({ conversationId: params.conversationId, messages: conversationTranscript(conversationCalls(params.conversationId)), budgetTokens: query.budgetTokens })
+        summarizeConversation({ conversationId: params.conversationId, messages: transcriptOf(params.conversationId), budgetTokens: query.budgetTokens })
     }),
     jsonRoute({
       method: 'get',
@@ -362,7 +400,7 @@ export function llmModule(ctx: SidecarContext, options: LlmModuleOptions = {}): 
       tags: ['llm'],
       params: z.object({ conversationId: z.string().min(1).max(256) }),
       response: LlmTranscriptResponse,
-      handler: ({ params }) => ({ conversationId: params.conversationId, messages: conversationTranscript(conversationCalls(params.conversationId)) })
+      handler: ({ params }) => ({ conversationId: params.conversationId, messages: transcriptOf(params.conversationId) })
     }),
     jsonRoute({
       method: 'get',
@@ -417,6 +455,10 @@ export function llmModule(ctx: SidecarContext, options: LlmModuleOptions = {}): 
     start() {
       db();
       budget();
+      const prune = () => void pruneOld().catch(error => ctx.log(`llm: pruning old calls failed: ${(error as Error).message}`));
+      prune();
+      pruneTimer = setInterval(prune, PRUNE_INTERVAL_MS);
+      pruneTimer.unref();
       for (const w of budget().warnings) {
         ctx.log(w);
       }
@@ -430,6 +472,10 @@ export function llmModule(ctx: SidecarContext, options: LlmModuleOptions = {}): 
       }
     },
     stop() {
+      if (pruneTimer) {
+        clearInterval(pruneTimer);
+        pruneTimer = null;
+      }
       store?.close();
       store = null;
       budgets = null;

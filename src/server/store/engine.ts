@@ -351,3 +351,20 @@ function handle(entry: { db: Database; refs: number; raw: Raw }): Database {
     }
   };
 }
+
+/**
+ * Bring `component`'s tables to the latest schema: `steps[i]` takes version i
+ * to i + 1, each in its own transaction, recorded in `vigilo_schema`. Steps
+ * are additive (CREATE TABLE IF NOT EXISTS, ALTER TABLE ADD COLUMN), so a
+ * newer sidecar upgrades the file in place and never drops history.
+ */
+export function migrate(db: Database, component: string, steps: ReadonlyArray<(db: Database) => void>): void {
+  db.exec('CREATE TABLE IF NOT EXISTS vigilo_schema (component TEXT PRIMARY KEY, version INTEGER NOT NULL)');
+  const current = Number(db.get('SELECT version FROM vigilo_schema WHERE component = ?', [component])?.version ?? 0);
+  for (let version = current; version < steps.length; version++) {
+    db.transaction(() => {
+      steps[version](db);
+      db.run('INSERT INTO vigilo_schema (component, version) VALUES (?, ?) ON CONFLICT(component) DO UPDATE SET version = excluded.version', [component, version + 1]);
+    });
+  }
+}

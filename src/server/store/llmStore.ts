@@ -1,6 +1,6 @@
-import { chmodSync, closeSync, openSync } from 'node:fs';
-import { Database } from 'node-sqlite3-wasm';
+import { utcDayKey } from '../../shared/costBuckets';
 import type { LlmMessage, LlmProvider, TokenCounts } from '../../shared/llm-api';
+import { migrate, openDatabase, type Database, type SqlRow, type SqlValue } from './engine';
 
 /** One LLM call as persisted: the event's facts plus what the sidecar decided at ingest. */
 export interface StoredCall {
@@ -30,7 +30,8 @@ export interface StoredCall {
   sdk: string;
 }
 
-const SCHEMA = `
+/** Version 1: the raw call table as the first release created it. */
+const CALLS_TABLE = `
 CREATE TABLE IF NOT EXISTS llm_calls (
   id TEXT PRIMARY KEY,
   run_id TEXT NOT NULL,
@@ -66,34 +67,107 @@ CREATE INDEX IF NOT EXISTS llm_calls_conversation ON llm_calls(conversation_key,
 CREATE INDEX IF NOT EXISTS llm_calls_run ON llm_calls(run_id);
 `;
 
+/**
+ * Version 2: running totals, kept in the same transaction as the rows they
+ * count, so every read and every budget check is a lookup instead of a scan.
+ * `llm_agg` rows are (dimension, key, bucket) → totals:
+ *   run          runId          ''                 this session (/llm/usage, session budget)
+ *   run_provider runId          provider
+ *   run_unpriced runId          provider \0 model  calls without a price (warnings)
+ *   day          YYYY-MM-DD     ''                 UTC day (day budget, /llm/cost byDay/byWeek)
+ *   day_provider YYYY-MM-DD     provider
+ *   day_model    YYYY-MM-DD     priced or reported model
+ *   day_unpriced YYYY-MM-DD     provider \0 model
+ * and `llm_conversations` holds one row per conversation (list, budget,
+ * totals, the call holding its latest transcript).
+ */
+const AGGREGATE_TABLES = `
+CREATE TABLE IF NOT EXISTS llm_agg (
+  dim TEXT NOT NULL,
+  key TEXT NOT NULL,
+  bucket TEXT NOT NULL,
+  calls INTEGER NOT NULL,
+  errors INTEGER NOT NULL,
+  priced_calls INTEGER NOT NULL,
+  cost_usd REAL NOT NULL,
+  estimated_calls INTEGER NOT NULL,
+  input_tokens INTEGER NOT NULL,
+  output_tokens INTEGER NOT NULL,
+  cached_input_tokens INTEGER NOT NULL,
+  cache_write_tokens INTEGER NOT NULL,
+  reasoning_tokens INTEGER NOT NULL,
+  first_ms INTEGER NOT NULL,
+  last_ms INTEGER NOT NULL,
+  PRIMARY KEY (dim, key, bucket)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS llm_conversations (
+  key TEXT PRIMARY KEY,
+  provider TEXT NOT NULL,
+  calls INTEGER NOT NULL,
+  errors INTEGER NOT NULL,
+  priced_calls INTEGER NOT NULL,
+  cost_usd REAL NOT NULL,
+  first_ms INTEGER NOT NULL,
+  last_ms INTEGER NOT NULL,
+  content_call_id TEXT,
+  content_ms INTEGER
+);
+CREATE INDEX IF NOT EXISTS llm_conversations_last ON llm_conversations(last_ms);
+CREATE INDEX IF NOT EXISTS llm_calls_run_started ON llm_calls(run_id, started_at_ms);
+DROP INDEX IF EXISTS llm_calls_run;
+`;
+
 const COLUMNS = [
   'id', 'run_id', 'provider', 'operation', 'request_model', 'response_model', 'priced_model', 'started_at_ms', 'ttft_ms', 'latency_ms',
   'stream', 'status', 'error_class', 'http_status', 'has_usage', 'input_tokens', 'output_tokens', 'cached_input_tokens', 'cache_write_tokens',
   'reasoning_tokens', 'usage_estimated', 'cost_usd', 'conversation_key', 'fingerprint', 'tags', 'messages', 'output', 'sdk'
 ];
+/** Every column but the captured content: what lists and health read. */
+const FACT_COLUMNS = COLUMNS.filter(c => c !== 'messages' && c !== 'output').join(', ');
+const INSERT_CALL = `INSERT OR IGNORE INTO llm_calls (${COLUMNS.join(', ')}) VALUES (${COLUMNS.map(() => '?').join(', ')})`;
 
-type Row = Record<string, number | bigint | string | Uint8Array | null>;
+const TOTAL_COLUMNS = [
+  'calls', 'errors', 'priced_calls', 'cost_usd', 'estimated_calls', 'input_tokens', 'output_tokens', 'cached_input_tokens', 'cache_write_tokens', 'reasoning_tokens'
+] as const;
+const UPSERT_AGG = `INSERT INTO llm_agg (dim, key, bucket, ${TOTAL_COLUMNS.join(', ')}, first_ms, last_ms)
+  VALUES (?, ?, ?, ${TOTAL_COLUMNS.map(() => '?').join(', ')}, ?, ?)
+  ON CONFLICT (dim, key, bucket) DO UPDATE SET ${TOTAL_COLUMNS.map(c => `${c} = ${c} + excluded.${c}`).join(', ')},
+  first_ms = MIN(first_ms, excluded.first_ms), last_ms = MAX(last_ms, excluded.last_ms)`;
+const UPSERT_CONVERSATION = `INSERT INTO llm_conversations (key, provider, calls, errors, priced_calls, cost_usd, first_ms, last_ms, content_call_id, content_ms)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+  ON CONFLICT (key) DO UPDATE SET
+  provider = CASE WHEN excluded.last_ms >= last_ms THEN excluded.provider ELSE provider END,
+  calls = calls + excluded.calls, errors = errors + excluded.errors, priced_calls = priced_calls + excluded.priced_calls,
+  cost_usd = cost_usd + excluded.cost_usd, first_ms = MIN(first_ms, excluded.first_ms), last_ms = MAX(last_ms, excluded.last_ms),
+  content_call_id = CASE WHEN excluded.content_ms IS NOT NULL AND (content_ms IS NULL OR excluded.content_ms >= content_ms) THEN excluded.content_call_id ELSE content_call_id END,
+  content_ms = CASE WHEN excluded.content_ms IS NOT NULL AND (content_ms IS NULL OR excluded.content_ms >= content_ms) THEN excluded.content_ms ELSE content_ms END`;
+
+export const LLM_SCHEMA_VERSION = 2;
 
 function num(v: unknown): number {
   return typeof v === 'bigint' ? Number(v) : typeof v === 'number' ? v : 0;
 }
 
-function rowToCall(r: Row): StoredCall {
+function str(v: SqlValue | undefined): string | null {
+  return v === null || v === undefined ? null : String(v);
+}
+
+function rowToCall(r: SqlRow): StoredCall {
   const hasUsage = num(r.has_usage) === 1;
   return {
     id: String(r.id),
     runId: String(r.run_id),
     provider: r.provider as LlmProvider,
     operation: String(r.operation),
-    requestModel: (r.request_model as string | null) ?? null,
-    responseModel: (r.response_model as string | null) ?? null,
-    pricedModel: (r.priced_model as string | null) ?? null,
+    requestModel: str(r.request_model),
+    responseModel: str(r.response_model),
+    pricedModel: str(r.priced_model),
     startedAtMs: num(r.started_at_ms),
     ttftMs: r.ttft_ms === null ? null : num(r.ttft_ms),
     latencyMs: num(r.latency_ms),
     stream: num(r.stream) === 1,
     status: r.status as 'ok' | 'error',
-    errorClass: (r.error_class as string | null) ?? null,
+    errorClass: str(r.error_class),
     httpStatus: r.http_status === null ? null : num(r.http_status),
     tokens: hasUsage
       ? {
@@ -106,125 +180,303 @@ function rowToCall(r: Row): StoredCall {
       : null,
     usageEstimated: num(r.usage_estimated) === 1,
     costUsd: r.cost_usd === null ? null : num(r.cost_usd),
-    conversationKey: (r.conversation_key as string | null) ?? null,
-    fingerprint: (r.fingerprint as string | null) ?? null,
+    conversationKey: str(r.conversation_key),
+    fingerprint: str(r.fingerprint),
     tags: JSON.parse(String(r.tags)) as Record<string, string>,
-    messages: r.messages === null ? null : (JSON.parse(String(r.messages)) as LlmMessage[]),
-    output: (r.output as string | null) ?? null,
+    messages: r.messages === null || r.messages === undefined ? null : (JSON.parse(String(r.messages)) as LlmMessage[]),
+    output: str(r.output),
     sdk: String(r.sdk)
   };
 }
 
-export interface CallFilter {
-  sinceMs?: number;
-  runId?: string;
-  conversationKey?: string;
+/** Running totals of a set of calls. `costUsd` sums the known costs; `pricedCalls` says how many there were. */
+export interface Totals {
+  calls: number;
+  errors: number;
+  pricedCalls: number;
+  costUsd: number;
+  estimatedCalls: number;
+  tokens: TokenCounts;
+  firstMs: number;
+  lastMs: number;
 }
 
-/** A CallFilter as SQL conditions (after `base`) and their values, in order. */
-function filterWhere(filter: CallFilter, base: string[] = []): { where: string[]; values: Array<string | number> } {
-  const where = [...base];
-  const values: Array<string | number> = [];
-  if (filter.sinceMs !== undefined) {
-    where.push('started_at_ms >= ?');
-    values.push(filter.sinceMs);
-  }
-  if (filter.runId !== undefined) {
-    where.push('run_id = ?');
-    values.push(filter.runId);
-  }
-  if (filter.conversationKey !== undefined) {
-    where.push('conversation_key = ?');
-    values.push(filter.conversationKey);
-  }
-  return { where, values };
+/** Totals under one bucket of a dimension (a provider, a model, a day). */
+export interface BucketTotals extends Totals {
+  key: string;
+  bucket: string;
 }
+
+export interface ConversationTotals {
+  key: string;
+  provider: LlmProvider;
+  calls: number;
+  errors: number;
+  pricedCalls: number;
+  costUsd: number;
+  firstMs: number;
+  lastMs: number;
+  /** Id of the latest call that carried message content, null when capture was off. */
+  contentCallId: string | null;
+}
+
+function emptyTotals(ms: number): Totals {
+  return { calls: 0, errors: 0, pricedCalls: 0, costUsd: 0, estimatedCalls: 0, tokens: { inputTokens: 0, outputTokens: 0, cachedInputTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0 }, firstMs: ms, lastMs: ms };
+}
+
+function rowToTotals(r: SqlRow): BucketTotals {
+  return {
+    key: String(r.key),
+    bucket: String(r.bucket),
+    calls: num(r.calls),
+    errors: num(r.errors),
+    pricedCalls: num(r.priced_calls),
+    costUsd: num(r.cost_usd),
+    estimatedCalls: num(r.estimated_calls),
+    tokens: {
+      inputTokens: num(r.input_tokens),
+      outputTokens: num(r.output_tokens),
+      cachedInputTokens: num(r.cached_input_tokens),
+      cacheWriteTokens: num(r.cache_write_tokens),
+      reasoningTokens: num(r.reasoning_tokens)
+    },
+    firstMs: num(r.first_ms),
+    lastMs: num(r.last_ms)
+  };
+}
+
+function rowToConversation(r: SqlRow): ConversationTotals {
+  return {
+    key: String(r.key),
+    provider: r.provider as LlmProvider,
+    calls: num(r.calls),
+    errors: num(r.errors),
+    pricedCalls: num(r.priced_calls),
+    costUsd: num(r.cost_usd),
+    firstMs: num(r.first_ms),
+    lastMs: num(r.last_ms),
+    contentCallId: str(r.content_call_id)
+  };
+}
+
+/** The model a call is reported under: the response's, else the request's. */
+export function reportedModel(call: Pick<StoredCall, 'responseModel' | 'requestModel'>): string | null {
+  return call.responseModel ?? call.requestModel;
+}
+
+/** Does a call without a price count as "unknown model" (a refused call without usage is simply not billed)? */
+function lacksPrice(call: Pick<StoredCall, 'pricedModel' | 'status' | 'tokens'>): boolean {
+  return call.pricedModel === null && !(call.status === 'error' && !call.tokens);
+}
+
+// Not NUL: the WASM engine passes text as C strings.
+const SEP = '\u001f';
+
+/** Adds calls into per-(dim, key, bucket) and per-conversation deltas, written in one upsert each. */
+class Accumulator {
+  readonly agg = new Map<string, { dim: string; key: string; bucket: string; t: Totals }>();
+  readonly conversations = new Map<string, ConversationTotals & { contentMs: number | null }>();
+
+  add(c: StoredCall): void {
+    const day = utcDayKey(c.startedAtMs);
+    const model = reportedModel(c) ?? '(no model)';
+    this.bump('run', c.runId, '', c);
+    this.bump('run_provider', c.runId, c.provider, c);
+    this.bump('day', day, '', c);
+    this.bump('day_provider', day, c.provider, c);
+    this.bump('day_model', day, c.pricedModel ?? model, c);
+    if (lacksPrice(c)) {
+      this.bump('run_unpriced', c.runId, `${c.provider}${SEP}${model}`, c);
+      this.bump('day_unpriced', day, `${c.provider}${SEP}${model}`, c);
+    }
+    if (c.conversationKey !== null) {
+      const conv = this.conversations.get(c.conversationKey) ?? {
+        key: c.conversationKey, provider: c.provider, calls: 0, errors: 0, pricedCalls: 0, costUsd: 0, firstMs: c.startedAtMs, lastMs: c.startedAtMs, contentCallId: null, contentMs: null
+      };
+      conv.calls++;
+      conv.errors += c.status === 'error' ? 1 : 0;
+      conv.pricedCalls += c.costUsd === null ? 0 : 1;
+      conv.costUsd += c.costUsd ?? 0;
+      conv.firstMs = Math.min(conv.firstMs, c.startedAtMs);
+      if (c.startedAtMs >= conv.lastMs) {
+        conv.lastMs = c.startedAtMs;
+        conv.provider = c.provider;
+      }
+      if (c.messages && c.messages.length > 0 && (conv.contentMs === null || c.startedAtMs >= conv.contentMs)) {
+        conv.contentCallId = c.id;
+        conv.contentMs = c.startedAtMs;
+      }
+      this.conversations.set(c.conversationKey, conv);
+    }
+  }
+
+  private bump(dim: string, key: string, bucket: string, c: StoredCall): void {
+    const id = `${dim}${SEP}${key}${SEP}${bucket}`;
+    const entry = this.agg.get(id) ?? { dim, key, bucket, t: emptyTotals(c.startedAtMs) };
+    const t = entry.t;
+    t.calls++;
+    t.errors += c.status === 'error' ? 1 : 0;
+    t.pricedCalls += c.costUsd === null ? 0 : 1;
+    t.costUsd += c.costUsd ?? 0;
+    t.estimatedCalls += c.usageEstimated ? 1 : 0;
+    for (const k of Object.keys(t.tokens) as Array<keyof TokenCounts>) {
+      t.tokens[k] += c.tokens?.[k] ?? 0;
+    }
+    t.firstMs = Math.min(t.firstMs, c.startedAtMs);
+    t.lastMs = Math.max(t.lastMs, c.startedAtMs);
+    this.agg.set(id, entry);
+  }
+
+  write(db: Database): void {
+    for (const { dim, key, bucket, t } of this.agg.values()) {
+      const k = t.tokens;
+      db.run(UPSERT_AGG, [
+        dim, key, bucket, t.calls, t.errors, t.pricedCalls, t.costUsd, t.estimatedCalls,
+        k.inputTokens, k.outputTokens, k.cachedInputTokens, k.cacheWriteTokens, k.reasoningTokens, t.firstMs, t.lastMs
+      ]);
+    }
+    for (const c of this.conversations.values()) {
+      db.run(UPSERT_CONVERSATION, [c.key, c.provider, c.calls, c.errors, c.pricedCalls, c.costUsd, c.firstMs, c.lastMs, c.contentCallId, c.contentMs]);
+    }
+  }
+}
+
+function callValues(c: StoredCall): SqlValue[] {
+  const t = c.tokens;
+  return [
+    c.id, c.runId, c.provider, c.operation, c.requestModel, c.responseModel, c.pricedModel, c.startedAtMs, c.ttftMs, c.latencyMs,
+    c.stream ? 1 : 0, c.status, c.errorClass, c.httpStatus, t ? 1 : 0, t?.inputTokens ?? 0, t?.outputTokens ?? 0,
+    t?.cachedInputTokens ?? 0, t?.cacheWriteTokens ?? 0, t?.reasoningTokens ?? 0, c.usageEstimated ? 1 : 0, c.costUsd,
+    c.conversationKey, c.fingerprint, JSON.stringify(c.tags), c.messages ? JSON.stringify(c.messages) : null, c.output, c.sdk
+  ];
+}
+
+/** Rows read per step when totals are rebuilt from existing history (upgrade from version 1). */
+const BACKFILL_CHUNK = 2000;
+
+const MIGRATIONS: ReadonlyArray<(db: Database) => void> = [
+  db => db.exec(CALLS_TABLE),
+  db => {
+    db.exec(AGGREGATE_TABLES);
+    // History written before totals existed: count it once, in rowid order.
+    for (let after = 0; ; ) {
+      const rows = db.all(`SELECT rowid AS rid, ${COLUMNS.join(', ')} FROM llm_calls WHERE rowid > ? ORDER BY rowid LIMIT ?`, [after, BACKFILL_CHUNK]);
+      if (rows.length === 0) {
+        break;
+      }
+      const acc = new Accumulator();
+      for (const r of rows) {
+        acc.add(rowToCall(r));
+      }
+      acc.write(db);
+      after = num(rows[rows.length - 1].rid);
+    }
+  }
+];
 
 /**
- * LLM call history in SQLite (node-sqlite3-wasm: real SQLite compiled to
- * WebAssembly, see docs/ARCHITECTURE.md). The file is created 0600 in the
- * data dir; daily and weekly history survive restarts.
+ * LLM call history in the embedded SQLite (see engine.ts): raw call rows,
+ * kept for the retention period, plus running totals that every read
+ * endpoint and budget uses. Each insert updates the totals in the same
+ * transaction, so its cost does not grow with the history, and a read never
+ * scans it: totals are lookups, lists are index range scans with a LIMIT.
+ * The file is 0600 in the data dir.
  */
 export class LlmStore {
-  private readonly db: Database;
+  readonly db: Database;
 
   constructor(readonly path: string) {
-    // Create the file ourselves so it is 0600 before SQLite writes anything into it.
-    closeSync(openSync(path, 'a', 0o600));
-    chmodSync(path, 0o600);
-    this.db = new Database(path);
-    this.db.exec(SCHEMA);
+    this.db = openDatabase(path);
+    try {
+      migrate(this.db, 'llm', MIGRATIONS);
+    } catch (error) {
+      this.db.close();
+      throw error;
+    }
   }
 
-  /** Insert calls; ids already stored are ignored (idempotent retries). */
+  /** Insert calls and update the totals, in one transaction; ids already stored are ignored (idempotent retries). */
   insert(calls: StoredCall[]): { inserted: number; duplicates: number } {
     if (calls.length === 0) {
       return { inserted: 0, duplicates: 0 };
     }
-    const sql = `INSERT OR IGNORE INTO llm_calls (${COLUMNS.join(', ')}) VALUES (${COLUMNS.map(() => '?').join(', ')})`;
-    const statement = this.db.prepare(sql);
-    let inserted = 0;
-    this.db.exec('BEGIN');
-    try {
+    const acc = new Accumulator();
+    this.db.transaction(() => {
       for (const c of calls) {
-        const t = c.tokens;
-        const result = statement.run([
-          c.id, c.runId, c.provider, c.operation, c.requestModel, c.responseModel, c.pricedModel, c.startedAtMs, c.ttftMs, c.latencyMs,
-          c.stream ? 1 : 0, c.status, c.errorClass, c.httpStatus, t ? 1 : 0, t?.inputTokens ?? 0, t?.outputTokens ?? 0,
-          t?.cachedInputTokens ?? 0, t?.cacheWriteTokens ?? 0, t?.reasoningTokens ?? 0, c.usageEstimated ? 1 : 0, c.costUsd,
-          c.conversationKey, c.fingerprint, JSON.stringify(c.tags), c.messages ? JSON.stringify(c.messages) : null, c.output, c.sdk
-        ]);
-        inserted += result.changes;
+        if (this.db.run(INSERT_CALL, callValues(c)).changes > 0) {
+          acc.add(c);
+        }
       }
-      this.db.exec('COMMIT');
-    } catch (error) {
-      this.db.exec('ROLLBACK');
-      throw error;
-    } finally {
-      statement.finalize();
+      acc.write(this.db);
+    });
+    let inserted = 0;
+    for (const a of acc.agg.values()) {
+      inserted += a.dim === 'run' ? a.t.calls : 0;
     }
     return { inserted, duplicates: calls.length - inserted };
   }
 
-  calls(filter: CallFilter = {}): StoredCall[] {
-    const { where, values } = filterWhere(filter);
-    const sql = `SELECT * FROM llm_calls ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY started_at_ms, rowid`;
-    return (this.db.all(sql, values) as Row[]).map(rowToCall);
-  }
-
-  /** The latest calls, newest first. */
+  /** The latest calls (newest first), without message content; one conversation's when `conversationKey` is given. */
   recent(limit: number, conversationKey?: string): StoredCall[] {
-    const rows = (
+    const rows =
       conversationKey === undefined
-        ? this.db.all('SELECT * FROM llm_calls ORDER BY started_at_ms DESC, rowid DESC LIMIT ?', [limit])
-        : this.db.all('SELECT * FROM llm_calls WHERE conversation_key = ? ORDER BY started_at_ms DESC, rowid DESC LIMIT ?', [conversationKey, limit])
-    ) as Row[];
+        ? this.db.all(`SELECT ${FACT_COLUMNS} FROM llm_calls ORDER BY started_at_ms DESC, rowid DESC LIMIT ?`, [limit])
+        : this.db.all(`SELECT ${FACT_COLUMNS} FROM llm_calls WHERE conversation_key = ? ORDER BY started_at_ms DESC, rowid DESC LIMIT ?`, [conversationKey, limit]);
     return rows.map(rowToCall);
   }
 
-  /** Conversation keys with their last activity, most recent first. */
-  conversations(limit: number): Array<{ key: string; lastMs: number }> {
-    const rows = this.db.all(
-      'SELECT conversation_key AS key, MAX(started_at_ms) AS last FROM llm_calls WHERE conversation_key IS NOT NULL GROUP BY conversation_key ORDER BY last DESC LIMIT ?',
-      [limit]
-    ) as Row[];
-    return rows.map(r => ({ key: String(r.key), lastMs: num(r.last) }));
+  /** Totals of one (dim, key, bucket), null when nothing was recorded there. */
+  totals(dim: string, key: string, bucket = ''): BucketTotals | null {
+    const row = this.db.get('SELECT * FROM llm_agg WHERE dim = ? AND key = ? AND bucket = ?', [dim, key, bucket]);
+    return row ? rowToTotals(row) : null;
   }
 
-  /** Sum of known costs matching the filter. */
-  spent(filter: CallFilter): number {
-    const { where, values } = filterWhere(filter, ['cost_usd IS NOT NULL']);
-    const row = this.db.get(`SELECT COALESCE(SUM(cost_usd), 0) AS total FROM llm_calls WHERE ${where.join(' AND ')}`, values) as Row | null;
-    return num(row?.total);
+  /** Every bucket of `dim` under `key` (e.g. the providers of a run). */
+  buckets(dim: string, key: string): BucketTotals[] {
+    return this.db.all('SELECT * FROM llm_agg WHERE dim = ? AND key = ?', [dim, key]).map(rowToTotals);
   }
 
+  /** Every bucket of a day dimension from UTC day `sinceDay` (YYYY-MM-DD) on. */
+  daysSince(dim: 'day' | 'day_provider' | 'day_model' | 'day_unpriced', sinceDay: string): BucketTotals[] {
+    return this.db.all('SELECT * FROM llm_agg WHERE dim = ? AND key >= ? ORDER BY key', [dim, sinceDay]).map(rowToTotals);
+  }
+
+  /** Split an unpriced bucket into its provider and model. */
+  static unpricedBucket(bucket: string): { provider: LlmProvider; model: string } {
+    const at = bucket.indexOf(SEP);
+    return { provider: bucket.slice(0, at) as LlmProvider, model: bucket.slice(at + 1) };
+  }
+
+  /** Conversations, most recent activity first. */
+  conversations(limit: number): ConversationTotals[] {
+    return this.db.all('SELECT * FROM llm_conversations ORDER BY last_ms DESC LIMIT ?', [limit]).map(rowToConversation);
+  }
+
+  conversation(key: string): ConversationTotals | null {
+    const row = this.db.get('SELECT * FROM llm_conversations WHERE key = ?', [key]);
+    return row ? rowToConversation(row) : null;
+  }
+
+  /** The call holding a conversation's latest transcript, null when none was captured or it was pruned. */
+  call(id: string): StoredCall | null {
+    const row = this.db.get(`SELECT ${COLUMNS.join(', ')} FROM llm_calls WHERE id = ?`, [id]);
+    return row ? rowToCall(row) : null;
+  }
+
+  /**
+   * Delete up to `limit` raw call rows started before `beforeMs`, oldest first
+   * (totals are kept). Returns how many went; call again while it returns `limit`.
+   */
+  prune(beforeMs: number, limit: number): number {
+    return this.db.run('DELETE FROM llm_calls WHERE rowid IN (SELECT rowid FROM llm_calls WHERE started_at_ms < ? ORDER BY started_at_ms LIMIT ?)', [beforeMs, limit]).changes;
+  }
+
+  /** Raw rows stored (tests and bench; counts the whole table). */
   count(): number {
-    return num((this.db.get('SELECT COUNT(*) AS n FROM llm_calls') as Row | null)?.n);
+    return num(this.db.get('SELECT COUNT(*) AS n FROM llm_calls')?.n);
   }
 
   close(): void {
-    if (this.db.isOpen) {
-      this.db.close();
-    }
+    this.db.close();
   }
 }
