@@ -7,6 +7,7 @@ import { runtimeModules } from './session/runtime';
 import { currentStatus } from './core/coreModule';
 import { reportModule } from './report/reportModule';
 import { progressModule } from './progress/module';
+import { checkpointModule } from './checkpoint/module';
 
 /**
  * Every capability beyond the core, in one list. A new capability adds one
@@ -19,6 +20,7 @@ export function featureModules(ctx: SidecarContext): SidecarModule[] {
     alertsModule(ctx),
     ...runtimeModules(ctx),
     progressModule(ctx),
+    checkpointModule(ctx),
     llmModule(ctx)
   ];
 }

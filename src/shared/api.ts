@@ -4,6 +4,7 @@
  * inferred types. Bump API_VERSION on any breaking change.
  */
 import { z } from 'zod';
+import { CheckpointOrder } from './checkpoint-api';
 
 export const API_VERSION = 1;
 
@@ -210,7 +211,9 @@ export type TasksResponse = z.infer<typeof TasksResponse>;
 
 export const HeartbeatResponse = z.object({
   ok: z.literal(true),
-  heartbeatIntervalS: z.number()
+  heartbeatIntervalS: z.number(),
+  /** Present for a kernel that watches checkpoints: a save is due at its next step() (checkpoint-api.ts). */
+  checkpoint: CheckpointOrder.nullable().optional()
 });
 
 export const ErrorResponse = z.object({

@@ -97,7 +97,7 @@ export function coreModule(ctx: SidecarContext, url: () => string, events: Event
         response: HeartbeatResponse,
         handler: ({ body }) => {
           ctx.kernels.heartbeat(body);
-          return { ok: true as const, heartbeatIntervalS: ctx.kernels.heartbeatIntervalS };
+          return { ok: true as const, heartbeatIntervalS: ctx.kernels.heartbeatIntervalS, ...ctx.kernels.answerFor(body.kernelId) };
         }
       }),
       eventsRoute(ctx, url, stream)

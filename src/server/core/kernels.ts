@@ -36,8 +36,24 @@ export class KernelRegistry {
   private readonly kernels = new Map<string, KernelRecord>();
   private readonly listeners = new Set<(event: KernelEvent) => void>();
   private readonly beatListeners = new Set<(beat: KernelHeartbeat) => void>();
+  private readonly answers = new Set<(kernelId: string) => Record<string, unknown>>();
 
   constructor(private readonly options: KernelRegistryOptions) {}
+
+  /** Add fields to the heartbeat answer of a kernel (e.g. `checkpoint`: save at the next step). */
+  addAnswer(contribute: (kernelId: string) => Record<string, unknown>): () => void {
+    this.answers.add(contribute);
+    return () => this.answers.delete(contribute);
+  }
+
+  /** What every contributor adds to this kernel's heartbeat answer. */
+  answerFor(kernelId: string): Record<string, unknown> {
+    const out: Record<string, unknown> = {};
+    for (const contribute of this.answers) {
+      Object.assign(out, contribute(kernelId));
+    }
+    return out;
+  }
 
   get heartbeatIntervalS(): number {
     return this.options.heartbeatIntervalS;
