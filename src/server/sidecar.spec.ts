@@ -68,9 +68,25 @@ describe('sidecar HTTP API', () => {
     expect(ok.body).toMatchObject({ name: 'vigilo', apiVersion: 1, pid: process.pid, platform: { name: 'local' } });
   });
 
-  it('accepts the token as ?token= for EventSource clients', async () => {
-    const res = await raw(`${url}/status?token=${TOKEN}`);
-    expect(res.status).toBe(200);
+  it('accepts ?token= on GET /events only (EventSource cannot send headers)', async () => {
+    const controller = new AbortController();
+    const events = await fetch(`${url}/events?token=${TOKEN}`, { signal: controller.signal });
+    expect(events.status).toBe(200);
+    expect(events.headers.get('content-type')).toMatch(/text\/event-stream/);
+    controller.abort();
+    const wrong = await raw(`${url}/events?token=nope`);
+    expect(wrong.status).toBe(401);
+  });
+
+  it('refuses ?token= on every other route with 401 telling to use the header, even next to a good header', async () => {
+    for (const [method, path] of [['GET', '/status'], ['GET', '/metrics'], ['GET', '/openapi.json'], ['GET', '/nope'], ['POST', '/kernels/heartbeat']]) {
+      const res = await raw(`${url}${path}?token=${TOKEN}`, { method });
+      expect(res.status, path).toBe(401);
+      expect(res.body.error.code).toBe('query_token');
+      expect(res.body.error.message).toMatch(/Authorization header/);
+      const both = await raw(`${url}${path}?token=${TOKEN}`, { method, headers: auth });
+      expect(both.status, path).toBe(401);
+    }
   });
 
   it('rejects a non-loopback Host header (DNS rebinding) even with the right token', async () => {

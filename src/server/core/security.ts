@@ -2,6 +2,9 @@ import { timingSafeEqual } from 'node:crypto';
 import type { RequestHandler } from 'express';
 import { ApiError } from './errors';
 
+/** The one route that may carry the token in its query (EventSource). */
+export const QUERY_TOKEN_PATH = '/events';
+
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
 
 /** "127.0.0.1:8123" → "127.0.0.1", "[::1]:80" → "[::1]". */
@@ -30,7 +33,9 @@ function tokensEqual(given: string, expected: string): boolean {
  * - Host must be a loopback name.
  * - A browser Origin is accepted only if it is the sidecar's own loopback
  *   origin; no CORS headers are ever sent, so other pages cannot read answers.
- * - Every request carries the token (Bearer header, or ?token= for EventSource).
+ * - Every request carries the token in "Authorization: Bearer"; only GET /events
+ *   (EventSource cannot send headers) may carry it as ?token=. A query token
+ *   anywhere else is refused with 401 and the fix, even next to a good header.
  */
 export function guard(token: string): RequestHandler {
   return (req, _res, next) => {
@@ -54,6 +59,11 @@ export function guard(token: string): RequestHandler {
     }
     const header = req.headers.authorization;
     let given: string | undefined;
+    if ('token' in req.query && !(req.method === 'GET' && req.path === QUERY_TOKEN_PATH)) {
+      // A token in a URL ends up in logs and histories: only EventSource, which cannot send headers, may.
+      next(new ApiError('query_token'));
+      return;
+    }
     if (header && header.startsWith('Bearer ')) {
       given = header.slice('Bearer '.length).trim();
     } else if (typeof req.query.token === 'string') {
