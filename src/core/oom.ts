@@ -2,23 +2,37 @@
  * VRAM out-of-memory prediction, pure. Input: recent (t, usedMiB) samples of
  * one GPU and its total. Method:
  *
- * 1. Keep the samples of the last `windowMs`; cut them into equal time
- *    buckets and keep each bucket's peak (the upper envelope). A caching
- *    allocator's sawtooth (allocate, free, allocate) has the same peak in
- *    every bucket, so it reads as flat.
- * 2. Fit the envelope's trend with the Theil–Sen estimator (median of
+ * 1. Keep the samples of the last `windowMs`. Memory freed at once (a drop of
+ *    more than `dropFraction` of the card between two samples) is a change
+ *    point: after a single drop the fit restarts from it, so a new trend is
+ *    read from its own samples, not averaged with the ones before the free.
+ *    Two drops or more in the window are a cycle (training sawtooth): the
+ *    whole window is kept and the envelope below reads it as flat.
+ * 2. Cut the samples into equal time buckets and keep each bucket's peak (the
+ *    upper envelope). A caching allocator's sawtooth (allocate, free,
+ *    allocate) has the same peak in every bucket, so it reads as flat.
+ * 3. Fit the envelope's trend with the Theil–Sen estimator (median of
  *    pairwise slopes): robust to a single spike and to steps between epochs,
  *    whose average growth it follows.
- * 3. Confidence = share of pairwise slopes that are rising × how much of the
+ * 4. Confidence = share of pairwise slopes that are rising × how much of the
  *    wanted evidence exists (buckets). A flat plateau has no rising pairs; a
  *    sawtooth about half; a real ramp or staircase nearly all.
- * 4. No prediction before the samples span `minSpanMs`: the rising half of a
- *    sawtooth is a perfect ramp over a few seconds.
- * 5. A trend that stopped (no envelope rise for `staleFraction` of the
- *    window) is a plateau: no prediction.
+ * 5. A trend that stopped (no envelope rise for `staleFraction` of the span)
+ *    is a plateau: no prediction.
+ * 6. Speak early, warn when sure. From `minSamples` rising samples on, the
+ *    time to the limit is estimated (`estimateS`, with its confidence). It
+ *    becomes a warning (`secondsToLimit`, trend 'rising') once the evidence
+ *    spans long enough for how close the limit is: 0.45 × the time left,
+ *    between a quarter of `minSpanMs` (15 s) and `minSpanMs` (60 s); half of
+ *    `minSpanMs` when the limit is nearer than that. So a ramp that takes
+ *    90 s to fill is warned about 60 s ahead, a slow one only after a full
+ *    minute of evidence, and the rising half of a short allocation cycle
+ *    (which drops before the evidence is long enough) never. After a free,
+ *    a new ramp still below the peak held before the free is not warned
+ *    about (it may be the next turn of a cycle) until it passes that peak.
  *
- * Output: seconds until usage reaches the limit (or null), the basis in words,
- * the confidence and the current used %.
+ * Output: seconds until usage reaches the limit (or null), the early
+ * estimate, the basis in words, the confidence and the current used %.
  */
 import { median } from './llm/trend';
 
@@ -30,38 +44,41 @@ export interface VramSample {
 export interface OomOptions {
   /** Look-back window (default 300 s). */
   windowMs?: number;
-  /** Envelope buckets over the window (default 12). */
+  /** Envelope buckets over the span (default 12). */
   buckets?: number;
-  /** Fewest samples before any prediction (default 10). */
+  /** Fewest samples before any estimate (default 10). */
   minSamples?: number;
   /** Fewest non-empty buckets (default 6). */
   minBuckets?: number;
-  /** Below this confidence no time is predicted (default 0.75). */
+  /** Below this confidence no warning is given (default 0.75). */
   minConfidence?: number;
   /** Growth slower than this share of the total per hour is noise (default 1 %/h). */
   minGrowthFractionPerHour?: number;
   /** A rise smaller than this share of the total does not count as growth (default 0.05 %). */
   noiseFraction?: number;
-  /** No envelope rise for this share of the window → plateau (default 0.5). */
+  /** No envelope rise for this share of the span → plateau (default 0.5). */
   staleFraction?: number;
   /**
-   * Fewest ms the samples must span before any prediction (default a fifth of
-   * the window: 60 s). Ten samples of an allocator's sawtooth caught in its
-   * rising half look exactly like a steep ramp; only time tells them apart.
+   * The most evidence (ms of samples) a warning ever waits for (default a
+   * fifth of the window: 60 s); less when the limit is near (see step 6).
    */
   minSpanMs?: number;
+  /** A fall of more than this share of the card between two samples is memory freed (default 3 %). */
+  dropFraction?: number;
 }
 
 /**
  * What the series shows: 'rising' (secondsToLimit is set), 'flat' or
- * 'plateau' (confidently not growing), 'uncertain' (growth that rises and
- * falls), 'unknown' (too little data).
+ * 'plateau' (confidently not growing), 'uncertain' (growth not yet sure
+ * enough to warn, or rising and falling), 'unknown' (too little data).
  */
 export type OomTrend = 'rising' | 'flat' | 'plateau' | 'uncertain' | 'unknown';
 
 export interface OomPrediction {
-  /** Seconds until used reaches total at the current trend; null when not growing or not sure. */
+  /** Seconds until used reaches total at the current trend, once sure enough to warn; else null. */
   secondsToLimit: number | null;
+  /** The same estimate given early (from `minSamples` on), before it is sure enough to warn; read with `confidence`. */
+  estimateS: number | null;
   trend: OomTrend;
   /** Why, in words. */
   basis: string;
@@ -73,6 +90,13 @@ export interface OomPrediction {
   samples: number;
 }
 
+/** Evidence (ms) a warning needs when the limit is `secondsLeft` away (step 6). */
+export function evidenceNeededMs(secondsLeft: number, minSpanMs: number): number {
+  const ms = secondsLeft * 1000;
+  if (ms < minSpanMs / 2) return minSpanMs / 2;
+  return Math.min(minSpanMs, Math.max(minSpanMs / 4, 0.45 * ms));
+}
+
 export function predictOom(samples: readonly VramSample[], totalMiB: number | null, options: OomOptions = {}): OomPrediction {
   const windowMs = options.windowMs ?? 300_000;
   const bucketCount = options.buckets ?? 12;
@@ -81,10 +105,20 @@ export function predictOom(samples: readonly VramSample[], totalMiB: number | nu
   const minConfidence = options.minConfidence ?? 0.75;
   const noiseFraction = options.noiseFraction ?? 0.0005;
   const staleFraction = options.staleFraction ?? 0.5;
+  const minSpanMs = options.minSpanMs ?? windowMs / 5;
   const last = samples.length ? samples[samples.length - 1] : null;
   const usedPercent = last && totalMiB && totalMiB > 0 ? Math.round((last.usedMiB / totalMiB) * 1000) / 10 : null;
-  const out = (secondsToLimit: number | null, basis: string, confidence: number, slope: number | null, n: number, trend: OomTrend = 'unknown'): OomPrediction => ({
+  const out = (
+    secondsToLimit: number | null,
+    basis: string,
+    confidence: number,
+    slope: number | null,
+    n: number,
+    trend: OomTrend = 'unknown',
+    estimateS: number | null = secondsToLimit
+  ): OomPrediction => ({
     secondsToLimit,
+    estimateS,
     trend,
     basis,
     confidence: Math.round(confidence * 100) / 100,
@@ -95,7 +129,23 @@ export function predictOom(samples: readonly VramSample[], totalMiB: number | nu
   if (!last || !totalMiB || totalMiB <= 0) {
     return out(null, totalMiB ? 'no VRAM samples yet' : 'the GPU does not report its total memory', 0, null, samples.length);
   }
-  const recent = samples.filter(s => s.tMs > last.tMs - windowMs && Number.isFinite(s.usedMiB));
+  let recent = samples.filter(s => s.tMs > last.tMs - windowMs && Number.isFinite(s.usedMiB));
+  // Change point: memory freed at once.
+  const drop = (options.dropFraction ?? 0.03) * totalMiB;
+  const drops: number[] = [];
+  for (let i = 1; i < recent.length; i++) {
+    if (recent[i - 1].usedMiB - recent[i].usedMiB > drop) drops.push(i);
+  }
+  let heldBeforeFree: number | null = null;
+  if (drops.length === 1) {
+    const at = drops[0];
+    heldBeforeFree = Math.max(...recent.slice(0, at).map(s => s.usedMiB));
+    recent = recent.slice(at);
+    if (recent.length < minSamples) {
+      const freed = Math.round(recent.length ? recent[0].usedMiB - heldBeforeFree : 0);
+      return out(null, `memory was freed (${freed} MiB); reading the new trend (${recent.length} of ${minSamples} samples)`, 0, null, recent.length);
+    }
+  }
   if (recent.length < minSamples) {
     return out(null, `not enough samples yet (${recent.length} of ${minSamples})`, 0, null, recent.length);
   }
@@ -104,15 +154,12 @@ export function predictOom(samples: readonly VramSample[], totalMiB: number | nu
   if (span <= 0) {
     return out(null, 'samples span no time', 0, null, recent.length);
   }
-  const minSpanMs = options.minSpanMs ?? windowMs / 5;
-  if (span < minSpanMs) {
-    return out(null, `not enough history yet (${Math.round(span / 1000)} s of ${Math.round(minSpanMs / 1000)} s)`, 0, null, recent.length);
-  }
-  const width = span / bucketCount;
+  const buckets = Math.min(bucketCount, recent.length);
+  const width = span / buckets;
   const peaks: Array<{ t: number; v: number }> = [];
-  for (let b = 0; b < bucketCount; b++) {
+  for (let b = 0; b < buckets; b++) {
     const lo = t0 + b * width;
-    const hi = b === bucketCount - 1 ? last.tMs + 1 : lo + width;
+    const hi = b === buckets - 1 ? last.tMs + 1 : lo + width;
     let best: VramSample | null = null;
     for (const s of recent) {
       if (s.tMs >= lo && s.tMs < hi && (!best || s.usedMiB > best.usedMiB)) {
@@ -160,14 +207,30 @@ export function predictOom(samples: readonly VramSample[], totalMiB: number | nu
   if (staleS > (span / 1000) * staleFraction) {
     return out(null, `VRAM peaks have not grown for ${Math.round(staleS)} s (plateau)`, confidence * 0.5, slopeRounded, recent.length, 'plateau');
   }
-  if (confidence < minConfidence) {
-    return out(null, `VRAM trend uncertain: ${Math.round(confidence * 100)} % confidence (rises and falls, e.g. an allocator sawtooth)`, confidence, slopeRounded, recent.length, 'uncertain');
-  }
   const level = Math.max(last.usedMiB, runningMax);
-  const secondsToLimit = Math.max(0, (totalMiB - level) / slope);
+  const estimate = Math.round(Math.max(0, (totalMiB - level) / slope));
+  const grew = `VRAM peaks grew ${slopeRounded} MiB/s over the last ${spanS} s${heldBeforeFree !== null ? ' since memory was freed' : ''}`;
+  if (confidence < minConfidence) {
+    return out(null, `VRAM trend uncertain: ${Math.round(confidence * 100)} % confidence (rises and falls, e.g. an allocator sawtooth)`, confidence, slopeRounded, recent.length, 'uncertain', estimate);
+  }
+  const needMs = evidenceNeededMs(estimate, minSpanMs);
+  if (span < needMs) {
+    return out(null, `${grew}: about ${estimate} s to the limit if it goes on; ${Math.round(needMs / 1000)} s of evidence before warning`, confidence, slopeRounded, recent.length, 'uncertain', estimate);
+  }
+  if (heldBeforeFree !== null && level < heldBeforeFree - noise) {
+    return out(
+      null,
+      `${grew}, still below the ${Math.round(heldBeforeFree)} MiB held before (may be the next turn of a cycle): about ${estimate} s to the limit if it goes on`,
+      confidence,
+      slopeRounded,
+      recent.length,
+      'uncertain',
+      estimate
+    );
+  }
   return out(
-    Math.round(secondsToLimit),
-    `VRAM peaks grew ${slopeRounded} MiB/s over the last ${spanS} s (${peaks.length} buckets, ${Math.round((rising / slopes.length) * 100)} % of pairs rising); ${Math.round(totalMiB - level)} MiB left`,
+    estimate,
+    `${grew} (${peaks.length} buckets, ${Math.round((rising / slopes.length) * 100)} % of pairs rising); ${Math.round(totalMiB - level)} MiB left`,
     confidence,
     slopeRounded,
     recent.length,

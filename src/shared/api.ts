@@ -81,6 +81,9 @@ export const GpuDevice = z.object({
   oom: z
     .object({
       secondsToLimit: z.number().nullable(),
+      /** The time to the limit given early (from the 10th sample), before it is sure enough to warn; read with `confidence`. */
+      estimateS: z.number().nullable().optional(),
+      trend: z.enum(['rising', 'flat', 'plateau', 'uncertain', 'unknown']).optional(),
       basis: z.string(),
       confidence: z.number(),
       usedPercent: z.number().nullable(),
