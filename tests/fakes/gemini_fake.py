@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import copy
+import json
 import re
 from typing import Any
 
@@ -44,9 +45,10 @@ class FakeGemini(FakeProvider):
             return Reply(404, {"error": {"code": 404, "message": f"Not found: {request.path}", "status": "NOT_FOUND"}})
         if match["method"] == "generateContent":
             return Reply(200, self._response(self.pieces, "STOP", self.usage))
-        if request.query.get("alt") != ["sse"]:
-            return Reply(400, {"error": {"code": 400, "message": "alt=sse expected by this fake", "status": "INVALID_ARGUMENT"}})
-        frames = []
+        rest_json = request.query.get("$alt") == ["json;enum-encoding=int"]
+        if request.query.get("alt") != ["sse"] and not rest_json:
+            return Reply(400, {"error": {"code": 400, "message": "alt=sse or $alt=json expected by this fake", "status": "INVALID_ARGUMENT"}})
+        chunks = []
         for i, piece in enumerate(self.pieces):
             last = i == len(self.pieces) - 1
             usage = copy.deepcopy(self.usage)
@@ -54,8 +56,17 @@ class FakeGemini(FakeProvider):
                 usage["candidatesTokenCount"] = i + 1
                 usage["totalTokenCount"] = usage["promptTokenCount"] + i + 1
                 usage.pop("thoughtsTokenCount", None)
-            frames.append(sse(self._response([piece], "STOP" if last else None, usage), sep="\r\n"))
-        return Reply(200, sse=frames)
+            chunks.append(self._response([piece], "STOP" if last else None, usage))
+        if rest_json:
+            # The REST transport of the google-generativeai / GAPIC clients ($alt=json;enum-encoding=int):
+            # one JSON array, its elements written as they are produced, enums as numbers.
+            return Reply(200, sse=_json_array([_int_enums(c) for c in chunks]), headers={"Content-Type": "application/json"})
+        return Reply(200, sse=[sse(c, sep="\r\n") for c in chunks])
+
+    def rest_usage(self) -> "dict[str, Any]":
+        """usageMetadata as the google-generativeai SDK (v1beta protos of 2025) parses it: fields it knows only."""
+        known = ("promptTokenCount", "cachedContentTokenCount", "candidatesTokenCount", "totalTokenCount")
+        return {k: v for k, v in self.usage.items() if k in known}
 
     def _response(self, pieces: "list[str]", finish: Any, usage: dict) -> dict:
         candidate: "dict[str, Any]" = {"content": {"parts": [{"text": p} for p in pieces], "role": "model"}, "index": 0}
@@ -67,3 +78,19 @@ class FakeGemini(FakeProvider):
             "modelVersion": self.model_version,
             "responseId": "fake-response-1",
         }
+
+
+_ENUMS = {"finishReason": {"STOP": 1, "MAX_TOKENS": 2}, "modality": {"TEXT": 1}}
+
+
+def _int_enums(value: Any) -> Any:
+    """enum-encoding=int: enum values as their numbers, as the API answers the REST transport."""
+    if isinstance(value, dict):
+        return {k: _ENUMS[k].get(v, v) if k in _ENUMS and isinstance(v, str) else _int_enums(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_int_enums(v) for v in value]
+    return value
+
+
+def _json_array(items: "list[dict]") -> "list[str]":
+    return ["[" + json.dumps(items[0])] + ["," + "\r\n" + json.dumps(item) for item in items[1:]] + ["]"]

@@ -64,11 +64,13 @@ class LoopbackServer:
             def _send(self, reply: Reply) -> None:
                 if reply.sse is not None:
                     self.send_response(reply.status)
-                    self.send_header("Content-Type", "text/event-stream")
+                    # `sse` frames are written as they come (chunked); a reply may name another content type.
+                    self.send_header("Content-Type", reply.headers.get("Content-Type", "text/event-stream"))
                     self.send_header("Cache-Control", "no-cache")
                     self.send_header("Transfer-Encoding", "chunked")
                     for key, value in reply.headers.items():
-                        self.send_header(key, value)
+                        if key != "Content-Type":
+                            self.send_header(key, value)
                     self.end_headers()
                     for frame in reply.sse:
                         data = frame.encode("utf-8")

@@ -47,6 +47,8 @@ def _provider_of(client: Any) -> "tuple[Optional[str], bool]":
             return "anthropic", is_async
         if root[:2] == ["google", "genai"] and name in ("Client", "AsyncClient"):
             return "google", is_async
+        if root[:2] == ["google", "generativeai"] and name == "GenerativeModel":
+            return "google-legacy", False
     return None, False
 
 
@@ -57,7 +59,9 @@ def wrap(client: T) -> T:
     ``AzureOpenAI``): ``chat.completions.create``, ``responses.create``;
     ``anthropic.Anthropic`` / ``AsyncAnthropic``: ``messages.create``,
     ``messages.stream``; ``google.genai.Client`` (with ``client.aio``) or a
-    bare ``client.aio``: ``models.generate_content``, ``generate_content_stream``.
+    bare ``client.aio``: ``models.generate_content``, ``generate_content_stream``,
+    ``chats.create`` sessions; ``google.generativeai.GenerativeModel``:
+    ``generate_content(_async)`` (also ``stream=True``), ``start_chat`` sessions.
     Wrapping twice changes nothing. ``client.with_options(...)`` / ``copy()``
     return wrapped clients too.
     """
@@ -67,6 +71,7 @@ def wrap(client: T) -> T:
     if provider is None:
         raise TypeError(
             f"vigilo.wrap() takes an OpenAI, AsyncOpenAI, Anthropic, AsyncAnthropic or google.genai Client, "
+            f"or a google.generativeai GenerativeModel, "
             f"not {type(client).__module__}.{type(client).__qualname__}"
         )
     try:
@@ -74,8 +79,10 @@ def wrap(client: T) -> T:
             from ._openai import instrument
         elif provider == "anthropic":
             from ._anthropic import instrument
-        else:
+        elif provider == "google":
             from ._google import instrument
+        else:
+            from ._google_legacy import instrument
         missing = instrument(client, is_async)
         _wrap_copies(client)
         object.__setattr__(client, _WRAPPED, True)

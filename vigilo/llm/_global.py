@@ -32,8 +32,10 @@ _done: "set[tuple[str, str, str]]" = set()
 
 def _targets() -> "list[tuple[str, str, str, str, Callable[[Any], Any]]]":
     """(SDK root module, module, class, method, make) for every tracked method, sync and async."""
-    from . import _anthropic, _google, _openai
+    from . import _anthropic, _google, _google_legacy, _openai
     from ._wrapping import async_method, sync_method
+
+    legacy = "google.generativeai.generative_models"
 
     return [
         ("openai", "openai.resources.chat.completions", "Completions", "create", sync_method(_openai.CHAT)),
@@ -48,6 +50,8 @@ def _targets() -> "list[tuple[str, str, str, str, Callable[[Any], Any]]]":
         ("google", "google.genai.models", "Models", "generate_content_stream", sync_method(_google.STREAM)),
         ("google", "google.genai.models", "AsyncModels", "generate_content", async_method(_google.PLAIN)),
         ("google", "google.genai.models", "AsyncModels", "generate_content_stream", async_method(_google.STREAM)),
+        ("google.generativeai", legacy, "GenerativeModel", "generate_content", _google_legacy.method(False)),
+        ("google.generativeai", legacy, "GenerativeModel", "generate_content_async", _google_legacy.method(True)),
     ]
 
 
@@ -76,6 +80,9 @@ def _class_wrapper(func: Callable[..., Any], make: Callable[[Any], Any]) -> Call
 
 def instrument_loaded_sdks() -> None:
     """Patch the tracked methods of every SDK already imported, once each. Never raises."""
+    from ._sessions import instrument_session_classes
+
+    instrument_session_classes()  # chat sessions: each session object is one conversation
     try:
         targets = _targets()
         if all(t[1:4] in _done for t in targets):

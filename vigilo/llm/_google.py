@@ -120,4 +120,7 @@ def instrument(client: Any, is_async: bool) -> "list[str]":
         for name, spec in (("generate_content", PLAIN), ("generate_content_stream", STREAM)):
             if not patch(models, name, method(spec)):
                 missing.append(name)
+    from ._sessions import instrument_session_classes
+
+    instrument_session_classes()  # client.chats sessions: each one conversation
     return missing

@@ -46,6 +46,7 @@ class Spec:
         observe: Callable[..., bool],
         messages_of: Callable[[Any], "list[dict]"],
         lazy_stream: bool = False,
+        read_ahead: Optional[Callable[[Any], Any]] = None,
     ) -> None:
         self.provider = provider
         self.operation = operation
@@ -56,6 +57,8 @@ class Spec:
         self.messages_of = messages_of
         # google-genai's *_stream methods return a generator that sends the request on first pull.
         self.lazy_stream = lazy_stream
+        # google-generativeai reads a stream's first chunk before returning: read_ahead(stream) gives those items.
+        self.read_ahead = read_ahead
 
 
 def patch(owner: Any, name: str, make: Callable[[Callable[..., Any]], Callable[..., Any]]) -> bool:
@@ -122,6 +125,8 @@ def _finish(spec: Spec, record: Optional[CallRecord], result: Any, state: Any) -
         return result
     try:
         if record.stream:
+            for item in spec.read_ahead(result) if spec.read_ahead else ():
+                _observe(spec, record, item, state)
             return instrument_stream(spec, record, result, state)
         record.end()
         record.response = result
