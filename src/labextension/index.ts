@@ -14,7 +14,8 @@ import { VigiloModel } from './model';
 import { AlertNotifier } from './notifications';
 import { VigiloPanel } from './panel';
 import { VigiloStatusItem } from './statusbar';
-import { CommandIDs, IVigiloModel, PANEL_ID, PluginIDs, type IVigiloSettings } from './tokens';
+import { renderCounts } from './renderStats';
+import { CommandIDs, IVigiloModel, PANEL_ID, PluginIDs, type ISidecarSettings, type IVigiloSettings } from './tokens';
 
 /** The model: owns the connection; carries the settings schema (schema/plugin.json). */
 const modelPlugin: JupyterFrontEndPlugin<IVigiloModel> = {
@@ -25,6 +26,8 @@ const modelPlugin: JupyterFrontEndPlugin<IVigiloModel> = {
   optional: [ISettingRegistry],
   activate: (app: JupyterFrontEnd, registry: ISettingRegistry | null): IVigiloModel => {
     const model = new VigiloModel({ serverSettings: app.serviceManager.serverSettings });
+    // Read by the render-work measurement (ui-tests): how often each view drew.
+    (window as unknown as { vigiloRenderStats?: () => Record<string, number> }).vigiloRenderStats = renderCounts;
     notifyApiMismatch(model);
     // Reads the `notifyAlerts` setting at each alert: applies live.
     new AlertNotifier({ model });
@@ -33,7 +36,22 @@ const modelPlugin: JupyterFrontEndPlugin<IVigiloModel> = {
       registry
         .load(PluginIDs.model)
         .then(settings => {
-          const apply = (): void => model.configure(settings.composite as unknown as Partial<IVigiloSettings>);
+          let pushed = '';
+          const apply = (): void => {
+            model.configure(settings.composite as unknown as Partial<IVigiloSettings>);
+            // Only what the user set goes to the sidecar (its own files keep the rest).
+            const sidecar = (settings.user as { sidecar?: ISidecarSettings }).sidecar ?? {};
+            const json = JSON.stringify(sidecar);
+            if (json === pushed || json === '{}') {
+              return;
+            }
+            pushed = json;
+            void model.applySidecarSettings(sidecar).then(refusals => {
+              if (refusals.length > 0) {
+                Notification.warning(`Vigilo: the sidecar refused some settings. ${refusals.join(' ')}`, { autoClose: false });
+              }
+            });
+          };
           apply();
           settings.changed.connect(apply);
         })
@@ -101,6 +119,11 @@ const statusBarPlugin: JupyterFrontEndPlugin<void> = {
       return;
     }
     const item = new VigiloStatusItem({ model, onClick: () => void app.commands.execute(CommandIDs.openPanel) });
+    // Today's spend is part of the line: the LLM figures are needed even while the panel is closed.
+    if (model.settings.statusBar.spend) {
+      model.wantLlm();
+    }
+    model.settingsChanged.connect((_, settings) => settings.statusBar.spend && model.wantLlm());
     const visibilityChanged = new Signal<IVigiloModel, void>(model);
     model.settingsChanged.connect(() => visibilityChanged.emit());
     statusBar.registerStatusItem(PluginIDs.statusBar, {

@@ -19,10 +19,11 @@ describe('LLM formatting', () => {
     expect(bucketText(undefined)).toBe('$0.00');
   });
 
-  it('abbreviates large token counts', () => {
+  it('abbreviates token counts one way: 4.0K beside 330K, never 4000 beside 330.0K', () => {
     expect(formatTokens(950)).toBe('950');
-    expect(formatTokens(3600)).toBe('3600');
-    expect(formatTokens(12_345)).toBe('12.3K');
+    expect(formatTokens(4000)).toBe('4.0K');
+    expect(formatTokens(12_345)).toBe('12K');
+    expect(formatTokens(330_000)).toBe('330K');
     expect(formatTokens(2_500_000)).toBe('2.5M');
   });
 

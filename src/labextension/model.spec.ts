@@ -254,7 +254,7 @@ describe('VigiloModel', () => {
     expect(model.state.alerts.map(a => a.id)).toEqual(['b', 'a']);
   });
   describe('LLM figures', () => {
-    const LLM_PATHS = ['api/llm/usage', 'api/llm/cost?days=7', 'api/llm/conversations'];
+    const LLM_PATHS = ['api/llm/usage', 'api/llm/cost?days=7', 'api/llm/conversations', 'api/llm/calls?limit=200'];
     const llmRequests = (): string[] => requestMock.mock.calls.map(c => c[0] as string).filter(p => p.startsWith('api/llm/'));
 
     function usage(calls: number, costUsd: number | null = 0.000684): LlmUsageResponse {
@@ -315,6 +315,7 @@ describe('VigiloModel', () => {
         'api/llm/conversations': () => ({
           conversations: [1, 2, 3, 4, 5, 6, 7].map(i => conversation(`c${i}`, `2026-01-01T00:00:0${i}.000Z`))
         }),
+        'api/llm/calls?limit=200': () => ({ calls: [] }),
         ...extra
       });
     }
@@ -339,7 +340,7 @@ describe('VigiloModel', () => {
 
       // Asking again costs nothing.
       model.wantLlm();
-      expect(llmRequests()).toHaveLength(3);
+      expect(llmRequests()).toHaveLength(LLM_PATHS.length);
     });
 
     it('refresh when the sidecar sends `llm` events, at most one burst of requests per 2 s', async () => {
@@ -349,7 +350,7 @@ describe('VigiloModel', () => {
       await model.refresh();
       model.wantLlm();
       await vi.waitFor(() => expect(model.state.llm.status).toBe('ready'));
-      expect(llmRequests()).toHaveLength(3);
+      expect(llmRequests()).toHaveLength(LLM_PATHS.length);
 
       vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
       const source = FakeEventSource.last!;
@@ -358,9 +359,9 @@ describe('VigiloModel', () => {
         source.emit('llm', { type: 'calls', accepted: 1, conversations: ['c1'], calls: [] });
       }
       await vi.advanceTimersByTimeAsync(1000);
-      expect(llmRequests()).toHaveLength(3);
+      expect(llmRequests()).toHaveLength(LLM_PATHS.length);
       await vi.advanceTimersByTimeAsync(1100);
-      expect(llmRequests()).toHaveLength(6);
+      expect(llmRequests()).toHaveLength(2 * LLM_PATHS.length);
       expect(model.state.llm.usage?.calls).toBe(6);
 
       // Quiet for a while: the next event is fetched at once; one that comes
@@ -368,15 +369,15 @@ describe('VigiloModel', () => {
       await vi.advanceTimersByTimeAsync(2500);
       calls = 7;
       source.emit('llm', { type: 'calls', accepted: 1, conversations: ['c1'], calls: [] });
-      expect(llmRequests()).toHaveLength(9);
+      expect(llmRequests()).toHaveLength(3 * LLM_PATHS.length);
       source.emit('llm', { type: 'calls', accepted: 1, conversations: ['c1'], calls: [] });
       await vi.advanceTimersByTimeAsync(1900);
-      expect(llmRequests()).toHaveLength(9);
+      expect(llmRequests()).toHaveLength(3 * LLM_PATHS.length);
       expect(model.state.llm.usage?.calls).toBe(7);
       await vi.advanceTimersByTimeAsync(200);
-      expect(llmRequests()).toHaveLength(12);
+      expect(llmRequests()).toHaveLength(4 * LLM_PATHS.length);
       await vi.advanceTimersByTimeAsync(10_000);
-      expect(llmRequests()).toHaveLength(12);
+      expect(llmRequests()).toHaveLength(4 * LLM_PATHS.length);
     });
 
     it('an event during a fetch is served by one trailing fetch', async () => {
@@ -393,14 +394,14 @@ describe('VigiloModel', () => {
       await model.refresh();
       vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
       model.wantLlm();
-      expect(llmRequests()).toHaveLength(3);
+      expect(llmRequests()).toHaveLength(LLM_PATHS.length);
       FakeEventSource.last!.emit('llm', { type: 'calls' });
       FakeEventSource.last!.emit('llm', { type: 'calls' });
       release();
       await vi.advanceTimersByTimeAsync(0);
-      expect(llmRequests()).toHaveLength(3);
+      expect(llmRequests()).toHaveLength(LLM_PATHS.length);
       await vi.advanceTimersByTimeAsync(2000);
-      expect(llmRequests()).toHaveLength(6);
+      expect(llmRequests()).toHaveLength(2 * LLM_PATHS.length);
     });
 
     it('say why they are missing when the sidecar has no LLM routes', async () => {

@@ -1,9 +1,11 @@
 import { ServerConnection } from '@jupyterlab/services';
 import { Poll } from '@lumino/polling';
 import { Signal, type ISignal } from '@lumino/signaling';
-import { API_VERSION, type Alert, type MetricsSnapshot, type StatusResponse } from '../shared/api';
+import { API_VERSION, type ActiveAlert, type Alert, type MetricsSnapshot, type StatusResponse } from '../shared/api';
+import type { CheckpointEvent, CheckpointRequestResponse, CheckpointsResponse } from '../shared/checkpoint-api';
 import type {
   ConversationHealth,
+  LlmCallView,
   LlmCostResponse,
   LlmSummaryResponse,
   LlmUsageResponse
@@ -15,8 +17,11 @@ import {
   type ConnectionState,
   type ILlmState,
   type IVigiloModel,
+  type ICheckpointState,
+  type ISidecarSettings,
   type IVigiloSettings,
-  type IVigiloState
+  type IVigiloState,
+  type IVramPoint
 } from './tokens';
 
 const MAX_ALERTS = 20;
@@ -30,6 +35,10 @@ const LLM_MIN_INTERVAL_MS = 2000;
 const LLM_POLL_INTERVAL_MS = 30_000;
 /** Days of history asked of /llm/cost: enough for today and the current ISO week. */
 const LLM_COST_DAYS = 7;
+/** VRAM samples kept per GPU for the chart (an hour at 1 Hz). */
+export const MAX_VRAM_POINTS = 3600;
+/** Recent calls fetched for the latency sparklines. */
+const LLM_CALLS_LIMIT = 200;
 /** After the SSE stream failed while /metrics still answered, poll this long before trying SSE again. */
 const SSE_RETRY_AFTER_MS = 5 * 60_000;
 
@@ -110,6 +119,84 @@ export class VigiloModel implements IVigiloModel {
     );
   }
 
+  async dismissAlert(ruleId: string, key: string): Promise<void> {
+    const { alerts } = await requestAPI<{ alerts: ActiveAlert[] }>(
+      'api/alerts/dismiss',
+      { method: 'POST', body: JSON.stringify({ ruleId, key }) },
+      this._serverSettings
+    );
+    // Show it gone now rather than at the next snapshot.
+    if (this._state.metrics) {
+      this._update({ metrics: { ...this._state.metrics, alerts: { active: alerts } } });
+    }
+  }
+
+  async checkpointNow(): Promise<CheckpointRequestResponse> {
+    const answer = await requestAPI<CheckpointRequestResponse>('api/checkpoints', { method: 'POST', body: '{}' }, this._serverSettings);
+    void this._fetchCheckpoints();
+    return answer;
+  }
+
+  async setCheckpointAuto(auto: boolean): Promise<void> {
+    await requestAPI<unknown>('api/checkpoints/settings', { method: 'PUT', body: JSON.stringify({ auto }) }, this._serverSettings);
+    await this._fetchCheckpoints();
+  }
+
+  async applySidecarSettings(settings: ISidecarSettings): Promise<string[]> {
+    const refusals: string[] = [];
+    const attempt = async (what: string, path: string, method: string, body: unknown): Promise<void> => {
+      try {
+        await requestAPI<unknown>(path, { method, body: JSON.stringify(body) }, this._serverSettings);
+      } catch (error) {
+        refusals.push(`${what}: ${error instanceof Error ? error.message : String(error)}`);
+      }
+    };
+    const rules: Record<string, unknown> = {};
+    if (settings.vramWarnPercent !== undefined || settings.vramCriticalPercent !== undefined) {
+      rules['gpu.vram'] = {
+        thresholds: [
+          { value: settings.vramWarnPercent ?? 90, severity: 'warning' },
+          { value: settings.vramCriticalPercent ?? 95, severity: 'critical' }
+        ]
+      };
+    }
+    if (settings.oomLeadMin !== undefined) {
+      const lead = settings.oomLeadMin * 60;
+      rules['gpu.oom'] = { thresholds: [{ value: lead, severity: 'warning' }, { value: Math.min(120, lead / 2), severity: 'critical' }] };
+    }
+    if (settings.sessionWarnMin !== undefined && settings.sessionWarnMin.length > 0) {
+      rules['session.remaining'] = { thresholds: settings.sessionWarnMin };
+    }
+    if (Object.keys(rules).length > 0) {
+      await attempt('Alert thresholds', 'api/settings/alerts', 'POST', { rules });
+    }
+    const overrides: Record<string, string | null> = {};
+    const override = (name: string, value: string | undefined): void => {
+      if (value !== undefined) {
+        overrides[name] = value.trim() === '' ? null : value.trim();
+      }
+    };
+    override('sessionLifetime', settings.sessionLifetime);
+    override('idleCutoff', settings.idleCutoff);
+    override('weeklyGpuQuota', settings.kaggleWeeklyQuota);
+    if (Object.keys(overrides).length > 0) {
+      await attempt('Platform overrides', 'api/profile', 'POST', { overrides });
+    }
+    if (
+      settings.llmDayBudgetUsd !== undefined ||
+      settings.llmSessionBudgetUsd !== undefined ||
+      settings.llmConversationBudgetUsd !== undefined
+    ) {
+      const usd = (v: number | undefined): number | null => (v && v > 0 ? v : null);
+      await attempt('LLM budgets', 'api/llm/budgets', 'PUT', {
+        dayUsd: usd(settings.llmDayBudgetUsd),
+        sessionUsd: usd(settings.llmSessionBudgetUsd),
+        conversationUsd: usd(settings.llmConversationBudgetUsd)
+      });
+    }
+    return refusals;
+  }
+
   configure(settings: Partial<IVigiloSettings>): void {
     const before = this._settings;
     this._settings = { ...before, ...settings };
@@ -177,10 +264,12 @@ export class VigiloModel implements IVigiloModel {
       if (reconnected) {
         await this._fetchStatus();
         await this._fetchAlertHistory();
+        await this._fetchGpuHistory();
+        void this._fetchCheckpoints();
       }
       this._everConnected = true;
       const streaming = this._source !== null && this._sseLive;
-      this._update({ metrics, connection: streaming ? 'live' : 'polling', reason: streaming ? null : this._pollingReason() });
+      this._update({ metrics, connection: streaming ? 'live' : 'polling', reason: streaming ? null : this._pollingReason(), ...this._appendVram(metrics) });
       if (!this._source && this._wantsSse()) {
         this._openSource();
       }
@@ -265,7 +354,7 @@ export class VigiloModel implements IVigiloModel {
       this._sseProblem = null;
       this._lastEventAt = this._now();
       this._everConnected = true;
-      this._update({ metrics, connection: 'live', reason: null });
+      this._update({ metrics, connection: 'live', reason: null, ...this._appendVram(metrics) });
     });
     source.addEventListener('alert', event => {
       const alert = this._parse<Alert>(event);
@@ -275,6 +364,17 @@ export class VigiloModel implements IVigiloModel {
         if (this._markSeen(alert.id)) {
           this._alertRaised.emit(alert);
         }
+      }
+    });
+    source.addEventListener('checkpoint', event => {
+      const data = this._parse<CheckpointEvent>(event);
+      if (data && source === this._source) {
+        this._lastEventAt = this._now();
+        const previous = this._state.checkpoints.data;
+        const checkpoints = data.record
+          ? [data.record, ...(previous?.checkpoints ?? []).filter(c => c.id !== data.record?.id)].slice(0, 20)
+          : previous?.checkpoints ?? [];
+        this._update({ checkpoints: { status: 'ready', data: { status: data.status, checkpoints }, error: null } });
       }
     });
     source.addEventListener('llm', () => {
@@ -318,6 +418,63 @@ export class VigiloModel implements IVigiloModel {
     const merged = [...this._state.alerts, ...history.filter(a => !this._state.alerts.some(b => b.id === a.id))];
     merged.sort((a, b) => (a.at < b.at ? 1 : a.at > b.at ? -1 : 0));
     this._update({ alerts: merged.slice(0, MAX_ALERTS) });
+  }
+
+  /** The VRAM series the sidecar already holds (once per connection); snapshots append to it. */
+  private async _fetchGpuHistory(): Promise<void> {
+    let gpus: Array<{ uuid: string; samples: Array<{ t: string; usedMiB: number }> }>;
+    try {
+      gpus = (await requestAPI<{ gpus: typeof gpus }>('api/gpu/history', {}, this._serverSettings)).gpus;
+    } catch {
+      // No GPU module (or an older sidecar): the chart starts from the live samples.
+      return;
+    }
+    const history: Record<string, IVramPoint[]> = {};
+    for (const gpu of gpus ?? []) {
+      history[gpu.uuid] = gpu.samples.slice(-MAX_VRAM_POINTS).map(s => ({ t: Date.parse(s.t), usedMiB: s.usedMiB }));
+    }
+    this._lastVramAt = {};
+    for (const [uuid, points] of Object.entries(history)) {
+      this._lastVramAt[uuid] = points.length ? points[points.length - 1].t : 0;
+    }
+    this._update({ gpuHistory: history });
+  }
+
+  /**
+   * The history patch for one snapshot: a new array only for a GPU that got a
+   * newer sample, so charts of unchanged GPUs keep their props and skip rendering.
+   */
+  private _appendVram(metrics: MetricsSnapshot): Partial<IVigiloState> {
+    const gpu = metrics.gpu;
+    if (!gpu || gpu.status !== 'ok' || !gpu.sampledAt) {
+      return {};
+    }
+    const t = Date.parse(gpu.sampledAt);
+    let next: Record<string, IVramPoint[]> | null = null;
+    for (const device of gpu.devices) {
+      if (device.memoryUsedMiB === null || (this._lastVramAt[device.uuid] ?? 0) >= t) {
+        continue;
+      }
+      next = next ?? { ...this._state.gpuHistory };
+      const points = [...(next[device.uuid] ?? []), { t, usedMiB: device.memoryUsedMiB }];
+      next[device.uuid] = points.length > MAX_VRAM_POINTS ? points.slice(points.length - MAX_VRAM_POINTS) : points;
+      this._lastVramAt[device.uuid] = t;
+    }
+    return next ? { gpuHistory: next } : {};
+  }
+
+  private async _fetchCheckpoints(): Promise<void> {
+    let patch: ICheckpointState;
+    try {
+      const data = await requestAPI<CheckpointsResponse>('api/checkpoints', {}, this._serverSettings);
+      patch = { status: 'ready', data, error: null };
+    } catch (error) {
+      const missing = error instanceof VigiloRequestError && error.status === 404;
+      patch = missing
+        ? { status: 'unavailable', data: null, error: 'This sidecar has no checkpoint API yet (GET /checkpoints answered 404).' }
+        : { ...this._state.checkpoints, status: 'error', error: `Could not read checkpoints: ${error instanceof Error ? error.message : String(error)}` };
+    }
+    this._update({ checkpoints: patch });
   }
 
   /** Remember an alert id; false when it was already known. */
@@ -370,16 +527,18 @@ export class VigiloModel implements IVigiloModel {
       this._updateLlm({ status: 'loading' });
     }
     try {
-      const [usage, cost, list] = await Promise.all([
+      const [usage, cost, list, recent] = await Promise.all([
         requestAPI<LlmUsageResponse>('api/llm/usage', {}, this._serverSettings),
         requestAPI<LlmCostResponse>(`api/llm/cost?days=${LLM_COST_DAYS}`, {}, this._serverSettings),
-        requestAPI<{ conversations: ConversationHealth[] }>('api/llm/conversations', {}, this._serverSettings)
+        requestAPI<{ conversations: ConversationHealth[] }>('api/llm/conversations', {}, this._serverSettings),
+        // Only the sparklines need it: an older sidecar without the route still shows everything else.
+        requestAPI<{ calls: LlmCallView[] }>(`api/llm/calls?limit=${LLM_CALLS_LIMIT}`, {}, this._serverSettings).catch(() => ({ calls: [] }))
       ]);
       const conversations = [...(list.conversations ?? [])]
         .sort((a, b) => (a.lastAt < b.lastAt ? 1 : a.lastAt > b.lastAt ? -1 : 0))
         .slice(0, MAX_CONVERSATIONS);
       this._llmFetchedAt = this._now();
-      this._updateLlm({ status: 'ready', usage, cost, conversations, error: null });
+      this._updateLlm({ status: 'ready', usage, cost, conversations, calls: recent.calls ?? [], error: null });
     } catch (error) {
       this._llmFetchedAt = this._now();
       const message = error instanceof Error ? error.message : String(error);
@@ -444,7 +603,8 @@ export class VigiloModel implements IVigiloModel {
       return;
     }
     const current = this._state as unknown as Record<string, unknown>;
-    const changed = Object.entries(patch).some(([key, value]) => !Private.same(current[key], value));
+    // The VRAM history is replaced, never mutated: identity says whether it changed (no JSON of an hour of samples).
+    const changed = Object.entries(patch).some(([key, value]) => (key === 'gpuHistory' ? current[key] !== value : !Private.same(current[key], value)));
     if (!changed) {
       return;
     }
@@ -473,8 +633,11 @@ export class VigiloModel implements IVigiloModel {
     metrics: null,
     alerts: [],
     apiMismatch: null,
-    llm: EMPTY_LLM_STATE
+    llm: EMPTY_LLM_STATE,
+    gpuHistory: {},
+    checkpoints: { status: 'idle', data: null, error: null }
   };
+  private _lastVramAt: Record<string, number> = {};
   private _settings: IVigiloSettings;
   private _serverSettings: ServerConnection.ISettings;
   private _eventSourceFactory: (url: string) => EventSource;

@@ -1,11 +1,16 @@
 import { ReactWidget, UseSignal } from '@jupyterlab/ui-components';
 import * as React from 'react';
-import { formatBytes, formatPercent, ratioPercent } from '../shared/format';
+import { countdowns, verdict } from '../shared/dashboard';
+import { formatMoney, formatPercent, formatShortDuration, ratioPercent } from '../shared/format';
 import { vigiloIcon } from './icons';
-import type { IVigiloModel, IVigiloState } from './tokens';
+import { costText, findBucket, utcDayKey } from './llmFormat';
+import { DEFAULT_SETTINGS, type IVigiloModel, type IVigiloSettings, type IVigiloState } from './tokens';
 
-/** One line for the status bar, e.g. "CPU 12% · Mem 3.1/15.6 GiB · GPU —". */
-export function summarize(state: IVigiloState): string {
+/**
+ * One line for the status bar: the soonest countdown, VRAM and today's LLM
+ * spend, e.g. "10h57m · VRAM 53% · $0.82"; each part switchable in the settings.
+ */
+export function summarize(state: IVigiloState, parts: IVigiloSettings['statusBar'] = DEFAULT_SETTINGS.statusBar): string {
   switch (state.connection) {
     case 'connecting':
       return 'Vigilo: connecting…';
@@ -18,22 +23,53 @@ export function summarize(state: IVigiloState): string {
     default:
       break;
   }
-  const system = state.metrics?.system;
-  if (!system) {
+  const metrics = state.metrics;
+  if (!metrics) {
     return 'Vigilo: waiting for data';
   }
-  const parts = [
-    `CPU ${formatPercent(system.cpuPercent)}`,
-    `Mem ${formatBytes(system.memory.usedBytes).split(' ')[0]}/${formatBytes(system.memory.totalBytes)}`
-  ];
-  const gpu = state.metrics?.gpu;
-  if (gpu && gpu.status === 'ok' && gpu.devices.length > 0) {
-    const d = gpu.devices[0];
-    parts.push(`VRAM ${formatPercent(ratioPercent(d.memoryUsedMiB, d.memoryTotalMiB))}`);
-  } else {
-    parts.push('GPU —');
+  const platform = metrics.platform?.name ?? state.status?.platform.name ?? 'local';
+  const out: string[] = [];
+  if (parts.countdown) {
+    const v = verdict(metrics, platform);
+    const threat = v.threat;
+    if (threat && (threat.kind === 'oom' || threat.kind === 'vram')) {
+      out.push(threat.kind === 'oom' ? `OOM ${formatShortDuration(threat.seconds)}` : threat.text);
+    } else {
+      const soonest = countdowns(metrics, platform)
+        .filter(c => c.remainingS !== null)
+        .sort((a, b) => (a.remainingS ?? 0) - (b.remainingS ?? 0))[0];
+      if (soonest) {
+        out.push(`${soonest.id === 'idle' ? 'idle ' : soonest.id === 'quota' ? 'quota ' : ''}${formatShortDuration(soonest.remainingS)}`);
+      }
+    }
   }
-  return parts.join(' · ');
+  if (parts.vram) {
+    const gpu = metrics.gpu;
+    if (gpu && gpu.status === 'ok' && gpu.devices.length > 0) {
+      const worst = Math.max(...gpu.devices.map(d => ratioPercent(d.memoryUsedMiB, d.memoryTotalMiB) ?? 0));
+      out.push(`VRAM ${formatPercent(worst)}`);
+    } else if (metrics.system) {
+      out.push(`Mem ${formatPercent(ratioPercent(metrics.system.memory.usedBytes, metrics.system.memory.totalBytes))}`);
+    }
+  }
+  if (parts.spend && state.llm.cost) {
+    const today = findBucket(state.llm.cost.byDay, utcDayKey(Date.parse(metrics.takenAt)));
+    out.push(today ? costText(today.costUsd, today.unpricedCalls) : formatMoney(0));
+  }
+  return out.length ? out.join(' · ') : 'Vigilo';
+}
+
+/** The status bar's tooltip: the verdict in full. */
+export function statusTitle(state: IVigiloState): string {
+  if (state.reason) {
+    return state.reason;
+  }
+  const metrics = state.metrics;
+  if (!metrics) {
+    return 'Vigilo: open the panel';
+  }
+  const v = verdict(metrics, metrics.platform?.name ?? state.status?.platform.name ?? 'local');
+  return `Vigilo: ${v.text}. Click to open the panel.`;
 }
 
 /** The compact status-bar item; clicking it opens the panel. */
@@ -43,6 +79,7 @@ export class VigiloStatusItem extends ReactWidget {
     this._model = options.model;
     this._onClick = options.onClick;
     this.addClass('jp-Vigilo-statusItem');
+    this._model.settingsChanged.connect(() => this.update(), this);
   }
 
   protected render(): React.ReactElement {
@@ -50,11 +87,12 @@ export class VigiloStatusItem extends ReactWidget {
       <UseSignal signal={this._model.changed} initialArgs={this._model.state}>
         {(_, state) => {
           const s = state ?? this._model.state;
-          const text = summarize(s);
+          const text = summarize(s, this._model.settings.statusBar);
           return (
             <div
               className={`jp-Vigilo-statusText jp-Vigilo-status-${s.connection}`}
-              title={s.reason ?? 'Vigilo: open the panel'}
+              title={statusTitle(s)}
+              data-level={s.metrics ? verdict(s.metrics, s.metrics.platform?.name ?? s.status?.platform.name ?? 'local').level : 'ok'}
               onClick={this._onClick}
             >
               <vigiloIcon.react tag="span" className="jp-Vigilo-statusIcon" />

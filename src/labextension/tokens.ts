@@ -2,7 +2,8 @@ import { Token } from '@lumino/coreutils';
 import type { IDisposable } from '@lumino/disposable';
 import type { ISignal } from '@lumino/signaling';
 import type { Alert, MetricsSnapshot, StatusResponse } from '../shared/api';
-import type { ConversationHealth, LlmCostResponse, LlmSummaryResponse, LlmUsageResponse } from '../shared/llm-api';
+import type { CheckpointRequestResponse, CheckpointsResponse } from '../shared/checkpoint-api';
+import type { ConversationHealth, LlmCallView, LlmCostResponse, LlmSummaryResponse, LlmUsageResponse } from '../shared/llm-api';
 
 /**
  * Where the connection to the sidecar stands. Every value is something the
@@ -38,6 +39,46 @@ export interface IVigiloSettings {
   reportActivity: boolean;
   /** Raise a JupyterLab notification for each new warning or critical alert. */
   notifyAlerts: boolean;
+  /** Parts of the status-bar line. */
+  statusBar: { countdown: boolean; vram: boolean; spend: boolean };
+  /** Minutes of VRAM history the GPU chart shows (10–60). */
+  chartMinutes: number;
+  /** Thresholds, overrides, quota and budgets the sidecar applies (pushed to its endpoints). */
+  sidecar: ISidecarSettings;
+}
+
+/** Settings the sidecar owns (schema `sidecar`): pushed to its endpoints when they change. */
+export interface ISidecarSettings {
+  /** VRAM used, %: warning and critical marks (gpu.vram). */
+  vramWarnPercent?: number;
+  vramCriticalPercent?: number;
+  /** Minutes of warning before a predicted OOM (gpu.oom). */
+  oomLeadMin?: number;
+  /** Minutes before the runtime ends at which to warn (session.remaining). */
+  sessionWarnMin?: number[];
+  /** Platform overrides, e.g. "24h", "90m"; empty: the platform's default. */
+  sessionLifetime?: string;
+  idleCutoff?: string;
+  /** Kaggle GPU hours per week, e.g. "30h"; empty: the default. */
+  kaggleWeeklyQuota?: string;
+  /** LLM budgets in USD; 0: none. */
+  llmDayBudgetUsd?: number;
+  llmSessionBudgetUsd?: number;
+  llmConversationBudgetUsd?: number;
+}
+
+/** One VRAM sample for the chart: time (ms) and MiB used. */
+export interface IVramPoint {
+  t: number;
+  usedMiB: number;
+}
+
+/** The checkpoint card's data (GET /checkpoints, the `checkpoint` event). */
+export interface ICheckpointState {
+  /** 'unavailable': this sidecar has no checkpoint API (the card says so). */
+  status: 'idle' | 'ready' | 'unavailable' | 'error';
+  data: CheckpointsResponse | null;
+  error: string | null;
 }
 
 export const DEFAULT_SETTINGS: IVigiloSettings = {
@@ -47,7 +88,10 @@ export const DEFAULT_SETTINGS: IVigiloSettings = {
   sseStaleAfterMs: 45_000,
   showStatusBar: true,
   reportActivity: true,
-  notifyAlerts: true
+  notifyAlerts: true,
+  statusBar: { countdown: true, vram: true, spend: true },
+  chartMinutes: 15,
+  sidecar: {}
 };
 
 /** The LLM figures the panel shows (GET /llm/usage, /llm/cost, /llm/conversations). */
@@ -64,11 +108,13 @@ export interface ILlmState {
   cost: LlmCostResponse | null;
   /** The most recently active conversations, newest first (at most `MAX_CONVERSATIONS`). */
   conversations: ConversationHealth[];
+  /** The most recent calls (latency sparklines per conversation). */
+  calls: LlmCallView[];
   /** Why the last fetch failed, for the user. */
   error: string | null;
 }
 
-export const EMPTY_LLM_STATE: ILlmState = { status: 'idle', usage: null, cost: null, conversations: [], error: null };
+export const EMPTY_LLM_STATE: ILlmState = { status: 'idle', usage: null, cost: null, conversations: [], calls: [], error: null };
 
 /** What the frontend knows about the sidecar at one moment. */
 export interface IVigiloState {
@@ -83,6 +129,9 @@ export interface IVigiloState {
   apiMismatch: { frontend: number; sidecar: number } | null;
   /** LLM usage, spend and conversation health; fetched once a view asked for it (`wantLlm()`). */
   llm: ILlmState;
+  /** VRAM samples per GPU uuid, oldest first: fetched once from /gpu/history, then appended from snapshots. */
+  gpuHistory: Record<string, IVramPoint[]>;
+  checkpoints: ICheckpointState;
 }
 
 /** The one owner of the connection to the sidecar. */
@@ -111,6 +160,18 @@ export interface IVigiloModel extends IDisposable {
    * alerts already in the sidecar's history when the page connected are not emitted.
    */
   readonly alertRaised: ISignal<IVigiloModel, Alert>;
+  /** Hide one current alert (POST /alerts/dismiss). */
+  dismissAlert(ruleId: string, key: string): Promise<void>;
+  /** "Checkpoint now" (POST /checkpoints). */
+  checkpointNow(): Promise<CheckpointRequestResponse>;
+  /** Automatic checkpoints on/off (PUT /checkpoints/settings). */
+  setCheckpointAuto(auto: boolean): Promise<void>;
+  /**
+   * Push the settings the sidecar owns (thresholds, platform overrides, quota,
+   * budgets) to its endpoints. Resolves to the sidecar's refusals, in words
+   * (empty when everything applied).
+   */
+  applySidecarSettings(settings: ISidecarSettings): Promise<string[]>;
 }
 
 export const IVigiloModel = new Token<IVigiloModel>(

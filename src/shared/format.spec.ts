@@ -32,3 +32,21 @@ describe('panel formatting', () => {
     expect(ratioPercent(5, 0)).toBeNull();
   });
 });
+
+describe('dashboard formats', () => {
+  it('gives the status bar compact durations and sentences rounded ones', async () => {
+    const { formatShortDuration, formatApproxDuration } = await import('./format');
+    expect(formatShortDuration(10 * 3600 + 57 * 60 + 3)).toBe('10h57m');
+    expect(formatShortDuration(12 * 60 + 5)).toBe('12m');
+    expect(formatShortDuration(45)).toBe('45s');
+    expect(formatApproxDuration(175)).toBe('3 min');
+    expect(formatApproxDuration(10 * 3600 + 57 * 60)).toBe('10 h 57 min');
+  });
+
+  it('writes times of day with the zone, and the weekday when not today', async () => {
+    const { formatClock } = await import('./format');
+    const now = Date.parse('2026-11-30T12:00:00Z');
+    expect(formatClock('2026-11-30T20:28:00Z', { locale: 'en-GB', timeZone: 'Europe/Paris', nowMs: now })).toBe('21:28 CET');
+    expect(formatClock('2026-12-01T08:12:00Z', { locale: 'en-GB', timeZone: 'Europe/Paris', nowMs: now })).toBe('Tue, 09:12 CET');
+  });
+});

@@ -116,7 +116,7 @@ export function formatByKey(key: string, value: unknown): string {
     if (/^\d{4}-\d\d-\d\dT\d\d:\d\d/.test(value)) {
       const date = new Date(value);
       if (!Number.isNaN(date.getTime())) {
-        return date.toLocaleString();
+        return formatDateTime(value);
       }
     }
     return value;
@@ -125,4 +125,128 @@ export function formatByKey(key: string, value: unknown): string {
     return value.every(v => typeof v !== 'object' || v === null) ? value.join(', ') : `${value.length} item${value.length === 1 ? '' : 's'}`;
   }
   return JSON.stringify(value);
+}
+
+/** USD with the precision small LLM bills need: 12.3 → "$12.30", 0.0123 → "$0.012", 0.000684 → "$0.00068"; null → "unknown". */
+export function formatMoney(value: number | null | undefined): string {
+  if (value === null || value === undefined || !Number.isFinite(value)) {
+    return 'unknown';
+  }
+  if (value === 0) {
+    return '$0.00';
+  }
+  const abs = Math.abs(value);
+  const digits = abs >= 1 ? 2 : abs >= 0.01 ? 3 : abs >= 0.0001 ? 5 : 7;
+  return `${value < 0 ? '-' : ''}$${abs.toFixed(digits)}`;
+}
+
+/**
+ * Counts (tokens, calls) one way everywhere: 950 → "950", 4000 → "4.0K",
+ * 12_345 → "12K", 330_000 → "330K", 2_500_000 → "2.5M".
+ */
+export function formatCount(n: number | null | undefined): string {
+  if (n === null || n === undefined || !Number.isFinite(n)) {
+    return '—';
+  }
+  const abs = Math.abs(n);
+  const scaled = (value: number, suffix: string): string => `${value < 10 ? value.toFixed(1) : Math.round(value).toString()}${suffix}`;
+  if (abs >= 1_000_000_000) {
+    return scaled(n / 1_000_000_000, 'B');
+  }
+  if (abs >= 1_000_000) {
+    return scaled(n / 1_000_000, 'M');
+  }
+  if (abs >= 1000) {
+    return scaled(n / 1000, 'K');
+  }
+  return String(Math.round(n));
+}
+
+/** Seconds → the status bar's compact form: "10h57m", "12m", "45s", "2d3h". */
+export function formatShortDuration(seconds: number | null | undefined): string {
+  if (seconds === null || seconds === undefined || !Number.isFinite(seconds)) {
+    return '—';
+  }
+  const s = Math.max(0, Math.floor(seconds));
+  const d = Math.floor(s / 86_400);
+  const h = Math.floor((s % 86_400) / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  if (d > 0) {
+    return `${d}d${h}h`;
+  }
+  if (h > 0) {
+    return `${h}h${String(m).padStart(2, '0')}m`;
+  }
+  return m > 0 ? `${m}m` : `${s}s`;
+}
+
+/** A rounded duration for sentences: "~3 min", "10 h 57 min", "45 s". */
+export function formatApproxDuration(seconds: number | null | undefined): string {
+  if (seconds === null || seconds === undefined || !Number.isFinite(seconds)) {
+    return '—';
+  }
+  const s = Math.max(0, Math.round(seconds));
+  if (s < 60) {
+    return `${s} s`;
+  }
+  if (s < 3600) {
+    return `${Math.round(s / 60)} min`;
+  }
+  const h = Math.floor(s / 3600);
+  const m = Math.round((s % 3600) / 60);
+  if (h >= 48) {
+    return `${Math.round(s / 86_400)} days`;
+  }
+  return m === 60 ? `${h + 1} h` : m === 0 ? `${h} h` : `${h} h ${m} min`;
+}
+
+export interface IClockOptions {
+  /** BCP 47 locale; the runtime's default when absent (the browser's in the panel). */
+  locale?: string;
+  /** IANA zone; the runtime's own when absent. */
+  timeZone?: string;
+  /** "now" for deciding whether to add the weekday, ms. */
+  nowMs?: number;
+}
+
+/**
+ * A time of day in the user's locale and zone, with the zone: "21:28 CET",
+ * "9:28 PM EST"; the weekday is added when it is not today: "Tue 09:12 CET".
+ */
+export function formatClock(iso: string | number | null | undefined, options: IClockOptions = {}): string {
+  if (iso === null || iso === undefined) {
+    return '—';
+  }
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) {
+    return '—';
+  }
+  const base: Intl.DateTimeFormatOptions = { hour: '2-digit', minute: '2-digit', timeZoneName: 'short', timeZone: options.timeZone };
+  const dayOf = (d: Date): string => new Intl.DateTimeFormat('en-CA', { timeZone: options.timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(d);
+  const now = new Date(options.nowMs ?? Date.now());
+  const sameDay = dayOf(date) === dayOf(now);
+  return new Intl.DateTimeFormat(options.locale, sameDay ? base : { ...base, weekday: 'short' }).format(date);
+}
+
+/** A date and time in the user's locale with the zone: "30 Nov 2026, 21:28 CET". */
+export function formatDateTime(iso: string | number | null | undefined, options: IClockOptions = {}): string {
+  if (iso === null || iso === undefined) {
+    return '—';
+  }
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) {
+    return '—';
+  }
+  return new Intl.DateTimeFormat(options.locale, {
+    dateStyle: 'medium',
+    timeStyle: 'short',
+    timeZone: options.timeZone
+  }).format(date) + ` ${zoneName(date, options)}`;
+}
+
+function zoneName(date: Date, options: IClockOptions): string {
+  const part = new Intl.DateTimeFormat(options.locale, { timeZoneName: 'short', timeZone: options.timeZone })
+    .formatToParts(date)
+    .find(p => p.type === 'timeZoneName');
+  return part?.value ?? '';
 }

@@ -1,0 +1,89 @@
+/** One conversation's health: score with its status word, context bar, messages left, latency sparkline, cost per message, advice, "Copy summary". */
+import * as React from 'react';
+import { formatPercent } from '../../shared/format';
+import type { ConversationHealth } from '../../shared/llm-api';
+import { formatUsd } from '../llmFormat';
+import { Bar, Ident, Row, Sparkline } from './common';
+
+const STATUS_WORDS: Record<ConversationHealth['status'], string> = { healthy: 'healthy', watch: 'watch', degrading: 'degrading' };
+
+function messagesLeftText(left: number | null): string {
+  if (left === null) {
+    return 'messages left unknown';
+  }
+  if (left < 1) {
+    return 'context nearly full: start a new conversation';
+  }
+  return `about ${left} message${left === 1 ? '' : 's'} left`;
+}
+
+export function ConversationCard(props: {
+  conversation: ConversationHealth;
+  latencies: number[];
+  onCopySummary: (id: string) => Promise<boolean>;
+}): React.ReactElement {
+  const c = props.conversation;
+  const [copying, setCopying] = React.useState(false);
+  const copy = (): void => {
+    setCopying(true);
+    void props.onCopySummary(c.conversationId).finally(() => setCopying(false));
+  };
+  const perMessage = c.costUsd !== null && c.calls > 0 ? c.costUsd / c.calls : null;
+  const lastLatency = props.latencies.length ? props.latencies[props.latencies.length - 1] : null;
+  const level = c.status === 'degrading' ? 'critical' : c.status === 'watch' ? 'warning' : 'ok';
+  return (
+    <div className={`jp-Vigilo-card jp-Vigilo-llmCard jp-Vigilo-llmCard-${c.status}`} data-conversation={c.conversationId}>
+      <div className="jp-Vigilo-cardHeader">
+        <Ident text={c.conversationId} className="jp-Vigilo-llmConversation" />
+        <span className={`jp-Vigilo-score jp-Vigilo-score-${c.status}`} title="Health score (100 = fresh conversation)">
+          {c.score}/100
+        </span>
+        <span className={`jp-Vigilo-statusWord jp-mod-${level}`}>{STATUS_WORDS[c.status]}</span>
+      </div>
+      <p className="jp-Vigilo-llmModel" title={c.provider}>
+        <Ident text={c.model ?? 'unknown model'} /> · {c.calls} call{c.calls === 1 ? '' : 's'} · {formatUsd(c.costUsd)}
+      </p>
+      <Row label="Context used" value={formatPercent(c.context.percent)} valueClass="jp-Vigilo-llmContextPercent" />
+      <Bar percent={c.context.percent} label={`Context used by ${c.conversationId}`} />
+      <p className="jp-Vigilo-llmContext" title={c.context.text}>
+        {messagesLeftText(c.context.messagesLeft)}
+      </p>
+      <Row
+        label="Latency"
+        value={
+          <>
+            <Sparkline values={props.latencies} label={`Latency of each call in ${c.conversationId}`} />{' '}
+            <span className="jp-Vigilo-llmLatency">{lastLatency === null ? '—' : `${(lastLatency / 1000).toFixed(1)} s`}</span>
+          </>
+        }
+        title={c.latency.rising ? 'Latency is rising with each message' : 'Latency of each call, oldest to newest'}
+      />
+      <Row label="Per message" value={perMessage === null ? 'unknown' : formatUsd(perMessage)} valueClass="jp-Vigilo-llmPerMessage" />
+      {c.reasons.length > 0 && (
+        <ul className="jp-Vigilo-llmReasons">
+          {c.reasons.map(reason => (
+            <li key={reason}>{reason}</li>
+          ))}
+        </ul>
+      )}
+      {c.recommendations.map(text => (
+        <p key={text} className="jp-Vigilo-llmRecommendation">
+          {text}
+        </p>
+      ))}
+      <button
+        type="button"
+        className="jp-Button jp-mod-styled jp-Vigilo-copySummary"
+        disabled={copying}
+        onClick={copy}
+        title={
+          c.summaryAvailable
+            ? 'Copy a summary of this conversation, ready to paste as the system message of a fresh one'
+            : 'Message content was not captured: the summary will say so'
+        }
+      >
+        {copying ? 'Copying…' : 'Copy summary'}
+      </button>
+    </div>
+  );
+}

@@ -1,0 +1,118 @@
+/** One card per GPU: name, VRAM bar and chart, the live OOM ETA, utilisation, temperature, per-process VRAM. */
+import * as React from 'react';
+import type { GpuDevice, GpuSection } from '../../shared/api';
+import { oomText } from '../../shared/dashboard';
+import { formatMiB, formatPercent, ratioPercent } from '../../shared/format';
+import type { IVramPoint } from '../tokens';
+import { Bar, ChartBoundary, Ident, levelOfPercent, Row, Section } from './common';
+
+const VramChart = React.lazy(() => import('./VramChart'));
+
+const EMPTY: IVramPoint[] = [];
+
+export function GpuSectionView(props: {
+  gpu: GpuSection | undefined;
+  history: Record<string, IVramPoint[]>;
+  chartMinutes: number;
+  warnPercent: number;
+}): React.ReactElement {
+  const { gpu } = props;
+  if (!gpu || gpu.status !== 'ok') {
+    const text = !gpu
+      ? 'No GPU information yet: the GPU collector has not reported.'
+      : gpu.status === 'pending'
+        ? 'Checking for a GPU…'
+        : `No GPU: ${gpu.reason ?? gpu.status}`;
+    return (
+      <Section title="GPU" className="jp-Vigilo-gpu">
+        <p className="jp-Vigilo-reason jp-Vigilo-gpuReason">{text}</p>
+      </Section>
+    );
+  }
+  return (
+    <Section title={gpu.devices.length > 1 ? `GPUs (${gpu.devices.length})` : 'GPU'} className="jp-Vigilo-gpu">
+      {gpu.devices.length === 0 && <p className="jp-Vigilo-reason jp-Vigilo-gpuReason">No GPU device found.</p>}
+      {gpu.devices.map(device => (
+        <GpuCard
+          key={device.uuid || device.index}
+          device={device}
+          points={props.history[device.uuid] ?? EMPTY}
+          chartMinutes={props.chartMinutes}
+          warnPercent={props.warnPercent}
+          processesReason={gpu.processesReason ?? null}
+        />
+      ))}
+    </Section>
+  );
+}
+
+function GpuCard(props: {
+  device: GpuDevice;
+  points: IVramPoint[];
+  chartMinutes: number;
+  warnPercent: number;
+  processesReason: string | null;
+}): React.ReactElement {
+  const d = props.device;
+  const vram = ratioPercent(d.memoryUsedMiB, d.memoryTotalMiB);
+  const eta = oomText(d);
+  const oom = d.oom;
+  const processes = [...(d.processes ?? [])].sort((a, b) => (b.usedMiB ?? 0) - (a.usedMiB ?? 0));
+  return (
+    <div className="jp-Vigilo-card jp-Vigilo-gpuCard" data-gpu={d.uuid}>
+      <div className="jp-Vigilo-cardHeader">
+        <span className="jp-Vigilo-gpuName">{d.name}</span>
+        <span className="jp-Vigilo-muted">GPU {d.index}</span>
+      </div>
+      <Row
+        label="VRAM"
+        value={
+          <>
+            <span className="jp-Vigilo-vramUsed">{formatMiB(d.memoryUsedMiB)}</span> of {formatMiB(d.memoryTotalMiB)} (
+            <span className="jp-Vigilo-vramPercent">{formatPercent(vram)}</span>)
+          </>
+        }
+      />
+      <Bar percent={vram} label={`GPU ${d.index} memory used`} level={levelOfPercent(vram, props.warnPercent)} />
+      {d.memoryTotalMiB !== null && props.points.length > 1 && (
+        <ChartBoundary>
+          <React.Suspense fallback={<div className="jp-Vigilo-chart jp-mod-loading" />}>
+            <VramChart points={props.points} totalMiB={d.memoryTotalMiB} minutes={props.chartMinutes} warnPercent={props.warnPercent} />
+          </React.Suspense>
+        </ChartBoundary>
+      )}
+      <Row
+        label="Out of memory"
+        valueClass={`jp-Vigilo-oomEta ${eta ? (oom && oom.secondsToLimit !== null && oom.secondsToLimit <= 600 ? 'jp-mod-critical' : 'jp-mod-warning') : ''}`}
+        value={
+          eta
+            ? `${eta.replace('VRAM full', 'full')} (confidence ${Math.round((oom?.confidence ?? 0) * 100)}%)`
+            : oom && oom.samples >= 2
+              ? 'stable'
+              : 'learning the trend…'
+        }
+        title={oom ? `${oom.basis}; ${oom.samples} samples` : undefined}
+      />
+      <Row label="Utilisation" value={formatPercent(d.utilizationPercent)} valueClass="jp-Vigilo-gpuUtil" />
+      <Row label="Temperature" value={d.temperatureC === null ? '—' : `${d.temperatureC.toFixed(0)} °C`} />
+      {processes.length > 0 ? (
+        <details className="jp-Vigilo-processes">
+          <summary>
+            {processes.length} process{processes.length === 1 ? '' : 'es'} on this GPU
+          </summary>
+          <ul>
+            {processes.map(p => (
+              <li key={p.pid} className="jp-Vigilo-process">
+                <Ident text={p.processName} />
+                <span className="jp-Vigilo-muted">pid {p.pid}</span>
+                <span>{formatMiB(p.usedMiB)}</span>
+              </li>
+            ))}
+          </ul>
+        </details>
+      ) : (
+        <p className="jp-Vigilo-muted jp-Vigilo-small">{props.processesReason ? `Processes: ${props.processesReason}` : 'No process uses this GPU.'}</p>
+      )}
+    </div>
+  );
+}

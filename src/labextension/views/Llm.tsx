@@ -1,0 +1,119 @@
+/**
+ * LLM spend beside the runtime: today and this week (with a chart by day and
+ * the split by provider), this session's calls and tokens, unknown-model
+ * warnings, and one health card per recent conversation.
+ */
+import * as React from 'react';
+import { formatCount } from '../../shared/format';
+import type { CostBucket } from '../../shared/llm-api';
+import { bucketText, costText, findBucket, isoWeekKey, utcDayKey } from '../llmFormat';
+import type { ILlmState } from '../tokens';
+import { ChartBoundary, Row, Section } from './common';
+import { ConversationCard } from './ConversationCard';
+import type { ISpendDay } from './SpendChart';
+
+const SpendChart = React.lazy(() => import('./SpendChart'));
+
+const LLM_EMPTY_HINT = 'No LLM calls tracked yet — wrap your client: vigilo.wrap(OpenAI())';
+const DAY_MS = 86_400_000;
+
+/** The last 7 UTC days, oldest first, zero where nothing was spent. */
+export function spendDays(byDay: CostBucket[], nowMs: number): ISpendDay[] {
+  const out: ISpendDay[] = [];
+  for (let i = 6; i >= 0; i--) {
+    const key = utcDayKey(nowMs - i * DAY_MS);
+    out.push({ key, usd: findBucket(byDay, key)?.costUsd ?? 0 });
+  }
+  return out;
+}
+
+export function LlmSection(props: { llm: ILlmState; nowMs: number; onCopySummary: (id: string) => Promise<boolean> }): React.ReactElement {
+  const { usage, cost, conversations, calls, status, error } = props.llm;
+  const days = React.useMemo(() => (cost ? spendDays(cost.byDay, props.nowMs) : []), [cost, utcDayKey(props.nowMs)]);
+  const latencies = React.useMemo(() => {
+    const map = new Map<string, number[]>();
+    // Calls come newest first; sparklines read oldest → newest.
+    for (const call of [...calls].reverse()) {
+      if (call.conversationId) {
+        const list = map.get(call.conversationId) ?? [];
+        list.push(call.latencyMs);
+        map.set(call.conversationId, list);
+      }
+    }
+    return map;
+  }, [calls]);
+  if (!usage || !cost) {
+    return (
+      <Section title="LLM" className="jp-Vigilo-llm">
+        <p className="jp-Vigilo-reason jp-Vigilo-llmReason">{status === 'error' && error ? error : 'Loading LLM usage…'}</p>
+      </Section>
+    );
+  }
+  const empty = usage.calls === 0 && conversations.length === 0 && cost.byDay.length === 0;
+  const warnings = [...new Set([...usage.warnings, ...cost.warnings].map(w => w.message))];
+  const tokens = usage.tokens;
+  return (
+    <Section title="LLM" className="jp-Vigilo-llm">
+      {status === 'error' && error && <p className="jp-Vigilo-reason jp-Vigilo-llmReason">{error} (figures below may be old)</p>}
+      {empty ? (
+        <p className="jp-Vigilo-reason jp-Vigilo-llmEmpty">{LLM_EMPTY_HINT}</p>
+      ) : (
+        <>
+          <div className="jp-Vigilo-spend">
+            <div className="jp-Vigilo-spendFigure">
+              <span className="jp-Vigilo-label">Today (UTC)</span>
+              <span className="jp-Vigilo-big jp-Vigilo-llmToday">{bucketText(findBucket(cost.byDay, utcDayKey(props.nowMs)))}</span>
+            </div>
+            <div className="jp-Vigilo-spendFigure">
+              <span className="jp-Vigilo-label">This week</span>
+              <span className="jp-Vigilo-big jp-Vigilo-llmWeek">{bucketText(findBucket(cost.byWeek, isoWeekKey(props.nowMs)))}</span>
+            </div>
+          </div>
+          {cost.byDay.length > 0 && (
+            <ChartBoundary>
+              <React.Suspense fallback={<div className="jp-Vigilo-chart jp-mod-loading" />}>
+                <SpendChart days={days} />
+              </React.Suspense>
+            </ChartBoundary>
+          )}
+          {cost.byProvider.length > 0 && (
+            <p className="jp-Vigilo-small jp-Vigilo-byProvider">
+              {cost.byProvider.map(p => `${p.key} ${costText(p.costUsd, p.unpricedCalls)}`).join(' · ')} (7 days)
+            </p>
+          )}
+          <Row
+            label="This session"
+            value={
+              <>
+                <span className="jp-Vigilo-llmCalls">{usage.calls}</span> calls
+                {usage.errors > 0 && <span className="jp-Vigilo-llmErrors"> ({usage.errors} failed)</span>} ·{' '}
+                <span className="jp-Vigilo-llmCost">{costText(usage.costUsd, usage.unpricedCalls)}</span>
+              </>
+            }
+            title={usage.costUsd === null ? undefined : `$${usage.costUsd}`}
+          />
+          <Row
+            label="Tokens"
+            valueClass="jp-Vigilo-llmTokens"
+            value={`${formatCount(tokens.inputTokens)} in · ${formatCount(tokens.outputTokens)} out · ${formatCount(tokens.cachedInputTokens)} cached`}
+            title="Input tokens include the cached ones"
+          />
+        </>
+      )}
+      {warnings.map(message => (
+        <div key={message} className="jp-Vigilo-warning jp-Vigilo-llmWarning" role="alert">
+          {message}
+        </div>
+      ))}
+      {conversations.length > 0 && (
+        <div className="jp-Vigilo-llmConversations">
+          <h4 className="jp-Vigilo-subTitle">Conversations</h4>
+          {conversations.map(c => (
+            <ConversationCard key={c.conversationId} conversation={c} latencies={latencies.get(c.conversationId) ?? []} onCopySummary={props.onCopySummary} />
+          ))}
+        </div>
+      )}
+    </Section>
+  );
+}
+

@@ -1,0 +1,174 @@
+/**
+ * What will end this session's work, and when: the verdict line and the
+ * countdowns, computed once from a snapshot for the panel, the status bar and
+ * the `%vigilo` report. Pure: snapshot (and the platform name) in, plain data
+ * out; text uses src/shared/format.ts.
+ */
+import type { GpuDevice, MetricsSnapshot, PlatformName } from './api';
+import { formatApproxDuration, formatClock, ratioPercent, type IClockOptions } from './format';
+
+export type Level = 'ok' | 'warning' | 'critical';
+
+export interface ICountdown {
+  id: 'session' | 'idle' | 'quota';
+  /** "Runtime", "Idle cut-off", "Kaggle GPU quota". */
+  label: string;
+  /** Seconds left; null when unknown (`unknownReason` says why). */
+  remainingS: number | null;
+  /** The whole span the bar depletes from (lifetime, cut-off, weekly quota). */
+  totalS: number | null;
+  /** When it reaches zero (ISO), when that is a fixed time. */
+  endsAt: string | null;
+  unknownReason: string | null;
+  /** Warning marks, seconds before zero. */
+  marksS: number[];
+  level: Level;
+  /** A short note under the bar: "running 1 h 03 min", "last activity from the kernel", "stated, resets Mon". */
+  detail: string | null;
+}
+
+export interface IThreat {
+  kind: 'oom' | 'vram' | 'session' | 'idle' | 'quota' | 'output';
+  /** Seconds until it bites (0 when it already does). */
+  seconds: number;
+  level: Level;
+  text: string;
+}
+
+export interface IVerdict {
+  level: Level;
+  /** One line: "VRAM full in ~3 min", "Runtime ends in 10 h 57 min (21:28 CET)", "All clear". */
+  text: string;
+  /** The threat behind the line; null for "All clear". */
+  threat: IThreat | null;
+  /** Every threat, soonest first. */
+  threats: IThreat[];
+}
+
+/** Default marks, minutes before the end, when the sidecar sent none. */
+const SESSION_MARKS_MIN = [60, 30, 10, 5];
+const IDLE_MARKS_MIN = [10, 5];
+const QUOTA_MARKS_MIN = [180, 60];
+
+function levelFor(remainingS: number | null, warnS: number, criticalS: number): Level {
+  if (remainingS === null) {
+    return 'ok';
+  }
+  return remainingS <= criticalS ? 'critical' : remainingS <= warnS ? 'warning' : 'ok';
+}
+
+/** The countdowns that apply on this platform (a local runtime has none of them). */
+export function countdowns(snapshot: MetricsSnapshot, platform: PlatformName, clock: IClockOptions = {}): ICountdown[] {
+  const out: ICountdown[] = [];
+  const session = snapshot.session;
+  if (session && session.lifetimeS !== null) {
+    const marks = (session.warnAtMin.length ? session.warnAtMin : SESSION_MARKS_MIN).map(m => m * 60);
+    out.push({
+      id: 'session',
+      label: 'Runtime',
+      remainingS: session.remainingS,
+      totalS: session.lifetimeS,
+      endsAt: session.endsAt,
+      unknownReason: session.remainingS === null ? 'the runtime start time could not be read' : null,
+      marksS: marks,
+      level: levelFor(session.remainingS, 30 * 60, 10 * 60),
+      detail: `running ${formatApproxDuration(session.elapsedS)} of ${formatApproxDuration(session.lifetimeS)}`
+    });
+  } else if (platform !== 'local') {
+    out.push(unknown('session', 'Runtime', session ? 'no lifetime known for this runtime; set one in the settings' : 'the session collector has not reported yet'));
+  }
+  const idle = snapshot.idle;
+  if (idle && idle.cutoffS !== null) {
+    out.push({
+      id: 'idle',
+      label: 'Idle cut-off',
+      remainingS: idle.remainingS,
+      totalS: idle.cutoffS,
+      endsAt: idle.remainingS === null ? null : new Date(Date.parse(snapshot.takenAt) + idle.remainingS * 1000).toISOString(),
+      unknownReason: idle.remainingS === null ? 'no activity seen yet' : null,
+      marksS: IDLE_MARKS_MIN.map(m => m * 60),
+      level: levelFor(idle.remainingS, 10 * 60, 3 * 60),
+      detail: `last activity ${formatClock(idle.lastActivityAt, clock)} (${idle.source === 'sidecar-start' ? 'none since start' : `from the ${idle.source}`})`
+    });
+  } else if (platform !== 'local' && !idle) {
+    out.push(unknown('idle', 'Idle cut-off', 'the idle collector has not reported yet'));
+  }
+  const quota = snapshot.quota;
+  if (platform === 'kaggle') {
+    if (quota && quota.remainingS !== null) {
+      out.push({
+        id: 'quota',
+        label: 'Kaggle GPU quota',
+        remainingS: quota.remainingS,
+        totalS: quota.weeklyQuotaS,
+        endsAt: null,
+        unknownReason: null,
+        marksS: QUOTA_MARKS_MIN.map(m => m * 60),
+        level: levelFor(quota.remainingS, 3 * 3600, 3600),
+        detail: `${quota.basis === 'stated' ? 'as you stated it' : 'estimated'}${quota.counting ? ', counting down while the GPU is on' : ''}; resets ${formatClock(quota.resetsAt, clock)}`
+      });
+    } else {
+      out.push(
+        unknown(
+          'quota',
+          'Kaggle GPU quota',
+          quota ? 'not stated: run %vigilo quota 30h (what kaggle.com shows) or set it in the settings' : 'the quota collector has not reported yet'
+        )
+      );
+    }
+  }
+  return out;
+}
+
+function unknown(id: ICountdown['id'], label: string, reason: string): ICountdown {
+  return { id, label, remainingS: null, totalS: null, endsAt: null, unknownReason: reason, marksS: [], level: 'ok', detail: null };
+}
+
+/** The OOM ETA of one GPU in words, or null when VRAM is not heading to full. */
+export function oomText(device: GpuDevice): string | null {
+  const s = device.oom?.secondsToLimit;
+  if (s === null || s === undefined) {
+    return null;
+  }
+  return s <= 0 ? 'VRAM full now' : `VRAM full in ~${formatApproxDuration(s)}`;
+}
+
+/** The soonest threat in one line. */
+export function verdict(snapshot: MetricsSnapshot, platform: PlatformName, clock: IClockOptions = {}): IVerdict {
+  const threats: IThreat[] = [];
+  const gpu = snapshot.gpu;
+  if (gpu && gpu.status === 'ok') {
+    for (const d of gpu.devices) {
+      const name = gpu.devices.length > 1 ? ` on GPU ${d.index}` : '';
+      const s = d.oom?.secondsToLimit;
+      const used = ratioPercent(d.memoryUsedMiB, d.memoryTotalMiB);
+      if (s !== null && s !== undefined) {
+        threats.push({ kind: 'oom', seconds: Math.max(0, s), level: s <= 10 * 60 ? 'critical' : 'warning', text: `${oomText(d)}${name}` });
+      } else if (used !== null && used >= 95) {
+        threats.push({ kind: 'vram', seconds: 0, level: 'critical', text: `VRAM ${used.toFixed(0)}% full${name}` });
+      }
+    }
+  }
+  for (const c of countdowns(snapshot, platform, clock)) {
+    if (c.remainingS === null) {
+      continue;
+    }
+    const when = c.endsAt && c.id === 'session' ? ` (${formatClock(c.endsAt, clock)})` : '';
+    const text =
+      c.id === 'session'
+        ? `Runtime ends in ${formatApproxDuration(c.remainingS)}${when}`
+        : c.id === 'idle'
+          ? `Idle cut-off in ${formatApproxDuration(c.remainingS)}`
+          : `Kaggle GPU quota runs out in ${formatApproxDuration(c.remainingS)} of GPU time`;
+    threats.push({ kind: c.id, seconds: c.remainingS, level: c.level, text });
+  }
+  const output = snapshot.storage?.output;
+  if (output && output.usedPercent !== null && output.usedPercent >= 90) {
+    threats.push({ kind: 'output', seconds: 0, level: output.usedPercent >= 98 ? 'critical' : 'warning', text: `Output folder ${output.usedPercent.toFixed(0)}% of its limit` });
+  }
+  const rank: Record<Level, number> = { critical: 0, warning: 1, ok: 2 };
+  // A critical threat outranks a sooner calm one (the runtime ending in 11 h is not news beside VRAM at 97 %).
+  threats.sort((a, b) => rank[a.level] - rank[b.level] || a.seconds - b.seconds);
+  const top = threats[0] ?? null;
+  return { level: top?.level ?? 'ok', text: top ? top.text : 'All clear', threat: top, threats };
+}
