@@ -8,6 +8,10 @@
 import { z } from 'zod';
 
 export const LLM_MAX_EVENTS_PER_BATCH = 500;
+/** Usage-carrying stream events kept per call (Anthropic sends 2 to a few). */
+export const LLM_MAX_USAGE_EVENTS = 64;
+/** Messages a conversation chain covers; longer requests send `chain: null` and fall back to the fingerprint. */
+export const LLM_MAX_CHAIN = 4000;
 
 export const LlmProvider = z.enum(['openai', 'anthropic', 'google']);
 export type LlmProvider = z.infer<typeof LlmProvider>;
@@ -36,8 +40,34 @@ export const LlmCallEvent = z
     stream: z.boolean(),
     status: z.enum(['ok', 'error']),
     error: z.object({ class: z.string().max(200), httpStatus: z.number().int().nullable() }).nullable(),
-    /** The provider's own usage object, untouched (OpenAI usage, Anthropic usage, Gemini usageMetadata). */
+    /**
+     * The provider's own usage object, untouched: OpenAI chat `usage`, OpenAI responses `response.usage`,
+     * Anthropic `usage` (whole message; for a stream, message_start's `message.usage`), Gemini `usageMetadata`
+     * (for a stream, the last chunk's, a running total).
+     */
     usage: z.record(z.string(), z.unknown()).nullable(),
+    /**
+     * Streams whose usage arrives in more than one event (Anthropic: message_start's `message.usage`, then every
+     * message_delta's `usage`): each usage-carrying event in arrival order, its usage object untouched. The sidecar
+     * merges them (src/core/llm/usage.ts); `usage` is then only the fallback. Absent on other calls.
+     */
+    usageEvents: z
+      .array(z.object({ type: z.string().max(64), usage: z.record(z.string(), z.unknown()) }).strict())
+      .max(LLM_MAX_USAGE_EVENTS)
+      .optional(),
+    /**
+     * Request facts that change the model's context window or price, as sent: Anthropic `anthropic-beta` header
+     * values (comma-split, e.g. "context-1m-2025-08-07"), from the request options or the client's default headers.
+     */
+    betas: z.array(z.string().max(128)).max(32).optional(),
+    /**
+     * Conversation chain (docs/LLM.md "Conversation identity"): chain[i] = sha256 hex of
+     * chain[i-1] + "\n" + role + "\n" + text of message i, chain[-1] = sha256 hex of the provider name;
+     * one entry per request message as extracted for capture. Sent even with content capture off.
+     */
+    chain: z.array(z.string().regex(/^[0-9a-f]{64}$/)).max(LLM_MAX_CHAIN).nullable().optional(),
+    /** The chain continued by the reply: sha256 hex of chain[last] + "\nassistant\n" + output text; null without output. */
+    replyHash: z.string().regex(/^[0-9a-f]{64}$/).nullable().optional(),
     /** True only when counted by the client (tokenizer or character heuristic), not reported by the provider. */
     usageEstimated: z.boolean(),
     /** Given by the user through track() or options. */
@@ -213,6 +243,17 @@ export const LlmTranscriptResponse = z.object({
 });
 export type LlmTranscriptResponse = z.infer<typeof LlmTranscriptResponse>;
 
+export const PriceTier = z.object({
+  aboveTokens: z.number().int().positive(),
+  input: z.number().nonnegative(),
+  output: z.number().nonnegative(),
+  cachedInput: z.number().nonnegative().nullable(),
+  cacheWrite: z.number().nonnegative().nullable(),
+  cacheWrite1h: z.number().nonnegative().nullable(),
+  inputAudio: z.number().nonnegative().nullable()
+});
+export type PriceTier = z.infer<typeof PriceTier>;
+
 export const PriceEntry = z.object({
   provider: LlmProvider,
   /** USD per 1M tokens. */
@@ -222,8 +263,20 @@ export const PriceEntry = z.object({
   cacheWrite: z.number().nonnegative().nullable(),
   contextWindow: z.number().int().positive().nullable(),
   maxOutput: z.number().int().positive().nullable(),
-  /** Rates for prompts above 200K tokens where the provider charges more. */
-  above200k: z.object({ input: z.number(), output: z.number(), cachedInput: z.number().nullable() }).nullable().optional()
+  /** Rates for prompts above 200K tokens where the provider charges more (older files; `tiers` supersedes it). */
+  above200k: z.object({ input: z.number(), output: z.number(), cachedInput: z.number().nullable() }).nullable().optional(),
+  /** Anthropic 1-hour cache writes (2× input); `cacheWrite` is the 5-minute (default) write. */
+  cacheWrite1h: z.number().nonnegative().nullable().optional(),
+  /** Audio input / cached audio input / audio output (OpenAI audio models, Gemini). Missing: the text rate. */
+  inputAudio: z.number().nonnegative().nullable().optional(),
+  cachedInputAudio: z.number().nonnegative().nullable().optional(),
+  outputAudio: z.number().nonnegative().nullable().optional(),
+  /** Long-context rates: a prompt above `aboveTokens` is billed whole at the tier's rates (missing field: the base rate). */
+  tiers: z.array(PriceTier).optional(),
+  /** Batch API rates (informational: Vigilo does not see batch jobs). */
+  batch: z.object({ input: z.number().nonnegative(), output: z.number().nonnegative(), cachedInput: z.number().nonnegative().nullable() }).nullable().optional(),
+  /** Where the entry came from: the LiteLLM key ("gemini/gemini-2.5-pro"), "override", or the older snapshot. */
+  from: z.string().max(300).optional()
 });
 export type PriceEntry = z.infer<typeof PriceEntry>;
 
@@ -233,6 +286,8 @@ export const PricingFile = z.object({
   source: z.string(),
   currency: z.literal('USD').default('USD'),
   unit: z.literal('per_1m_tokens').default('per_1m_tokens'),
+  /** The LiteLLM release and file the table was generated from (scripts/gen-pricing.mjs). */
+  litellm: z.object({ version: z.string(), file: z.string(), sha256: z.string() }).optional(),
   models: z.record(z.string(), PriceEntry)
 });
 export type PricingFile = z.infer<typeof PricingFile>;

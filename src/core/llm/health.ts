@@ -1,4 +1,5 @@
-import type { ConversationHealth, LlmProvider, TokenCounts, TrendView } from '../../shared/llm-api';
+import type { ConversationHealth, LlmProvider, PriceEntry, TokenCounts, TrendView } from '../../shared/llm-api';
+import { callCost } from './pricing';
 import { trend, type Trend } from './trend';
 
 /** One call of a conversation as the health score sees it (already normalised and priced). */
@@ -19,6 +20,10 @@ export interface HealthInput {
   calls: HealthCall[];
   /** Context window of the conversation's model, null when the model is unknown. */
   contextWindow: number | null;
+  /** The model's prices, for the cost of a fresh start (advice); null when unknown. */
+  price?: PriceEntry | null;
+  /** Size of the summary a fresh conversation would start from (default 800 tokens, the summary endpoint's default). */
+  summaryTokens?: number;
   /** Whether message content was captured, so a summary can be made. */
   hasContent: boolean;
 }
@@ -79,12 +84,57 @@ export function latencySeries(calls: HealthCall[]): number[] {
   return ok.map(c => (allTtft ? c.ttftMs! : c.latencyMs));
 }
 
+/** "$0.31", "$0.0042", "$12". */
+export function formatUsd(v: number): string {
+  if (v >= 10) return `$${v.toFixed(0)}`;
+  if (v >= 0.1) return `$${v.toFixed(2)}`;
+  if (v >= 0.01) return `$${v.toFixed(3)}`;
+  return `$${v.toPrecision(2)}`;
+}
+
+/** Penalty for rising latency: grows with the size of the rise (2× → 35, 4× → 50, 8× → 65, capped at 70). */
+function latencyPenalty(t: Trend): number {
+  const ratio = Math.max(1, t.ratio ?? 1 + (t.relativeChange ?? 0));
+  return Math.min(70, 20 + 15 * Math.log2(ratio));
+}
+
+/**
+ * What the last message cost against what it would cost in a fresh
+ * conversation that starts from the summary: the summary plus one message's
+ * growth as the prompt, the same answer length, at the same model's prices.
+ */
+export function freshStartAdvice(calls: HealthCall[], context: ConversationHealth['context'], price: PriceEntry | null | undefined, summaryTokens: number): { text: string; lastUsd: number; freshUsd: number } | null {
+  const priced = calls.filter(c => c.status === 'ok' && c.costUsd !== null && c.tokens);
+  const last = priced[priced.length - 1];
+  if (!price || !last || priced.length < 3 || !last.tokens) {
+    return null;
+  }
+  const growth = Math.max(0, context.growthPerMessage ?? 0);
+  const freshInput = summaryTokens + growth;
+  if (last.tokens.inputTokens < 4 * freshInput) {
+    return null;
+  }
+  const freshUsd = callCost(price, { inputTokens: freshInput, outputTokens: last.tokens.outputTokens, cachedInputTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0 });
+  const lastUsd = last.costUsd!;
+  if (!(lastUsd >= 3 * freshUsd) || lastUsd <= 0) {
+    return null;
+  }
+  return {
+    lastUsd,
+    freshUsd,
+    text: `each message now costs ${formatUsd(lastUsd)} because the context is ${formatTokens(last.tokens.inputTokens)}; a fresh conversation with the summary would cost about ${formatUsd(freshUsd)}`
+  };
+}
+
 export function conversationHealth(input: HealthInput): ConversationHealth {
   const { calls } = input;
   const context = contextForecast(calls, input.contextWindow);
   const latency = trend(latencySeries(calls));
-  const costs = calls.filter(c => c.status === 'ok' && c.costUsd !== null).map(c => c.costUsd!);
-  const cost = trend(costs);
+  const okPriced = calls.filter(c => c.status === 'ok' && c.costUsd !== null);
+  const cost = trend(okPriced.map(c => c.costUsd!));
+  // A cost rise that the prompt's own growth explains is the price of a long context, not a degradation.
+  const prompt = trend(okPriced.map(c => c.tokens?.inputTokens ?? 0));
+  const costFromContext = cost.rising && prompt.rising;
   const errors = calls.filter(c => c.status === 'error').length;
   const errorRate = calls.length ? errors / calls.length : 0;
 
@@ -98,16 +148,18 @@ export function conversationHealth(input: HealthInput): ConversationHealth {
   if (context.messagesLeft !== null && context.messagesLeft <= 3) {
     score -= 15;
     if (context.percent === null || context.percent <= 50) {
-      reasons.push(`only about ${context.messagesLeft} messages left (${context.text})`);
+      reasons.push(context.messagesLeft === 0 ? `the next message may not fit (${context.text})` : `only about ${context.messagesLeft} message${context.messagesLeft === 1 ? '' : 's'} left (${context.text})`);
     }
   }
   if (latency.rising) {
-    score -= 15 + 10 * Math.min(2, latency.relativeChange ?? 0);
-    reasons.push(`latency rising: +${Math.round((latency.relativeChange ?? 0) * 100)} % over ${latency.samples} messages`);
+    score -= latencyPenalty(latency);
+    const ratio = latency.ratio ?? 1 + (latency.relativeChange ?? 0);
+    const size = ratio >= 2 ? `${ratio.toFixed(ratio >= 10 ? 0 : 1)}×` : `+${Math.round((ratio - 1) * 100)} %`;
+    reasons.push(`latency rising: ${size} over ${latency.samples} messages`);
   }
-  if (cost.rising) {
+  if (cost.rising && !costFromContext) {
     score -= 10;
-    reasons.push(`cost per message rising: +${Math.round((cost.relativeChange ?? 0) * 100)} % over ${cost.samples} messages`);
+    reasons.push(`cost per message rising: +${Math.round((cost.relativeChange ?? 0) * 100)} % over ${cost.samples} messages with a steady prompt size`);
   }
   if (errors > 0) {
     score -= 30 * errorRate;
@@ -124,12 +176,19 @@ export function conversationHealth(input: HealthInput): ConversationHealth {
     );
   }
   if (context.messagesLeft !== null && context.messagesLeft <= 3) {
+    const carry = input.hasContent ? 'the summary' : 'the state';
     recommendations.push(
-      `about ${context.messagesLeft} message${context.messagesLeft === 1 ? '' : 's'} left before the context window is full: carry ${input.hasContent ? 'the summary' : 'the state'} into a fresh conversation`
+      context.messagesLeft === 0
+        ? `the context window is nearly full and the next message may not fit: carry ${carry} into a fresh conversation`
+        : `about ${context.messagesLeft} message${context.messagesLeft === 1 ? '' : 's'} left before the context window is full: carry ${carry} into a fresh conversation`
     );
   }
-  if (latency.rising || cost.rising || status === 'degrading') {
-    recommendations.push('this conversation is degrading: consider starting fresh');
+  const advice = freshStartAdvice(calls, context, input.price, input.summaryTokens ?? 800);
+  if (advice) {
+    recommendations.push(advice.text);
+  }
+  if (status === 'degrading' || latency.rising || (cost.rising && !costFromContext)) {
+    recommendations.push(`this conversation is ${status === 'degrading' ? 'degrading' : 'slowing down'}: consider starting fresh`);
   }
   if (reasons.length === 0) {
     reasons.push('no sign of degradation');

@@ -1,18 +1,25 @@
 import { readFileSync } from 'node:fs';
+import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { PricingFile } from '../../shared/llm-api';
 import shipped from '../../../data/pricing.json';
-import { applyPricing, callCost, importLiteLLM, lookupPrice, modelNameCandidates, tableFromFile } from './pricing';
-import { normalizeUsage } from './usage';
+import { diffPricing, importLiteLLM } from './litellm';
+import { applyPricing, callCost, contextWindowFor, lookupPrice, modelNameCandidates, tableFromFile, usageCost } from './pricing';
+import { normalizeUsage, readUsage } from './usage';
 
-const FIXTURE = '/work/shared/fixtures/pricing/litellm_model_prices_2026-07-24.json';
+/** The file data/pricing.json was generated from (litellm 1.110.2 wheel, test/fixtures/pricing/SOURCES.md). */
+const FIXTURE = 'test/fixtures/pricing/litellm-1.110.2-model_prices.json.gz';
 const table = tableFromFile(PricingFile.parse(shipped));
 
 describe('model names', () => {
   it('prices dated snapshots and prefixed names like their model', () => {
-    expect(lookupPrice(table, 'openai', 'gpt-4o-2024-08-06')?.key).toBe('gpt-4o');
-    expect(lookupPrice(table, 'openai', 'openai/gpt-4o-mini-2024-07-18')?.key).toBe('gpt-4o-mini');
-    expect(lookupPrice(table, 'anthropic', 'claude-sonnet-4-5-20250929')?.key).toBe('claude-sonnet-4-5');
+    expect(lookupPrice(table, 'openai', 'gpt-4o-2024-11-20')?.entry.input).toBe(2.5);
+    expect(lookupPrice(table, 'openai', 'openai/gpt-4o-mini-2024-07-18')?.entry.input).toBe(0.15);
+    expect(lookupPrice(table, 'anthropic', 'claude-sonnet-4-5-20250929')?.entry.input).toBe(3);
+    expect(lookupPrice(table, 'anthropic', 'claude-sonnet-4-0')?.key).toBe('claude-sonnet-4');
+    // Cloud spellings of the provider's model.
+    expect(lookupPrice(table, 'anthropic', 'us.anthropic.claude-sonnet-4-20250514-v1:0')?.key).toBe('claude-sonnet-4-20250514');
+    expect(lookupPrice(table, 'anthropic', 'claude-3-5-sonnet@20240620')?.key).toBe('claude-3-5-sonnet-20240620');
     expect(lookupPrice(table, 'google', 'models/gemini-2.5-flash')?.key).toBe('gemini-2.5-flash');
     expect(lookupPrice(table, 'google', 'gemini-2.0-flash-001')?.key).toBe('gemini-2.0-flash');
   });
@@ -31,6 +38,32 @@ describe('model names', () => {
 
   it('lists candidates most specific first', () => {
     expect(modelNameCandidates('OpenAI/GPT-4o-2024-08-06')).toEqual(['openai/gpt-4o-2024-08-06', 'gpt-4o-2024-08-06', 'gpt-4o']);
+  });
+
+  it('prices the models the issue found unpriced', () => {
+    for (const [provider, model] of [
+      ['anthropic', 'claude-3-5-sonnet-20240620'],
+      ['openai', 'gpt-5.6-sol'],
+      ['anthropic', 'claude-sonnet-4-20250514'],
+      ['google', 'gemini-2.5-flash']
+    ] as const) {
+      expect(lookupPrice(table, provider, model), model).not.toBeNull();
+    }
+  });
+});
+
+describe('context window follows the request', () => {
+  it('gives claude-sonnet-4 1M only with the context-1m beta; Sonnet 4.5 keeps 200K; a 1M model keeps 1M', () => {
+    const window = (model: string, betas: string[]) => {
+      const hit = lookupPrice(table, 'anthropic', model)!;
+      return contextWindowFor(hit.entry, betas, hit.key);
+    };
+    expect(window('claude-sonnet-4-20250514', [])).toBe(200_000);
+    expect(window('claude-sonnet-4-20250514', ['context-1m-2025-08-07'])).toBe(1_000_000);
+    expect(window('claude-sonnet-4-0', ['context-1m-2025-08-07'])).toBe(1_000_000);
+    expect(window('claude-sonnet-4-20250514', ['prompt-caching-2024-07-31'])).toBe(200_000);
+    expect(window('claude-sonnet-4-5-20250929', ['context-1m-2025-08-07'])).toBe(200_000);
+    expect(window('claude-opus-4-6', [])).toBe(1_000_000);
   });
 });
 
@@ -65,33 +98,45 @@ describe('cost', () => {
 });
 
 describe('LiteLLM import', () => {
-  const fixture = JSON.parse(readFileSync(FIXTURE, 'utf8'));
+  const fixture = JSON.parse(gunzipSync(readFileSync(FIXTURE)).toString('utf8'));
 
   it('reads the real LiteLLM file into per-1M prices without float noise', () => {
     const { models } = importLiteLLM(fixture);
     expect(models['gpt-4.1-nano']).toMatchObject({ provider: 'openai', input: 0.1, output: 0.4, cachedInput: 0.025, contextWindow: 1047576 });
-    expect(models['gemini-2.5-pro']).toMatchObject({ provider: 'google', input: 1.25, above200k: { input: 2.5, output: 15 } });
-    expect(models['claude-haiku-4-5']).toMatchObject({ provider: 'anthropic', input: 1, output: 5, cacheWrite: 1.25, cachedInput: 0.1 });
+    expect(models['gemini-2.5-pro']).toMatchObject({ provider: 'google', input: 1.25, tiers: [{ aboveTokens: 200_000, input: 2.5, output: 15, cachedInput: 0.25 }] });
+    expect(models['claude-haiku-4-5']).toMatchObject({ provider: 'anthropic', input: 1, output: 5, cacheWrite: 1.25, cacheWrite1h: 2, cachedInput: 0.1 });
+    expect(models['gemini-2.5-flash']).toMatchObject({ input: 0.3, inputAudio: 1, cachedInputAudio: 0.1, batch: { input: 0.15, output: 1.25 } });
+    expect(models['gpt-4o-audio-preview-2024-12-17']).toMatchObject({ input: 2.5, inputAudio: 40, outputAudio: 80 });
     expect(Object.keys(models).some(k => k.includes('/'))).toBe(false);
   });
 
   it('ships a table that agrees with its stated source for every model', () => {
     const { models } = importLiteLLM(fixture);
     const file = PricingFile.parse(shipped);
-    expect(file.date).toBe('2026-07-24');
-    expect(Object.keys(file.models).length).toBeGreaterThanOrEqual(40);
+    expect(file.litellm?.version).toBe('1.110.2');
+    expect(Object.keys(file.models).length).toBeGreaterThanOrEqual(200);
     for (const [key, entry] of Object.entries(file.models)) {
-      const source = models[key] ?? Object.entries(models).find(([k]) => k.replace(/-\d{8}$/, '') === key)?.[1];
-      expect(source, key).toBeDefined();
-      expect(entry, key).toEqual(source);
+      if (entry.from?.startsWith('kept from')) {
+        continue;
+      }
+      expect(entry, key).toEqual(models[key]);
     }
     for (const provider of ['openai', 'anthropic', 'google'] as const) {
       expect(Object.values(file.models).filter(m => m.provider === provider).length).toBeGreaterThanOrEqual(8);
     }
   });
 
-  it('refuses something that is not a price file', () => {
+  it('refuses something that is not a price file, and names an entry whose prices are not numbers', () => {
     expect(() => importLiteLLM([1, 2])).toThrow(/LiteLLM/);
+    const r = importLiteLLM({ 'gpt-x': { litellm_provider: 'openai', mode: 'chat', input_cost_per_token: 'free', output_cost_per_token: 1e-6 } });
+    expect(r.models).toEqual({});
+    expect(r.invalid.join(' ')).toMatch(/gpt-x: input_cost_per_token/);
+  });
+
+  it('says what changed between two tables', () => {
+    const before = { a: { provider: 'openai', input: 1, output: 2, cachedInput: null, cacheWrite: null, contextWindow: null, maxOutput: null }, b: { provider: 'openai', input: 1, output: 2, cachedInput: null, cacheWrite: null, contextWindow: null, maxOutput: null } } as const;
+    const after = { a: { ...before.a, input: 1.5 }, c: before.b };
+    expect(diffPricing(before, after)).toEqual({ added: ['c'], removed: ['b'], repriced: [{ model: 'a', before: { input: 1, output: 2 }, after: { input: 1.5, output: 2 } }] });
   });
 });
 

@@ -1,4 +1,5 @@
-import type { LlmProvider, PriceEntry, PricingFile, PricingOverrides, TokenCounts } from '../../shared/llm-api';
+import type { LlmProvider, PriceEntry, PriceTier, PricingFile, PricingOverrides, TokenCounts } from '../../shared/llm-api';
+import type { BillablePart, NormalizedUsage } from './usage';
 
 /** A pricing table in use: the shipped file, then imported LiteLLM entries, then user overrides. */
 export interface PricingTable {
@@ -15,13 +16,28 @@ export function tableFromFile(file: PricingFile): PricingTable {
   return { date: file.date, source: file.source, models: { ...file.models }, overrides: [], imported: null, warnings: [] };
 }
 
-const PROVIDER_PREFIXES = ['openai/', 'anthropic/', 'google/', 'gemini/', 'models/', 'vertex_ai/', 'publishers/google/models/', 'azure/'];
+const PROVIDER_PREFIXES = [
+  'openai/',
+  'anthropic/',
+  'google/',
+  'gemini/',
+  'models/',
+  'vertex_ai/',
+  'publishers/google/models/',
+  'publishers/anthropic/models/',
+  'azure/',
+  'bedrock/',
+  'openrouter/',
+  'vercel_ai_gateway/'
+];
 
 /**
  * Names a provider may return or a user may write for one priced model, most
  * specific first: "models/gemini-2.5-flash" → "gemini-2.5-flash";
  * "gpt-4o-2024-08-06" → "gpt-4o"; "claude-sonnet-4-5-20250929" → "claude-sonnet-4-5";
- * "gemini-2.0-flash-001" → "gemini-2.0-flash"; "claude-3-5-sonnet-latest" → "claude-3-5-sonnet".
+ * "gemini-2.0-flash-001" → "gemini-2.0-flash"; "claude-3-5-sonnet-latest" → "claude-3-5-sonnet";
+ * Vertex "claude-3-5-sonnet@20240620" and Bedrock "us.anthropic.claude-sonnet-4-20250514-v1:0"
+ * → "claude-3-5-sonnet-20240620", "claude-sonnet-4-20250514".
  */
 export function modelNameCandidates(model: string): string[] {
   const out: string[] = [];
@@ -31,13 +47,14 @@ export function modelNameCandidates(model: string): string[] {
     }
   };
   push(model.trim().toLowerCase());
-  const name = stripProviderPrefix(model);
+  const name = canonicalModelName(model);
   push(name);
   const suffixes = [
     /-\d{4}-\d{2}-\d{2}$/, // OpenAI dated snapshot
     /-\d{8}$/, // Anthropic dated snapshot
     /-\d{3}$/, // Gemini stable version
     /-latest$/,
+    /-0$/, // claude-sonnet-4-0 → claude-sonnet-4
     /-preview-\d{2}-\d{4}$/, // gemini-2.5-flash-preview-09-2025
     /-preview-\d{2}-\d{2}$/
   ];
@@ -64,6 +81,24 @@ export function stripProviderPrefix(model: string): string {
   return name;
 }
 
+/**
+ * The provider's own model name behind a cloud's spelling of it:
+ * Bedrock "[region.]anthropic.claude-…-v1:0" → "claude-…", Vertex "claude-…@20240620" → "claude-…-20240620"
+ * ("@default" dropped), after the provider prefixes.
+ */
+export function canonicalModelName(model: string): string {
+  let name = stripProviderPrefix(model);
+  const bedrock = /^(?:[a-z-]+\.)?anthropic\.(claude-.+?)(?:-v\d+(?::\d+)?)?$/.exec(name);
+  if (bedrock) {
+    name = bedrock[1];
+  }
+  const at = /^(.+)@(.+)$/.exec(name);
+  if (at) {
+    name = at[2] === 'default' || at[2] === 'latest' ? at[1] : `${at[1]}-${at[2]}`;
+  }
+  return name;
+}
+
 export interface PriceLookup {
   /** The table key that matched. */
   key: string;
@@ -75,7 +110,15 @@ export function lookupPrice(table: PricingTable, provider: LlmProvider, model: s
   if (!model) {
     return null;
   }
-  for (const candidate of modelNameCandidates(model)) {
+  const candidates = modelNameCandidates(model);
+  // The user's own price wins over a more specific name in the table ("gpt-4o-mini" overrides "gpt-4o-mini-2024-07-18").
+  for (const candidate of table.overrides.length ? candidates : []) {
+    const entry = table.models[candidate];
+    if (entry && entry.provider === provider && table.overrides.includes(candidate)) {
+      return { key: candidate, entry };
+    }
+  }
+  for (const candidate of candidates) {
     const entry = table.models[candidate];
     if (entry && entry.provider === provider) {
       return { key: candidate, entry };
@@ -84,100 +127,105 @@ export function lookupPrice(table: PricingTable, provider: LlmProvider, model: s
   return null;
 }
 
-const LONG_PROMPT_TOKENS = 200_000;
+/** The entry's long-context tiers (the older `above200k` field read as a 200K tier). */
+export function priceTiers(entry: PriceEntry): PriceTier[] {
+  if (entry.tiers && entry.tiers.length > 0) {
+    return entry.tiers;
+  }
+  if (entry.above200k) {
+    const a = entry.above200k;
+    return [{ aboveTokens: 200_000, input: a.input, output: a.output, cachedInput: a.cachedInput, cacheWrite: null, cacheWrite1h: null, inputAudio: null }];
+  }
+  return [];
+}
+
+/** Rates for one billed step: the highest tier the prompt passes, else the base rates. */
+function ratesFor(entry: PriceEntry, promptTokens: number) {
+  const tier = priceTiers(entry)
+    .filter(t => promptTokens > t.aboveTokens)
+    .sort((a, b) => b.aboveTokens - a.aboveTokens)[0];
+  const input = tier?.input ?? entry.input;
+  const anthropic = entry.provider === 'anthropic';
+  // Anthropic's published multipliers (pricing page): 5-minute write 1.25×, 1-hour write 2×, read 0.1× input.
+  const cacheWrite = tier?.cacheWrite ?? (tier ? null : entry.cacheWrite) ?? (anthropic ? input * 1.25 : input);
+  const cacheWrite1h = tier?.cacheWrite1h ?? (tier ? null : entry.cacheWrite1h) ?? (anthropic ? input * 2 : cacheWrite);
+  const cachedInput = tier?.cachedInput ?? (tier ? null : entry.cachedInput) ?? input;
+  const inputAudio = tier?.inputAudio ?? entry.inputAudio ?? input;
+  return {
+    input,
+    output: tier?.output ?? entry.output,
+    cachedInput,
+    cacheWrite,
+    cacheWrite1h,
+    inputAudio,
+    cachedInputAudio: entry.cachedInputAudio ?? cachedInput,
+    outputAudio: entry.outputAudio ?? tier?.output ?? entry.output
+  };
+}
+
+/** USD for one billed step. */
+export function partCost(entry: PriceEntry, part: BillablePart): number {
+  const r = ratesFor(entry, part.promptTokens);
+  return (
+    (part.input * r.input +
+      part.inputAudio * r.inputAudio +
+      part.cachedInput * r.cachedInput +
+      part.cachedInputAudio * r.cachedInputAudio +
+      part.cacheWrite * r.cacheWrite +
+      part.cacheWrite1h * r.cacheWrite1h +
+      part.output * r.output +
+      part.outputAudio * r.outputAudio) /
+    1_000_000
+  );
+}
+
+/** USD for one call: the sum over its billed steps (docs/LLM.md "Cost"). */
+export function usageCost(entry: PriceEntry, usage: NormalizedUsage): number {
+  return usage.parts.reduce((a, p) => a + partCost(entry, p), 0);
+}
 
 /**
- * USD for one call. Uncached input, cached (read) input, cache writes and
- * output are priced separately; a missing cached price falls back to the
- * input price, a missing cache-write price to the input price. Prompts above
- * 200K tokens use the long-prompt rates where the table has them.
+ * USD for plain token counts (no per-step detail): uncached, cached, cache
+ * writes (default duration) and output. Kept for callers that only have the
+ * stored counts.
  */
 export function callCost(entry: PriceEntry, tokens: TokenCounts): number {
-  const long = entry.above200k && tokens.inputTokens > LONG_PROMPT_TOKENS ? entry.above200k : null;
-  const input = long ? long.input : entry.input;
-  const output = long ? long.output : entry.output;
-  const cached = (long ? long.cachedInput : null) ?? entry.cachedInput ?? entry.input;
-  const cacheWrite = entry.cacheWrite ?? entry.input;
   const uncached = Math.max(0, tokens.inputTokens - tokens.cachedInputTokens - tokens.cacheWriteTokens);
-  return (uncached * input + tokens.cachedInputTokens * cached + tokens.cacheWriteTokens * cacheWrite + tokens.outputTokens * output) / 1_000_000;
+  return partCost(entry, {
+    promptTokens: tokens.inputTokens,
+    input: uncached,
+    inputAudio: 0,
+    cachedInput: tokens.cachedInputTokens,
+    cachedInputAudio: 0,
+    cacheWrite: tokens.cacheWriteTokens,
+    cacheWrite1h: 0,
+    output: tokens.outputTokens,
+    outputAudio: 0
+  });
 }
 
-const LITELLM_PROVIDERS: Record<string, LlmProvider> = {
-  openai: 'openai',
-  text_completion_openai: 'openai',
-  anthropic: 'anthropic',
-  gemini: 'google',
-  'vertex_ai-language-models': 'google'
-};
-
-/** Per-token USD → per-1M USD, without float noise (1.0000000000000002e-7 → 0.1). */
-function perMillion(v: unknown): number | null {
-  return typeof v === 'number' && Number.isFinite(v) && v >= 0 ? Math.round(v * 1e12) / 1e6 : null;
-}
-
-function positiveInt(v: unknown): number | null {
-  return typeof v === 'number' && Number.isInteger(v) && v > 0 ? v : null;
-}
-
-export interface LiteLLMImport {
-  models: Record<string, PriceEntry>;
-  skipped: number;
-}
+/** Anthropic's 1M-token context beta (anthropic-beta: context-1m-2025-08-07). */
+const CONTEXT_1M_BETA = /^context-1m-/;
+const ONE_MILLION = 1_000_000;
+/**
+ * Models whose 200K window the context-1m beta raises to 1M (decision, docs/LLM.md: Claude Sonnet 4, the
+ * model the beta was introduced for; LiteLLM prices its long-context rate). Other models keep their window
+ * when the header is sent: Sonnet 4.5's table window is 200K, Opus 4.6 and later are 1M already.
+ */
+const CONTEXT_1M_MODELS = /^claude-sonnet-4(-20250514|-0)?$/;
 
 /**
- * Read LiteLLM's model_prices_and_context_window.json format: keep chat and
- * responses models of OpenAI, Anthropic and Google with an input and output
- * price; keys lose their provider prefix ("gemini/gemini-2.5-pro" →
- * "gemini-2.5-pro"; the Gemini API entry wins over the Vertex one).
+ * The context window a request really has: the table's, except that
+ * Anthropic's 1M-token window is a beta the request opts into, with the
+ * `context-1m-…` beta header, for the models that offer it.
  */
-export function importLiteLLM(json: unknown): LiteLLMImport {
-  if (!json || typeof json !== 'object' || Array.isArray(json)) {
-    throw new Error('not a LiteLLM price file: expected a JSON object of model entries');
+export function contextWindowFor(entry: PriceEntry, betas: readonly string[] | null | undefined, pricedKey?: string | null): number | null {
+  const window = entry.contextWindow;
+  if (entry.provider !== 'anthropic' || !window || window >= ONE_MILLION || !betas?.some(b => CONTEXT_1M_BETA.test(b.trim()))) {
+    return window;
   }
-  const models: Record<string, PriceEntry> = {};
-  const rank: Record<string, number> = {};
-  let skipped = 0;
-  for (const [rawKey, raw] of Object.entries(json as Record<string, unknown>)) {
-    if (rawKey === 'sample_spec' || !raw || typeof raw !== 'object') {
-      continue;
-    }
-    const e = raw as Record<string, unknown>;
-    const provider = LITELLM_PROVIDERS[String(e.litellm_provider)];
-    const mode = e.mode ?? 'chat';
-    const input = perMillion(e.input_cost_per_token);
-    const output = perMillion(e.output_cost_per_token);
-    if (!provider || (mode !== 'chat' && mode !== 'responses') || input === null || output === null) {
-      skipped++;
-      continue;
-    }
-    const key = stripProviderPrefix(rawKey);
-    if (key.includes('/') || key.startsWith('ft:')) {
-      skipped++;
-      continue;
-    }
-    // Prefer the provider's own API (gemini/...) over Vertex, and a plain key over a prefixed one.
-    const score = (e.litellm_provider === 'vertex_ai-language-models' ? 0 : 2) + (rawKey.toLowerCase() === key ? 1 : 0);
-    if (rank[key] !== undefined && rank[key] >= score) {
-      continue;
-    }
-    rank[key] = score;
-    const longInput = perMillion(e.input_cost_per_token_above_200k_tokens);
-    const longOutput = perMillion(e.output_cost_per_token_above_200k_tokens);
-    models[key] = {
-      provider,
-      input,
-      output,
-      cachedInput: perMillion(e.cache_read_input_token_cost),
-      cacheWrite: perMillion(e.cache_creation_input_token_cost),
-      contextWindow: positiveInt(e.max_input_tokens) ?? positiveInt(e.max_tokens),
-      maxOutput: positiveInt(e.max_output_tokens),
-      above200k:
-        longInput !== null && longOutput !== null
-          ? { input: longInput, output: longOutput, cachedInput: perMillion(e.cache_read_input_token_cost_above_200k_tokens) }
-          : null
-    };
-  }
-  return { models, skipped };
+  const key = pricedKey ?? entry.from ?? '';
+  return CONTEXT_1M_MODELS.test(canonicalModelName(key)) ? ONE_MILLION : window;
 }
 
 /** Lay imported entries and then the user's overrides over `base`. Unpriceable overrides become warnings. */
@@ -200,6 +248,7 @@ export function applyPricing(
       continue;
     }
     table.models[key] = {
+      ...merged,
       provider: merged.provider,
       input: merged.input,
       output: merged.output,
@@ -207,7 +256,7 @@ export function applyPricing(
       cacheWrite: merged.cacheWrite ?? null,
       contextWindow: merged.contextWindow ?? null,
       maxOutput: merged.maxOutput ?? null,
-      above200k: merged.above200k ?? null
+      from: 'override'
     };
     table.overrides.push(key);
   }

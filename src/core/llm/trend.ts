@@ -13,6 +13,10 @@ export interface Trend {
   pValue: number | null;
   rising: boolean;
   samples: number;
+  /** Fitted last value over fitted first value (13 = a 13× rise); null when the start is not positive. */
+  ratio: number | null;
+  /** Kendall's tau (S over the number of pairs): 1 = every later value is higher. */
+  tau: number | null;
 }
 
 export interface TrendOptions {
@@ -22,6 +26,14 @@ export interface TrendOptions {
   alpha?: number;
   /** Smallest relative rise over the series that counts (default 0.25 = +25 %). */
   minRelativeChange?: number;
+  /**
+   * A strong rise counts before `minSamples`: at least `strongMinSamples` points (default 4), a rise of at
+   * least `strongRatio` times along the fitted line (default 3×) and Kendall's tau ≥ `strongTau` (default 0.6,
+   * nearly every later point higher). A p-value cannot reach 0.05 with 4 or 5 points; the size of the effect can.
+   */
+  strongMinSamples?: number;
+  strongRatio?: number;
+  strongTau?: number;
 }
 
 export function median(values: number[]): number {
@@ -88,11 +100,20 @@ export function trend(y: number[], options: TrendOptions = {}): Trend {
   const ts = theilSen(y);
   const mk = mannKendall(y);
   if (!ts) {
-    return { slope: null, intercept: null, relativeChange: null, pValue: null, rising: false, samples: y.length };
+    return { slope: null, intercept: null, relativeChange: null, pValue: null, rising: false, samples: y.length, ratio: null, tau: null };
   }
   const start = ts.intercept;
   const relativeChange = start > 0 ? (ts.slope * (y.length - 1)) / start : null;
-  const rising =
-    y.length >= minSamples && !!mk && mk.pValue < alpha && ts.slope > 0 && relativeChange !== null && relativeChange >= minRelativeChange;
-  return { slope: ts.slope, intercept: ts.intercept, relativeChange, pValue: mk ? mk.pValue : null, rising, samples: y.length };
+  const ratio = relativeChange === null ? null : 1 + relativeChange;
+  const pairs = (y.length * (y.length - 1)) / 2;
+  const tau = mk ? mk.s / pairs : null;
+  const significant = y.length >= minSamples && !!mk && mk.pValue < alpha && ts.slope > 0 && relativeChange !== null && relativeChange >= minRelativeChange;
+  const strong =
+    y.length >= (options.strongMinSamples ?? 4) &&
+    ts.slope > 0 &&
+    ratio !== null &&
+    ratio >= (options.strongRatio ?? 3) &&
+    tau !== null &&
+    tau >= (options.strongTau ?? 0.6);
+  return { slope: ts.slope, intercept: ts.intercept, relativeChange, pValue: mk ? mk.pValue : null, rising: significant || strong, samples: y.length, ratio, tau };
 }

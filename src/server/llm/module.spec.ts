@@ -100,7 +100,7 @@ describe('pricing in the sidecar', () => {
     ];
     await sc.send('POST', '/llm/events', { events });
     const calls = (await sc.get('/llm/calls')).body.calls.reverse();
-    expect(calls.map((c: any) => c.pricedModel)).toEqual(['gpt-4o', 'gpt-4.1', 'claude-haiku-4-5', 'gemini-2.5-flash']);
+    expect(calls.map((c: any) => c.pricedModel)).toEqual(['gpt-4o-2024-08-06', 'gpt-4.1', 'claude-haiku-4-5-20251001', 'gemini-2.5-flash']);
     const expected = [
       (976 * 2.5 + 1024 * 1.25 + 500 * 10) / 1e6,
       (1500 * 2 + 500 * 0.5 + 100 * 8) / 1e6,
@@ -123,7 +123,7 @@ describe('pricing in the sidecar', () => {
     expect((await sc.get('/llm/usage')).body.costUsd).toBeCloseTo((1000 * 1 + 500 * 2) / 1e6, 12);
     const pricing = (await sc.get('/llm/pricing')).body;
     expect(pricing.overrides).toEqual(['my-private-model']);
-    expect(pricing.date).toBe('2026-07-24');
+    expect(pricing.date).toBe('2026-11-30');
   });
 
   it('imports LiteLLM prices from a URL (a loopback server here)', async () => {
@@ -211,7 +211,7 @@ describe('history', () => {
     ]);
     expect(cost.totalUsd).toBeCloseTo(3 * OPENAI_EVENT_COST, 12);
     expect(cost.byProvider).toEqual([expect.objectContaining({ key: 'openai', calls: 3 })]);
-    expect(cost.byModel).toEqual([expect.objectContaining({ key: 'gpt-4o-mini', calls: 3 })]);
+    expect(cost.byModel).toEqual([expect.objectContaining({ key: 'gpt-4o-mini-2024-07-18', calls: 3 })]);
     // "This session" starts again with the new sidecar.
     expect((await second.get('/llm/usage')).body.calls).toBe(0);
   });

@@ -25,11 +25,11 @@ import {
   type LlmProvider,
   type PriceEntry
 } from '../../shared/llm-api';
-import { conversationKey } from '../../core/llm/fingerprint';
+import { ConversationIndex } from '../../core/llm/fingerprint';
 import { conversationHealth } from '../../core/llm/health';
-import { callCost, lookupPrice, type PricingTable } from '../../core/llm/pricing';
+import { contextWindowFor, lookupPrice, usageCost, type PricingTable } from '../../core/llm/pricing';
 import { summarizeConversation } from '../../core/llm/summary';
-import { normalizeUsage, ZERO_TOKENS } from '../../core/llm/usage';
+import { readUsage, ZERO_TOKENS } from '../../core/llm/usage';
 import type { SidecarContext } from '../core/context';
 import { ApiError } from '../core/errors';
 import type { SidecarModule } from '../core/module';
@@ -49,11 +49,12 @@ const PRUNE_INTERVAL_MS = 3_600_000;
 
 /** Price one event against the table: null cost for an unknown model, never $0. */
 export function priceEvent(table: PricingTable, event: LlmCallEvent): Pick<StoredCall, 'tokens' | 'pricedModel' | 'costUsd'> {
-  const tokens = normalizeUsage(event.provider, event.usage);
+  const usage = readUsage(event.provider, event.usage, event.usageEvents);
+  const tokens = usage?.tokens ?? null;
   const price = lookupPrice(table, event.provider, event.responseModel) ?? lookupPrice(table, event.provider, event.requestModel);
   let costUsd: number | null = null;
-  if (price && tokens) {
-    costUsd = callCost(price.entry, tokens);
+  if (price && usage) {
+    costUsd = usageCost(price.entry, usage);
   } else if (price && event.status === 'error') {
     // A refused call (429, 500) without usage is not billed.
     costUsd = 0;
@@ -197,7 +198,8 @@ export function llmModule(ctx: SidecarContext, options: LlmModuleOptions = {}): 
         costUsd: c.costUsd,
         model: modelOf(c)
       })),
-      contextWindow: price?.entry.contextWindow ?? null,
+      contextWindow: price ? contextWindowFor(price.entry, identity.tip(key)?.betas, price.key) : null,
+      price: price?.entry ?? null,
       hasContent: totals.contentCallId !== null
     });
     const health: ConversationHealth = {
@@ -211,6 +213,32 @@ export function llmModule(ctx: SidecarContext, options: LlmModuleOptions = {}): 
     }
     healthCache.set(key, { calls: totals.calls, lastMs: totals.lastMs, table, health });
     return health;
+  };
+
+  /** Which conversation each call belongs to (src/core/llm/fingerprint.ts), kept for this run, bounded. */
+  const identity = new ConversationIndex();
+  const conversationOf = (event: LlmCallEvent): string | null => {
+    const call = {
+      id: event.id,
+      provider: event.provider,
+      conversationId: event.conversationId,
+      fingerprint: event.fingerprint,
+      chain: event.chain ?? null,
+      replyHash: event.replyHash ?? null,
+      model: event.responseModel ?? event.requestModel,
+      status: event.status,
+      betas: event.betas ?? []
+    };
+    const stored = db().call(event.id);
+    if (stored) {
+      // A retried batch: the call keeps the conversation it was given.
+      return stored.conversationKey;
+    }
+    const decision = identity.decide(call);
+    if (decision.key) {
+      identity.record(decision.key, call, decision);
+    }
+    return decision.key;
   };
 
   const ingest = (events: LlmCallEvent[]) => {
@@ -229,7 +257,7 @@ export function llmModule(ctx: SidecarContext, options: LlmModuleOptions = {}): 
       errorClass: event.error?.class ?? null,
       httpStatus: event.error?.httpStatus ?? null,
       usageEstimated: event.usageEstimated,
-      conversationKey: conversationKey(event.conversationId, event.fingerprint),
+      conversationKey: conversationOf(event),
       fingerprint: event.fingerprint,
       tags: event.tags,
       messages: event.messages,
@@ -307,7 +335,8 @@ export function llmModule(ctx: SidecarContext, options: LlmModuleOptions = {}): 
         calls: db()
           .recent(query.limit, query.conversationId)
           .map(c => {
-            const window = lookupPrice(table, c.provider, modelOf(c))?.entry.contextWindow ?? null;
+            const hit = lookupPrice(table, c.provider, modelOf(c));
+            const window = hit ? contextWindowFor(hit.entry, c.conversationKey ? identity.tip(c.conversationKey)?.betas : null, hit.key) : null;
             return {
               id: c.id,
               provider: c.provider,

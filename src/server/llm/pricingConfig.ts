@@ -1,7 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PricingFile, PricingOverrides, type PriceEntry } from '../../shared/llm-api';
-import { applyPricing, importLiteLLM, tableFromFile, type PricingTable } from '../../core/llm/pricing';
+import { applyPricing, tableFromFile, type PricingTable } from '../../core/llm/pricing';
+import { importLiteLLM } from '../../core/llm/litellm';
 import shipped from '../../../data/pricing.json';
 import { PricingSourceError, readPricingSource, type PricingSourceOptions } from './pricingSource';
 
