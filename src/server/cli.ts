@@ -2,7 +2,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { systemClock } from './core/clock';
 import type { SidecarConfig } from './core/context';
 import { isLoopbackHost } from './core/security';
-import { isPidAlive, newToken, probeSidecar, readDiscovery, removeDiscovery, sidecarStatus, type Discovery } from './core/discovery';
+import { DataDirError, isPidAlive, newToken, probeSidecar, readDiscovery, removeDiscovery, sidecarStatus, type Discovery } from './core/discovery';
 import { defaultDataDir, fsRoot } from './core/paths';
 import { buildOpenApi } from './core/openapi';
 import { PortInUseError, Sidecar } from './sidecar';
@@ -56,6 +56,7 @@ async function serve(options: ServeOptions, io: CliIo): Promise<number> {
   }
   if (existing) {
     io.err(`vigilo: replacing a stale sidecar.json (pid ${existing.pid} ${isPidAlive(existing.pid) ? 'does not answer' : 'is gone'}).`);
+    // May fail on a read-only dir; the start below then says so in one line.
     removeDiscovery(dataDir, existing.pid);
   }
   const config: SidecarConfig = {
@@ -78,6 +79,10 @@ async function serve(options: ServeOptions, io: CliIo): Promise<number> {
     if (error instanceof PortInUseError) {
       io.err(`vigilo: ${error.message}`);
       return 2;
+    }
+    if (error instanceof DataDirError) {
+      io.err(`vigilo: ${error.message}`);
+      return 3;
     }
     throw error;
   }
@@ -111,7 +116,7 @@ export function buildCli(io: CliIo, setExit: (code: number) => void): Command {
     .option('--interval <ms>', 'sampling period of the timer collectors, in ms', intArg('--interval', 100, 600_000), 2000)
     .option('--heartbeat <s>', 'kernel heartbeat period, in s', intArg('--heartbeat', 1, 3600), 10)
     .option('--json', 'print one JSON line when listening or attached')
-    .addHelpText('after', '\nThe token is random per start unless VIGILO_TOKEN is set; clients read it from <data-dir>/sidecar.json (mode 0600).')
+    .addHelpText('after', '\nThe token is random per start unless VIGILO_TOKEN is set; clients read it from <data-dir>/sidecar.json (mode 0600).\nExit codes: 0 stopped or attached, 2 port in use, 3 data dir unusable (read-only, full disk, permission denied).')
     .action(async (options: ServeOptions) => setExit(await serve(options, io)));
 
   program

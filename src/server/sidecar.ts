@@ -9,7 +9,7 @@ import type { CollectorContext } from './core/collector';
 import type { SidecarConfig, SidecarContext } from './core/context';
 import { coreModule } from './core/coreModule';
 import type { EventStreamOptions } from './core/eventStream';
-import { ensureDataDir, removeDiscovery, writeDiscovery, type Discovery } from './core/discovery';
+import { discoveryPath, ensureDataDir, readDiscovery, removeDiscovery, writeDiscovery, type Discovery } from './core/discovery';
 import { KernelRegistry } from './core/kernels';
 import type { SidecarModule } from './core/module';
 import { SnapshotStore } from './core/snapshot';
@@ -91,7 +91,7 @@ export class Sidecar {
   async start(): Promise<Discovery> {
     const { config } = this.options;
     ensureDataDir(config.dataDir);
-    const app = createApp({ token: this.options.token, version: config.version, modules: this.modules, log: this.ctx.log });
+    const app = createApp({ token: this.options.token, version: config.version, modules: this.modules, log: this.ctx.log, dataDir: config.dataDir });
     const server = await new Promise<Server>((resolve, reject) => {
       const s = app.listen(config.port, config.host);
       s.once('listening', () => resolve(s));
@@ -155,8 +155,10 @@ export class Sidecar {
         this.ctx.log(`module ${module.name} failed to stop: ${String(error)}`);
       }
     }
-    if (this.discovery) {
-      removeDiscovery(this.options.config.dataDir, this.discovery.pid);
+    if (this.discovery && !removeDiscovery(this.options.config.dataDir, this.discovery.pid) && readDiscovery(this.options.config.dataDir)?.pid === this.discovery.pid) {
+      // A data dir that turned read-only keeps the file; it names a dead pid from now on, which
+      // every client and the next start check (probe /status) before trusting it.
+      this.ctx.log(`could not remove ${discoveryPath(this.options.config.dataDir)} (read-only or gone?); the next start will see pid ${this.discovery.pid} is gone and replace it.`);
     }
     const server = this.server;
     if (server) {

@@ -359,17 +359,22 @@ export class AlertEngine {
    * register later), persist them, and apply them now. Levels of changed rules re-arm.
    */
   updateSettings(body: AlertSettingsBody): void {
+    const next = { ...this.settings };
     for (const [id, patch] of Object.entries(body.rules)) {
-      this.settings[id] = { ...(this.settings[id] ?? {}), ...patch };
+      next[id] = { ...(next[id] ?? {}), ...patch };
+    }
+    // Persist first: a failed write (full or read-only disk) throws with nothing applied.
+    const file = this.settingsFile;
+    if (file) {
+      writePrivateFile(file, JSON.stringify({ rules: next }, null, 2) + '\n');
+    }
+    this.settings = next;
+    for (const id of Object.keys(body.rules)) {
       const state = this.rules.get(id);
       if (state) {
         this.applySettings(state);
         state.keys.clear();
       }
-    }
-    const file = this.settingsFile;
-    if (file) {
-      writePrivateFile(file, JSON.stringify({ rules: this.settings }, null, 2) + '\n');
     }
   }
 

@@ -1,5 +1,5 @@
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
-import { ApiError, describeZodError, errorHandler } from './errors';
+import { ApiError, describeZodError, errorHandler, type DiskProbe } from './errors';
 import type { SidecarModule } from './module';
 import { buildOpenApi } from './openapi';
 import { isRawRoute, type JsonRoute, type Route } from './route';
@@ -12,6 +12,10 @@ export interface AppOptions {
   /** Largest accepted JSON body (default 1 MiB). */
   bodyLimit?: string | number;
   log?: (line: string) => void;
+  /** The data dir: disk-full and read-only answers name it. */
+  dataDir?: string;
+  /** Disk checks behind those answers (tests inject a full or read-only disk). */
+  diskProbe?: DiskProbe;
 }
 
 function parseOrThrow(schema: JsonRoute['body'], value: unknown, where: string): unknown {
@@ -78,6 +82,6 @@ export function createApp(options: AppOptions): Express {
   app.use((req: Request, _res: Response, next: NextFunction) => {
     next(new ApiError('not_found', `No endpoint ${req.method} ${req.path}; GET /openapi.json lists them.`));
   });
-  app.use(errorHandler({ log: options.log }));
+  app.use(errorHandler({ log: options.log, dataDir: options.dataDir, probe: options.diskProbe }));
   return app;
 }

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeSync, closeSync, fsyncSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { storageError } from './errors';
 
 export const DISCOVERY_FILE = 'sidecar.json';
 
@@ -17,27 +18,71 @@ export const Discovery = z.object({
 });
 export type Discovery = z.infer<typeof Discovery>;
 
-/** Create the data dir (0700) if needed and tighten it if it already exists. */
-export function ensureDataDir(dir: string): void {
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  chmodSync(dir, 0o700);
+/** A data dir the sidecar cannot use (read-only, full, not ours): one line for the user, no stack. */
+export class DataDirError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'DataDirError';
+  }
 }
 
 /**
+ * Create the data dir (0700) if needed, tighten it if it already exists, and
+ * prove it takes a write: a read-only or full disk is found here, at start,
+ * with a sentence that says what to do, instead of at the first request.
+ */
+export function ensureDataDir(dir: string): void {
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    chmodSync(dir, 0o700);
+    const probe = join(dir, `.write-check.${process.pid}`);
+    writePrivateFile(probe, 'ok\n');
+    stateFs.unlinkSync(probe);
+  } catch (error) {
+    const problem = storageError(error, dir);
+    const code = (error as NodeJS.ErrnoException).code;
+    if (problem) {
+      throw new DataDirError(problem.code === 'disk_full' ? `the disk holding ${dir} is full; free some space or pass --data-dir <dir on another disk>.` : `${dir} is read-only; pass --data-dir <writable dir> (or set VIGILO_DATA_DIR).`);
+    }
+    if (code === 'EACCES' || code === 'EPERM' || code === 'ENOTDIR' || code === 'EEXIST') {
+      throw new DataDirError(`cannot use ${dir} as the data dir (${code === 'ENOTDIR' || code === 'EEXIST' ? 'a file is in the way' : 'permission denied'}); pass --data-dir <writable dir> (or set VIGILO_DATA_DIR).`);
+    }
+    throw error;
+  }
+}
+
+/**
+ * The file calls behind every state-file write. A seam, not configuration:
+ * tests replace one call to make the disk full (ENOSPC) or read-only (EROFS).
+ */
+export const stateFs = { openSync, writeSync, fsyncSync, closeSync, chmodSync, renameSync, unlinkSync };
+
+/**
  * Write a state file atomically with mode 0600: a temp file in the same
- * directory, fsync, rename. Readers never see half a file.
+ * directory, fsync, rename. Readers never see half a file; when any step
+ * fails (disk full, read-only) the temp file is removed and the old file is
+ * left as it was, then the error is thrown.
  */
 export function writePrivateFile(path: string, content: string): void {
   const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  const fd = openSync(tmp, 'w', 0o600);
+  const fd = stateFs.openSync(tmp, 'w', 0o600);
   try {
-    writeSync(fd, content);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
+    try {
+      stateFs.writeSync(fd, content);
+      stateFs.fsyncSync(fd);
+    } finally {
+      stateFs.closeSync(fd);
+    }
+    stateFs.chmodSync(tmp, 0o600);
+    stateFs.renameSync(tmp, path);
+  } catch (error) {
+    try {
+      stateFs.unlinkSync(tmp);
+    } catch {
+      // Already gone, or the disk refuses even that: the original error matters.
+    }
+    throw error;
   }
-  chmodSync(tmp, 0o600);
-  renameSync(tmp, path);
 }
 
 export function discoveryPath(dataDir: string): string {
@@ -64,7 +109,7 @@ export function removeDiscovery(dataDir: string, pid: number): boolean {
     return false;
   }
   try {
-    unlinkSync(discoveryPath(dataDir));
+    stateFs.unlinkSync(discoveryPath(dataDir));
     return true;
   } catch {
     return false;

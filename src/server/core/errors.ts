@@ -1,3 +1,4 @@
+import { accessSync, constants, statfsSync } from 'node:fs';
 import type { ErrorRequestHandler } from 'express';
 import { ZodError } from 'zod';
 
@@ -25,6 +26,7 @@ export const ErrorCodes = {
   source_timeout: { status: 504, message: 'The price source did not arrive in time.' },
   disk_full: { status: 507, message: 'The disk holding the data dir is full; free some space and retry.' },
   read_only: { status: 507, message: 'The data dir is read-only; nothing was changed.' },
+  storage_failed: { status: 507, message: 'Writing to the data dir failed; nothing was changed.' },
   internal: { status: 500, message: 'The sidecar hit an internal error; it keeps serving. See its log.' }
 } as const;
 
@@ -52,8 +54,78 @@ export function describeZodError(error: ZodError, where: string): string {
     .join('; ');
 }
 
+/** What the data dir's disk looks like now; injected in tests. */
+export interface DiskProbe {
+  /** Bytes free for this process on the filesystem holding `dir`, or null when unknown. */
+  freeBytes(dir: string): number | null;
+  /** Can this process create files in `dir`? (false on a read-only mount, even for root) */
+  writable(dir: string): boolean;
+}
+
+export const systemDiskProbe: DiskProbe = {
+  freeBytes(dir) {
+    try {
+      const s = statfsSync(dir);
+      // root may write into the reserved blocks: count them when running as root.
+      return Number(process.getuid?.() === 0 ? s.bfree : s.bavail) * Number(s.bsize);
+    } catch {
+      return null;
+    }
+  },
+  writable(dir) {
+    try {
+      accessSync(dir, constants.W_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+};
+
+/** Below this many free bytes an ambiguous I/O error is taken for a full disk. */
+const NEARLY_FULL_BYTES = 1024 * 1024;
+
+/**
+ * A failed write to the data dir as the API error a user can act on, or null
+ * when `error` is not a storage failure. The one place that knows every way a
+ * full or read-only disk shows up: ENOSPC/EDQUOT/EROFS from node:fs, SQLITE_FULL
+ * and SQLITE_READONLY, and the WASM SQLite's bare "disk I/O error" (then the
+ * disk itself is asked which it is).
+ */
+export function storageError(error: unknown, dataDir: string, probe: DiskProbe = systemDiskProbe): ApiError | null {
+  if (!error || typeof error !== 'object' || error instanceof ApiError) {
+    return null;
+  }
+  const code = String((error as NodeJS.ErrnoException).code ?? '');
+  const message = String((error as Error).message ?? '');
+  const full = () =>
+    new ApiError('disk_full', `The disk holding ${dataDir} is full: nothing was written. Free some space (or start the sidecar with --data-dir on another disk) and retry.`);
+  const readOnly = () =>
+    new ApiError('read_only', `${dataDir} is read-only: nothing was written. Make it writable, or start the sidecar with --data-dir <writable dir> (or VIGILO_DATA_DIR).`);
+  if (code === 'ENOSPC' || code === 'EDQUOT' || /SQLITE_FULL|database or disk is full|ENOSPC|no space left/i.test(message)) {
+    return full();
+  }
+  if (code === 'EROFS' || /EROFS|SQLITE_READONLY|readonly database|read-only file system/i.test(message)) {
+    return readOnly();
+  }
+  if (code === 'EIO' || /disk I\/O error|SQLITE_IOERR/i.test(message)) {
+    if (!probe.writable(dataDir)) {
+      return readOnly();
+    }
+    const free = probe.freeBytes(dataDir);
+    if (free !== null && free < NEARLY_FULL_BYTES) {
+      return full();
+    }
+    return new ApiError('storage_failed', `Writing to ${dataDir} failed (${message || code}): nothing was written. Check the disk holding it, then retry.`);
+  }
+  return null;
+}
+
 export interface ErrorHandlerOptions {
   log?: (line: string) => void;
+  /** The data dir, named in disk-full and read-only answers. */
+  dataDir?: string;
+  probe?: DiskProbe;
 }
 
 /** The one place errors become HTTP answers. */
@@ -69,8 +141,15 @@ export function errorHandler(options: ErrorHandlerOptions = {}): ErrorRequestHan
     } else if (err && typeof err.status === 'number' && err.status >= 400 && err.status < 500) {
       apiError = new ApiError('invalid_request', String(err.message ?? 'Bad request'));
     } else {
-      options.log?.(`internal error: ${err && err.stack ? err.stack : String(err)}`);
-      apiError = new ApiError('internal');
+      const storage = options.dataDir ? storageError(err, options.dataDir, options.probe) : null;
+      if (storage) {
+        // One line, not a stack: the cause is the disk, and the answer says so.
+        options.log?.(`${storage.message} (${err && err.message ? err.message : String(err)})`);
+        apiError = storage;
+      } else {
+        options.log?.(`internal error: ${err && err.stack ? err.stack : String(err)}`);
+        apiError = new ApiError('internal');
+      }
     }
     if (res.headersSent) {
       res.end();

@@ -77,10 +77,14 @@ export class Budgets {
     }
   }
 
-  /** Replace the limits, persist them (0600) and re-check spend against them. */
+  /**
+   * Persist the limits (0600), then apply them and re-check spend. Persist
+   * first: a failed write (full or read-only disk) throws with nothing changed.
+   */
   set(limits: BudgetLimits): void {
-    this.limits = { ...limits };
-    writePrivateFile(this.file, JSON.stringify(this.limits, null, 2) + '\n');
+    const next = { ...limits };
+    writePrivateFile(this.file, JSON.stringify(next, null, 2) + '\n');
+    this.limits = next;
     this.evaluate([]);
   }
 

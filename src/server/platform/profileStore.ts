@@ -48,16 +48,18 @@ export class ProfileStore {
     return join(this.dataDir, PROFILE_FILE);
   }
 
-  /** Parse (throws UnitParseError on nonsense), merge, persist. */
+  /** Parse (throws UnitParseError on nonsense), merge, persist, then apply: a failed write changes nothing. */
   set(raw: Record<string, string | number | null>, origin: string): void {
     const parsed = parseOverrides(raw);
     const at = new Date(this.now()).toISOString();
+    const next = { ...this.file, overrides: { ...this.file.overrides }, origins: { ...this.file.origins } };
     for (const name of Object.keys(parsed)) {
-      this.file.overrides[name] = raw[name];
-      this.file.origins[name] = { origin, at };
+      next.overrides[name] = raw[name];
+      next.origins[name] = { origin, at };
     }
+    writePrivateFile(this.path, JSON.stringify(next, null, 2) + '\n');
+    this.file = next;
     this.parsed = { ...this.parsed, ...parsed };
-    writePrivateFile(this.path, JSON.stringify(this.file, null, 2) + '\n');
   }
 
   effective(platform: PlatformName, accelerator: AcceleratorKind): PlatformProfile {

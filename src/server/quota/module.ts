@@ -87,7 +87,7 @@ export function quotaModule(ctx: SidecarContext, deps: QuotaModuleDeps): Sidecar
     message: value => `Weekly GPU quota: about ${Math.round(value)} min left. The GPU session stops when it runs out.`
   });
 
-  const save = () => writePrivateFile(file, JSON.stringify(state) + '\n');
+  const save = (value = state) => writePrivateFile(file, JSON.stringify(value) + '\n');
   const view = () => {
     const q = quotaView(state, deps.profile().fields.weeklyGpuQuota.value);
     return { ...q, counting, internet };
@@ -175,9 +175,10 @@ export function quotaModule(ctx: SidecarContext, deps: QuotaModuleDeps): Sidecar
             }
             throw error;
           }
-          state = stateRemaining(state, seconds, ctx.clock.now());
-          state.lastTickMs = ctx.clock.now();
-          save();
+          const next = { ...stateRemaining(state, seconds, ctx.clock.now()), lastTickMs: ctx.clock.now() };
+          // Persist first: a failed write (full or read-only disk) answers 507 with the old state kept.
+          save(next);
+          state = next;
           ctx.alerts.clear('quota.remaining', '');
           await collector.runOnce();
           return view();
