@@ -1,5 +1,6 @@
 import { cachedProxy, newTally, observeIterator, requestFacts, safely, streamFacts } from './observe';
 import type { CallRecorder, TrackOptions, VigiloRuntime } from './runtime';
+import { wrapChats } from './sessions';
 import { googleRequest } from './text';
 
 function candidateText(resp: any): string {
@@ -36,6 +37,10 @@ export function wrapGoogle<T extends object>(rt: VigiloRuntime, client: T, scope
   return new Proxy(client, {
     get(target, prop, receiver) {
       const value: any = Reflect.get(target, prop, receiver);
+      if (prop === 'chats' && value && typeof value === 'object') {
+        // ai.chats sessions: built around the wrapped models, each session one conversation.
+        return cachedProxy(cache, value, chats => wrapChats(rt, chats, () => (receiver as any).models, scope));
+      }
       if (prop !== 'models' || !value || typeof value !== 'object') {
         return value;
       }

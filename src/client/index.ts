@@ -12,6 +12,7 @@
 import { wrapAnthropic } from './anthropic';
 import type { VigiloClientOptions } from './config';
 import { wrapGoogle } from './google';
+import { isLegacyFactory, isLegacyModel, wrapLegacyFactory, wrapLegacyModel } from './googleLegacy';
 import { clientKind } from './observe';
 import { wrapOpenAI } from './openai';
 export { summarizeWithModel, type ModelSummary, type ModelSummaryOptions } from './summarize';
@@ -22,7 +23,8 @@ export { VigiloBudgetExceededError };
 export type { TrackOptions, VigiloClientOptions, TelemetryStats };
 
 /**
- * Wrap an `openai`, `@anthropic-ai/sdk` or `@google/genai` client. The result
+ * Wrap an `openai`, `@anthropic-ai/sdk` or `@google/genai` client, or a
+ * `@google/generative-ai` GoogleGenerativeAI / GenerativeModel. The result
  * has the client's own type; `options` (conversationId, tags) apply to every
  * call made through it, under any track() scope.
  */
@@ -33,7 +35,13 @@ export function wrap<T extends object>(client: T, options?: TrackOptions): T {
     return client;
   }
   let proxy: T;
-  switch (clientKind(client)) {
+  switch (legacyGemini(client) ?? clientKind(client)) {
+    case 'legacy-model':
+      proxy = wrapLegacyModel(rt, client, options);
+      break;
+    case 'legacy-factory':
+      proxy = wrapLegacyFactory(rt, client, options);
+      break;
     case 'openai':
       proxy = wrapOpenAI(rt, client, options);
       break;
@@ -44,13 +52,19 @@ export function wrap<T extends object>(client: T, options?: TrackOptions): T {
       proxy = wrapGoogle(rt, client, options);
       break;
     default:
-      throw new TypeError('vigilo.wrap() takes an OpenAI, Anthropic (@anthropic-ai/sdk) or GoogleGenAI (@google/genai) client.');
+      throw new TypeError(
+        'vigilo.wrap() takes an OpenAI, Anthropic (@anthropic-ai/sdk) or GoogleGenAI (@google/genai) client, or a GoogleGenerativeAI or GenerativeModel (@google/generative-ai).'
+      );
   }
   wrapped.add(proxy);
   return proxy;
 }
 
 const wrapped = new WeakSet<object>();
+
+function legacyGemini(client: unknown): 'legacy-model' | 'legacy-factory' | null {
+  return isLegacyModel(client) ? 'legacy-model' : isLegacyFactory(client) ? 'legacy-factory' : null;
+}
 
 /**
  * Run `fn` with a conversation id and tags for every wrapped call it makes,
