@@ -84,6 +84,8 @@ class Heartbeat:
         self.last_error: Optional[str] = None
         #: Called (on the heartbeat thread) after each beat the sidecar answered.
         self.after_beat: Optional[Callable[[], None]] = None
+        #: Called (on the heartbeat thread) with each answer body, e.g. the checkpoint order.
+        self.answer_listeners: "list[Callable[[dict], None]]" = []
         self._stop = threading.Event()
         self._thread: Optional[threading.Thread] = None
 
@@ -124,6 +126,11 @@ class Heartbeat:
         if status == 200 and isinstance(body, dict):
             self.interval = float(body.get("heartbeatIntervalS", self.interval))
             self.last_error = None
+            for listener in list(self.answer_listeners):
+                try:
+                    listener(body)
+                except Exception as err:  # a listener must never stop the heartbeat
+                    self.last_error = f"answer listener failed: {err}"
             return True
         self.last_error = f"HTTP {status}: {body}"
         return False

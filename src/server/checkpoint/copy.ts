@@ -7,7 +7,7 @@
  * name, so a failure at any point leaves the previous checkpoint as it was.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, type Stats } from 'node:fs';
+import { createReadStream, createWriteStream, type Stats } from 'node:fs';
 import { mkdir, open, readdir, rename, rm, stat, statfs } from 'node:fs/promises';
 import { basename, dirname, join, relative } from 'node:path';
 import { Transform } from 'node:stream';
@@ -90,9 +90,10 @@ function hashing(hash: ReturnType<typeof createHash>, count: (n: number) => void
 /** Copy one file to `to` (created exclusively), fsync it; returns the sha256 of the bytes read. */
 async function copyFile(from: string, to: string, count: (n: number) => void): Promise<string> {
   const hash = createHash('sha256');
-  const handle = await open(to, 'wx', 0o600);
+  await pipeline(createReadStream(from, { highWaterMark: 1 << 20 }), hashing(hash, count), createWriteStream(to, { flags: 'wx', mode: 0o600, highWaterMark: 1 << 20 }));
+  // fsync applies to the file, not the descriptor: a fresh one flushes what the stream wrote.
+  const handle = await open(to, 'r+');
   try {
-    await pipeline(createReadStream(from, { highWaterMark: 1 << 20 }), hashing(hash, count), handle.createWriteStream({ autoClose: false, highWaterMark: 1 << 20 }));
     await handle.sync();
   } finally {
     await handle.close();

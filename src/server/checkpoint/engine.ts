@@ -365,10 +365,10 @@ export class CheckpointEngine {
         this.lastSaveS = kernelSaveS + (now - copyStart) / 1000;
         this.failure = null;
         this.lastError = null;
-        this.order = null;
         await this.rotate(order.run, record.kind as 'objects' | 'callback', dest.path);
         await rm(join(this.options.stagingDir, order.id), { recursive: true, force: true });
         await rm(stagingPath, { recursive: true, force: true });
+        this.order = null;
         this.ctx.alerts.clear('checkpoint.failed', order.run);
         this.ctx.log(`checkpoint ${order.id} verified: ${result.path} (${mib(result.bytes)}, sha256 ${result.sha256.slice(0, 12)})`);
         this.publish('verified', record);
@@ -389,15 +389,13 @@ export class CheckpointEngine {
 
   /** Keep the newest `keep` verified checkpoints; only called after a new one is verified. */
   private async rotate(run: string, kind: 'objects' | 'callback', destDir: string): Promise<void> {
-    for (const old of this.store.beyondKeep(run, kind, this.settings.keep)) {
-      try {
-        await rm(old.path, { recursive: true, force: true });
-        this.store.markDeleted(old.id);
-      } catch (error) {
-        this.ctx.log(`could not delete old checkpoint ${old.path}: ${String(error)}`);
-      }
-    }
+    const old = this.store.beyondKeep(run, kind, this.settings.keep);
+    for (const r of old) this.store.markDeleted(r.id);
+    // The manifest names the new checkpoint before any old file goes.
     await this.writeManifest(run, destDir);
+    for (const r of old) {
+      await rm(r.path, { recursive: true, force: true }).catch(error => this.ctx.log(`could not delete old checkpoint ${r.path}: ${String(error)}`));
+    }
   }
 
   /** `<dest>/vigilo-checkpoints.json`: what restore() reads after the runtime (and the data dir) is gone. */

@@ -1,0 +1,155 @@
+"""Checkpoints on a simulated Colab (Drive = a local folder), against a real sidecar."""
+from __future__ import annotations
+
+import hashlib
+import pickle
+
+import pytest
+
+import vigilo.checkpoint as ckpt
+from vigilo.checkpoint import _core
+
+from checkpoint_fixtures import colab, manifest, until  # noqa: F401  (fixture)
+
+
+class Model:
+    """Anything with state_dict()/load_state_dict() (torch is not imported: pickle is used)."""
+
+    def __init__(self, w=0):
+        self.w = w
+
+    def state_dict(self):
+        return {"w": self.w}
+
+    def load_state_dict(self, state):
+        self.w = state["w"]
+
+
+def verified_ids(sc) -> list:
+    return [c["id"] for c in sc.status()["checkpoints"] if c["verified"]]
+
+
+def save_now(sc) -> dict:
+    """Press "Checkpoint now", run the loop's step() until the sidecar verified the copy."""
+    before = set(verified_ids(sc))
+    answer = ckpt.now()
+    assert answer["accepted"], answer
+    return until(lambda: finished(sc, answer["id"]), "a verified checkpoint", step=ckpt.step)
+
+
+def finished(sc, id_: str):
+    """The record of checkpoint `id_` once the sidecar is done with it (verified, rotated, or failed)."""
+    body = sc.status()
+    if body["status"]["saving"] is not None:
+        return None
+    return next((c for c in body["checkpoints"] if c["id"] == id_), None)
+
+
+def sha(path) -> str:
+    return hashlib.sha256(open(path, "rb").read()).hexdigest()
+
+
+def test_watch_and_step_save_verify_and_rotate_to_drive(colab):
+    model = Model()
+    i = 0
+    ckpt.watch(model=model, optimizer={"lr": 0.1}, step=lambda: i, run="exp1")
+    colab.call("PUT", "/checkpoints/settings", {"keep": 3})
+    status = colab.status()["status"]
+    assert status["destination"]["kind"] == "drive"
+    assert status["destination"]["durable"] is True
+    assert status["destination"]["path"] == str(colab.drive / "exp1")
+    records = []
+    for i in (100, 200, 300, 400):
+        model.w = i
+        records.append(save_now(colab))
+    assert all(r["verified"] for r in records), records
+    folder = colab.drive / "exp1"
+    files = sorted(p.name for p in folder.iterdir() if not p.name.startswith("."))
+    # Keep 3: step-100 deleted only after step-400 verified.
+    assert files == ["step-200.pkl", "step-300.pkl", "step-400.pkl", "vigilo-checkpoints.json"]
+    for r in records[1:]:
+        assert sha(r["path"]) == r["sha256"]
+        assert r["trigger"] == "manual" and r["kind"] == "objects"
+    assert [e["step"] for e in manifest(folder)["checkpoints"]] == [400, 300, 200]
+    with open(folder / "step-400.pkl", "rb") as fh:
+        assert pickle.load(fh) == {"model": {"w": 400}, "optimizer": {"lr": 0.1}, "step": 400}
+    latest = colab.status()["status"]["lastVerified"]
+    assert latest["step"] == 400 and latest["path"] == str(folder / "step-400.pkl")
+    # No staging file is left behind on local disk.
+    assert list((colab.data_dir / "checkpoint-staging").iterdir()) == []
+
+
+def test_step_is_a_no_op_until_a_checkpoint_is_due(colab):
+    ckpt.watch(model=Model(), step=lambda: 1, run="noop")
+    for _ in range(1000):
+        ckpt.step()
+    assert colab.status()["checkpoints"] == []
+    assert _core._due is False
+
+
+def test_the_interval_trigger_saves_without_anyone_asking(colab):
+    colab.call("PUT", "/checkpoints/settings", {"intervalMin": 0.02})  # 1.2 s
+    ckpt.watch(model=Model(7), step=lambda: 7, run="timed")
+    record = until(lambda: next((c for c in colab.status()["checkpoints"] if c["verified"]), None), "an interval checkpoint", step=ckpt.step)
+    assert record["trigger"] == "interval"
+    assert record["step"] == 7
+
+
+def test_without_drive_there_is_no_durable_destination_and_nothing_is_called_safe(tmp_path, sidecar_built, monkeypatch):
+    from checkpoint_fixtures import Sidecar, fake_colab
+
+    root = tmp_path / "root"
+    env = fake_colab(root, drive=False)
+    data = tmp_path / "data"
+    monkeypatch.setenv("VIGILO_DATA_DIR", str(data))
+    sc = Sidecar(data, env, root).start()
+    try:
+        ckpt.watch(model=Model(), step=lambda: 1)
+        dest = sc.status()["status"]["destination"]
+        assert dest["kind"] == "none" and dest["durable"] is False and dest["path"] is None
+        assert "drive.mount" in dest["fix"]
+        ckpt.now()
+        status = until(lambda: sc.status()["status"]["lastError"], "the reason")
+        assert "no durable destination" in status["message"]
+        alerts = sc.call("GET", "/alerts?ruleId=checkpoint.destination")["alerts"]
+        assert alerts and "drive.mount" in alerts[0]["message"]
+        assert not list((root / "content").rglob("*.pkl"))
+    finally:
+        _core.unwatch()
+        sc.stop()
+
+
+def test_restore_after_a_restart_loads_the_newest_verified_checkpoint(colab, tmp_path, sidecar_built):
+    from checkpoint_fixtures import Sidecar
+
+    model = Model()
+    step = 0
+    ckpt.watch(model=model, step=lambda: step, run="resume")
+    for step in (10, 20):
+        model.w = step * 3
+        save_now(colab)
+    _core.unwatch()
+    # The runtime is recycled: the sidecar, its data dir and the kernel are gone; Drive stays.
+    colab.stop()
+    fresh = Sidecar(tmp_path / "fresh-data", colab.env, colab.root).start()
+    try:
+        again = Model()
+        ckpt.watch(model=again, step=lambda: 0, run="resume", data_dir=fresh.data_dir)
+        assert ckpt.latest().endswith("resume/step-20.pkl")
+        state = ckpt.restore()
+        assert state["step"] == 20
+        assert again.w == 60
+    finally:
+        _core.unwatch()
+        fresh.stop()
+
+
+def test_restore_refuses_a_checkpoint_whose_bytes_changed(colab):
+    model = Model(5)
+    ckpt.watch(model=model, step=lambda: 5, run="tamper")
+    record = save_now(colab)
+    with open(record["path"], "r+b") as fh:
+        fh.seek(3)
+        fh.write(b"X")
+    with pytest.raises(ckpt.CheckpointError, match="sha256"):
+        ckpt.restore()
