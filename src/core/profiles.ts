@@ -171,3 +171,31 @@ export function applyOverrides(
   }
   return { ...profile, fields };
 }
+
+/** Why each limit is what it is, in one line per field ("12h: kaggle.com/docs/notebooks (…) — not verified"). */
+export function limitReasons(profile: PlatformProfile): Record<ProfileField, string> {
+  const out = {} as Record<ProfileField, string>;
+  for (const [name, field] of Object.entries(profile.fields) as Array<[ProfileField, ProfileNumber]>) {
+    out[name] = `${field.display ?? 'no limit'}: ${field.source}${field.verified ? '' : ' (not verified)'}${field.note ? ` — ${field.note}` : ''}`;
+  }
+  return out;
+}
+
+/**
+ * A real change of accelerator between two settled readings, or null. A
+ * reading that only adds what the earlier one lacked (the model nvidia-smi
+ * names once it answers: "gpu" → "gpu (Tesla T4)") is not a change; a
+ * different kind, model or count is.
+ */
+export function acceleratorChange(
+  before: Pick<AcceleratorInfo, 'kind' | 'model' | 'count'> | null,
+  after: Pick<AcceleratorInfo, 'kind' | 'model' | 'count'>
+): { from: string; to: string } | null {
+  if (!before || after.kind === 'unknown' || before.kind === 'unknown') return null;
+  const words = (a: Pick<AcceleratorInfo, 'kind' | 'model'>) => `${a.kind}${a.model ? ` (${a.model})` : ''}`;
+  const differs =
+    before.kind !== after.kind ||
+    (before.model !== null && after.model !== null && before.model !== after.model) ||
+    (before.count !== null && after.count !== null && before.count !== after.count && before.model !== null && after.model !== null);
+  return differs ? { from: words(before), to: words(after) } : null;
+}

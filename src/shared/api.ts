@@ -91,8 +91,26 @@ export const GpuDevice = z.object({
       samples: z.number().int()
     })
     .optional(),
-  /** Processes using this GPU (from --query-compute-apps, sampled more slowly). */
-  processes: z.array(z.object({ pid: z.number().int(), processName: z.string(), usedMiB: z.number().nullable() })).optional()
+  /** Processes using this GPU (from --query-compute-apps, sampled more slowly); kernelId when the pid is a registered kernel's. */
+  processes: z.array(z.object({ pid: z.number().int(), processName: z.string(), usedMiB: z.number().nullable(), kernelId: z.string().nullable().optional() })).optional(),
+  /** PyTorch's own view of this device, from a kernel that imported torch (src/core/torchMemory.ts). */
+  torch: z
+    .object({
+      kernelId: z.string(),
+      allocatedBytes: z.number(),
+      reservedBytes: z.number(),
+      maxAllocatedBytes: z.number(),
+      cachedBytes: z.number(),
+      numAllocRetries: z.number().nullable(),
+      numOoms: z.number().nullable(),
+      kind: z.enum(['leak', 'fragmentation', 'cache', 'oom', 'ok']),
+      /** e.g. "PyTorch holds 14 GiB reserved, 9 GiB allocated: 5 GiB is its cache, ...". */
+      findings: z.array(z.string()),
+      advice: z.string().nullable(),
+      reportedAt: z.string()
+    })
+    .nullable()
+    .optional()
 });
 export type GpuDevice = z.infer<typeof GpuDevice>;
 
@@ -325,7 +343,15 @@ export const ProfileBody = z
   .strict();
 
 export const PlatformSection = PlatformInfo.extend({
-  profile: z.object({ variant: z.string(), sessionLifetimeS: z.number().nullable(), idleCutoffS: z.number().nullable() }),
+  profile: z.object({
+    variant: z.string(),
+    sessionLifetimeS: z.number().nullable(),
+    idleCutoffS: z.number().nullable(),
+    /** Why this variant: platform, accelerator and its evidence. */
+    basis: z.string().optional(),
+    /** Why each limit is what it is: value, source, verified, note. */
+    reasons: z.record(z.string(), z.string()).optional()
+  }),
   checkedAt: z.string()
 });
 

@@ -3,11 +3,15 @@
  * VRAM, OOM prediction per device, a ring buffer of recent VRAM for charts
  * (GET /gpu/history), and alerts: VRAM % (gpu.vram), predicted OOM
  * (gpu.oom), and GPU identity changes between samples or sessions (gpu.changed).
+ * PyTorch's own facts from kernel heartbeats are set beside each device
+ * (matched by uuid, else by index) and GPU processes name their kernel.
  */
 import { z } from 'zod';
 import type { GpuDevice, GpuSection } from '../../shared/api';
 import type { GpuRow } from '../../core/nvidiaSmi';
 import { oomAlertValue, predictOom, type OomOptions, type VramSample } from '../../core/oom';
+import { kernelOfPid, readTorchMemory } from '../../core/torchMemory';
+import type { TorchFacts } from '../../shared/api';
 import type { SidecarContext } from '../core/context';
 import type { SidecarModule } from '../core/module';
 import { jsonRoute } from '../core/route';
@@ -73,6 +77,46 @@ export function gpuModule(ctx: SidecarContext, options: GpuModuleOptions): Sidec
   let appsRunning = false;
   let lastAppsMs = 0;
   const appsEvery = options.appsIntervalMs ?? Math.max(5000, options.intervalMs * 10);
+  /** Latest torch facts per kernel, with each device's allocated bytes over the last heartbeats. */
+  const torchByKernel = new Map<string, { facts: TorchFacts; atMs: number; allocated: Map<number, number[]> }>();
+  const TORCH_HISTORY = 30;
+  const unsubscribeBeats = ctx.kernels.onBeat(beat => {
+    if (!beat.torch) return;
+    const prev = torchByKernel.get(beat.kernelId);
+    const allocated = new Map<number, number[]>();
+    for (const d of beat.torch.devices) {
+      const before = prev?.allocated.get(d.index) ?? [];
+      allocated.set(d.index, [...before, d.allocatedBytes].slice(-TORCH_HISTORY));
+    }
+    torchByKernel.set(beat.kernelId, { facts: beat.torch, atMs: ctx.clock.now(), allocated });
+  });
+
+  /** PyTorch's view of a device from the kernels that reported one (freshest first). */
+  function torchView(device: GpuDevice, count: number): GpuDevice['torch'] {
+    const alive = new Set(ctx.kernels.tasks().filter(t => t.alive).map(t => t.kernelId));
+    const entries = [...torchByKernel.entries()].filter(([id]) => alive.has(id)).sort((a, b) => b[1].atMs - a[1].atMs);
+    for (const [kernelId, entry] of entries) {
+      const devs = entry.facts.devices;
+      const match = devs.find(d => d.uuid && d.uuid === device.uuid) ?? (devs.some(d => d.uuid) ? undefined : devs.length === 1 && count === 1 ? devs[0] : devs.find(d => d.index === device.index));
+      if (!match) continue;
+      const history = entry.allocated.get(match.index) ?? [];
+      const view = readTorchMemory(match, history.slice(0, -1), entry.facts.allocConf ?? null);
+      return {
+        kernelId,
+        allocatedBytes: view.allocatedBytes,
+        reservedBytes: view.reservedBytes,
+        maxAllocatedBytes: view.maxAllocatedBytes,
+        cachedBytes: view.cachedBytes,
+        numAllocRetries: view.numAllocRetries,
+        numOoms: view.numOoms,
+        kind: view.kind,
+        findings: view.findings,
+        advice: view.advice,
+        reportedAt: new Date(entry.atMs).toISOString()
+      };
+    }
+    return null;
+  }
 
   ctx.alerts.addRule({
     id: 'gpu.vram',
@@ -104,11 +148,16 @@ export function gpuModule(ctx: SidecarContext, options: GpuModuleOptions): Sidec
   }
 
   function publish(state: ReaderState): void {
+    const kernels = ctx.kernels.tasks();
     const status: GpuSection['status'] = state.status === 'streaming' ? 'ok' : state.status === 'unavailable' ? 'unavailable' : state.status === 'starting' ? 'pending' : 'error';
     const section: GpuSection = {
       status,
       reason: state.reason,
-      devices: devices.map(d => ({ ...d, processes: processes.get(d.uuid) ?? [] })),
+      devices: devices.map(d => ({
+        ...d,
+        processes: (processes.get(d.uuid) ?? []).map(p => ({ ...p, kernelId: kernelOfPid(p.pid, kernels) })),
+        torch: torchView(d, devices.length)
+      })),
       sampledAt,
       reader: {
         status: state.status,
@@ -227,6 +276,7 @@ export function gpuModule(ctx: SidecarContext, options: GpuModuleOptions): Sidec
         },
         stop() {
           reader.stop();
+          unsubscribeBeats();
         }
       }
     ],

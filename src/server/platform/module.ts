@@ -1,6 +1,6 @@
-import { ProfileBody, ProfileResponse, type PlatformInfo } from '../../shared/api';
+import { ProfileBody, ProfileResponse, type GpuSection, type PlatformInfo } from '../../shared/api';
 import { UnitParseError } from '../../core/units';
-import type { PlatformProfile } from '../../core/profiles';
+import { acceleratorChange, limitReasons, type PlatformProfile } from '../../core/profiles';
 import { intervalCollector } from '../core/collector';
 import type { SidecarContext } from '../core/context';
 import { ApiError } from '../core/errors';
@@ -25,9 +25,22 @@ export function currentProfile(deps: PlatformModuleDeps): PlatformProfile {
   return profileFor(deps, deps.detector.info());
 }
 
-/** The `platform` section, GET/POST /profile; accelerator changes raise `accelerator.changed`. */
+/** nvidia-smi has answered (with GPUs or without): the accelerator is no longer a guess. */
+function gpuSettled(gpu: GpuSection | undefined): boolean {
+  return gpu !== undefined && gpu.status !== 'pending';
+}
+
+/**
+ * The `platform` section, GET/POST /profile; accelerator changes raise
+ * `accelerator.changed`. The section (and the profile variant in it) is
+ * re-read as soon as the GPUs nvidia-smi lists change, the first sample
+ * included, so a Kaggle P100 session turns from kaggle/cpu to kaggle/gpu
+ * at once. Before nvidia-smi's first answer the accelerator is a guess and
+ * a later answer only settles it: no "changed" alert for that.
+ */
 export function platformModule(ctx: SidecarContext, deps: PlatformModuleDeps): SidecarModule {
-  let lastAccel: string | null = null;
+  let lastAccel: NonNullable<PlatformInfo['accelerator']> | null = null;
+  let lastGpuKey = '';
   const view = () => ({ ...currentProfile(deps), overridesFile: deps.profiles.path });
   const collector = intervalCollector({
     name: 'platform',
@@ -36,21 +49,40 @@ export function platformModule(ctx: SidecarContext, deps: PlatformModuleDeps): S
       deps.detector.refresh();
       const info = deps.detector.info();
       const profile = profileFor(deps, info);
-      const accel = info.accelerator ? `${info.accelerator.kind}${info.accelerator.model ? ` (${info.accelerator.model})` : ''}` : null;
-      if (lastAccel !== null && accel !== null && accel !== lastAccel && info.accelerator?.kind !== 'unknown') {
-        ctx.alerts.fire({ ruleId: 'accelerator.changed', severity: 'warning', message: `The accelerator changed: ${lastAccel} → ${accel}.`, data: { from: lastAccel, to: accel } });
+      if (gpuSettled(ctx.snapshot.get('gpu') as GpuSection | undefined) && info.accelerator) {
+        const change = acceleratorChange(lastAccel, info.accelerator);
+        if (change) {
+          ctx.alerts.fire({ ruleId: 'accelerator.changed', severity: 'warning', message: `The accelerator changed: ${change.from} → ${change.to}.`, data: { ...change } });
+        }
+        lastAccel = info.accelerator;
       }
-      lastAccel = accel;
       ctx.snapshot.update('platform', {
         ...info,
-        profile: { variant: profile.variant, sessionLifetimeS: profile.fields.sessionLifetime.value, idleCutoffS: profile.fields.idleCutoff.value },
+        profile: {
+          variant: profile.variant,
+          sessionLifetimeS: profile.fields.sessionLifetime.value,
+          idleCutoffS: profile.fields.idleCutoff.value,
+          basis: `${profile.variant} for ${info.name} with accelerator ${info.accelerator?.kind ?? 'unknown'}${info.accelerator?.model ? ` (${info.accelerator.model})` : ''}: ${(info.accelerator?.evidence ?? []).join('; ') || 'no evidence yet'}`,
+          reasons: limitReasons(profile)
+        },
         checkedAt: new Date(ctx.clock.now()).toISOString()
       });
     }
   });
+  // Follow the accelerator actually seen: re-read when nvidia-smi's answer (status, GPU names) changes.
+  const unsubscribe = ctx.snapshot.onUpdate(() => {
+    const gpu = ctx.snapshot.get('gpu') as GpuSection | undefined;
+    const key = gpu ? `${gpu.status}|${gpu.devices.map(d => d.name).join(',')}` : '';
+    if (key === lastGpuKey) return;
+    lastGpuKey = key;
+    queueMicrotask(() => void collector.runOnce());
+  });
   return {
     name: 'platform',
     collectors: [collector],
+    stop() {
+      unsubscribe();
+    },
     routes: [
       jsonRoute({
         method: 'get',
