@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { MetricsSnapshot, StatusResponse } from '../shared/api';
-import { renderHtml, renderText, reportSections } from './report';
+import { buildReport, renderHtml, renderText, reportSections } from './report';
 
 const status: StatusResponse = {
   name: 'vigilo',
@@ -54,22 +54,69 @@ const colab: MetricsSnapshot = {
   }
 };
 
+const clock = { locale: 'en-GB', timeZone: 'UTC', nowMs: Date.parse(colab.takenAt) };
+
 describe('the %vigilo report (Colab/Kaggle output-cell dashboard)', () => {
-  it('leads with how long the Colab runtime has left and flags it when it is short', () => {
-    const text = renderText(reportSections(status, colab));
-    expect(text).toMatch(/!! Session\s+10 min 00 s left of 12 h 00 min/);
+  it('leads with the soonest threat, the same verdict as the panel', () => {
+    const report = buildReport({ status, snapshot: colab, clock });
+    expect(report.verdict).toEqual({ text: 'VRAM full in ~4 min', level: 'bad' });
+    const text = renderText(report);
+    expect(text.split('\n')[0]).toBe('!! VRAM full in ~4 min');
+  });
+
+  it('shows the runtime countdown with its end time and zone, flagged when short', () => {
+    const text = renderText(buildReport({ status, snapshot: colab, clock }));
+    expect(text).toMatch(/!! Runtime\s+10 min 00 s left \(ends 12:10 UTC\)/);
     expect(text).toMatch(/Idle cut-off\s+1 h 00 min left/);
   });
 
-  it('shows VRAM, the OOM prediction and an unmounted Drive as problems', () => {
-    const text = renderText(reportSections(status, colab));
-    expect(text).toMatch(/!! GPU 0\s+Tesla T4: VRAM 14\.6 GiB of 15\.0 GiB \(97%\)/);
-    expect(text).toMatch(/!! GPU 0 OOM\s+VRAM full in about 4 min 00 s/);
-    expect(text).toMatch(/ ! Google Drive\s+not mounted/);
+  it('shows VRAM with a bar, the OOM ETA with its confidence, an unmounted Drive with how to mount it', () => {
+    const text = renderText(buildReport({ status, snapshot: colab, clock }));
+    expect(text).toMatch(/!! GPU 0\s+Tesla T4 · VRAM 14\.6 GiB of 15\.0 GiB \(97%\)/);
+    expect(text).toMatch(/\[#{19}-\]/);
+    expect(text).toMatch(/!! Out of memory\s+VRAM full in ~4 min \(confidence 90%\)/);
+    expect(text).toMatch(/ ! Google Drive\s+not mounted — checkpoints have nowhere durable to go\. Mount it: from google\.colab import drive/);
     expect(text).toMatch(/!! Disk \/content\s+89\.4 GiB of 93\.1 GiB \(96%\)/);
   });
 
-  it('says why the GPU section is empty instead of showing nothing', () => {
+  it('draws the VRAM history as an inline SVG chart, with no script and no external resource', () => {
+    const history = { 'GPU-1': [0, 1, 2, 3].map(i => ({ t: Date.parse(colab.takenAt) - (3 - i) * 60_000, usedMiB: 12000 + i * 900 })) };
+    const html = renderHtml(buildReport({ status, snapshot: colab, vramHistory: history, clock }));
+    expect(html).toContain('<svg');
+    expect(html).toContain('VRAM, last 3 min');
+    expect(html).toContain('class="vigilo-verdict"');
+    expect(html).not.toMatch(/<script|src=|href=|url\(/);
+  });
+
+  it('adds LLM spend and the worst conversation, and says when checkpoints are not available', () => {
+    const worst = {
+      conversationId: 'chat-1',
+      provider: 'openai',
+      model: 'gpt-4o-mini',
+      calls: 30,
+      firstAt: colab.takenAt,
+      lastAt: colab.takenAt,
+      costUsd: 0.5,
+      context: { usedTokens: 100_000, windowTokens: 128_000, percent: 78, growthPerMessage: 3000, messagesLeft: 9, text: '' },
+      latency: { slopePerMessage: null, relativeChange: null, pValue: null, rising: false, samples: 30 },
+      costPerMessage: { slopePerMessage: null, relativeChange: null, pValue: null, rising: false, samples: 30 },
+      errorRate: 0,
+      score: 41,
+      status: 'degrading' as const,
+      reasons: [],
+      recommendations: ['Start a fresh conversation with the summary.'],
+      summaryAvailable: true
+    };
+    const text = renderText(
+      buildReport({ status, snapshot: colab, clock, checkpoints: null, llm: { todayUsd: 0.82, weekUsd: 3.1, unpricedToday: 0, callsToday: 40, worst } })
+    );
+    expect(text).toMatch(/Spend today \(UTC\)\s+\$0\.820 · 40 calls/);
+    expect(text).toMatch(/This week\s+\$3\.10/);
+    expect(text).toMatch(/!! Worst conversation\s+chat-1 \(gpt-4o-mini\): 41\/100 degrading · context 78% · about 9 messages left · Start a fresh/);
+    expect(text).toMatch(/Checkpoints\s+not available in this sidecar yet/);
+  });
+
+  it('says why the GPU section is empty, and that a local runtime has no time limit', () => {
     const text = renderText(
       reportSections({ ...status, platform: { name: 'local', evidence: ['none'] } }, {
         ...colab,
@@ -80,12 +127,13 @@ describe('the %vigilo report (Colab/Kaggle output-cell dashboard)', () => {
       })
     );
     expect(text).toMatch(/GPU\s+unavailable: nvidia-smi not found on PATH/);
-    expect(text).not.toContain('Session');
+    expect(text).toMatch(/Time limit\s+none: a local runtime/);
+    expect(text).not.toContain('Runtime ends');
   });
 
   it('escapes HTML from the sidecar figures', () => {
-    const html = renderHtml(reportSections({ ...status, platform: { name: 'local', evidence: ['<script>x</script>'] } }, { takenAt: '', sidecar: colab.sidecar }));
-    expect(html).not.toContain('<script>');
-    expect(html).toContain('&lt;script&gt;');
+    const html = renderHtml(reportSections({ ...status, platform: { name: 'local', evidence: ['<script>x</script>'] }, version: '<b>1</b>' }, { takenAt: '', sidecar: colab.sidecar }));
+    expect(html).not.toContain('<b>1');
+    expect(html).toContain('&lt;b&gt;1');
   });
 });

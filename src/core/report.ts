@@ -1,16 +1,69 @@
 /**
- * The report `%vigilo` shows in an output cell (Colab and Kaggle have no
- * JupyterLab extension, so this is their dashboard). Pure: status and
- * snapshot in, text or HTML out. Sections it does not know are skipped.
+ * The dashboard `%vigilo` shows in an output cell (Colab and Kaggle have no
+ * JupyterLab extension, so this is their panel). Pure: facts in, text or HTML
+ * out. It says what the panel says, from the same rules (src/shared/dashboard.ts)
+ * and formats (src/shared/format.ts): the verdict, the countdowns, the GPUs
+ * with a VRAM bar, a small inline-SVG chart and the OOM ETA, storage and
+ * Drive, checkpoints, LLM spend and the worst conversation.
+ *
+ * The HTML is one block of fixed-layout tables (the same label column in
+ * every section) with inline styles only: no script, no external resource,
+ * colours that read on light and dark output areas (mid-tone fills on a
+ * translucent grey track, text in the output area's own colour).
  */
-import type { MetricsSnapshot, StatusResponse } from '../shared/api';
-import { formatBytes, formatDuration, formatPercent } from '../shared/format';
+import type { MetricsSnapshot, PlatformName, StatusResponse } from '../shared/api';
+import type { CheckpointStatus } from '../shared/checkpoint-api';
+import { countdowns, oomText, verdict, type Level } from '../shared/dashboard';
+import {
+  formatApproxDuration,
+  formatBytes,
+  formatClock,
+  formatDuration,
+  formatMiB,
+  formatMoney,
+  formatPercent,
+  ratioPercent,
+  type IClockOptions
+} from '../shared/format';
+import type { ConversationHealth } from '../shared/llm-api';
+
+export interface ReportVramPoint {
+  t: number;
+  usedMiB: number;
+}
+
+/** LLM figures for the report (from the sidecar's own /llm routes). */
+export interface ReportLlm {
+  todayUsd: number | null;
+  weekUsd: number | null;
+  unpricedToday: number;
+  callsToday: number;
+  /** The conversation with the lowest health score, if any. */
+  worst: ConversationHealth | null;
+}
+
+export interface ReportInput {
+  status: StatusResponse;
+  snapshot: MetricsSnapshot;
+  /** Recent VRAM per GPU uuid, oldest first. */
+  vramHistory?: Record<string, ReportVramPoint[]>;
+  llm?: ReportLlm | null;
+  /** null: this sidecar has no checkpoint capability. */
+  checkpoints?: CheckpointStatus | null;
+  clock?: IClockOptions;
+}
+
+export type ReportLevel = 'ok' | 'warn' | 'bad';
 
 export interface ReportRow {
   label: string;
   value: string;
   /** 'warn' / 'bad' rows are highlighted. */
-  level?: 'ok' | 'warn' | 'bad';
+  level?: ReportLevel;
+  /** A bar under the value: percent filled, warning marks (0–100). */
+  bar?: { percent: number | null; marks?: number[] };
+  /** A small line chart (VRAM over time), values against a fixed maximum. */
+  chart?: { values: number[]; max: number; caption: string };
 }
 
 export interface ReportSection {
@@ -18,157 +71,269 @@ export interface ReportSection {
   rows: ReportRow[];
 }
 
-export function reportSections(status: StatusResponse, snapshot: MetricsSnapshot): ReportSection[] {
-  const sections: ReportSection[] = [];
-
-  const runtime: ReportRow[] = [
-    { label: 'Platform', value: `${status.platform.name} (${status.platform.evidence.join('; ')})` },
-    { label: 'Sidecar', value: `v${status.version}, pid ${status.pid}, up ${formatDuration(status.uptimeS)}` }
-  ];
-  if (snapshot.session) {
-    const session = snapshot.session;
-    runtime.push({
-      label: 'Session',
-      value:
-        session.remainingS === null
-          ? `running for ${formatDuration(session.elapsedS)} (no lifetime limit on this platform)`
-          : `${formatDuration(session.remainingS)} left of ${formatDuration(session.lifetimeS)} (running ${formatDuration(session.elapsedS)})`,
-      level: levelBelow(session.remainingS, 30 * 60, 10 * 60)
-    });
-  }
-  if (snapshot.idle && snapshot.idle.remainingS !== null) {
-    runtime.push({
-      label: 'Idle cut-off',
-      value: `${formatDuration(snapshot.idle.remainingS)} left (idle ${formatDuration(snapshot.idle.idleS)}, last activity from ${snapshot.idle.source})`,
-      level: levelBelow(snapshot.idle.remainingS, 15 * 60, 5 * 60)
-    });
-  }
-  if (snapshot.quota && snapshot.quota.remainingS !== null) {
-    runtime.push({
-      label: 'GPU quota',
-      value: `${formatDuration(snapshot.quota.remainingS)} left this week (${snapshot.quota.basis}; resets ${snapshot.quota.resetsAt})`,
-      level: levelBelow(snapshot.quota.remainingS, 3 * 3600, 3600)
-    });
-  }
-  sections.push({ title: 'Runtime', rows: runtime });
-
-  if (snapshot.system) {
-    const sys = snapshot.system;
-    const memPct = sys.memory.totalBytes > 0 ? (100 * sys.memory.usedBytes) / sys.memory.totalBytes : null;
-    const rows: ReportRow[] = [
-      { label: 'CPU', value: `${formatPercent(sys.cpuPercent)} of ${sys.cores} cores, load ${sys.load.map(l => l.toFixed(2)).join(' ')}` },
-      {
-        label: 'Memory',
-        value: `${formatBytes(sys.memory.usedBytes)} of ${formatBytes(sys.memory.totalBytes)} (${formatPercent(memPct)})`,
-        level: levelAbove(memPct, 80, 90)
-      }
-    ];
-    // The storage section (when present) reports disks with the platform's paths.
-    for (const disk of snapshot.storage ? [] : sys.disks.slice(0, 4)) {
-      const pct = disk.totalBytes > 0 ? (100 * disk.usedBytes) / disk.totalBytes : null;
-      rows.push({
-        label: `Disk ${disk.mount}`,
-        value: `${formatBytes(disk.usedBytes)} of ${formatBytes(disk.totalBytes)} (${formatPercent(pct)})`,
-        level: levelAbove(pct, 85, 95)
-      });
-    }
-    sections.push({ title: 'System', rows });
-  }
-
-  if (snapshot.gpu) {
-    const gpu = snapshot.gpu;
-    const rows: ReportRow[] = [];
-    if (gpu.status !== 'ok') {
-      rows.push({ label: 'GPU', value: `${gpu.status}: ${gpu.reason ?? 'no reason given'}`, level: gpu.status === 'error' ? 'bad' : 'ok' });
-    }
-    for (const d of gpu.devices) {
-      const oom = d.oom;
-      const pct = d.memoryTotalMiB && d.memoryUsedMiB !== null ? (100 * d.memoryUsedMiB) / d.memoryTotalMiB : null;
-      rows.push({
-        label: `GPU ${d.index}`,
-        value: `${d.name}: VRAM ${formatBytes((d.memoryUsedMiB ?? NaN) * 1048576)} of ${formatBytes((d.memoryTotalMiB ?? NaN) * 1048576)} (${formatPercent(pct)}), util ${formatPercent(d.utilizationPercent)}, ${d.temperatureC ?? '—'} °C`,
-        level: levelAbove(pct, 85, 95)
-      });
-      if (oom && oom.secondsToLimit !== null) {
-        rows.push({
-          label: `GPU ${d.index} OOM`,
-          value: `VRAM full in about ${formatDuration(oom.secondsToLimit)} (${oom.basis}, confidence ${Math.round(oom.confidence * 100)} %)`,
-          level: levelBelow(oom.secondsToLimit, 15 * 60, 5 * 60)
-        });
-      }
-    }
-    sections.push({ title: 'GPU', rows });
-  }
-  if (snapshot.storage) {
-    const storage = snapshot.storage;
-    const rows: ReportRow[] = storage.disks.map(disk => ({
-      label: `Disk ${disk.path}`,
-      value: `${formatBytes(disk.usedBytes)} of ${formatBytes(disk.totalBytes)} (${formatPercent(disk.usedPercent)})`,
-      level: levelAbove(disk.usedPercent, 85, 95)
-    }));
-    if (storage.output) {
-      rows.push({
-        label: 'Output folder',
-        value: `${storage.output.path}: ${storage.output.truncated ? 'at least ' : ''}${formatBytes(storage.output.bytes)} of ${formatBytes(storage.output.limitBytes)} (${formatPercent(storage.output.usedPercent)})`,
-        level: levelAbove(storage.output.usedPercent, 80, 95)
-      });
-    }
-    if (status.platform.name === 'colab' || storage.drive.mounted) {
-      rows.push({
-        label: 'Google Drive',
-        value: storage.drive.mounted ? `mounted at ${storage.drive.mountPoint}` : 'not mounted: nothing here survives the runtime',
-        level: storage.drive.mounted ? 'ok' : 'warn'
-      });
-    }
-    if (rows.length > 0) {
-      sections.push({ title: 'Storage', rows });
-    }
-  }
-  return sections;
+export interface Report {
+  verdict: { text: string; level: ReportLevel };
+  sections: ReportSection[];
 }
 
-/** Highlight a countdown that is running low. */
-function levelBelow(value: number | null | undefined, warn: number, bad: number): ReportRow['level'] {
-  if (value === null || value === undefined) {
-    return 'ok';
-  }
-  return value <= bad ? 'bad' : value <= warn ? 'warn' : 'ok';
-}
+const LEVEL: Record<Level, ReportLevel> = { ok: 'ok', warning: 'warn', critical: 'bad' };
 
 /** Highlight a usage figure that is getting high. */
-function levelAbove(value: number | null | undefined, warn: number, bad: number): ReportRow['level'] {
+function levelAbove(value: number | null | undefined, warn: number, bad: number): ReportLevel {
   if (value === null || value === undefined) {
     return 'ok';
   }
   return value >= bad ? 'bad' : value >= warn ? 'warn' : 'ok';
 }
 
+export function buildReport(input: ReportInput): Report {
+  const { status, snapshot } = input;
+  const clock = input.clock ?? {};
+  const platform: PlatformName = snapshot.platform?.name ?? status.platform.name;
+  const v = verdict(snapshot, platform, clock);
+  const sections: ReportSection[] = [];
+
+  // Runtime: the platform, then each countdown that applies here.
+  const runtime: ReportRow[] = [{ label: 'Platform', value: `${platform}${acceleratorText(snapshot, status)}` }];
+  for (const c of countdowns(snapshot, platform, clock)) {
+    if (c.remainingS === null) {
+      runtime.push({ label: c.label, value: `unknown: ${c.unknownReason}` });
+      continue;
+    }
+    const ends = c.endsAt && c.id !== 'quota' ? ` (${c.id === 'session' ? 'ends' : 'at'} ${formatClock(c.endsAt, clock)})` : '';
+    runtime.push({
+      label: c.label,
+      value: `${formatDuration(c.remainingS)} left${ends}${c.detail ? ` · ${c.detail}` : ''}`,
+      level: LEVEL[c.level],
+      bar: c.totalS ? { percent: (100 * c.remainingS) / c.totalS, marks: c.marksS.filter(m => m < c.totalS!).map(m => (100 * m) / c.totalS!) } : undefined
+    });
+  }
+  if (platform === 'local' && runtime.length === 1) {
+    runtime.push({ label: 'Time limit', value: 'none: a local runtime has no lifetime, idle cut-off or quota' });
+  }
+  if (snapshot.progress?.verdict) {
+    const p = snapshot.progress;
+    runtime.push({
+      label: 'Will it finish?',
+      value: p.verdict!.text,
+      level: p.verdict!.kind === 'runs-out' || p.verdict!.kind === 'stalled' ? 'bad' : 'ok',
+      bar: p.main?.fraction !== null && p.main?.fraction !== undefined ? { percent: p.main.fraction * 100 } : undefined
+    });
+  }
+  runtime.push({ label: 'Sidecar', value: `v${status.version}, pid ${status.pid}, up ${formatDuration(status.uptimeS)}` });
+  sections.push({ title: 'Runtime', rows: runtime });
+
+  // GPUs.
+  const gpu = snapshot.gpu;
+  if (gpu) {
+    const rows: ReportRow[] = [];
+    if (gpu.status !== 'ok') {
+      rows.push({ label: 'GPU', value: `${gpu.status}: ${gpu.reason ?? 'no reason given'}`, level: gpu.status === 'error' ? 'bad' : 'ok' });
+    }
+    for (const d of gpu.devices) {
+      const pct = ratioPercent(d.memoryUsedMiB, d.memoryTotalMiB);
+      const history = input.vramHistory?.[d.uuid] ?? [];
+      rows.push({
+        label: `GPU ${d.index}`,
+        value: `${d.name} · VRAM ${formatMiB(d.memoryUsedMiB)} of ${formatMiB(d.memoryTotalMiB)} (${formatPercent(pct)}) · util ${formatPercent(d.utilizationPercent)} · ${d.temperatureC === null ? '—' : `${d.temperatureC.toFixed(0)} °C`}`,
+        level: levelAbove(pct, 90, 95),
+        bar: { percent: pct },
+        chart:
+          history.length > 1 && d.memoryTotalMiB
+            ? { values: history.map(p => p.usedMiB), max: d.memoryTotalMiB, caption: `VRAM, last ${formatApproxDuration((history[history.length - 1].t - history[0].t) / 1000)}` }
+            : undefined
+      });
+      const eta = oomText(d);
+      rows.push({
+        label: 'Out of memory',
+        value: eta ? `${eta} (confidence ${Math.round((d.oom?.confidence ?? 0) * 100)}%)` : d.oom && d.oom.samples >= 2 ? 'stable' : 'learning the trend…',
+        level: eta ? (d.oom!.secondsToLimit! <= 600 ? 'bad' : 'warn') : 'ok'
+      });
+    }
+    sections.push({ title: 'GPU', rows });
+  }
+
+  // Memory, then storage with the platform's paths.
+  const storageRows: ReportRow[] = [];
+  if (snapshot.system) {
+    const sys = snapshot.system;
+    const memPct = ratioPercent(sys.memory.usedBytes, sys.memory.totalBytes);
+    storageRows.push({
+      label: 'Memory',
+      value: `${formatBytes(sys.memory.usedBytes)} of ${formatBytes(sys.memory.totalBytes)} (${formatPercent(memPct)}) · CPU ${formatPercent(sys.cpuPercent)} of ${sys.cores} cores`,
+      level: levelAbove(memPct, 85, 95),
+      bar: { percent: memPct }
+    });
+  }
+  const storage = snapshot.storage;
+  const disks = storage
+    ? storage.disks.map(d => ({ path: d.path, used: d.usedBytes, total: d.totalBytes, pct: d.usedPercent }))
+    : (snapshot.system?.disks ?? []).slice(0, 3).map(d => ({ path: d.mount, used: d.usedBytes, total: d.totalBytes, pct: ratioPercent(d.usedBytes, d.totalBytes) }));
+  for (const d of disks) {
+    storageRows.push({ label: `Disk ${d.path}`, value: `${formatBytes(d.used)} of ${formatBytes(d.total)} (${formatPercent(d.pct)})`, level: levelAbove(d.pct, 85, 95), bar: { percent: d.pct } });
+  }
+  if (storage?.output) {
+    const o = storage.output;
+    storageRows.push({
+      label: 'Output folder',
+      value: `${o.path}: ${o.truncated ? 'at least ' : ''}${formatBytes(o.bytes)} of ${formatBytes(o.limitBytes)} (${formatPercent(o.usedPercent)})`,
+      level: levelAbove(o.usedPercent, 80, 95),
+      bar: { percent: o.usedPercent }
+    });
+  }
+  if (storage && (platform === 'colab' || storage.drive.mounted)) {
+    storageRows.push({
+      label: 'Google Drive',
+      value: storage.drive.mounted
+        ? `mounted at ${storage.drive.mountPoint}`
+        : "not mounted — checkpoints have nowhere durable to go. Mount it: from google.colab import drive; drive.mount('/content/drive')",
+      level: storage.drive.mounted ? 'ok' : 'warn'
+    });
+  }
+  if (storageRows.length > 0) {
+    sections.push({ title: 'Memory and storage', rows: storageRows });
+  }
+
+  // Checkpoints.
+  if (input.checkpoints !== undefined) {
+    const c = input.checkpoints;
+    const rows: ReportRow[] = [];
+    if (c === null) {
+      rows.push({ label: 'Checkpoints', value: 'not available in this sidecar yet' });
+    } else {
+      const last = c.lastVerified;
+      rows.push({
+        label: 'Last checkpoint',
+        value: last ? `${formatApproxDuration(c.lastAgeS)} ago (${formatClock(last.time, clock)}) · ${last.verified ? 'verified' : 'not verified'} · ${last.path}` : 'none yet',
+        level: last ? 'ok' : 'warn'
+      });
+      rows.push({ label: 'Destination', value: c.destination.fix ? `${c.destination.reason} — ${c.destination.fix}` : c.destination.reason, level: c.destination.durable ? 'ok' : 'warn' });
+      rows.push({ label: 'Automatic', value: `${c.auto ? 'on' : 'off'} · next: ${c.nextDue.reason}` });
+      if (c.saving) {
+        rows.push({ label: 'Saving', value: c.saving.phase, bar: { percent: ratioPercent(c.saving.bytesDone, c.saving.bytesTotal) } });
+      }
+      if (c.lastError) {
+        rows.push({ label: 'Last failure', value: `${c.lastError.message} ${c.lastError.fix}`, level: 'bad' });
+      }
+    }
+    sections.push({ title: 'Checkpoints', rows });
+  }
+
+  // LLM spend and the conversation that needs attention most.
+  if (input.llm) {
+    const l = input.llm;
+    const rows: ReportRow[] = [
+      { label: 'Spend today (UTC)', value: `${formatMoney(l.todayUsd)}${l.unpricedToday ? ` + ${l.unpricedToday} unpriced calls` : ''} · ${l.callsToday} calls` },
+      { label: 'This week', value: formatMoney(l.weekUsd) }
+    ];
+    if (l.worst) {
+      const w = l.worst;
+      rows.push({
+        label: 'Worst conversation',
+        value: `${w.conversationId} (${w.model ?? 'unknown model'}): ${w.score}/100 ${w.status} · context ${formatPercent(w.context.percent)} · ${w.context.messagesLeft === null ? 'messages left unknown' : `about ${w.context.messagesLeft} messages left`}${w.recommendations[0] ? ` · ${w.recommendations[0]}` : ''}`,
+        level: w.status === 'degrading' ? 'bad' : w.status === 'watch' ? 'warn' : 'ok',
+        bar: { percent: w.context.percent }
+      });
+    }
+    sections.push({ title: 'LLM', rows });
+  }
+
+  return { verdict: { text: v.text, level: LEVEL[v.level] }, sections };
+}
+
+function acceleratorText(snapshot: MetricsSnapshot, status: StatusResponse): string {
+  const a = snapshot.platform?.accelerator ?? status.platform.accelerator;
+  if (!a || a.kind === 'unknown') {
+    return '';
+  }
+  return a.kind === 'none' ? ' · no accelerator' : ` · ${a.model ?? a.kind}${(a.count ?? 0) > 1 ? ` ×${a.count}` : ''}`;
+}
+
+/** Kept for callers that only have the status and the snapshot. */
+export function reportSections(status: StatusResponse, snapshot: MetricsSnapshot): ReportSection[] {
+  return buildReport({ status, snapshot }).sections;
+}
+
 function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, c => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string);
 }
 
-export function renderText(sections: ReportSection[]): string {
-  const width = Math.max(...sections.flatMap(s => s.rows.map(r => r.label.length)), 8);
-  return sections
-    .map(section => {
-      const rows = section.rows.map(r => `  ${r.level === 'bad' ? '!!' : r.level === 'warn' ? ' !' : '  '} ${r.label.padEnd(width)}  ${r.value}`);
-      return [`Vigilo · ${section.title}`, ...rows].join('\n');
-    })
-    .join('\n');
+function textBar(percent: number | null, width = 20): string {
+  const p = Math.max(0, Math.min(100, percent ?? 0));
+  const filled = Math.round((p / 100) * width);
+  return `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}]`;
 }
 
-export function renderHtml(sections: ReportSection[]): string {
-  const colors = { ok: 'inherit', warn: '#b45f06', bad: '#c62828' };
-  const body = sections
+export function renderText(input: Report | ReportSection[]): string {
+  const report: Report = Array.isArray(input) ? { verdict: { text: '', level: 'ok' }, sections: input } : input;
+  const width = Math.max(...report.sections.flatMap(s => s.rows.map(r => r.label.length)), 8);
+  const mark = (l: ReportLevel | undefined): string => (l === 'bad' ? '!!' : l === 'warn' ? ' !' : '  ');
+  const lines: string[] = [];
+  if (report.verdict.text) {
+    lines.push(`${mark(report.verdict.level)} ${report.verdict.text}`, '');
+  }
+  for (const section of report.sections) {
+    lines.push(`Vigilo · ${section.title}`);
+    for (const r of section.rows) {
+      lines.push(`  ${mark(r.level)} ${r.label.padEnd(width)}  ${r.value}`);
+      if (r.bar) {
+        lines.push(`     ${' '.repeat(width)}  ${textBar(r.bar.percent)}`);
+      }
+    }
+  }
+  return lines.join('\n');
+}
+
+/** Mid-tones that read on white and on near-black output areas. */
+const COLORS: Record<ReportLevel, string> = { ok: '#3a9a5b', warn: '#d48806', bad: '#d9363e' };
+const TRACK = 'rgba(128,128,128,0.28)';
+const ACCENT = '#4a86d6';
+
+function htmlBar(bar: NonNullable<ReportRow['bar']>, level: ReportLevel): string {
+  const p = Math.max(0, Math.min(100, bar.percent ?? 0));
+  const fill = level === 'ok' ? ACCENT : COLORS[level];
+  const marks = (bar.marks ?? [])
+    .map(m => `<span style="position:absolute;top:0;bottom:0;left:${m.toFixed(1)}%;width:1px;background:currentColor;opacity:.55"></span>`)
+    .join('');
+  return `<div class="vigilo-live" style="position:relative;height:7px;margin:3px 0 1px;border-radius:4px;background:${TRACK};overflow:hidden;max-width:420px"><div style="width:${p.toFixed(1)}%;height:100%;background:${fill}"></div>${marks}</div>`;
+}
+
+function htmlChart(chart: NonNullable<ReportRow['chart']>): string {
+  const w = 240;
+  const h = 40;
+  const values = chart.values.length > 120 ? chart.values.filter((_, i, a) => i % Math.ceil(a.length / 120) === 0 || i === a.length - 1) : chart.values;
+  const points = values.map((v, i) => `${((i / (values.length - 1)) * w).toFixed(1)},${(h - (Math.min(v, chart.max) / chart.max) * h).toFixed(1)}`);
+  const area = `0,${h} ${points.join(' ')} ${w},${h}`;
+  return (
+    `<div class="vigilo-live" style="margin-top:3px"><svg width="${w}" height="${h}" viewBox="0 0 ${w} ${h}" role="img" aria-label="${escapeHtml(chart.caption)}" style="display:block;background:${TRACK.replace('0.28', '0.1')};border-radius:3px">` +
+    `<polygon points="${area}" fill="${ACCENT}" fill-opacity="0.25"/><polyline points="${points.join(' ')}" fill="none" stroke="${ACCENT}" stroke-width="1.5"/></svg>` +
+    `<div style="font-size:11px;opacity:.7">${escapeHtml(chart.caption)}</div></div>`
+  );
+}
+
+export function renderHtml(input: Report | ReportSection[]): string {
+  const report: Report = Array.isArray(input) ? { verdict: { text: '', level: 'ok' }, sections: input } : input;
+  const verdict = report.verdict.text
+    ? `<div class="vigilo-verdict" style="margin:2px 0 10px;padding:7px 10px;border-left:4px solid ${COLORS[report.verdict.level]};background:${TRACK.replace('0.28', '0.12')};border-radius:3px;font-size:15px;font-weight:600;${report.verdict.level === 'ok' ? '' : `color:${COLORS[report.verdict.level]}`}"><span class="vigilo-live">${escapeHtml(report.verdict.text)}</span></div>`
+    : '';
+  const sections = report.sections
     .map(section => {
       const rows = section.rows
-        .map(
-          r =>
-            `<tr><td style="padding:1px 12px 1px 0;opacity:.75">${escapeHtml(r.label)}</td><td style="color:${colors[r.level ?? 'ok']}">${escapeHtml(r.value)}</td></tr>`
-        )
+        .map(r => {
+          const level = r.level ?? 'ok';
+          const color = level === 'ok' ? '' : `color:${COLORS[level]};`;
+          return (
+            `<tr style="background:transparent;border:none"><td style="width:140px;text-align:left;border:none;padding:3px 12px 3px 0;vertical-align:top;opacity:.72;white-space:nowrap;overflow:hidden;text-overflow:ellipsis">${escapeHtml(r.label)}</td>` +
+            `<td style="text-align:left;border:none;padding:3px 0;vertical-align:top;${color}overflow-wrap:anywhere"><span class="vigilo-live">${escapeHtml(r.value)}</span>` +
+            `${r.bar ? htmlBar(r.bar, level) : ''}${r.chart ? htmlChart(r.chart) : ''}</td></tr>`
+          );
+        })
         .join('');
-      return `<div style="margin:4px 0"><b>${escapeHtml(section.title)}</b><table style="border-collapse:collapse">${rows}</table></div>`;
+      return (
+        `<div style="margin:0 0 8px"><div style="font-size:11px;font-weight:600;letter-spacing:.06em;text-transform:uppercase;opacity:.65;border-bottom:1px solid ${TRACK};padding-bottom:2px;margin-bottom:2px">${escapeHtml(section.title)}</div>` +
+        `<table style="border-collapse:collapse;table-layout:fixed;width:100%;max-width:680px;background:transparent;color:inherit">${rows}</table></div>`
+      );
     })
     .join('');
-  return `<div class="vigilo-report" style="font-family:var(--jp-ui-font-family,sans-serif);font-size:13px">${body}</div>`;
+  return `<div class="vigilo-report" style="font-family:var(--jp-ui-font-family,-apple-system,'Segoe UI',Roboto,sans-serif);font-size:13px;line-height:1.45;color:inherit;max-width:700px">${verdict}${sections}</div>`;
 }

@@ -14,13 +14,15 @@ import { checkpointModule } from './checkpoint/module';
  * line here and touches nothing else in the server.
  */
 export function featureModules(ctx: SidecarContext): SidecarModule[] {
-  return [
+  // The report reads its siblings' GET routes (LLM spend, checkpoints) in process.
+  const modules: SidecarModule[] = [
     { name: 'system', collectors: [systemCollector({ intervalMs: ctx.config.intervalMs })] },
-    reportModule(ctx, () => currentStatus(ctx)),
+    reportModule(ctx, () => currentStatus(ctx), { siblings: () => modules }),
     alertsModule(ctx),
     ...runtimeModules(ctx),
     progressModule(ctx),
     checkpointModule(ctx),
     llmModule(ctx)
   ];
+  return modules;
 }

@@ -1,10 +1,13 @@
 import { z } from 'zod';
 import { prometheusText } from '../../core/prometheus';
-import { reportSections, renderHtml, renderText } from '../../core/report';
+import { buildReport, renderHtml, renderText, type ReportLlm, type ReportVramPoint } from '../../core/report';
+import type { GpuSection, StatusResponse } from '../../shared/api';
+import type { CheckpointsResponse } from '../../shared/checkpoint-api';
+import { utcDayKey, isoWeekKey } from '../../shared/costBuckets';
+import type { ConversationHealth, LlmCostResponse } from '../../shared/llm-api';
 import type { SidecarContext } from '../core/context';
 import type { SidecarModule } from '../core/module';
-import { jsonRoute } from '../core/route';
-import type { StatusResponse } from '../../shared/api';
+import { isRawRoute, jsonRoute, type JsonRoute } from '../core/route';
 
 export const ReportResponse = z.object({
   /** For terminals and `text/plain` outputs. */
@@ -13,13 +16,93 @@ export const ReportResponse = z.object({
   html: z.string()
 });
 
+/** VRAM samples kept per GPU for the report's chart (10 minutes at 1 Hz). */
+const REPORT_VRAM_POINTS = 600;
+
+export interface ReportModuleOptions {
+  /**
+   * The sidecar's other modules: the report reads their GET routes in process
+   * (/llm/cost, /llm/conversations, /checkpoints), so it shows the very
+   * figures the API serves, and says nothing when a capability is absent.
+   */
+  siblings?: () => SidecarModule[];
+}
+
 /**
  * GET /report: the dashboard `%vigilo` shows in an output cell, rendered here
  * so the Python glue only displays it. Both renderings in one answer: a
  * notebook output carries both MIME types. GET /metrics/prometheus: the same
  * snapshot for a Prometheus scraper.
  */
-export function reportModule(ctx: SidecarContext, status: () => StatusResponse): SidecarModule {
+export function reportModule(ctx: SidecarContext, status: () => StatusResponse, options: ReportModuleOptions = {}): SidecarModule {
+  // The report's own short VRAM series, appended when the GPU section gets a new sample.
+  const vram = new Map<string, ReportVramPoint[]>();
+  let lastSampledAt: string | null = null;
+  ctx.snapshot.onUpdate(() => {
+    const gpu = ctx.snapshot.get('gpu') as GpuSection | undefined;
+    if (!gpu || gpu.status !== 'ok' || !gpu.sampledAt || gpu.sampledAt === lastSampledAt) {
+      return;
+    }
+    lastSampledAt = gpu.sampledAt;
+    const t = Date.parse(gpu.sampledAt);
+    for (const d of gpu.devices) {
+      if (d.memoryUsedMiB === null) {
+        continue;
+      }
+      const list = vram.get(d.uuid) ?? [];
+      list.push({ t, usedMiB: d.memoryUsedMiB });
+      if (list.length > REPORT_VRAM_POINTS) {
+        list.splice(0, list.length - REPORT_VRAM_POINTS);
+      }
+      vram.set(d.uuid, list);
+    }
+  });
+
+  /** A sibling's GET route answered in process; undefined when no module serves it. */
+  async function read<T>(path: string, query: Record<string, string> = {}): Promise<T | undefined> {
+    for (const module of options.siblings?.() ?? []) {
+      for (const route of module.routes ?? []) {
+        if (isRawRoute(route) || route.method !== 'get' || route.path !== path) {
+          continue;
+        }
+        const json = route as JsonRoute<unknown, unknown, unknown>;
+        const parsed = json.query ? json.query.parse(query) : query;
+        return (await json.handler({ body: undefined, query: parsed, params: {}, req: undefined as never })) as T;
+      }
+    }
+    return undefined;
+  }
+
+  async function llmFigures(nowMs: number): Promise<ReportLlm | null> {
+    const cost = await read<LlmCostResponse>('/llm/cost', { days: '7' });
+    if (!cost) {
+      return null;
+    }
+    const conversations = (await read<{ conversations: ConversationHealth[] }>('/llm/conversations'))?.conversations ?? [];
+    const today = cost.byDay.find(b => b.key === utcDayKey(nowMs));
+    const week = cost.byWeek.find(b => b.key === isoWeekKey(nowMs));
+    if (!today && !week && conversations.length === 0) {
+      return null;
+    }
+    const worst = [...conversations].sort((a, b) => a.score - b.score)[0] ?? null;
+    return {
+      todayUsd: today ? today.costUsd : 0,
+      weekUsd: week ? week.costUsd : 0,
+      unpricedToday: today?.unpricedCalls ?? 0,
+      callsToday: today?.calls ?? 0,
+      worst
+    };
+  }
+
+  async function checkpoints(): Promise<CheckpointsResponse['status'] | null> {
+    try {
+      return (await read<CheckpointsResponse>('/checkpoints'))?.status ?? null;
+    } catch (error) {
+      ctx.log(`report: could not read checkpoints: ${String(error)}`);
+      return null;
+    }
+  }
+
   return {
     name: 'report',
     routes: [
@@ -29,9 +112,22 @@ export function reportModule(ctx: SidecarContext, status: () => StatusResponse):
         summary: 'The current figures rendered for a notebook output cell, as text and as HTML.',
         tags: ['core'],
         response: ReportResponse,
-        handler: () => {
-          const sections = reportSections(status(), ctx.snapshot.current());
-          return { text: renderText(sections), html: renderHtml(sections) };
+        handler: async () => {
+          const snapshot = ctx.snapshot.current();
+          let llm: ReportLlm | null = null;
+          try {
+            llm = await llmFigures(Date.parse(snapshot.takenAt));
+          } catch (error) {
+            ctx.log(`report: could not read LLM figures: ${String(error)}`);
+          }
+          const report = buildReport({
+            status: status(),
+            snapshot,
+            vramHistory: Object.fromEntries(vram),
+            llm,
+            checkpoints: options.siblings ? await checkpoints() : undefined
+          });
+          return { text: renderText(report), html: renderHtml(report) };
         }
       }),
       {
