@@ -100,7 +100,8 @@ export function defaultEngine(options: OpenOptions = {}): EngineName {
 }
 
 function openNode(file: string): Raw {
-  const db = new (loadNodeSqlite() as NodeSqlite).DatabaseSync(file, { timeout: 5000 });
+  const { DatabaseSync: Sqlite } = loadNodeSqlite() as NodeSqlite;
+  const db = new Sqlite(file, { timeout: 5000 });
   // WAL + synchronous=NORMAL: a commit is in the WAL file when it returns, so
   // it survives the process being killed; only a power cut can lose the last commits.
   db.exec('PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;');

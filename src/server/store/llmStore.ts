@@ -142,7 +142,22 @@ const UPSERT_CONVERSATION = `INSERT INTO llm_conversations (key, provider, calls
   content_call_id = CASE WHEN excluded.content_ms IS NOT NULL AND (content_ms IS NULL OR excluded.content_ms >= content_ms) THEN excluded.content_call_id ELSE content_call_id END,
   content_ms = CASE WHEN excluded.content_ms IS NOT NULL AND (content_ms IS NULL OR excluded.content_ms >= content_ms) THEN excluded.content_ms ELSE content_ms END`;
 
-export const LLM_SCHEMA_VERSION = 2;
+/**
+ * Every query a request runs against the history. Each is a primary-key or
+ * index lookup, or an index-ordered scan cut by LIMIT: none reads the whole
+ * table (llmStore.spec.ts checks their query plans).
+ */
+export const LLM_QUERIES = {
+  recent: `SELECT ${FACT_COLUMNS} FROM llm_calls ORDER BY started_at_ms DESC, rowid DESC LIMIT ?`,
+  recentOfConversation: `SELECT ${FACT_COLUMNS} FROM llm_calls WHERE conversation_key = ? ORDER BY started_at_ms DESC, rowid DESC LIMIT ?`,
+  totals: 'SELECT * FROM llm_agg WHERE dim = ? AND key = ? AND bucket = ?',
+  buckets: 'SELECT * FROM llm_agg WHERE dim = ? AND key = ?',
+  daysSince: 'SELECT * FROM llm_agg WHERE dim = ? AND key >= ? ORDER BY key',
+  conversations: 'SELECT * FROM llm_conversations ORDER BY last_ms DESC LIMIT ?',
+  conversation: 'SELECT * FROM llm_conversations WHERE key = ?',
+  call: `SELECT ${COLUMNS.join(', ')} FROM llm_calls WHERE id = ?`,
+  prune: 'DELETE FROM llm_calls WHERE rowid IN (SELECT rowid FROM llm_calls WHERE started_at_ms < ? ORDER BY started_at_ms LIMIT ?)'
+} as const;
 
 function num(v: unknown): number {
   return typeof v === 'bigint' ? Number(v) : typeof v === 'number' ? v : 0;
@@ -420,25 +435,25 @@ export class LlmStore {
   recent(limit: number, conversationKey?: string): StoredCall[] {
     const rows =
       conversationKey === undefined
-        ? this.db.all(`SELECT ${FACT_COLUMNS} FROM llm_calls ORDER BY started_at_ms DESC, rowid DESC LIMIT ?`, [limit])
-        : this.db.all(`SELECT ${FACT_COLUMNS} FROM llm_calls WHERE conversation_key = ? ORDER BY started_at_ms DESC, rowid DESC LIMIT ?`, [conversationKey, limit]);
+        ? this.db.all(LLM_QUERIES.recent, [limit])
+        : this.db.all(LLM_QUERIES.recentOfConversation, [conversationKey, limit]);
     return rows.map(rowToCall);
   }
 
   /** Totals of one (dim, key, bucket), null when nothing was recorded there. */
   totals(dim: string, key: string, bucket = ''): BucketTotals | null {
-    const row = this.db.get('SELECT * FROM llm_agg WHERE dim = ? AND key = ? AND bucket = ?', [dim, key, bucket]);
+    const row = this.db.get(LLM_QUERIES.totals, [dim, key, bucket]);
     return row ? rowToTotals(row) : null;
   }
 
   /** Every bucket of `dim` under `key` (e.g. the providers of a run). */
   buckets(dim: string, key: string): BucketTotals[] {
-    return this.db.all('SELECT * FROM llm_agg WHERE dim = ? AND key = ?', [dim, key]).map(rowToTotals);
+    return this.db.all(LLM_QUERIES.buckets, [dim, key]).map(rowToTotals);
   }
 
   /** Every bucket of a day dimension from UTC day `sinceDay` (YYYY-MM-DD) on. */
   daysSince(dim: 'day' | 'day_provider' | 'day_model' | 'day_unpriced', sinceDay: string): BucketTotals[] {
-    return this.db.all('SELECT * FROM llm_agg WHERE dim = ? AND key >= ? ORDER BY key', [dim, sinceDay]).map(rowToTotals);
+    return this.db.all(LLM_QUERIES.daysSince, [dim, sinceDay]).map(rowToTotals);
   }
 
   /** Split an unpriced bucket into its provider and model. */
@@ -449,17 +464,17 @@ export class LlmStore {
 
   /** Conversations, most recent activity first. */
   conversations(limit: number): ConversationTotals[] {
-    return this.db.all('SELECT * FROM llm_conversations ORDER BY last_ms DESC LIMIT ?', [limit]).map(rowToConversation);
+    return this.db.all(LLM_QUERIES.conversations, [limit]).map(rowToConversation);
   }
 
   conversation(key: string): ConversationTotals | null {
-    const row = this.db.get('SELECT * FROM llm_conversations WHERE key = ?', [key]);
+    const row = this.db.get(LLM_QUERIES.conversation, [key]);
     return row ? rowToConversation(row) : null;
   }
 
   /** The call holding a conversation's latest transcript, null when none was captured or it was pruned. */
   call(id: string): StoredCall | null {
-    const row = this.db.get(`SELECT ${COLUMNS.join(', ')} FROM llm_calls WHERE id = ?`, [id]);
+    const row = this.db.get(LLM_QUERIES.call, [id]);
     return row ? rowToCall(row) : null;
   }
 
@@ -468,7 +483,7 @@ export class LlmStore {
    * (totals are kept). Returns how many went; call again while it returns `limit`.
    */
   prune(beforeMs: number, limit: number): number {
-    return this.db.run('DELETE FROM llm_calls WHERE rowid IN (SELECT rowid FROM llm_calls WHERE started_at_ms < ? ORDER BY started_at_ms LIMIT ?)', [beforeMs, limit]).changes;
+    return this.db.run(LLM_QUERIES.prune, [beforeMs, limit]).changes;
   }
 
   /** Raw rows stored (tests and bench; counts the whole table). */

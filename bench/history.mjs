@@ -1,0 +1,231 @@
+#!/usr/bin/env node
+// LLM history at size: for each stored-call count, seed the history (LlmStore.insert, 5000 per
+// transaction), start the real sidecar on it and measure
+//   - every /llm/* read: p50 / p99 / max over 20 requests (and the first, cold, request),
+//   - ingest through POST /llm/events: batches of 500 (2 senders) and one event per request (8 senders),
+//   - event-loop delay inside the sidecar (perf_hooks.monitorEventLoopDelay via bench/history-probe.cjs)
+//     and RSS, while ingest and reads run together;
+// then (--kills N) N kill -9s of a sidecar at random moments under load: restarts and acknowledged events lost.
+//   node bench/history.mjs [--sizes 10000,100000] [--kills 100] [--node /path/to/node]
+// Needs the build: npx tsc -p tsconfig.node.json. --node picks the Node that runs the sidecar (engine:
+// node:sqlite on Node >= 22.13, else WASM); VIGILO_SQLITE=wasm forces the WASM engine.
+import { spawn, spawnSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { cliArgs, ROOT, summary } from './lib.mjs';
+
+const args = cliArgs();
+const sizes = String(args.sizes ?? '10000,100000').split(',').map(Number);
+const kills = Number(args.kills ?? 0);
+const nodeBin = args.node ?? process.execPath;
+const TOKEN = 'bench-token';
+const fmt = v => (v < 10 ? v.toFixed(2) : v.toFixed(0));
+
+function seed(dataDir, n) {
+  const r = spawnSync(nodeBin, [join(ROOT, 'bench', 'history-seed.cjs'), 'seed', dataDir, String(n)], { encoding: 'utf8', env: process.env });
+  if (r.status !== 0) throw new Error(`seed failed: ${r.stderr}`);
+  return JSON.parse(r.stdout);
+}
+
+async function start(dataDir, probeFile) {
+  const child = spawn(nodeBin, [join(ROOT, 'bin', 'vigilo.js'), 'serve', '--port', '0', '--json', '--data-dir', dataDir], {
+    env: { ...process.env, VIGILO_TOKEN: TOKEN, VIGILO_INTERNET_PROBE: 'off', VIGILO_BENCH_PROBE: probeFile ?? '', NODE_OPTIONS: `--require ${join(ROOT, 'bench', 'history-probe.cjs')}` },
+    stdio: ['ignore', 'pipe', 'pipe']
+  });
+  let err = '';
+  child.stderr.on('data', c => (err += c));
+  const line = await new Promise((resolve, reject) => {
+    createInterface({ input: child.stdout }).once('line', resolve);
+    child.once('exit', code => reject(new Error(`sidecar exited ${code}: ${err}`)));
+  });
+  return { child, url: JSON.parse(line).url, stderr: () => err };
+}
+
+function stop(child) {
+  child.kill('SIGTERM');
+  return new Promise(r => (child.exitCode !== null || child.signalCode !== null ? r() : child.once('exit', r)));
+}
+
+const headers = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' };
+async function timed(url) {
+  const t = performance.now();
+  const r = await fetch(url, { headers });
+  await r.arrayBuffer();
+  if (!r.ok) throw new Error(`${url} → ${r.status}`);
+  return performance.now() - t;
+}
+
+function event(i) {
+  const provider = ['openai', 'anthropic', 'google'][i % 3];
+  const usage = provider === 'openai' ? { prompt_tokens: 1200, completion_tokens: 300 } : provider === 'anthropic' ? { input_tokens: 1200, output_tokens: 300 } : { promptTokenCount: 1200, candidatesTokenCount: 300 };
+  const model = { openai: 'gpt-4o-mini', anthropic: 'claude-haiku-4-5', google: 'gemini-2.5-flash' }[provider];
+  return {
+    id: randomUUID(), provider, operation: { openai: 'chat.completions', anthropic: 'messages', google: 'generateContent' }[provider], requestModel: model, responseModel: model, startedAt: new Date().toISOString(), ttftMs: null,
+    latencyMs: 800 + (i % 400), stream: false, status: 'ok', error: null, usage, usageEstimated: false, conversationId: `live-${i % 100}`, fingerprint: null,
+    tags: { bench: '1' }, messages: [{ role: 'user', content: `Question ${i}` }], output: 'Paris.', sdk: { language: 'python', name: provider, version: '1.0' }
+  };
+}
+
+async function post(url, events) {
+  const r = await fetch(`${url}/llm/events`, { method: 'POST', headers, body: JSON.stringify({ events }) });
+  const body = await r.json();
+  if (!r.ok) throw new Error(`POST /llm/events → ${r.status} ${JSON.stringify(body)}`);
+  return body;
+}
+
+/** Send `total` events in requests of `batch` from `senders` concurrent clients; events/s. */
+async function ingest(url, total, batch, senders) {
+  let next = 0;
+  const t = performance.now();
+  await Promise.all(Array.from({ length: senders }, async () => {
+    while (next < total) {
+      const n = Math.min(batch, total - next);
+      const from = next;
+      next += n;
+      await post(url, Array.from({ length: n }, (_, k) => event(from + k)));
+    }
+  }));
+  return total / ((performance.now() - t) / 1000);
+}
+
+const probe = file => JSON.parse(readFileSync(file, 'utf8'));
+/**
+ * A control: an idle Node process with the same probe. On a shared machine the
+ * scheduler alone delays an idle event loop; its figures are the noise floor
+ * the sidecar's are read against.
+ */
+let control = null;
+const resetProbe = async (child, file) => {
+  child.kill('SIGUSR2');
+  control?.child.kill('SIGUSR2');
+  await new Promise(r => setTimeout(r, 300));
+  return probe(file);
+};
+const loopLine = (what, p) => {
+  const c = control ? probe(control.file) : null;
+  return `event loop ${what}: p99 ${fmt(p.p99Ms)} ms, max ${fmt(p.maxMs)} ms${c ? ` (idle control process meanwhile: p99 ${fmt(c.p99Ms)} ms, max ${fmt(c.maxMs)} ms)` : ''}`;
+};
+
+async function atSize(n) {
+  const dataDir = mkdtempSync(join(tmpdir(), 'vigilo-history-'));
+  const probeFile = join(dataDir, 'probe.json');
+  try {
+    const seeded = seed(dataDir, n);
+    console.log(`\n## ${n.toLocaleString('en-US')} stored calls (engine ${seeded.engine}, seeded at ${Math.round(seeded.perSecond).toLocaleString('en-US')} calls/s)`);
+    const t0 = performance.now();
+    const sc = await start(dataDir, probeFile);
+    console.log(`start on the seeded history: ${fmt(performance.now() - t0)} ms`);
+    const reads = [
+      ['/llm/usage', '/llm/usage'],
+      ['/llm/cost', '/llm/cost'],
+      ['/llm/cost?days=90', '/llm/cost?days=90'],
+      ['/llm/conversations', '/llm/conversations'],
+      ['/llm/health/{id}', '/llm/health/conv-7'],
+      ['/llm/calls?limit=100', '/llm/calls?limit=100'],
+      ['/llm/calls?conversationId=…', '/llm/calls?conversationId=conv-7&limit=50'],
+      ['/llm/conversations/{id}/summary', '/llm/conversations/conv-7/summary'],
+      ['/llm/conversations/{id}/messages', '/llm/conversations/conv-7/messages'],
+      ['/llm/budgets', '/llm/budgets'],
+      ['/llm/pricing', '/llm/pricing']
+    ];
+    await resetProbe(sc.child, probeFile);
+    console.log('| read | cold ms | p50 ms | p99 ms | max ms |\n|---|---|---|---|---|');
+    for (const [name, path] of reads) {
+      const cold = await timed(sc.url + path);
+      const s = summary(await (async () => { const v = []; for (let k = 0; k < 20; k++) v.push(await timed(sc.url + path)); return v; })());
+      console.log(`| ${name} | ${fmt(cold)} | ${fmt(s.p50)} | ${fmt(s.p99)} | ${fmt(s.max)} |`);
+    }
+    const afterReads = probe(probeFile);
+    console.log(loopLine('during reads', afterReads));
+
+    await resetProbe(sc.child, probeFile);
+    const batched = await ingest(sc.url, 20000, 500, 2);
+    const single = await ingest(sc.url, 3000, 1, 8);
+    const singleSeq = await ingest(sc.url, 1000, 1, 1);
+    const afterIngest = probe(probeFile);
+    console.log(`ingest: batches of 500 × 2 senders ${Math.round(batched).toLocaleString('en-US')} events/s; one event per request × 8 senders ${Math.round(single).toLocaleString('en-US')}/s, × 1 sender ${Math.round(singleSeq).toLocaleString('en-US')}/s`);
+    console.log(loopLine('during ingest', afterIngest));
+
+    // Mixed: 4 single-event senders and 1 batch sender while a reader walks every endpoint.
+    await resetProbe(sc.child, probeFile);
+    let stopReads = false;
+    const readLat = [];
+    const reader = (async () => {
+      while (!stopReads) for (const [, path] of reads) readLat.push(await timed(sc.url + path));
+    })();
+    const mixed = await Promise.all([ingest(sc.url, 2000, 1, 4), ingest(sc.url, 10000, 500, 1)]);
+    stopReads = true;
+    await reader;
+    const afterMixed = probe(probeFile);
+    const rl = summary(readLat);
+    console.log(`mixed load (reads + ${Math.round(mixed[0])} single/s + ${Math.round(mixed[1])} batched/s): reads p50 ${fmt(rl.p50)} ms p99 ${fmt(rl.p99)} ms max ${fmt(rl.max)} ms; RSS ${Math.round(afterMixed.rss / 1048576)} MB (max ${Math.round(Math.max(afterReads.maxRss, afterIngest.maxRss, afterMixed.maxRss) / 1048576)} MB)`);
+    console.log(loopLine('during mixed load', afterMixed));
+    await stop(sc.child);
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+async function killLoop(rounds) {
+  const dataDir = mkdtempSync(join(tmpdir(), 'vigilo-kill-'));
+  const idsFile = join(dataDir, 'acknowledged.txt');
+  const acknowledged = [];
+  let restarts = 0;
+  let failedStarts = 0;
+  const startErrors = [];
+  try {
+    seed(dataDir, 10000);
+    for (let round = 0; round < rounds; round++) {
+      let sc;
+      try {
+        sc = await start(dataDir);
+        restarts++;
+      } catch (error) {
+        failedStarts++;
+        startErrors.push(String(error.message).split('\n')[0]);
+        continue;
+      }
+      let dead = false;
+      // Three senders (two single-event, one batch of 50) until the kill.
+      const sender = async batch => {
+        let i = 0;
+        while (!dead) {
+          const events = Array.from({ length: batch }, () => event(i++));
+          try {
+            const r = await post(sc.url, events);
+            if (r.accepted + r.duplicates === events.length) acknowledged.push(...events.map(e => e.id));
+          } catch {
+            return; // the connection died with the process: those events were never acknowledged
+          }
+        }
+      };
+      const senders = [sender(1), sender(1), sender(50)];
+      await new Promise(r => setTimeout(r, 50 + Math.random() * 400));
+      dead = true;
+      sc.child.kill('SIGKILL');
+      await new Promise(r => sc.child.once('exit', r));
+      await Promise.all(senders);
+    }
+    writeFileSync(idsFile, acknowledged.join('\n'));
+    const check = spawnSync(nodeBin, [join(ROOT, 'bench', 'history-seed.cjs'), 'check', dataDir, idsFile], { encoding: 'utf8', env: process.env });
+    const { found, engine } = JSON.parse(check.stdout);
+    console.log(`\n## kill -9 under load (engine ${engine}): ${rounds} kills, ${restarts} restarts, ${failedStarts} failed starts${startErrors.length ? ` (${[...new Set(startErrors)].join('; ')})` : ''}; ${acknowledged.length.toLocaleString('en-US')} acknowledged events, ${acknowledged.length - found} lost`);
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+const v = spawnSync(nodeBin, ['--version'], { encoding: 'utf8' }).stdout.trim();
+console.log(`bench/history.mjs — sidecar on Node ${v}${process.env.VIGILO_SQLITE ? ` (VIGILO_SQLITE=${process.env.VIGILO_SQLITE})` : ''}, ${new Date().toISOString().slice(0, 16)}Z`);
+const controlFile = join(mkdtempSync(join(tmpdir(), 'vigilo-control-')), 'probe.json');
+control = { file: controlFile, child: spawn(process.execPath, ['--require', join(ROOT, 'bench', 'history-probe.cjs'), '-e', 'setInterval(() => {}, 1000)'], { env: { ...process.env, VIGILO_BENCH_PROBE: controlFile }, stdio: 'ignore' }) };
+await new Promise(r => setTimeout(r, 500));
+try {
+  for (const n of sizes) await atSize(n);
+} finally {
+  control.child.kill();
+}
+if (kills > 0) await killLoop(kills);

@@ -1,0 +1,126 @@
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ManualClock } from '../core/clock';
+import { openaiEvent } from '../../../test/fakes/events';
+import { removeDir, startSidecar, tempDir } from '../../../test/fakes/sidecar';
+import { openDatabase } from './engine';
+import { LLM_QUERIES, LlmStore, type StoredCall } from './llmStore';
+
+const cleanups: Array<() => Promise<void> | void> = [];
+afterEach(async () => {
+  while (cleanups.length) {
+    await cleanups.pop()!();
+  }
+});
+
+function dir(): string {
+  const d = tempDir('vigilo-store-');
+  cleanups.push(() => removeDir(d));
+  return d;
+}
+
+const DAY = 86_400_000;
+const T0 = Date.parse('2026-03-02T12:00:00Z');
+
+function call(i: number, over: Partial<StoredCall> = {}): StoredCall {
+  return {
+    id: `c-${i}`, runId: 'run-a', provider: 'openai', operation: 'chat.completions', requestModel: 'gpt-4o-mini', responseModel: 'gpt-4o-mini',
+    pricedModel: 'gpt-4o-mini', startedAtMs: T0 + i * 1000, ttftMs: null, latencyMs: 800 + (i % 10), stream: false, status: 'ok', errorClass: null,
+    httpStatus: null, tokens: { inputTokens: 1000, outputTokens: 100, cachedInputTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0 },
+    usageEstimated: false, costUsd: 0.001, conversationKey: `conv-${i % 20}`, fingerprint: null, tags: {}, messages: null, output: null, sdk: 'test',
+    ...over
+  };
+}
+
+describe('LLM history store', () => {
+  it('answers every read through an index or a key, never by reading the whole table', () => {
+    const store = new LlmStore(join(dir(), 'llm.sqlite'));
+    cleanups.push(() => store.close());
+    const calls = Array.from({ length: 20_000 }, (_, i) => call(i));
+    for (let i = 0; i < calls.length; i += 5000) {
+      store.insert(calls.slice(i, i + 5000));
+    }
+    store.db.exec('ANALYZE');
+    for (const [name, sql] of Object.entries(LLM_QUERIES)) {
+      const params = (sql.match(/\?/g) ?? []).map(() => 1);
+      const plan = store.db.all(`EXPLAIN QUERY PLAN ${sql}`, params).map(r => String(r.detail));
+      // SEARCH = key/index lookup; a SCAN is allowed only along an index with a LIMIT (bounded rows).
+      for (const step of plan.filter(p => p.startsWith('SCAN'))) {
+        expect(/USING (COVERING )?INDEX/.test(step) && /LIMIT \?/.test(sql), `${name}: ${step}`).toBe(true);
+      }
+      for (const step of plan) {
+        expect(step, name).not.toMatch(/TEMP B-TREE/);
+      }
+    }
+  });
+
+  it('keeps totals that match the rows, and a retried batch counts once', () => {
+    const store = new LlmStore(join(dir(), 'llm.sqlite'));
+    cleanups.push(() => store.close());
+    const batch = [call(1), call(2, { status: 'error', costUsd: null, pricedModel: null, tokens: null }), call(3, { pricedModel: null, costUsd: null, requestModel: 'x-1', responseModel: 'x-1' })];
+    expect(store.insert(batch)).toEqual({ inserted: 3, duplicates: 0 });
+    expect(store.insert(batch)).toEqual({ inserted: 0, duplicates: 3 });
+    expect(store.totals('run', 'run-a')).toMatchObject({ calls: 3, errors: 1, pricedCalls: 1, costUsd: 0.001, tokens: { inputTokens: 2000, outputTokens: 200 } });
+    // The refused call without usage is not billed, so only the unknown model is an "unpriced" warning.
+    expect(store.buckets('run_unpriced', 'run-a').map(b => [LlmStore.unpricedBucket(b.bucket), b.calls])).toEqual([[{ provider: 'openai', model: 'x-1' }, 1]]);
+    expect(store.daysSince('day_model', '2026-03-01').map(b => [b.key, b.bucket, b.calls])).toEqual([
+      ['2026-03-02', 'gpt-4o-mini', 2],
+      ['2026-03-02', 'x-1', 1]
+    ]);
+    expect(store.conversation('conv-1')).toMatchObject({ calls: 1, costUsd: 0.001, contentCallId: null });
+  });
+
+  it('deletes raw calls past retention oldest first, in bounded steps, and keeps the totals', () => {
+    const store = new LlmStore(join(dir(), 'llm.sqlite'));
+    cleanups.push(() => store.close());
+    store.insert(Array.from({ length: 30 }, (_, i) => call(i, { startedAtMs: T0 - (30 - i) * DAY })));
+    const cutoff = T0 - 10 * DAY;
+    expect([store.prune(cutoff, 8), store.prune(cutoff, 8), store.prune(cutoff, 8)]).toEqual([8, 8, 4]);
+    expect(store.count()).toBe(10);
+    expect(store.recent(100).every(c => c.startedAtMs >= cutoff)).toBe(true);
+    expect(store.totals('run', 'run-a')?.calls).toBe(30);
+  });
+
+  it('upgrades a history written before totals existed, counting its calls once', () => {
+    const file = join(dir(), 'llm.sqlite');
+    const first = new LlmStore(file);
+    first.insert(Array.from({ length: 2500 }, (_, i) => call(i)));
+    // Make it look like the first release's file: raw rows only, no totals, no schema record.
+    first.db.exec('DROP TABLE llm_agg; DROP TABLE llm_conversations; DROP TABLE vigilo_schema;');
+    first.close();
+    const upgraded = new LlmStore(file);
+    cleanups.push(() => upgraded.close());
+    expect(upgraded.totals('run', 'run-a')).toMatchObject({ calls: 2500, pricedCalls: 2500 });
+    expect(upgraded.totals('run', 'run-a')?.costUsd).toBeCloseTo(2.5, 9);
+    expect(upgraded.conversations(100)).toHaveLength(20);
+    expect(upgraded.db.get('SELECT version FROM vigilo_schema WHERE component = ?', ['llm'])?.version).toBe(2);
+  });
+});
+
+describe('a conversation of 20,000 calls through the API', () => {
+  it('reports its whole totals while health reads only the latest calls', async () => {
+    const d = dir();
+    const seeded = new LlmStore(join(d, 'llm.sqlite'));
+    const calls = Array.from({ length: 20_000 }, (_, i) =>
+      call(i, { id: `big-${i}`, runId: 'earlier', conversationKey: 'big', startedAtMs: T0 - DAY + i, latencyMs: i < 19_936 ? 800 : 800 + (i - 19_936) * 100 })
+    );
+    for (let i = 0; i < calls.length; i += 5000) {
+      seeded.insert(calls.slice(i, i + 5000));
+    }
+    seeded.close();
+    const sc = await startSidecar(d, new ManualClock(T0));
+    cleanups.push(() => sc.stop());
+    await sc.send('POST', '/llm/events', { events: [openaiEvent({ conversationId: 'big', startedAt: new Date(T0).toISOString() })] });
+
+    const health = (await sc.get(`/llm/health/big`)).body;
+    expect(health.calls).toBe(20_001);
+    expect(health.firstAt).toBe(new Date(T0 - DAY).toISOString());
+    expect(health.costUsd).toBeGreaterThan(20);
+    // Latency climbs only over the last 64 calls: a trend over the whole history would not see it.
+    expect(health.latency.rising).toBe(true);
+    expect((await sc.get('/llm/conversations')).body.conversations[0]).toMatchObject({ conversationId: 'big', calls: 20_001 });
+    const cost = (await sc.get('/llm/cost?days=7')).body;
+    expect(cost.byDay.reduce((a: number, b: { calls: number }) => a + b.calls, 0)).toBe(20_001);
+    expect((await sc.get('/llm/usage')).body.calls).toBe(1);
+  });
+});
