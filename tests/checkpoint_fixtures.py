@@ -4,6 +4,7 @@
 this checkout running on it (heartbeat 1 s, policy tick 100 ms)."""
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
@@ -12,6 +13,8 @@ from pathlib import Path
 from typing import Any, Callable, Optional
 
 import pytest
+
+import vigilo.checkpoint as ckpt
 
 from vigilo import _sidecar
 
@@ -119,3 +122,35 @@ def colab(tmp_path, sidecar_built, monkeypatch):
     yield sc
     _core.unwatch()
     sc.stop()
+
+
+class Model:
+    """Anything with state_dict()/load_state_dict() (torch is not imported: pickle is used)."""
+
+    def __init__(self, w=0):
+        self.w = w
+
+    def state_dict(self):
+        return {"w": self.w}
+
+    def load_state_dict(self, state):
+        self.w = state["w"]
+
+
+def save_now(sc) -> dict:
+    """Press "Checkpoint now", run the loop's step() until the sidecar is done; returns the record."""
+    answer = ckpt.now()
+    assert answer["accepted"], answer
+    return until(lambda: finished(sc, answer["id"]), "a verified checkpoint", step=ckpt.step)
+
+
+def finished(sc, id_: str):
+    """The record of checkpoint `id_` once the sidecar is done with it (verified, rotated, or failed)."""
+    body = sc.status()
+    if body["status"]["saving"] is not None:
+        return None
+    return next((c for c in body["checkpoints"] if c["id"] == id_), None)
+
+
+def sha(path) -> str:
+    return hashlib.sha256(open(path, "rb").read()).hexdigest()

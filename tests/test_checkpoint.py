@@ -1,7 +1,6 @@
 """Checkpoints on a simulated Colab (Drive = a local folder), against a real sidecar."""
 from __future__ import annotations
 
-import hashlib
 import pickle
 
 import pytest
@@ -9,44 +8,7 @@ import pytest
 import vigilo.checkpoint as ckpt
 from vigilo.checkpoint import _core
 
-from checkpoint_fixtures import colab, manifest, until  # noqa: F401  (fixture)
-
-
-class Model:
-    """Anything with state_dict()/load_state_dict() (torch is not imported: pickle is used)."""
-
-    def __init__(self, w=0):
-        self.w = w
-
-    def state_dict(self):
-        return {"w": self.w}
-
-    def load_state_dict(self, state):
-        self.w = state["w"]
-
-
-def verified_ids(sc) -> list:
-    return [c["id"] for c in sc.status()["checkpoints"] if c["verified"]]
-
-
-def save_now(sc) -> dict:
-    """Press "Checkpoint now", run the loop's step() until the sidecar verified the copy."""
-    before = set(verified_ids(sc))
-    answer = ckpt.now()
-    assert answer["accepted"], answer
-    return until(lambda: finished(sc, answer["id"]), "a verified checkpoint", step=ckpt.step)
-
-
-def finished(sc, id_: str):
-    """The record of checkpoint `id_` once the sidecar is done with it (verified, rotated, or failed)."""
-    body = sc.status()
-    if body["status"]["saving"] is not None:
-        return None
-    return next((c for c in body["checkpoints"] if c["id"] == id_), None)
-
-
-def sha(path) -> str:
-    return hashlib.sha256(open(path, "rb").read()).hexdigest()
+from checkpoint_fixtures import Model, colab, manifest, save_now, sha, until  # noqa: F401  (fixture)
 
 
 def test_watch_and_step_save_verify_and_rotate_to_drive(colab):

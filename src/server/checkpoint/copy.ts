@@ -31,6 +31,11 @@ export interface CopyOptions {
   reserveBytes?: number;
   /** Replace an existing file of the same name (the mirror); otherwise the name must be new. */
   replace?: boolean;
+  /**
+   * A folder that must already exist (the Drive mount's MyDrive, /kaggle/working): folders are
+   * created below it, never it, so an unmounted Drive is never recreated on the ephemeral disk.
+   */
+  mustExist?: string;
 }
 
 export interface CopyResult {
@@ -169,6 +174,14 @@ export async function copyVerified(source: string, destDir: string, name: string
     const st = await stat(source);
     const files = await listFiles(source, st);
     const total = files.reduce((sum, f) => sum + f.size, 0);
+    if (options.mustExist && !(await stat(options.mustExist).then(s => s.isDirectory(), () => false))) {
+      throw new CopyError(
+        `the destination ${options.mustExist} is not there (Drive unmounted or the folder removed)`,
+        "Mount Google Drive again (drive.mount('/content/drive')) or recreate the folder; Vigilo retries with backoff.",
+        true,
+        'ENOENT'
+      );
+    }
     await mkdir(destDir, { recursive: true });
     const fsStat = await statfs(destDir);
     const free = Number(fsStat.bavail) * Number(fsStat.bsize);

@@ -11,8 +11,8 @@
  * the kernel's next `vigilo.checkpoint.step()`, or at once when no cell runs.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, rename, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import {
   type CheckpointDestination,
   type CheckpointEvent,
@@ -61,6 +61,17 @@ interface Failure {
   atMs: number;
   consecutive: number;
   retryable: boolean;
+}
+
+/** `step-200.pt`, else `step-200-2.pt`, ...: a second save at the same step never collides with the first. */
+async function freeName(dir: string, name: string): Promise<string> {
+  const dot = name.lastIndexOf('.');
+  const [stem, ext] = dot > 0 ? [name.slice(0, dot), name.slice(dot)] : [name, ''];
+  for (let n = 1; n < 1000; n++) {
+    const candidate = n === 1 ? name : `${stem}-${n}${ext}`;
+    if (!(await stat(join(dir, candidate)).then(() => true, () => false))) return candidate;
+  }
+  return `${stem}-${Date.now()}${ext}`;
 }
 
 const newId = (nowMs: number): string => `ckpt-${nowMs.toString(36)}-${randomBytes(3).toString('hex')}`;
@@ -123,6 +134,15 @@ export class CheckpointEngine {
       dest.path = underRoot(this.ctx.config.fsRoot, dest.path);
     }
     return dest;
+  }
+
+  /** The folder that must exist before anything is written (never created by Vigilo). */
+  private mustExist(dest: CheckpointDestination): string | undefined {
+    const root = this.ctx.config.fsRoot;
+    if (dest.kind === 'drive') return underRoot(root, '/content/drive/MyDrive');
+    if (dest.kind === 'kaggle') return underRoot(root, '/kaggle/working');
+    if (dest.kind === 'configured' && dest.path) return dirname(dirname(dest.path));
+    return undefined;
   }
 
   private currentRun(): string {
@@ -331,12 +351,14 @@ export class CheckpointEngine {
       this.cleanedDestinations.add(dest.path);
       await removePartials(dest.path);
     }
+    name = await freeName(dest.path, name);
     const copyStart = this.ctx.clock.now();
     order.progress.phase = 'copying';
     this.publish('progress', null);
     for (let attempt = 1; ; attempt++) {
       try {
         const result = await copyVerified(stagingPath, dest.path, name, {
+          mustExist: this.mustExist(dest),
           limitFreeBytes: dest.limitBytes !== null ? dest.freeBytes : null,
           onProgress: p => {
             order.progress.phase = p.phase;
@@ -479,6 +501,7 @@ export class CheckpointEngine {
             const d = this.destination();
             return d.path ? join(d.path, 'mirror') : null;
           },
+          mustExist: () => this.mustExist(this.destination()),
           onCopied: (rel, result, durationMs) => {
             this.store.add({
               id: newId(this.ctx.clock.now()),

@@ -27,6 +27,8 @@ export interface MirrorOptions {
   stableMs: number;
   /** The folder to mirror into, or null when there is no destination now. */
   destination(): string | null;
+  /** The folder that must already exist (see CopyOptions.mustExist). */
+  mustExist?(): string | undefined;
   onCopied(rel: string, result: CopyResult, durationMs: number): void;
   onError(rel: string, error: CopyError): void;
 }
@@ -120,6 +122,7 @@ export class Mirror {
       try {
         const result = await copyVerified(from, join(dest, dirname(rel)), rel.split('/').pop()!, {
           replace: true,
+          mustExist: this.options.mustExist?.(),
           beforeCommit: async () => {
             const st = await stat(from);
             if (st.size !== seen.size || st.mtimeMs !== seen.mtimeMs || st.ino !== seen.ino) {
