@@ -227,6 +227,10 @@ export async function copyVerified(source: string, destDir: string, name: string
       }
     }
     report('copying', true);
+    const copiedBytes = done;
+    if (copiedBytes !== total) {
+      throw new CopyError(`${source} changed size while it was copied (${total} → ${copiedBytes} bytes)`, 'Nothing to do: it is copied again once it stops changing.', true, 'ECHANGED');
+    }
     // Verify: read every byte back from the destination.
     done = 0;
     lastReported = 0;

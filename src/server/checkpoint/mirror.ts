@@ -9,7 +9,7 @@
 import { readdir, stat } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import type { Clock } from '../core/clock';
-import { copyVerified, CopyError, isPartial, type CopyResult } from './copy';
+import { copyVerified, CopyError, isPartial, type CopyProgress, type CopyResult } from './copy';
 
 /** At most this many files are looked at per scan (a runaway folder never stalls the sidecar). */
 export const MIRROR_MAX_FILES = 10_000;
@@ -27,6 +27,8 @@ export interface MirrorOptions {
   stableMs: number;
   /** The folder to mirror into, or null when there is no destination now. */
   destination(): string | null;
+  /** Progress of each file copy (the panel; tests use it to act mid-copy). */
+  onCopyProgress?(rel: string, p: CopyProgress): void;
   /** The folder that must already exist (see CopyOptions.mustExist). */
   mustExist?(): string | undefined;
   onCopied(rel: string, result: CopyResult, durationMs: number): void;
@@ -123,11 +125,11 @@ export class Mirror {
         const result = await copyVerified(from, join(dest, dirname(rel)), rel.split('/').pop()!, {
           replace: true,
           mustExist: this.options.mustExist?.(),
+          progressEveryBytes: 1 << 20,
+          onProgress: p => this.options.onCopyProgress?.(rel, p),
           beforeCommit: async () => {
             const st = await stat(from);
             if (st.size !== seen.size || st.mtimeMs !== seen.mtimeMs || st.ino !== seen.ino) {
-              // Rewritten while we copied: forget it until it is stable again.
-              this.seen.set(rel, { size: st.size, mtimeMs: st.mtimeMs, ino: st.ino, sinceMs: this.options.clock.now() });
               throw new CopyError(`${rel} changed while it was copied`, 'Nothing to do: it is copied again once it stops changing.', true, 'ECHANGED');
             }
           }
@@ -137,7 +139,11 @@ export class Mirror {
         this.options.onCopied(rel, result, this.options.clock.now() - started);
       } catch (error) {
         const e = error instanceof CopyError ? error : new CopyError(String(error), 'See the sidecar log.', true, null);
-        if (e.code !== 'ECHANGED') {
+        if (e.code === 'ECHANGED') {
+          // Rewritten while we copied: stable again from its new state on.
+          const st = await stat(from).catch(() => null);
+          if (st) this.seen.set(rel, { size: st.size, mtimeMs: st.mtimeMs, ino: st.ino, sinceMs: this.options.clock.now() });
+        } else {
           this.options.onError(rel, e);
         }
       }
