@@ -101,19 +101,31 @@ describe('OOM prediction', () => {
   });
 
   it('reads the new trend soon after memory is freed instead of averaging it with the old one', () => {
-    // 30 MiB/s up to 12000 MiB, freed down to 2000 MiB at t = 360 s, then a new ramp at 60 MiB/s.
-    const f = (t: number) => (t < 360 ? 1200 + 30 * t : 2000 + 60 * (t - 360));
+    // 30 MiB/s up to 12000 MiB, freed down to 2000 MiB at t = 360 s, then a new ramp at 75 MiB/s.
+    const f = (t: number) => (t < 360 ? 1200 + 30 * t : 2000 + 75 * (t - 360));
     const p = predictOom(series(375, f), TOTAL); // 15 samples after the free
-    expect(p.slopeMiBPerS!).toBeGreaterThan(60 * 0.8);
-    expect(p.slopeMiBPerS!).toBeLessThan(60 * 1.2);
-    expectWithin20(p.estimateS, (TOTAL - f(375)) / 60);
+    expect(p.slopeMiBPerS!).toBeGreaterThan(75 * 0.8);
+    expect(p.slopeMiBPerS!).toBeLessThan(75 * 1.2);
+    expectWithin20(p.estimateS, (TOTAL - f(375)) / 75);
     expect(p.basis).toMatch(/since memory was freed/);
-    // Below the 12000 MiB held before the free it may be the next turn of a cycle: an estimate, no warning...
-    expect(p.secondsToLimit).toBeNull();
-    // ...until it passes that level.
-    const q = predictOom(series(530, f), TOTAL);
+    // A different climb from the one before: warned once a minute of evidence exists (the limit is > 2 min away).
+    expect(predictOom(series(400, f), TOTAL).trend).toBe('uncertain');
+    const q = predictOom(series(425, f), TOTAL);
     expect(q.trend).toBe('rising');
-    expectWithin20(q.secondsToLimit, (TOTAL - f(530)) / 60);
+    expectWithin20(q.secondsToLimit, (TOTAL - f(425)) / 75);
+  });
+
+  it('does not warn about a climb that repeats the one before a free until it passes the old peak', () => {
+    // The same 30 MiB/s climb again after the free: maybe the next turn of a cycle.
+    const f = (t: number) => (t < 360 ? 1200 + 30 * t : 2000 + 30 * (t - 360));
+    const p = predictOom(series(450, f), TOTAL);
+    expect(p).toMatchObject({ secondsToLimit: null, trend: 'uncertain' });
+    expectWithin20(p.estimateS, (TOTAL - f(450)) / 30);
+    expect(p.basis).toMatch(/still below the 11970 MiB held before/);
+    // Past that peak it is new ground: warned.
+    const q = predictOom(series(700, f), TOTAL);
+    expect(q.trend).toBe('rising');
+    expectWithin20(q.secondsToLimit, (TOTAL - f(700)) / 30);
   });
 
   it('never warns on PyTorch’s caching allocator reserving blocks then holding', () => {

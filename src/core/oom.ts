@@ -29,7 +29,8 @@
  *    minute of evidence, and the rising half of a short allocation cycle
  *    (which drops before the evidence is long enough) never. After a free,
  *    a new ramp still below the peak held before the free is not warned
- *    about (it may be the next turn of a cycle) until it passes that peak.
+ *    about while it climbs like the one before did (within 2×: it may be the
+ *    next turn of a cycle) until it passes that peak.
  *
  * Output: seconds until usage reaches the limit (or null), the early
  * estimate, the basis in words, the confidence and the current used %.
@@ -137,9 +138,17 @@ export function predictOom(samples: readonly VramSample[], totalMiB: number | nu
     if (recent[i - 1].usedMiB - recent[i].usedMiB > drop) drops.push(i);
   }
   let heldBeforeFree: number | null = null;
+  /** How fast the memory held before the free had risen (MiB/s), to tell the next turn of a cycle. */
+  let riseBeforeFree: number | null = null;
   if (drops.length === 1) {
     const at = drops[0];
-    heldBeforeFree = Math.max(...recent.slice(0, at).map(s => s.usedMiB));
+    const before = recent.slice(0, at);
+    let peak = before[0];
+    for (const s of before) if (s.usedMiB >= peak.usedMiB) peak = s;
+    let low = before[0];
+    for (const s of before) if (s.tMs < peak.tMs && s.usedMiB < low.usedMiB) low = s;
+    heldBeforeFree = peak.usedMiB;
+    riseBeforeFree = peak.tMs > low.tMs ? (peak.usedMiB - low.usedMiB) / ((peak.tMs - low.tMs) / 1000) : null;
     recent = recent.slice(at);
     if (recent.length < minSamples) {
       const freed = Math.round(recent.length ? recent[0].usedMiB - heldBeforeFree : 0);
@@ -209,15 +218,18 @@ export function predictOom(samples: readonly VramSample[], totalMiB: number | nu
   }
   const level = Math.max(last.usedMiB, runningMax);
   const estimate = Math.round(Math.max(0, (totalMiB - level) / slope));
+  // An estimate is only worth showing when most of the envelope rises; below that it is noise (days away).
+  const shown = confidence >= 0.5 ? estimate : null;
   const grew = `VRAM peaks grew ${slopeRounded} MiB/s over the last ${spanS} s${heldBeforeFree !== null ? ' since memory was freed' : ''}`;
   if (confidence < minConfidence) {
-    return out(null, `VRAM trend uncertain: ${Math.round(confidence * 100)} % confidence (rises and falls, e.g. an allocator sawtooth)`, confidence, slopeRounded, recent.length, 'uncertain', estimate);
+    return out(null, `VRAM trend uncertain: ${Math.round(confidence * 100)} % confidence (rises and falls, e.g. an allocator sawtooth)`, confidence, slopeRounded, recent.length, 'uncertain', shown);
   }
   const needMs = evidenceNeededMs(estimate, minSpanMs);
   if (span < needMs) {
     return out(null, `${grew}: about ${estimate} s to the limit if it goes on; ${Math.round(needMs / 1000)} s of evidence before warning`, confidence, slopeRounded, recent.length, 'uncertain', estimate);
   }
-  if (heldBeforeFree !== null && level < heldBeforeFree - noise) {
+  const repeats = riseBeforeFree !== null && riseBeforeFree > 0 && slope / riseBeforeFree >= 0.5 && slope / riseBeforeFree <= 2;
+  if (heldBeforeFree !== null && repeats && level < heldBeforeFree - noise) {
     return out(
       null,
       `${grew}, still below the ${Math.round(heldBeforeFree)} MiB held before (may be the next turn of a cycle): about ${estimate} s to the limit if it goes on`,
@@ -237,6 +249,15 @@ export function predictOom(samples: readonly VramSample[], totalMiB: number | nu
     'rising'
   );
 }
+
+/** The `gpu.oom` alert rule's levels (seconds left): warning at 10 min, critical at 2 min, re-armed 60 s back. */
+export const OOM_ALERT_LEVELS = {
+  levels: [
+    { value: 600, severity: 'warning' as const },
+    { value: 120, severity: 'critical' as const }
+  ],
+  hysteresis: 60
+};
 
 /**
  * The value the `gpu.oom` alert rule observes for a prediction: the seconds

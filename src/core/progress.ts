@@ -142,12 +142,16 @@ export function ingestProgress(
   return next;
 }
 
-/** The open bar nested inside `outer`: same kernel, started later, deeper position, with a total. */
+/**
+ * The open bar nested inside `outer`: same kernel and source, reported in the
+ * same heartbeat (a bar left open by an interrupted epoch is not), started
+ * later, deeper position, with a total; the nearest level, newest first.
+ */
 function innerOf(outer: BarTrack, all: readonly BarTrack[]): BarTrack | null {
   let best: BarTrack | null = null;
   for (const t of all) {
     if (t === outer || t.kernelId !== outer.kernelId || t.closed || !t.total || t.source !== outer.source) continue;
-    if (t.startedAtMs < outer.startedAtMs || t.position <= outer.position) continue;
+    if (t.seenAtMs < outer.seenAtMs || t.startedAtMs < outer.startedAtMs || t.position <= outer.position) continue;
     if (!best || t.position < best.position || (t.position === best.position && t.startedAtMs > best.startedAtMs)) best = t;
   }
   return best;

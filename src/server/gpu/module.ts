@@ -9,7 +9,7 @@
 import { z } from 'zod';
 import type { GpuDevice, GpuSection } from '../../shared/api';
 import type { GpuRow } from '../../core/nvidiaSmi';
-import { oomAlertValue, predictOom, type OomOptions, type VramSample } from '../../core/oom';
+import { OOM_ALERT_LEVELS, oomAlertValue, predictOom, type OomOptions, type VramSample } from '../../core/oom';
 import { kernelOfPid, readTorchMemory } from '../../core/torchMemory';
 import type { TorchFacts } from '../../shared/api';
 import type { SidecarContext } from '../core/context';
@@ -134,8 +134,8 @@ export function gpuModule(ctx: SidecarContext, options: GpuModuleOptions): Sidec
     unit: 's',
     direction: 'below',
     severity: 'warning',
-    thresholds: [{ value: 600, severity: 'warning' }, { value: 120, severity: 'critical' }],
-    hysteresis: 60,
+    thresholds: OOM_ALERT_LEVELS.levels,
+    hysteresis: OOM_ALERT_LEVELS.hysteresis,
     message: (value, key) => {
       const device = devices.find(d => d.uuid === key);
       return `VRAM on ${nameOf(key)} will run out in about ${Math.max(1, Math.round(value / 60))} min at the current trend (${device?.oom?.basis ?? 'trend'}; confidence ${Math.round((device?.oom?.confidence ?? 0) * 100)} %). Save a checkpoint or lower the batch size.`;
