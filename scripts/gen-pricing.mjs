@@ -49,6 +49,12 @@ for (const [key, entry] of Object.entries(previous?.models ?? {})) {
     kept++;
   }
 }
+// Corrections (data/pricing-corrections.json): the provider's own published price where LiteLLM only has a cloud's.
+const corrections = JSON.parse(readFileSync(join(root, 'data/pricing-corrections.json'), 'utf8')).models;
+for (const [key, { why, ...entry }] of Object.entries(corrections)) {
+  const base = models[key] ?? {};
+  models[key] = { ...base, ...entry, contextWindow: entry.contextWindow ?? base.contextWindow ?? null, maxOutput: entry.maxOutput ?? base.maxOutput ?? null, from: `correction: ${why}`.slice(0, 300) };
+}
 const sorted = Object.fromEntries(Object.keys(models).sort().map(k => [k, models[k]]));
 const data = {
   date,

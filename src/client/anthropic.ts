@@ -11,9 +11,10 @@ export function messageText(data: any): string | null {
 
 function wrapCreate(rt: VigiloRuntime, client: any, original: (...a: any[]) => any, scope: TrackOptions | undefined) {
   return observeStainlessCreate(rt, original, {
-    begin(params: any) {
+    begin(params: any, options?: any) {
       const sdk = { provider: 'anthropic', sdkName: '@anthropic-ai/sdk', sdkVersion: sdkVersion(client) } as const;
-      const rec = rt.start(requestFacts(sdk, 'messages', params, params?.stream === true, anthropicRequest(params ?? {}), rt.currentScope(scope)));
+      const facts = requestFacts(sdk, 'messages', params, params?.stream === true, anthropicRequest(params ?? {}), rt.currentScope(scope));
+      const rec = rt.start({ ...facts, betas: anthropicBetas(client, params, options) });
       return { rec, sent: params, state: null };
     },
     output: messageText,
@@ -21,8 +22,10 @@ function wrapCreate(rt: VigiloRuntime, client: any, original: (...a: any[]) => a
       switch (event?.type) {
         case 'message_start':
           tally.model = event.message?.model ?? null;
-          // message_start carries the input side (and cache tokens); message_delta the running output count.
-          tally.usage = { ...(event.message?.usage ?? {}) };
+          // message_start carries the input side (and cache tokens); message_delta the cumulative counts.
+          // Both are sent as they are; the sidecar merges them (src/core/llm/usage.ts).
+          tally.usage = event.message?.usage ?? {};
+          tally.usageEvents.push({ type: 'message_start', usage: event.message?.usage ?? {} });
           break;
         case 'content_block_delta':
           rec.firstToken();
@@ -32,12 +35,8 @@ function wrapCreate(rt: VigiloRuntime, client: any, original: (...a: any[]) => a
           break;
         case 'message_delta':
           if (event.usage && typeof event.usage === 'object') {
-            tally.usage ??= {};
-            for (const [k, v] of Object.entries(event.usage)) {
-              if (v !== null && v !== undefined) {
-                tally.usage[k] = v;
-              }
-            }
+            tally.usage ??= event.usage;
+            tally.usageEvents.push({ type: 'message_delta', usage: event.usage });
           }
           break;
       }
@@ -46,6 +45,33 @@ function wrapCreate(rt: VigiloRuntime, client: any, original: (...a: any[]) => a
     prompt: anthropicRequest,
     usageKeys: ['input_tokens', 'output_tokens']
   });
+}
+
+/**
+ * The `anthropic-beta` values a request sends (request options' headers, the
+ * client's default headers, a `betas` parameter), comma-split: facts the
+ * sidecar uses for the context window (docs/LLM.md).
+ */
+export function anthropicBetas(client: any, params: any, options: any): string[] {
+  const out: string[] = [];
+  const add = (v: unknown): void => {
+    for (const part of Array.isArray(v) ? v : typeof v === 'string' ? v.split(',') : []) {
+      const b = String(part).trim();
+      if (b && !out.includes(b) && out.length < 32) {
+        out.push(b.slice(0, 128));
+      }
+    }
+  };
+  const headerValue = (headers: any): unknown => {
+    if (!headers || typeof headers !== 'object') return undefined;
+    if (typeof headers.get === 'function') return headers.get('anthropic-beta') ?? undefined;
+    const key = Object.keys(headers).find(k => k.toLowerCase() === 'anthropic-beta');
+    return key ? headers[key] : undefined;
+  };
+  add(headerValue(client?._options?.defaultHeaders));
+  add(headerValue(options?.headers));
+  add(params?.betas);
+  return out;
 }
 
 /**

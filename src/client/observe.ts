@@ -167,11 +167,13 @@ export function requestFacts(sdk: SdkFacts, operation: LlmOperation, params: any
 export interface StreamTally {
   model: string | null;
   usage: Record<string, unknown> | null;
+  /** Every usage-carrying stream event, as sent (Anthropic: message_start, message_delta). */
+  usageEvents: Array<{ type: string; usage: Record<string, unknown> }>;
   output: string;
 }
 
 export function newTally(): StreamTally {
-  return { model: null, usage: null, output: '' };
+  return { model: null, usage: null, usageEvents: [], output: '' };
 }
 
 /**
@@ -180,9 +182,9 @@ export function newTally(): StreamTally {
  * the prompt and the text seen under the provider's field names, and say so.
  */
 export function streamFacts(tally: StreamTally, prompt: () => Extracted, usageKeys: readonly [input: string, output: string]): ResponseFacts {
-  const { model, usage, output } = tally;
+  const { model, usage, output, usageEvents } = tally;
   if (usage) {
-    return { responseModel: model, usage, output };
+    return { responseModel: model, usage, output, ...(usageEvents.length ? { usageEvents } : {}) };
   }
   const text = prompt().messages.map(m => m.content).join('\n');
   return { responseModel: model, output, usageEstimated: true, usage: { [usageKeys[0]]: estimateTokens(text), [usageKeys[1]]: estimateTokens(output) } };
@@ -191,7 +193,7 @@ export function streamFacts(tally: StreamTally, prompt: () => Extracted, usageKe
 /** How one create method of a Stainless SDK (openai, @anthropic-ai/sdk) is observed. */
 export interface StainlessCreate<S> {
   /** Note the request (rt.start); `sent` is what goes to the SDK: `params`, or a copy asking for more. */
-  begin(params: any): { rec: CallRecorder; sent: any; state: S };
+  begin(params: any, options?: any): { rec: CallRecorder; sent: any; state: S };
   /** The text of a whole (not streamed) response. */
   output(data: any): string | null;
   /** Note one streamed item; false keeps it from the user. */
@@ -212,7 +214,7 @@ export function observeStainlessCreate<S>(rt: VigiloRuntime, original: (...a: an
     if (refused) {
       return Promise.reject(refused);
     }
-    const begun = safely(rt, () => how.begin(params), null);
+    const begun = safely(rt, () => how.begin(params, options), null);
     if (!begun) {
       return original.call(this, params, options);
     }

@@ -34,7 +34,7 @@ describe('wrap(new OpenAI())', () => {
       provider: 'openai',
       operation: 'chat.completions',
       model: 'gpt-4o-mini-2024-07-18',
-      pricedModel: 'gpt-4o-mini',
+      pricedModel: 'gpt-4o-mini-2024-07-18',
       stream: false,
       status: 'ok',
       ttftMs: null,

@@ -1,7 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
-import type { LlmCallEvent, LlmMessage, LlmOperation, LlmProvider } from '../shared/llm-api';
-import { conversationFingerprint } from '../core/llm/fingerprint';
+import { LLM_MAX_CHAIN, LLM_MAX_USAGE_EVENTS, type LlmCallEvent, type LlmMessage, type LlmOperation, type LlmProvider } from '../shared/llm-api';
+import { chainHashes, conversationFingerprint, replyHash } from '../core/llm/fingerprint';
 import { resolveOptions, type ResolvedOptions, type VigiloClientOptions } from './config';
 import { Transport } from './transport';
 
@@ -30,12 +30,16 @@ export interface RequestFacts {
   sdkName: string;
   sdkVersion: string | null;
   scope: TrackOptions;
+  /** Request facts that change the window or price (Anthropic `anthropic-beta` values). */
+  betas?: string[];
 }
 
 /** What an adapter learned from the response (or the error). */
 export interface ResponseFacts {
   responseModel?: string | null;
   usage?: Record<string, unknown> | null;
+  /** Streams that report usage in several events: each one, as sent. */
+  usageEvents?: Array<{ type: string; usage: Record<string, unknown> }>;
   usageEstimated?: boolean;
   output?: string | null;
   error?: unknown;
@@ -128,6 +132,7 @@ export class VigiloRuntime {
         try {
           const capture = this.options.captureContent;
           const firstUser = request.messages.find(m => m.role === 'user');
+          const chain = request.messages.length <= LLM_MAX_CHAIN ? chainHashes(request.provider, request.messages) : null;
           const event: LlmCallEvent = {
             id: randomUUID(),
             provider: request.provider,
@@ -141,6 +146,10 @@ export class VigiloRuntime {
             status: facts.error === undefined ? 'ok' : 'error',
             error: facts.error === undefined ? null : errorFacts(facts.error),
             usage: facts.usage ?? null,
+            ...(facts.usageEvents?.length ? { usageEvents: facts.usageEvents.slice(-LLM_MAX_USAGE_EVENTS) } : {}),
+            ...(request.betas?.length ? { betas: request.betas } : {}),
+            chain,
+            replyHash: chain ? replyHash(request.provider, chain, facts.output) : null,
             usageEstimated: facts.usageEstimated ?? false,
             conversationId: request.scope.conversationId ?? null,
             fingerprint: firstUser ? conversationFingerprint(request.provider, request.system, firstUser.content) : null,

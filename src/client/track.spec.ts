@@ -3,7 +3,6 @@ import { join } from 'node:path';
 import OpenAI from 'openai';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { configure, flush, stats, track, VigiloBudgetExceededError, wrap } from 'vigilo';
-import { conversationFingerprint } from '../core/llm/fingerprint';
 import { useSidecar } from '../../test/fakes/harness';
 import { startFakeOpenAI, type FakeOpenAI } from '../../test/fakes/openai';
 import { json, startFake } from '../../test/fakes/server';
@@ -40,7 +39,7 @@ describe('track()', () => {
     expect(calls.map(c => [c.conversationId, c.tags])).toEqual([
       ['onboarding', { team: 'ml' }],
       ['onboarding', { team: 'ml', step: 'inner' }],
-      [`fp-${conversationFingerprint('openai', '', 'outside').slice(0, 16)}`, {}]
+      [expect.stringMatching(/^cv-[0-9a-f]{16}$/), {}]
     ]);
   });
 
@@ -54,7 +53,7 @@ describe('track()', () => {
     await openai.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'system', content: 'You plan trips.' }, { role: 'user', content: 'Plan Porto.' }] });
     const ids = (await harness.calls()).slice(-4).map(c => c.conversationId);
     expect(new Set(ids.slice(0, 3)).size).toBe(1);
-    expect(ids[0]).toBe(`fp-${conversationFingerprint('openai', 'You plan trips.', 'Plan Lisbon.').slice(0, 16)}`);
+    expect(ids[0]).toMatch(/^cv-[0-9a-f]{16}$/);
     expect(ids[3]).not.toBe(ids[0]);
   });
 
@@ -228,7 +227,7 @@ describe('conversation health end to end', () => {
     const calls = await harness.calls('slowing');
     expect(calls.map(c => c.latencyMs)).toEqual(latencies);
     expect(health.latency.rising).toBe(true);
-    expect(health.recommendations).toContain('this conversation is degrading: consider starting fresh');
+    expect(health.recommendations.join(' ')).toMatch(/consider starting fresh/);
   });
 
   it('does not flag noisy but flat latency', async () => {

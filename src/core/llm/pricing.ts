@@ -149,7 +149,7 @@ function ratesFor(entry: PriceEntry, promptTokens: number) {
   // Anthropic's published multipliers (pricing page): 5-minute write 1.25×, 1-hour write 2×, read 0.1× input.
   const cacheWrite = tier?.cacheWrite ?? (tier ? null : entry.cacheWrite) ?? (anthropic ? input * 1.25 : input);
   const cacheWrite1h = tier?.cacheWrite1h ?? (tier ? null : entry.cacheWrite1h) ?? (anthropic ? input * 2 : cacheWrite);
-  const cachedInput = tier?.cachedInput ?? (tier ? null : entry.cachedInput) ?? input;
+  const cachedInput = tier?.cachedInput ?? (tier ? null : entry.cachedInput) ?? (anthropic ? input * 0.1 : input);
   const inputAudio = tier?.inputAudio ?? entry.inputAudio ?? input;
   return {
     input,
