@@ -221,3 +221,19 @@ describe('current alerts (one line per rule and key)', () => {
     expect((await sc.post('/alerts/dismiss', { ruleId: 'test.vram' })).status).toBe(400);
   });
 });
+
+describe('predictions that stop holding', () => {
+  it('an unknown value withdraws a current alert when the rule says so (unknownClears)', () => {
+    const engine = new AlertEngine({ clock: new ManualClock(0) });
+    engine.addRule({ ...minutesLeft, id: 'test.eta', unknownClears: true });
+    engine.addRule(minutesLeft);
+    engine.observe('test.eta', 'gpu0', 4);
+    engine.observe('test.minutes', 'gpu0', 4);
+    expect(engine.active()).toHaveLength(2);
+    engine.observe('test.eta', 'gpu0', null);
+    engine.observe('test.minutes', 'gpu0', null);
+    expect(engine.active().map(a => a.ruleId)).toEqual(['test.minutes']);
+    // It raises again when the prediction comes back.
+    expect(engine.observe('test.eta', 'gpu0', 4)).not.toBeNull();
+  });
+});

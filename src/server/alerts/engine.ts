@@ -62,6 +62,12 @@ export interface ThresholdRule {
   thresholds: Array<number | ThresholdLevel>;
   /** How far back past a threshold the value must go before it can alert again (rule units, default 0). */
   hysteresis?: number;
+  /**
+   * An unknown value (null) clears the key's level and its current alert: for
+   * predictions ("VRAM full in 2 min") that no longer hold once the predictor
+   * is unsure. Default false: unknown changes nothing.
+   */
+  unknownClears?: boolean;
   /** Also record (and publish) an alert of kind 'resolved' when every level cleared. Default false. */
   notifyResolved?: boolean;
   enabled?: boolean;
@@ -166,6 +172,12 @@ export class AlertEngine {
       throw new Error(`alert rule ${ruleId} is not registered; call addRule first`);
     }
     if (value === null || value === undefined || !Number.isFinite(value) || !state.enabled || state.levels.length === 0) {
+      if (state.rule.unknownClears && (value === null || value === undefined) && (state.keys.get(key) ?? -1) >= 0) {
+        state.keys.set(key, -1);
+        if (this.activeMap.delete(activeKey(ruleId, key))) {
+          this.emitActive();
+        }
+      }
       return null;
     }
     const current = state.keys.get(key) ?? -1;

@@ -136,6 +136,8 @@ export function gpuModule(ctx: SidecarContext, options: GpuModuleOptions): Sidec
     severity: 'warning',
     thresholds: OOM_ALERT_LEVELS.levels,
     hysteresis: OOM_ALERT_LEVELS.hysteresis,
+    // "Unsure" (memory freed, a new trend being read) withdraws the prediction from the current alerts.
+    unknownClears: true,
     message: (value, key) => {
       const device = devices.find(d => d.uuid === key);
       return `VRAM on ${nameOf(key)} will run out in about ${Math.max(1, Math.round(value / 60))} min at the current trend (${device?.oom?.basis ?? 'trend'}; confidence ${Math.round((device?.oom?.confidence ?? 0) * 100)} %). Save a checkpoint or lower the batch size.`;
