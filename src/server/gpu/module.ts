@@ -157,7 +157,10 @@ export function gpuModule(ctx: SidecarContext, options: GpuModuleOptions): Sidec
       reason: state.reason,
       devices: devices.map(d => ({
         ...d,
-        processes: (processes.get(d.uuid) ?? []).map(p => ({ ...p, kernelId: kernelOfPid(p.pid, kernels) })),
+        processes: (processes.get(d.uuid) ?? []).map(p => {
+          const kernelId = kernelOfPid(p.pid, kernels);
+          return kernelId ? { ...p, kernelId } : p;
+        }),
         torch: torchView(d, devices.length)
       })),
       sampledAt,
