@@ -81,6 +81,7 @@ class Sidecar:
         )
         log.close()
         until(lambda: _sidecar.probe(_sidecar.read_discovery(self.data_dir)), "the sidecar to answer", timeout=20)
+        until(lambda: "storage" in self.call("GET", "/metrics"), "the first storage sample (is Drive mounted?)")
         return self
 
     def stop(self) -> None:

@@ -5,6 +5,7 @@
                             (the output refreshes itself at each heartbeat, ~10 s)
     %vigilo status          show the report
     %vigilo stop            stop the sidecar and this kernel's heartbeat
+    %vigilo checkpoint      checkpoint status (also: now | mirror DIR | dest PATH | auto on|off | every MIN | keep K)
     %vigilo quota 23h       tell Vigilo how much Kaggle GPU quota is left this week
     %vigilo profile sessionLifetime=24h idleCutoff=90m
                             override the platform profile (paid tiers differ)
@@ -63,6 +64,7 @@ class VigiloMagics(Magics):
             "stop": self._stop,
             "quota": self._quota,
             "profile": self._profile,
+            "checkpoint": self._checkpoint,
             "help": self._help,
         }.get(command)
         if handler is None:
@@ -92,6 +94,14 @@ class VigiloMagics(Magics):
         self.unload()
         stopped = _sidecar.stop(self.data_dir)
         return Report("Vigilo sidecar stopped." if stopped else "No Vigilo sidecar was running.")
+
+    def _checkpoint(self, rest):
+        from .checkpoint import _core
+
+        try:
+            return Report(_core.command(rest, self.data_dir))
+        except (_core.CheckpointError, ValueError) as err:
+            raise UsageError(f"%vigilo checkpoint: {err}") from err
 
     def _quota(self, rest):
         if len(rest) != 1:

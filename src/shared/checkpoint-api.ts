@@ -139,7 +139,9 @@ export const CheckpointStatus = z.object({
   /** Last failure, with what to do about it; cleared by the next verified checkpoint. */
   lastError: z.object({ at: z.string(), message: z.string(), fix: z.string() }).nullable(),
   mirrors: z.array(z.object({ source: z.string(), files: z.number().int(), bytes: z.number(), lastCopiedAt: z.string().nullable() })),
-  settings: CheckpointSettings
+  settings: CheckpointSettings,
+  /** The status in a few lines of text, rendered by the sidecar (`%vigilo checkpoint`). */
+  summary: z.string()
 });
 export type CheckpointStatus = z.infer<typeof CheckpointStatus>;
 

@@ -401,3 +401,34 @@ def restore(path=None, dest=None, data_dir=None, verify: bool = True) -> Any:
             if name in state and callable(getattr(obj, "load_state_dict", None)):
                 obj.load_state_dict(state[name])
     return state
+
+
+COMMAND_HELP = "usage: %vigilo checkpoint [status | now | mirror DIR | dest PATH|none | auto on|off | every MIN | keep K]"
+
+
+def command(args, data_dir=None) -> str:
+    """``%vigilo checkpoint ...``: send the request, return the text the sidecar rendered."""
+    args = list(args)
+    verb = args.pop(0) if args else "status"
+    if verb == "status" and not args:
+        return status(data_dir)["status"]["summary"]
+    if verb == "now" and not args:
+        answer = now(data_dir)
+        return answer["message"] if answer.get("accepted") else f"Not started: {answer['message']}"
+    if verb == "mirror" and len(args) == 1:
+        mirror(args[0], data_dir=data_dir)
+        return status(data_dir)["status"]["summary"]
+    settings = {
+        ("dest", 1): lambda v: {"destination": None if v == "none" else os.path.abspath(v)},
+        ("auto", 1): lambda v: {"auto": {"on": True, "off": False}[v]},
+        ("every", 1): lambda v: {"intervalMin": float(v)},
+        ("keep", 1): lambda v: {"keep": int(v)},
+    }.get((verb, len(args)))
+    if settings is None:
+        raise ValueError(COMMAND_HELP)
+    try:
+        body = settings(args[0])
+    except (KeyError, ValueError) as err:
+        raise ValueError(f"{COMMAND_HELP} ({err})") from err
+    _call(data_dir, "PUT", "/checkpoints/settings", body)
+    return status(data_dir)["status"]["summary"]

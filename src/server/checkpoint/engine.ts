@@ -74,6 +74,42 @@ async function freeName(dir: string, name: string): Promise<string> {
   return `${stem}-${Date.now()}${ext}`;
 }
 
+const ago = (s: number): string => (s < 90 ? `${Math.round(s)} s` : s < 5400 ? `${Math.round(s / 60)} min` : `${(s / 3600).toFixed(1)} h`);
+
+/** The status in lines of text (`%vigilo checkpoint`); the panel draws the same fields itself. */
+export function summarize(s: Omit<CheckpointStatus, 'summary'>, nowMs: number): string {
+  const lines: string[] = [];
+  const d = s.destination;
+  lines.push(
+    d.path
+      ? `Checkpoints go to ${d.path}${d.durable ? '' : ' (NOT durable)'}: ${d.reason}.`
+      : `No durable checkpoint destination: ${d.reason}.`
+  );
+  if (d.fix && (!d.durable || !d.path)) lines.push(`  → ${d.fix}`);
+  const v = s.lastVerified;
+  lines.push(
+    v
+      ? `Last verified checkpoint: step ${v.step ?? '?'}, ${ago(s.lastAgeS ?? 0)} ago, ${mib(v.bytes)}, sha256 ${v.sha256.slice(0, 12)}…, ${v.trigger} (${v.path}).`
+      : 'No verified checkpoint yet.'
+  );
+  if (s.saving) {
+    const pct = s.saving.bytesTotal ? ` ${Math.round((100 * s.saving.bytesDone) / s.saving.bytesTotal)} %` : '';
+    lines.push(`Saving now (${s.saving.trigger}): ${s.saving.phase}${pct}.`);
+  }
+  if (!s.auto) {
+    lines.push('Automatic checkpoints are off ("%vigilo checkpoint now" still works).');
+  } else if (s.nextDue.at) {
+    const inS = Math.max(0, (Date.parse(s.nextDue.at) - nowMs) / 1000);
+    lines.push(`Next automatic checkpoint in ${ago(inS)} (${s.nextDue.reason}); also before the session or idle cut-off ends, on a full disk and before a predicted OOM.`);
+  } else {
+    lines.push(`No automatic checkpoint planned: ${s.nextDue.reason}.`);
+  }
+  if (s.backoff) lines.push(`Backing off: ${s.backoff.reason}.`);
+  if (s.lastError) lines.push(`Last failure: ${s.lastError.message}. ${s.lastError.fix}`);
+  for (const m of s.mirrors) lines.push(`Mirroring ${m.source}: ${m.files} file(s), ${mib(m.bytes)}${m.lastCopiedAt ? `, last copied ${m.lastCopiedAt}` : ''}.`);
+  return lines.join('\n');
+}
+
 const newId = (nowMs: number): string => `ckpt-${nowMs.toString(36)}-${randomBytes(3).toString('hex')}`;
 
 export class CheckpointEngine {
@@ -129,6 +165,9 @@ export class CheckpointEngine {
       kaggleLimitBytes: storage?.output?.limitBytes ?? (platform === 'kaggle' ? profile.fields.outputLimit.value : null),
       localDataDir: this.ctx.config.dataDir
     });
+    if (!storage && dest.kind === 'none') {
+      dest.reason = 'checking whether Google Drive is mounted (the first storage sample is due within seconds)';
+    }
     // A configured path is a real path; Drive and Kaggle paths are platform paths.
     if (dest.path && dest.kind !== 'configured') {
       dest.path = underRoot(this.ctx.config.fsRoot, dest.path);
@@ -538,7 +577,7 @@ export class CheckpointEngine {
     const now = this.ctx.clock.now();
     const run = this.currentRun();
     const last = this.store.latestVerified(run) ?? this.store.latestVerified();
-    return {
+    const view: Omit<CheckpointStatus, 'summary'> = {
       destination: this.destination(run),
       auto: this.settings.auto,
       watching: this.watchers.size > 0 || this.mirrors.size > 0,
@@ -551,6 +590,7 @@ export class CheckpointEngine {
       mirrors: [...this.mirrors.values()].map(m => m.view()),
       settings: this.settings
     };
+    return { ...view, summary: summarize(view, now) };
   }
 
   updateSettings(patch: Partial<CheckpointSettings>): CheckpointSettings {
