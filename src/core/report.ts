@@ -149,6 +149,13 @@ export function buildReport(input: ReportInput): Report {
         value: eta ? `${eta} (confidence ${Math.round((d.oom?.confidence ?? 0) * 100)}%)` : d.oom && d.oom.samples >= 2 ? 'stable' : 'learning the trend…',
         level: eta ? (d.oom!.secondsToLimit! <= 600 ? 'bad' : 'warn') : 'ok'
       });
+      if (d.torch) {
+        rows.push({
+          label: 'PyTorch',
+          value: `${d.torch.findings[0]}${d.torch.advice ? ` — ${d.torch.advice}` : ''}`,
+          level: d.torch.kind === 'oom' || d.torch.kind === 'leak' ? 'bad' : d.torch.kind === 'fragmentation' ? 'warn' : 'ok'
+        });
+      }
     }
     sections.push({ title: 'GPU', rows });
   }

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { until } from '../../../test/helpers/fakeRuntime';
 import { runtimeHarness } from '../../../test/helpers/runtimeSidecar';
+import { buildReport, renderText } from '../../core/report';
 
 const T4_UUID = 'GPU-d37e67a5-91dd-3774-a5cb-99096249601a';
 const GiB = 1024 ** 3;
@@ -24,6 +25,9 @@ describe('PyTorch facts beside the GPU', () => {
     const device = await until(async () => (await sc.get('/metrics')).body.gpu.devices[0]?.torch ?? null, 'torch view');
     expect(device).toMatchObject({ kernelId: 'k-notebook', kind: 'cache', allocatedBytes: 9 * GiB, reservedBytes: 14 * GiB, cachedBytes: 5 * GiB });
     expect(device.findings[0]).toMatch(/^PyTorch holds 14 GiB reserved, 9 GiB allocated: 5 GiB is its cache/);
+    // The %vigilo report says the same in its GPU section.
+    const text = renderText(buildReport({ status: (await sc.get('/status')).body, snapshot: (await sc.get('/metrics')).body }));
+    expect(text).toMatch(/PyTorch +PyTorch holds 14 GiB reserved, 9 GiB allocated: 5 GiB is its cache/);
     const gpu = (await sc.get('/metrics')).body.gpu.devices[0];
     expect(gpu.processes).toContainEqual({ pid: 5762, processName: 'python', usedMiB: 1005, kernelId: 'k-notebook' });
 
