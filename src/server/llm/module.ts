@@ -5,6 +5,7 @@ import { z } from 'zod';
 import {
   BudgetLimits,
   BudgetsResponse,
+  LLM_MAX_EVENTS_PER_BATCH,
   ConversationHealth,
   LlmCallsQuery,
   LlmCallsResponse,
@@ -45,6 +46,8 @@ export const HEALTH_WINDOW = 64;
 /** Raw call rows older than this many days are deleted (totals are kept); `VIGILO_LLM_RETENTION_DAYS`, 0 keeps them forever. */
 export const DEFAULT_RETENTION_DAYS = 90;
 const PRUNE_CHUNK = 2000;
+/** Rows written per group commit at most: one full batch (a few ms of work), so a commit never holds the event loop long. */
+const GROUP_ROWS = LLM_MAX_EVENTS_PER_BATCH;
 const PRUNE_INTERVAL_MS = 3_600_000;
 
 /** Price one event against the table: null cost for an unknown model, never $0. */
@@ -265,18 +268,63 @@ export function llmModule(ctx: SidecarContext, options: LlmModuleOptions = {}): 
       sdk: `${event.sdk.language}:${event.sdk.name}@${event.sdk.version ?? '?'}`,
       ...priceEvent(table, event)
     }));
-    const result = db().insert(rows);
-    const touched = [...new Set(rows.map(r => r.conversationKey).filter((k): k is string => !!k))];
-    const spent = budget().evaluate(touched);
-    if (result.inserted > 0) {
-      ctx.bus.publish('llm', {
-        type: 'calls',
-        accepted: result.inserted,
-        conversations: touched,
-        calls: rows.map(r => ({ id: r.id, provider: r.provider, model: modelOf(r), costUsd: r.costUsd, conversationId: r.conversationKey, status: r.status }))
-      });
+    return new Promise<z.infer<typeof LlmEventsResponse>>((resolve, reject) => {
+      pending.push({ rows, resolve, reject });
+      if (!flushScheduled) {
+        flushScheduled = true;
+        setImmediate(flush);
+      }
+    });
+  };
+
+  /**
+   * Group commit: the requests that arrived in the same turn of the event
+   * loop are written in one transaction (up to GROUP_ROWS rows; the rest in
+   * the next turn), and each is answered only after that commit, so an
+   * acknowledged event is on disk. Budgets are evaluated once per commit.
+   */
+  type Pending = { rows: StoredCall[]; resolve: (r: z.infer<typeof LlmEventsResponse>) => void; reject: (e: unknown) => void };
+  let pending: Pending[] = [];
+  let flushScheduled = false;
+  const flush = (): void => {
+    if (pending.length === 0) {
+      flushScheduled = false;
+      return;
     }
-    return { accepted: result.inserted, duplicates: result.duplicates, budget: budget().state(spent) };
+    let take = 0;
+    for (let rows = 0; take < pending.length && (take === 0 || rows + pending[take].rows.length <= GROUP_ROWS); take++) {
+      rows += pending[take].rows.length;
+    }
+    const group = pending.slice(0, take);
+    pending = pending.slice(take);
+    flushScheduled = pending.length > 0;
+    if (flushScheduled) {
+      setImmediate(flush);
+    }
+    let results: Array<{ inserted: number; duplicates: number }>;
+    try {
+      results = db().insertGroups(group.map(g => g.rows));
+    } catch (error) {
+      for (const g of group) {
+        g.reject(error);
+      }
+      return;
+    }
+    const touched = [...new Set(group.flatMap(g => g.rows.map(r => r.conversationKey)).filter((k): k is string => !!k))];
+    const spent = budget().evaluate(touched);
+    const state = budget().state(spent);
+    group.forEach(({ rows, resolve }, i) => {
+      const result = results[i];
+      if (result.inserted > 0) {
+        ctx.bus.publish('llm', {
+          type: 'calls',
+          accepted: result.inserted,
+          conversations: [...new Set(rows.map(r => r.conversationKey).filter((k): k is string => !!k))],
+          calls: rows.map(r => ({ id: r.id, provider: r.provider, model: modelOf(r), costUsd: r.costUsd, conversationId: r.conversationKey, status: r.status }))
+        });
+      }
+      resolve({ accepted: result.inserted, duplicates: result.duplicates, budget: state });
+    });
   };
 
   const pricingView = () => ({ date: table.date, source: table.source, models: table.models, overrides: table.overrides, imported: table.imported, warnings: table.warnings });
@@ -501,6 +549,10 @@ export function llmModule(ctx: SidecarContext, options: LlmModuleOptions = {}): 
       }
     },
     stop() {
+      // Requests already received are written before the store closes.
+      while (pending.length > 0) {
+        flush();
+      }
       if (pruneTimer) {
         clearInterval(pruneTimer);
         pruneTimer = null;

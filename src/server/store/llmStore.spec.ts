@@ -97,6 +97,21 @@ describe('LLM history store', () => {
   });
 });
 
+describe('POST /llm/events under concurrency', () => {
+  it('answers each of many simultaneous one-event requests with its own count, written together', async () => {
+    const sc = await startSidecar(dir(), new ManualClock(T0));
+    cleanups.push(() => sc.stop());
+    const events = Array.from({ length: 60 }, (_, i) => openaiEvent({ conversationId: `c-${i % 3}` }));
+    const answers = await Promise.all([...events, events[0]].map(e => sc.send('POST', '/llm/events', { events: [e] })));
+    expect(answers.every(a => a.status === 200)).toBe(true);
+    // The retried first event is acknowledged as a duplicate, whichever of the two was written first.
+    expect(answers.reduce((a, r) => a + r.body.accepted, 0)).toBe(60);
+    expect(answers.reduce((a, r) => a + r.body.duplicates, 0)).toBe(1);
+    expect((await sc.get('/llm/usage')).body.calls).toBe(60);
+    expect((await sc.get('/llm/conversations')).body.conversations.map((c: { calls: number }) => c.calls)).toEqual([20, 20, 20]);
+  });
+});
+
 describe('a conversation of 20,000 calls through the API', () => {
   it('reports its whole totals while health reads only the latest calls', async () => {
     const d = dir();

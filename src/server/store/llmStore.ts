@@ -113,7 +113,7 @@ CREATE TABLE IF NOT EXISTS llm_conversations (
   content_ms INTEGER
 );
 CREATE INDEX IF NOT EXISTS llm_conversations_last ON llm_conversations(last_ms);
-CREATE INDEX IF NOT EXISTS llm_calls_run_started ON llm_calls(run_id, started_at_ms);
+-- Sessions are read from the totals: the per-run index only cost every insert.
 DROP INDEX IF EXISTS llm_calls_run;
 `;
 
@@ -412,23 +412,33 @@ export class LlmStore {
 
   /** Insert calls and update the totals, in one transaction; ids already stored are ignored (idempotent retries). */
   insert(calls: StoredCall[]): { inserted: number; duplicates: number } {
-    if (calls.length === 0) {
-      return { inserted: 0, duplicates: 0 };
+    return this.insertGroups([calls])[0];
+  }
+
+  /**
+   * Several requests' calls in one transaction (group commit: one commit
+   * instead of one per request), each group's own count returned in order.
+   * All or nothing: when it throws, none of them was stored.
+   */
+  insertGroups(groups: StoredCall[][]): Array<{ inserted: number; duplicates: number }> {
+    if (groups.every(g => g.length === 0)) {
+      return groups.map(() => ({ inserted: 0, duplicates: 0 }));
     }
     const acc = new Accumulator();
-    this.db.transaction(() => {
-      for (const c of calls) {
-        if (this.db.run(INSERT_CALL, callValues(c)).changes > 0) {
-          acc.add(c);
+    return this.db.transaction(() => {
+      const counts = groups.map(calls => {
+        let inserted = 0;
+        for (const c of calls) {
+          if (this.db.run(INSERT_CALL, callValues(c)).changes > 0) {
+            acc.add(c);
+            inserted++;
+          }
         }
-      }
+        return { inserted, duplicates: calls.length - inserted };
+      });
       acc.write(this.db);
+      return counts;
     });
-    let inserted = 0;
-    for (const a of acc.agg.values()) {
-      inserted += a.dim === 'run' ? a.t.calls : 0;
-    }
-    return { inserted, duplicates: calls.length - inserted };
   }
 
   /** The latest calls (newest first), without message content; one conversation's when `conversationKey` is given. */
