@@ -5,8 +5,11 @@
 //
 //   npx tsc -p tsconfig.node.json && node bench/predictions.mjs [--write]
 //
+// It also runs bench/predictions_kernel.py (the tqdm hook's cost per update and the heartbeat's size).
+//
 // --write replaces the "## Predictions" section of docs/BENCHMARKS.md with what it printed.
 // src/core/predictionEval.spec.ts holds the same figures to thresholds.
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
@@ -72,7 +75,13 @@ lines.push(
     `mean error **${mean(errs).toFixed(2)} messages** over ${errs.length} forecasts, exact ${exact}, within one ${within1} (${Math.round((within1 / errs.length) * 100)} %), worst ${Math.max(...errs)}.`,
   ''
 );
-lines.push(`Whole evaluation: ${Math.round(performance.now() - t0)} ms.`);
+lines.push(`Whole evaluation: ${Math.round(performance.now() - t0)} ms.`, '');
+
+// Kernel side: tqdm hook cost and heartbeat size (Python, the project's .venv).
+lines.push('### Kernel side: tqdm hook cost and heartbeat size', '');
+const python = [join(ROOT, '.venv', 'bin', 'python'), 'python3'].find(p => p === 'python3' || existsSync(p));
+const kernel = spawnSync(python, [join(ROOT, 'bench', 'predictions_kernel.py')], { encoding: 'utf8', timeout: 300_000 });
+lines.push(kernel.status === 0 ? kernel.stdout.trim() : `not measured: ${python} bench/predictions_kernel.py failed (${(kernel.stderr || kernel.error?.message || '').trim().split('\n').pop()})`);
 
 const text = lines.join('\n');
 console.log(text);
