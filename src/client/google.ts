@@ -1,4 +1,4 @@
-import { cachedProxy, newTally, observeIterator, requestFacts, safely, streamFacts } from './observe';
+import { cachedProxy, finishWhenDropped, newTally, observeIterator, requestFacts, safely, streamFacts, type StreamObserver } from './observe';
 import type { CallRecorder, TrackOptions, VigiloRuntime } from './runtime';
 import { wrapChats } from './sessions';
 import { googleRequest } from './text';
@@ -111,7 +111,7 @@ function wrapGenerateStream(rt: VigiloRuntime, models: any, original: (...a: any
   return observeGenerate(rt, models, original, true, scope, version, (rec, params, generator) => {
     const tally = newTally();
     const inner = { next: generator.next.bind(generator), return: generator.return.bind(generator), throw: generator.throw.bind(generator) };
-    const observed = observeIterator(rt, inner, rec, {
+    const observer: StreamObserver<any> = {
       onItem(chunk: any) {
         tally.model = chunk?.modelVersion ?? tally.model;
         if (chunk?.usageMetadata) {
@@ -126,7 +126,9 @@ function wrapGenerateStream(rt: VigiloRuntime, models: any, original: (...a: any
         return true;
       },
       facts: () => streamFacts(tally, () => googleRequest(params), ['promptTokenCount', 'candidatesTokenCount'])
-    });
+    };
+    const observed = observeIterator(rt, inner, rec, observer);
+    finishWhenDropped(rt, generator, rec, observer);
     // Same generator object for the user; its next/return/throw now pass through the observer.
     generator.next = observed.next;
     generator.return = observed.return;

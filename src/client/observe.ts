@@ -49,9 +49,9 @@ export interface StreamObserver<T> {
 
 /** Wrap an async iterator so every item is seen once; the end, an early return or an error finishes the call. */
 export function observeIterator<T>(rt: VigiloRuntime, inner: AsyncIterator<T>, rec: CallRecorder, observer: StreamObserver<T>): AsyncIterator<T> {
-  const finish = (error?: unknown): void => {
+  const finish = (error?: unknown, incomplete = false): void => {
     const facts = safely(rt, () => observer.facts(), {});
-    rec.finish(error === undefined ? facts : { ...facts, error });
+    rec.finish(error === undefined ? { ...facts, ...(incomplete ? { incomplete } : {}) } : { ...facts, error });
   };
   return {
     async next(...args: [] | [unknown]): Promise<IteratorResult<T>> {
@@ -74,7 +74,7 @@ export function observeIterator<T>(rt: VigiloRuntime, inner: AsyncIterator<T>, r
       }
     },
     async return(value?: any): Promise<IteratorResult<T>> {
-      finish();
+      finish(undefined, true);
       return inner.return ? inner.return(value) : { done: true, value };
     },
     async throw(error?: unknown): Promise<IteratorResult<T>> {
@@ -100,6 +100,24 @@ function instrumentStainlessStream<T>(rt: VigiloRuntime, stream: any, rec: CallR
     return;
   }
   stream.iterator = () => observeIterator(rt, original.call(stream) as AsyncIterator<T>, rec, observer);
+  finishWhenDropped(rt, stream, rec, observer);
+}
+
+/** Streams the user drops, unread or half read: finished (with what was seen, marked incomplete) when collected. */
+const dropped = new FinalizationRegistry<() => void>(finish => finish());
+
+/** `target` (the user's stream object) must not be reachable from `rec` or `observer`. */
+export function finishWhenDropped<T>(rt: VigiloRuntime, target: object, rec: CallRecorder, observer: StreamObserver<T>): void {
+  try {
+    dropped.register(target, finishIncomplete(rt, rec, observer));
+  } catch {
+    rt.countWrapperError();
+  }
+}
+
+/** Made apart from `target`'s scope: a closure there would keep the stream alive from the registry. */
+function finishIncomplete<T>(rt: VigiloRuntime, rec: CallRecorder, observer: StreamObserver<T>): () => void {
+  return () => rec.finish({ ...safely(rt, () => observer.facts(), {}), incomplete: true });
 }
 
 /** "OpenAI/JS 6.49.0" → "6.49.0". */
@@ -236,12 +254,19 @@ export function observeStainlessCreate<S>(rt: VigiloRuntime, original: (...a: an
   };
 }
 
-/** A proxy of `target` whose `method` is replaced, once, by `make(original)`; cached per target. */
-export function methodProxy<T extends object>(cache: WeakMap<object, any>, target: T, method: string, make: (original: any) => any): T {
+/**
+ * A proxy of `target` whose `method` is replaced, once, by `make(original)`; cached per target. With `client`
+ * (the wrapped client), the resource's `_client` is that client: the SDK's helpers that call back through
+ * `this._client` (openai's chat.completions.parse/stream/runTools, responses.parse/stream) reach the observed method.
+ */
+export function methodProxy<T extends object>(cache: WeakMap<object, any>, target: T, method: string, make: (original: any) => any, client?: () => object): T {
   return cachedProxy(cache, target, t => {
     let wrapped: any = null;
     return new Proxy(t, {
       get(obj, prop, receiver) {
+        if (prop === '_client' && client) {
+          return client();
+        }
         const value: any = Reflect.get(obj, prop, receiver);
         if (prop === method && typeof value === 'function') {
           wrapped ??= make(value);

@@ -93,7 +93,9 @@ function wrapResponsesCreate(rt: VigiloRuntime, client: any, original: (...a: an
 export function wrapOpenAI<T extends object>(rt: VigiloRuntime, client: T, scope?: TrackOptions): T {
   const cache = new WeakMap<object, any>();
   const bound = new WeakMap<object, any>();
-  return new Proxy(client, {
+  // The helpers (parse, stream, runTools) call `this._client.chat.completions.create`: give them this proxy.
+  const self = (): object => proxy;
+  const proxy: T = new Proxy(client, {
     get(target, prop) {
       const value: any = Reflect.get(target, prop, target);
       if (prop === 'chat' && value && typeof value === 'object') {
@@ -101,15 +103,16 @@ export function wrapOpenAI<T extends object>(rt: VigiloRuntime, client: T, scope
           new Proxy(chat, {
             get(c, p, r) {
               const v = Reflect.get(c, p, r);
-              return p === 'completions' && v && typeof v === 'object' ? methodProxy(cache, v, 'create', o => wrapChatCreate(rt, target, o, scope)) : v;
+              return p === 'completions' && v && typeof v === 'object' ? methodProxy(cache, v, 'create', o => wrapChatCreate(rt, target, o, scope), self) : v;
             }
           })
         );
       }
       if (prop === 'responses' && value && typeof value === 'object') {
-        return methodProxy(cache, value, 'create', o => wrapResponsesCreate(rt, target, o, scope));
+        return methodProxy(cache, value, 'create', o => wrapResponsesCreate(rt, target, o, scope), self);
       }
       return boundToTarget(bound, target, prop, value);
     }
   });
+  return proxy;
 }

@@ -43,6 +43,8 @@ export interface ResponseFacts {
   usageEstimated?: boolean;
   output?: string | null;
   error?: unknown;
+  /** A stream that stopped before its end (the user broke off, or dropped it unread): tagged `vigilo.stream: incomplete`. */
+  incomplete?: boolean;
 }
 
 /** One call in flight: start, first token, finish. Never throws. */
@@ -153,7 +155,7 @@ export class VigiloRuntime {
             usageEstimated: facts.usageEstimated ?? false,
             conversationId: request.scope.conversationId ?? null,
             fingerprint: firstUser ? conversationFingerprint(request.provider, request.system, firstUser.content) : null,
-            tags: request.scope.tags ?? {},
+            tags: facts.incomplete ? { ...(request.scope.tags ?? {}), 'vigilo.stream': 'incomplete' } : (request.scope.tags ?? {}),
             messages: capture ? request.messages : null,
             output: capture ? (facts.output ?? null) : null,
             sdk: { language: 'typescript', name: request.sdkName, version: request.sdkVersion }

@@ -127,10 +127,14 @@ export async function startFakeOpenAI(script: Partial<OpenAIScript> = {}): Promi
         { event: 'response.created', data: { type: 'response.created', sequence_number: seq++, response: response('in_progress', [], null) } },
         { event: 'response.output_item.added', data: { type: 'response.output_item.added', sequence_number: seq++, output_index: 0, item: { ...message, status: 'in_progress', content: [] } } }
       ];
+      const part = { type: 'output_text', text: '', annotations: [], logprobs: [] };
+      events.push({ event: 'response.content_part.added', data: { type: 'response.content_part.added', sequence_number: seq++, item_id: message.id, output_index: 0, content_index: 0, part } });
       for (const p of pieces(s.reply)) {
         events.push({ event: 'response.output_text.delta', data: { type: 'response.output_text.delta', sequence_number: seq++, item_id: message.id, output_index: 0, content_index: 0, delta: p, logprobs: [] } });
       }
       events.push({ event: 'response.output_text.done', data: { type: 'response.output_text.done', sequence_number: seq++, item_id: message.id, output_index: 0, content_index: 0, text: s.reply, logprobs: [] } });
+      events.push({ event: 'response.content_part.done', data: { type: 'response.content_part.done', sequence_number: seq++, item_id: message.id, output_index: 0, content_index: 0, part: { ...part, text: s.reply } } });
+      events.push({ event: 'response.output_item.done', data: { type: 'response.output_item.done', sequence_number: seq++, output_index: 0, item: message } });
       events.push({ event: 'response.completed', data: { type: 'response.completed', sequence_number: seq++, response: response('completed', [message], usage) } });
       sse(res, events, undefined, headers);
       return;
