@@ -205,7 +205,9 @@ export const CheckpointStagedBody = z
     /** Seconds the in-kernel save took. */
     saveS: z.number().nonnegative(),
     /** Why the kernel could not save (e.g. "cannot pickle '_thread.lock' object"). */
-    error: z.string().max(2000).optional()
+    error: z.string().max(2000).optional(),
+    /** Leave the staged path in place after the copy (a framework's own checkpoint folder); default: removed. */
+    keepSource: z.boolean().optional()
   })
   .strict();
 export type CheckpointStagedBody = z.infer<typeof CheckpointStagedBody>;

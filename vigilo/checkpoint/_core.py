@@ -193,20 +193,30 @@ class Checkpointer:
             pickle.dump(state, fh, protocol=pickle.HIGHEST_PROTOCOL)
         return path
 
-    def serve(self, trigger: Optional[str] = None) -> Optional[dict]:
-        """Save for the pending order (or, with `trigger`, on our own: callbacks); hand it to the sidecar."""
+    def pending(self) -> Optional[dict]:
+        """The order the sidecar sent that is not served yet, else None."""
+        order = self._order
+        return order if order is not None and order.get("id") not in self._handled else None
+
+    def serve(self, writer: Optional[Callable[[Path], Path]] = None, step: Optional[int] = None, own: bool = False, keep_source: bool = False) -> Optional[dict]:
+        """Save for the pending order and hand the file to the sidecar.
+
+        `writer(path_base) -> path` replaces the built-in save (framework callbacks);
+        `own=True` saves without an order (a framework saved on its own schedule).
+        """
         global _due
         if not self._lock.acquire(blocking=False):
             return None  # the other thread is saving this very order
         try:
-            order = self._order
+            order = None if own else self.pending()
             _due = False
-            if trigger is None and (order is None or order.get("id") in self._handled):
+            if order is None and not own:
                 return None
-            order_id = order.get("id") if trigger is None and order else None
+            order_id = order["id"] if order else None
             if order_id:
                 self._handled.add(order_id)
-            step = self.current_step()
+            if step is None:
+                step = self.current_step()
             stage = self.data_dir / STAGING_DIR / (order_id or f"own-{os.getpid()}-{time.time_ns()}")
             stage.mkdir(parents=True, exist_ok=True)
             name = f"step-{step}" if step is not None else time.strftime("ckpt-%Y%m%d-%H%M%S")
@@ -214,48 +224,26 @@ class Checkpointer:
             body: Dict[str, Any] = {
                 "kernelId": self.kernel_id,
                 "orderId": order_id,
-                "trigger": (order or {}).get("trigger", "manual") if trigger is None else trigger,
-                "kind": "objects" if trigger is None else "callback",
+                "trigger": order.get("trigger", "manual") if order else "callback",
+                "kind": "callback" if writer is not None else "objects",
                 "step": step,
             }
             try:
-                path = self._write(stage / name, step)
+                path = writer(stage / name) if writer is not None else self._write(stage / name, step)
             except Exception as err:  # unpicklable object, user save failed, disk full...
                 shutil.rmtree(stage, ignore_errors=True)
                 body.update(name=name, saveS=time.monotonic() - started, error=f"{type(err).__name__}: {err}"[:2000])
                 self.last_result = _call(self.data_dir, "POST", "/checkpoints/staged", body)
                 return self.last_result
-            body.update(name=path.name, saveS=time.monotonic() - started, stagingPath=str(path))
+            body.update(name=Path(path).name, saveS=time.monotonic() - started, stagingPath=str(path))
+            if keep_source:
+                body["keepSource"] = True
             self.last_result = _call(self.data_dir, "POST", "/checkpoints/staged", body)
+            if not Path(path).is_relative_to(stage) or not self.last_result.get("accepted"):
+                shutil.rmtree(stage, ignore_errors=True)
             return self.last_result
         finally:
             self._lock.release()
-
-    def stage_folder(self, folder: str, step: Optional[int], trigger: str = "callback") -> dict:
-        """A framework saved a checkpoint folder itself: hand a copy of it to the sidecar."""
-        stage = self.data_dir / STAGING_DIR / f"own-{os.getpid()}-{time.time_ns()}"
-        stage.mkdir(parents=True, exist_ok=True)
-        started = time.monotonic()
-        src = Path(folder)
-        target = stage / src.name
-        if src.is_dir():
-            shutil.copytree(src, target)
-        else:
-            shutil.copy2(src, target)
-        body = {
-            "kernelId": self.kernel_id,
-            "orderId": None,
-            "trigger": trigger,
-            "kind": "callback",
-            "step": step,
-            "name": src.name,
-            "saveS": time.monotonic() - started,
-            "stagingPath": str(target),
-        }
-        self.last_result = _call(self.data_dir, "POST", "/checkpoints/staged", body)
-        if not self.last_result.get("accepted"):
-            shutil.rmtree(stage, ignore_errors=True)
-        return self.last_result
 
 
 def _checkpointer(data_dir=None) -> Checkpointer:

@@ -55,6 +55,8 @@ interface Order {
   orderedAtMs: number;
   progress: CheckpointProgress;
   staged: boolean;
+  /** 'objects' (watch + step) or 'callback' (a framework's own save), from the kernel's staged call. */
+  kind: 'objects' | 'callback';
 }
 
 interface Failure {
@@ -278,6 +280,7 @@ export class CheckpointEngine {
       run,
       orderedAtMs: now,
       staged: false,
+      kind: trigger === 'callback' ? 'callback' : 'objects',
       progress: { id, trigger, step: null, phase: 'requested', bytesDone: 0, bytesTotal: null, startedAt: new Date(now).toISOString() }
     };
     this.lastAttemptAtMs = now;
@@ -360,6 +363,7 @@ export class CheckpointEngine {
       order.kernelId = body.kernelId;
     }
     order.staged = true;
+    order.kind = body.kind;
     order.progress.step = body.step;
     if (body.error || !body.stagingPath) {
       const unpicklable = /pickl|serializ/i.test(body.error ?? '');
@@ -374,13 +378,21 @@ export class CheckpointEngine {
       return { accepted: false, id: order.id, message: order ? `save failed in the kernel: ${body.error}` : '' };
     }
     const o = order;
-    this.copying = this.copyOrder(o, body.stagingPath, body.name, body.saveS).finally(() => {
+    this.copying = this.copyOrder(o, body.stagingPath, body.name, body.saveS, body.keepSource ?? false).finally(() => {
       this.copying = null;
     });
     return { accepted: true, id: o.id, message: `copying to ${this.destination(o.run).path}` };
   }
 
-  private async copyOrder(order: Order, stagingPath: string, name: string, kernelSaveS: number): Promise<void> {
+  private async copyOrder(order: Order, stagingPath: string, name: string, kernelSaveS: number, keepSource: boolean): Promise<void> {
+    const cleanUp = async (): Promise<void> => {
+      await rm(join(this.options.stagingDir, order.id), { recursive: true, force: true });
+      if (!keepSource) {
+        // The kernel's own staging folder (<staging>/<name>/file) goes with the file.
+        const parent = dirname(stagingPath);
+        await rm(dirname(parent) === this.options.stagingDir ? parent : stagingPath, { recursive: true, force: true });
+      }
+    };
     const dest = this.destination(order.run);
     if (!dest.path) {
       this.fail(order, `no durable destination: ${dest.reason}`, dest.fix ?? '', false);
@@ -417,7 +429,7 @@ export class CheckpointEngine {
           sha256: result.sha256,
           durationMs: now - order.orderedAtMs,
           verified: true,
-          kind: order.trigger === 'callback' ? 'callback' : 'objects',
+          kind: order.kind,
           run: order.run,
           kernelId: order.kernelId,
           error: null
@@ -426,9 +438,8 @@ export class CheckpointEngine {
         this.lastSaveS = kernelSaveS + (now - copyStart) / 1000;
         this.failure = null;
         this.lastError = null;
-        await this.rotate(order.run, record.kind as 'objects' | 'callback', dest.path);
-        await rm(join(this.options.stagingDir, order.id), { recursive: true, force: true });
-        await rm(stagingPath, { recursive: true, force: true });
+        await this.rotate(order.run, order.kind, dest.path);
+        await cleanUp();
         this.order = null;
         this.ctx.alerts.clear('checkpoint.failed', order.run);
         this.ctx.log(`checkpoint ${order.id} verified: ${result.path} (${mib(result.bytes)}, sha256 ${result.sha256.slice(0, 12)})`);
@@ -441,8 +452,7 @@ export class CheckpointEngine {
           continue;
         }
         this.fail(order, e.message, e.fix, e.retryable);
-        await rm(join(this.options.stagingDir, order.id), { recursive: true, force: true });
-        await rm(stagingPath, { recursive: true, force: true });
+        await cleanUp();
         return;
       }
     }
@@ -503,7 +513,7 @@ export class CheckpointEngine {
       sha256: '',
       durationMs: now - order.orderedAtMs,
       verified: false,
-      kind: order.trigger === 'callback' ? 'callback' : 'objects',
+      kind: order.kind,
       run: order.run,
       kernelId: order.kernelId,
       error: message
