@@ -11,6 +11,7 @@
 // node:sqlite on Node >= 22.13, else WASM); VIGILO_SQLITE=wasm forces the WASM engine.
 import { spawn, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import http from 'node:http';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -49,12 +50,26 @@ function stop(child) {
   return new Promise(r => (child.exitCode !== null || child.signalCode !== null ? r() : child.once('exit', r)));
 }
 
-const headers = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' };
+// node:http with keep-alive: a lighter client than fetch, so on a small machine the figures are the sidecar's.
+const agent = new http.Agent({ keepAlive: true, maxSockets: 32 });
+function request(method, url, body) {
+  return new Promise((resolve, reject) => {
+    const u = new URL(url);
+    const headers = { authorization: `Bearer ${TOKEN}`, ...(body ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } : {}) };
+    const req = http.request({ host: u.hostname, port: u.port, path: u.pathname + u.search, method, agent, headers }, res => {
+      const chunks = [];
+      res.on('data', c => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode, text: Buffer.concat(chunks).toString() }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
 async function timed(url) {
   const t = performance.now();
-  const r = await fetch(url, { headers });
-  await r.arrayBuffer();
-  if (!r.ok) throw new Error(`${url} → ${r.status}`);
+  const r = await request('GET', url);
+  if (r.status !== 200) throw new Error(`${url} → ${r.status} ${r.text.slice(0, 200)}`);
   return performance.now() - t;
 }
 
@@ -70,10 +85,9 @@ function event(i) {
 }
 
 async function post(url, events) {
-  const r = await fetch(`${url}/llm/events`, { method: 'POST', headers, body: JSON.stringify({ events }) });
-  const body = await r.json();
-  if (!r.ok) throw new Error(`POST /llm/events → ${r.status} ${JSON.stringify(body)}`);
-  return body;
+  const r = await request('POST', `${url}/llm/events`, JSON.stringify({ events }));
+  if (r.status !== 200) throw new Error(`POST /llm/events → ${r.status} ${r.text.slice(0, 300)}`);
+  return JSON.parse(r.text);
 }
 
 /** Send `total` events in requests of `batch` from `senders` concurrent clients; events/s. */
@@ -219,6 +233,7 @@ async function killLoop(rounds) {
 }
 
 const v = spawnSync(nodeBin, ['--version'], { encoding: 'utf8' }).stdout.trim();
+console.log(`load average before the run: ${(await import('node:os')).loadavg().map(l => l.toFixed(1)).join(' ')} on ${(await import('node:os')).cpus().length} cores`);
 console.log(`bench/history.mjs — sidecar on Node ${v}${process.env.VIGILO_SQLITE ? ` (VIGILO_SQLITE=${process.env.VIGILO_SQLITE})` : ''}, ${new Date().toISOString().slice(0, 16)}Z`);
 const controlFile = join(mkdtempSync(join(tmpdir(), 'vigilo-control-')), 'probe.json');
 control = { file: controlFile, child: spawn(process.execPath, ['--require', join(ROOT, 'bench', 'history-probe.cjs'), '-e', 'setInterval(() => {}, 1000)'], { env: { ...process.env, VIGILO_BENCH_PROBE: controlFile }, stdio: 'ignore' }) };

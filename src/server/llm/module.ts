@@ -48,6 +48,8 @@ export const DEFAULT_RETENTION_DAYS = 90;
 const PRUNE_CHUNK = 2000;
 /** Rows written per group commit at most: one full batch (a few ms of work), so a commit never holds the event loop long. */
 const GROUP_ROWS = LLM_MAX_EVENTS_PER_BATCH;
+/** Conversations whose health GET /llm/conversations computes per turn of the event loop. */
+const LIST_SLICE = 10;
 const PRUNE_INTERVAL_MS = 3_600_000;
 
 /** Price one event against the table: null cost for an unknown model, never $0. */
@@ -183,7 +185,7 @@ export function llmModule(ctx: SidecarContext, options: LlmModuleOptions = {}): 
     }
     // The latest HEALTH_WINDOW calls feed the trends and the context forecast;
     // the conversation's own totals (count, first call, cost) come from the aggregates.
-    const calls = db().recent(HEALTH_WINDOW, key).reverse();
+    const calls = db().healthWindow(key, HEALTH_WINDOW).reverse();
     if (calls.length === 0) {
       throw new ApiError('not_found', `The calls of conversation "${key}" were deleted by the retention setting; only its totals remain.`);
     }
@@ -216,6 +218,18 @@ export function llmModule(ctx: SidecarContext, options: LlmModuleOptions = {}): 
     }
     healthCache.set(key, { calls: totals.calls, lastMs: totals.lastMs, table, health });
     return health;
+  };
+
+  /** Health, or null for a conversation whose calls the retention setting deleted (its totals remain). */
+  const healthOrPruned = (key: string): ConversationHealth | null => {
+    try {
+      return healthOf(key);
+    } catch (error) {
+      if (error instanceof ApiError && error.code === 'not_found') {
+        return null;
+      }
+      throw error;
+    }
   };
 
   /** Which conversation each call belongs to (src/core/llm/fingerprint.ts), kept for this run, bounded. */
@@ -444,11 +458,24 @@ export function llmModule(ctx: SidecarContext, options: LlmModuleOptions = {}): 
       summary: 'Tracked conversations (most recent first, at most 100) with their health scores.',
       tags: ['llm'],
       response: LlmConversationsResponse,
-      handler: () => ({
-        conversations: db()
-          .conversations(100)
-          .map(c => healthOf(c.key))
-      })
+      handler: async () => {
+        // Computed a few conversations per turn of the event loop, so a list whose
+        // conversations all just changed never holds the loop for long.
+        const listed = db().conversations(100);
+        const conversations: ConversationHealth[] = [];
+        for (let i = 0; i < listed.length; i += LIST_SLICE) {
+          if (i > 0) {
+            await new Promise(resolve => setImmediate(resolve));
+          }
+          for (const c of listed.slice(i, i + LIST_SLICE)) {
+            const health = healthOrPruned(c.key);
+            if (health) {
+              conversations.push(health);
+            }
+          }
+        }
+        return { conversations };
+      }
     }),
     jsonRoute({
       method: 'get',

@@ -1,6 +1,6 @@
 import { chmodSync, closeSync, existsSync, openSync, readFileSync, rmdirSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { Database as WasmDatabase, type Statement as WasmStatement } from 'node-sqlite3-wasm';
+import type { Database as WasmDatabase, Statement as WasmStatement } from 'node-sqlite3-wasm';
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 
 /**
@@ -221,7 +221,9 @@ function openWasm(file: string, settleMs?: number): Raw {
   const ownerFile = claimWasmLock(file, settleMs);
   let db: WasmDatabase;
   try {
-    db = new WasmDatabase(file);
+    // Loaded only when used: instantiating the WebAssembly module costs ~10 MB of RSS.
+    const { Database } = require('node-sqlite3-wasm') as typeof import('node-sqlite3-wasm');
+    db = new Database(file);
     // EXCLUSIVE: the lock is taken once and held until close (our owner file
     // vouches for it); it also lets WAL run without shared memory.
     db.exec('PRAGMA locking_mode=EXCLUSIVE; PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;');

@@ -97,6 +97,22 @@ describe('LLM history store', () => {
   });
 });
 
+describe('retention through the API', () => {
+  it('deletes raw calls older than 90 days at start; their conversations leave the list, their cost stays in the totals', async () => {
+    const d = dir();
+    const seeded = new LlmStore(join(d, 'llm.sqlite'));
+    seeded.insert([call(1, { conversationKey: 'old', startedAtMs: T0 - 100 * DAY }), call(2, { conversationKey: 'recent', startedAtMs: T0 - DAY })]);
+    seeded.close();
+    const sc = await startSidecar(d, new ManualClock(T0));
+    cleanups.push(() => sc.stop());
+    expect((await sc.get('/llm/conversations')).body.conversations.map((c: { conversationId: string }) => c.conversationId)).toEqual(['recent']);
+    const old = await sc.get('/llm/health/old');
+    expect(old.status).toBe(404);
+    expect(old.body.error.message).toMatch(/retention/);
+    expect((await sc.get('/llm/cost?days=365')).body.byDay.reduce((a: number, b: { calls: number }) => a + b.calls, 0)).toBe(2);
+  });
+});
+
 describe('POST /llm/events under concurrency', () => {
   it('answers each of many simultaneous one-event requests with its own count, written together', async () => {
     const sc = await startSidecar(dir(), new ManualClock(T0));

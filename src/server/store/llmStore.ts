@@ -124,6 +124,9 @@ const COLUMNS = [
 ];
 /** Every column but the captured content: what lists and health read. */
 const FACT_COLUMNS = COLUMNS.filter(c => c !== 'messages' && c !== 'output').join(', ');
+/** What a conversation's health reads of each call. */
+const HEALTH_COLUMNS =
+  'provider, request_model, response_model, started_at_ms, ttft_ms, latency_ms, status, has_usage, input_tokens, output_tokens, cached_input_tokens, cache_write_tokens, reasoning_tokens, cost_usd';
 const INSERT_CALL = `INSERT OR IGNORE INTO llm_calls (${COLUMNS.join(', ')}) VALUES (${COLUMNS.map(() => '?').join(', ')})`;
 
 const TOTAL_COLUMNS = [
@@ -150,6 +153,7 @@ const UPSERT_CONVERSATION = `INSERT INTO llm_conversations (key, provider, calls
 export const LLM_QUERIES = {
   recent: `SELECT ${FACT_COLUMNS} FROM llm_calls ORDER BY started_at_ms DESC, rowid DESC LIMIT ?`,
   recentOfConversation: `SELECT ${FACT_COLUMNS} FROM llm_calls WHERE conversation_key = ? ORDER BY started_at_ms DESC, rowid DESC LIMIT ?`,
+  healthWindow: `SELECT ${HEALTH_COLUMNS} FROM llm_calls WHERE conversation_key = ? ORDER BY started_at_ms DESC, rowid DESC LIMIT ?`,
   totals: 'SELECT * FROM llm_agg WHERE dim = ? AND key = ? AND bucket = ?',
   buckets: 'SELECT * FROM llm_agg WHERE dim = ? AND key = ?',
   daysSince: 'SELECT * FROM llm_agg WHERE dim = ? AND key >= ? ORDER BY key',
@@ -167,8 +171,36 @@ function str(v: SqlValue | undefined): string | null {
   return v === null || v === undefined ? null : String(v);
 }
 
+/** A call as a conversation's health sees it. */
+export type HealthRow = Pick<StoredCall, 'provider' | 'requestModel' | 'responseModel' | 'startedAtMs' | 'ttftMs' | 'latencyMs' | 'status' | 'tokens' | 'costUsd'>;
+
+function rowToHealth(r: SqlRow): HealthRow {
+  return {
+    provider: r.provider as LlmProvider,
+    requestModel: str(r.request_model),
+    responseModel: str(r.response_model),
+    startedAtMs: num(r.started_at_ms),
+    ttftMs: r.ttft_ms === null ? null : num(r.ttft_ms),
+    latencyMs: num(r.latency_ms),
+    status: r.status as 'ok' | 'error',
+    tokens: rowTokens(r),
+    costUsd: r.cost_usd === null ? null : num(r.cost_usd)
+  };
+}
+
+function rowTokens(r: SqlRow): TokenCounts | null {
+  return num(r.has_usage) === 1
+    ? {
+        inputTokens: num(r.input_tokens),
+        outputTokens: num(r.output_tokens),
+        cachedInputTokens: num(r.cached_input_tokens),
+        cacheWriteTokens: num(r.cache_write_tokens),
+        reasoningTokens: num(r.reasoning_tokens)
+      }
+    : null;
+}
+
 function rowToCall(r: SqlRow): StoredCall {
-  const hasUsage = num(r.has_usage) === 1;
   return {
     id: String(r.id),
     runId: String(r.run_id),
@@ -184,15 +216,7 @@ function rowToCall(r: SqlRow): StoredCall {
     status: r.status as 'ok' | 'error',
     errorClass: str(r.error_class),
     httpStatus: r.http_status === null ? null : num(r.http_status),
-    tokens: hasUsage
-      ? {
-          inputTokens: num(r.input_tokens),
-          outputTokens: num(r.output_tokens),
-          cachedInputTokens: num(r.cached_input_tokens),
-          cacheWriteTokens: num(r.cache_write_tokens),
-          reasoningTokens: num(r.reasoning_tokens)
-        }
-      : null,
+    tokens: rowTokens(r),
     usageEstimated: num(r.usage_estimated) === 1,
     costUsd: r.cost_usd === null ? null : num(r.cost_usd),
     conversationKey: str(r.conversation_key),
@@ -448,6 +472,11 @@ export class LlmStore {
         ? this.db.all(LLM_QUERIES.recent, [limit])
         : this.db.all(LLM_QUERIES.recentOfConversation, [conversationKey, limit]);
     return rows.map(rowToCall);
+  }
+
+  /** A conversation's latest `limit` calls, newest first, with only what its health reads. */
+  healthWindow(conversationKey: string, limit: number): HealthRow[] {
+    return this.db.all(LLM_QUERIES.healthWindow, [conversationKey, limit]).map(rowToHealth);
   }
 
   /** Totals of one (dim, key, bucket), null when nothing was recorded there. */
