@@ -54,8 +54,13 @@ def test_a_raw_stream_merges_message_start_and_message_delta_usage(llm, sidecar,
         "content_block_delta", "content_block_delta", "content_block_stop", "message_delta", "message_stop",
     ]
     [event] = sent_events(llm, sidecar)
-    # message_start said output_tokens=1 (a placeholder); message_delta the final 4.
-    assert event["usage"] == fake_anthropic.usage
+    # message_start said output_tokens=1 (a placeholder); message_delta the final 4. Both go as sent; the sidecar merges.
+    start = {**fake_anthropic.usage, "output_tokens": 1}
+    assert event["usage"] == start
+    assert event["usageEvents"] == [
+        {"type": "message_start", "usage": start},
+        {"type": "message_delta", "usage": {"output_tokens": fake_anthropic.usage["output_tokens"]}},
+    ]
     assert event["stream"] is True and event["output"] == "Bonjour depuis le faux."
     assert event["ttftMs"] == pytest.approx(200.0) and event["latencyMs"] == pytest.approx(900.0)
 
@@ -68,7 +73,7 @@ def test_the_messages_stream_helper_works_as_before_and_is_recorded(llm, sidecar
     assert text == "Bonjour depuis le faux."
     assert final.usage.output_tokens == 4 and final.usage.cache_read_input_tokens == 3000
     [event] = sent_events(llm, sidecar)
-    assert event["stream"] is True and event["usage"] == fake_anthropic.usage
+    assert event["stream"] is True and event["usageEvents"][-1] == {"type": "message_delta", "usage": {"output_tokens": fake_anthropic.usage["output_tokens"]}}
     assert event["fingerprint"] == FINGERPRINT and event["output"] == text
 
 
@@ -106,8 +111,11 @@ def test_async_client_plain_raw_stream_and_stream_helper(llm, sidecar, fake_anth
     assert text == "Bonjour depuis le faux."
     plain, raw, helper = sent_events(llm, sidecar)
     assert [e["stream"] for e in (plain, raw, helper)] == [False, True, True]
+    assert plain["usage"] == fake_anthropic.usage
+    for event in (raw, helper):
+        assert event["usageEvents"][-1]["usage"] == {"output_tokens": fake_anthropic.usage["output_tokens"]}
     for event in (plain, raw, helper):
-        assert event["usage"] == fake_anthropic.usage and event["fingerprint"] == FINGERPRINT
+        assert event["fingerprint"] == FINGERPRINT
 
 
 def test_a_system_prompt_given_as_a_string_counts_for_the_fingerprint(llm, sidecar, fake_anthropic):

@@ -9,6 +9,9 @@ from vigilo.llm._google import _messages as google_messages
 from vigilo.llm._openai import _chat_messages, _responses_messages
 from vigilo.llm._record import fingerprint, fingerprint_of
 
+from llm_fixtures import *  # noqa: F401,F403
+from llm_fixtures import openai_client, sent_events
+
 VECTORS = Path(__file__).resolve().parent.parent / "test" / "vectors" / "fingerprint.json"
 
 
@@ -52,3 +55,28 @@ def test_several_system_messages_before_the_first_user_message_are_joined_with_a
 
 def test_no_user_message_means_no_fingerprint():
     assert fingerprint_of("openai", _chat_messages({"messages": [{"role": "system", "content": "x"}]})) is None
+
+
+CHAIN_VECTORS = Path(__file__).resolve().parent.parent / "test" / "vectors" / "chain.json"
+
+
+def test_the_conversation_chain_matches_the_shared_vectors():
+    from vigilo.llm._record import chain_hashes, reply_hash
+
+    vectors = json.loads(CHAIN_VECTORS.read_text(encoding="utf-8"))
+    assert len(vectors) >= 5
+    for v in vectors:
+        chain = chain_hashes(v["provider"], v["messages"])
+        assert chain == v["chain"]
+        assert reply_hash(v["provider"], chain, v["output"]) == v["replyHash"]
+
+
+def test_an_event_carries_the_chain_of_its_request_and_reply(llm, sidecar, fake_openai):
+    from vigilo.llm._record import chain_hashes, reply_hash
+
+    client = llm.wrap(openai_client(fake_openai))
+    messages = [{"role": "system", "content": "You plan trips."}, {"role": "user", "content": "Plan Lisbon."}]
+    client.chat.completions.create(model="gpt-4o-mini", messages=messages)
+    [event] = sent_events(llm, sidecar)
+    assert event["chain"] == chain_hashes("openai", messages)
+    assert event["replyHash"] == reply_hash("openai", event["chain"], event["output"])

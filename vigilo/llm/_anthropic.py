@@ -22,7 +22,23 @@ def _prepare(args: tuple, kwargs: dict, force_stream: bool = False) -> tuple:
     if system is not None:
         send["system"] = system
     stream = force_stream or kwargs.get("stream") is True
-    return kwargs.get("model"), {"messages": messages, "system": system}, send, stream, {}
+    return kwargs.get("model"), {"messages": messages, "system": system, "betas": _betas(kwargs)}, send, stream, {}
+
+
+def _betas(kwargs: dict) -> "list[str]":
+    """The anthropic-beta values a request sends (extra_headers, a betas= argument), comma-split: facts
+    the sidecar uses for the context window (docs/LLM.md)."""
+    out: "list[str]" = []
+    headers = kwargs.get("extra_headers")
+    values = [v for k, v in headers.items() if str(k).lower() == "anthropic-beta"] if isinstance(headers, dict) else []
+    betas = kwargs.get("betas")
+    values += list(betas) if isinstance(betas, (list, tuple)) else []
+    for value in values:
+        for part in str(value).split(","):
+            part = part.strip()
+            if part and part not in out:
+                out.append(part)
+    return out
 
 
 def _messages(snapshot: dict) -> "list[dict]":
@@ -44,17 +60,16 @@ def _observe(event: Any, record: Any, state: dict) -> bool:
     if kind == "message_start":
         message = get(event, "message")
         record.note(get(message, "model"))
-        state["usage"] = dict(to_json_dict(get(message, "usage")) or {})
-        record.usage = state["usage"]
+        usage = to_json_dict(get(message, "usage")) or {}
+        record.usage = usage
+        # Every usage-carrying event goes as it is; the sidecar merges them (src/core/llm/usage.ts).
+        record.usage_events.append({"type": "message_start", "usage": usage})
     elif kind == "message_delta":
-        # message_delta carries the final output_tokens (and, on newer APIs, the
-        # other counts again): merge over message_start's usage, ignoring nulls.
-        merged = dict(state.get("usage") or {})
-        for key, value in (to_json_dict(get(event, "usage")) or {}).items():
-            if value is not None:
-                merged[key] = value
-        state["usage"] = merged
-        record.usage = merged
+        usage = to_json_dict(get(event, "usage"))
+        if usage:
+            if record.usage is None:
+                record.usage = usage
+            record.usage_events.append({"type": "message_delta", "usage": usage})
     elif kind == "content_block_delta":
         delta = get(event, "delta")
         if record.capture and get(delta, "type") == "text_delta":

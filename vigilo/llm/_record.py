@@ -98,6 +98,29 @@ def fingerprint(provider: str, system: str, first_user: str) -> str:
     return hashlib.sha256(f"{provider}\n{system}\n{first_user}".encode("utf-8")).hexdigest()
 
 
+#: longest request (in messages) whose conversation chain is sent; longer ones fall back to the fingerprint
+MAX_CHAIN = 4000
+
+
+def chain_hashes(provider: str, messages: "list[dict]") -> "list[str]":
+    """Conversation chain (docs/LLM.md "Conversation identity", vectors in test/vectors/chain.json):
+    sha256 of the provider, then for each message sha256(previous + "\n" + role + "\n" + text)."""
+    out = []
+    prev = hashlib.sha256(provider.encode("utf-8")).hexdigest()
+    for message in messages:
+        prev = hashlib.sha256(f"{prev}\n{message['role']}\n{message['content']}".encode("utf-8")).hexdigest()
+        out.append(prev)
+    return out
+
+
+def reply_hash(provider: str, chain: "list[str]", output: Optional[str]) -> Optional[str]:
+    """The chain continued by the reply (role "assistant"); None without reply text."""
+    if not isinstance(output, str) or not output:
+        return None
+    prev = chain[-1] if chain else hashlib.sha256(provider.encode("utf-8")).hexdigest()
+    return hashlib.sha256(f"{prev}\nassistant\n{output}".encode("utf-8")).hexdigest()
+
+
 def fingerprint_of(provider: str, messages: "list[dict]") -> Optional[str]:
     """From normalised messages (docs/LLM-python.md, same rule as src/client): the system and
     developer messages before the first user message, joined with "\n", and that first user
@@ -169,6 +192,8 @@ class CallRecord:
         self.read_response: Optional[Callable[[Any], "tuple[Optional[str], Any, Optional[str]]"]] = None
         self.response_model: Optional[str] = None
         self.usage: Any = None
+        # Streams whose usage comes in several events (Anthropic): each {"type", "usage"} as sent.
+        self.usage_events: "list[dict]" = []
         self.output_parts: "list[str]" = []
         self.error: Optional["dict[str, Any]"] = None
         self.ended = False
@@ -211,7 +236,17 @@ class CallRecord:
             self.usage = usage if usage is not None else self.usage
             output = text if text is not None else output
         ttft = self.ttft if self.ttft is not None else self.first_item
+        chain = chain_hashes(self.provider, messages) if len(messages) <= MAX_CHAIN else None
+        betas = self.request.get("betas") if isinstance(self.request, dict) else None
+        extra: "dict[str, Any]" = {}
+        if self.usage_events:
+            extra["usageEvents"] = self.usage_events[-64:]
+        if betas:
+            extra["betas"] = [str(b)[:128] for b in betas][:32]
         return {
+            **extra,
+            "chain": chain,
+            "replyHash": reply_hash(self.provider, chain, output) if chain is not None else None,
             "id": self.id,
             "provider": self.provider,
             "operation": self.operation,
