@@ -145,4 +145,8 @@ def instrument(client: Any, is_async: bool) -> "list[str]":
         missing.append("chat.completions.create")
     if not patch(get(client, "responses"), "create", method(RESPONSES)):
         missing.append("responses.create")
+    # parse() posts by itself (not through create); stream() helpers call create and are tracked with it.
+    for owner, name, spec in ((get(chat, "completions"), "chat.completions.parse", CHAT), (get(client, "responses"), "responses.parse", RESPONSES)):
+        if hasattr(owner, "parse") and not patch(owner, "parse", method(spec)):
+            missing.append(name)
     return missing

@@ -15,6 +15,8 @@ from .._kernel import iso
 from ._context import current
 
 _SDK_VERSIONS: "dict[str, Optional[str]]" = {}
+#: the tag an abandoned stream's event carries (docs/LLM-python.md "Limits")
+INCOMPLETE_TAG = "vigilo.stream"
 
 
 def get(obj: Any, key: str, default: Any = None) -> Any:
@@ -197,6 +199,8 @@ class CallRecord:
         self.output_parts: "list[str]" = []
         self.error: Optional["dict[str, Any]"] = None
         self.ended = False
+        # A stream that stopped before its end (closed, dropped, never read): sent with what was seen, tagged.
+        self.incomplete = False
 
     def restart(self, wall: float) -> None:
         """The request really starts now (lazily started streams)."""
@@ -262,7 +266,7 @@ class CallRecord:
             "usageEstimated": False,
             "conversationId": _clip(self.conversation_id, 256),
             "fingerprint": fingerprint_of(self.provider, messages),
-            "tags": {k: v[:1000] for k, v in self.tags.items()},
+            "tags": {**{k: v[:1000] for k, v in self.tags.items()}, **({INCOMPLETE_TAG: "incomplete"} if self.incomplete else {})},
             "messages": [{"role": m["role"][:64], "content": m["content"]} for m in messages] if self.capture else None,
             "output": output if self.capture else None,
             "sdk": {"language": "python", "name": self.sdk, "version": _clip(sdk_version(self.sdk), 50)},

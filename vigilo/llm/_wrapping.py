@@ -119,18 +119,33 @@ def _fail(record: Optional[CallRecord], exc: BaseException) -> None:
         _end(record, exc, "recording an error")
 
 
+def _raw_response(result: Any, stream: bool) -> Any:
+    """``with_raw_response`` (openai, anthropic): the SDK's raw response, whose ``parse()`` gives the SDK object and
+    caches it (so parsing it for the event changes nothing for the user). Only when that is safe: a stream is parsed
+    without reading it; a whole response only once its body was read (``with_streaming_response`` reads it later)."""
+    parse = getattr(result, "parse", None)
+    http = getattr(result, "http_response", None)
+    if http is None or not callable(parse) or inspect.iscoroutinefunction(parse) or not type(result).__name__.endswith("APIResponse"):
+        return None
+    return result if stream or getattr(http, "is_closed", False) else None
+
+
 def _finish(spec: Spec, record: Optional[CallRecord], result: Any, state: Any) -> Any:
     """After a call returned: streams get instrumented (same object), responses noted."""
     if record is None:
         return result
     try:
+        raw = _raw_response(result, record.stream)
         if record.stream:
             for item in spec.read_ahead(result) if spec.read_ahead else ():
                 _observe(spec, record, item, state)
+            if raw is not None:  # the user's raw.parse() returns this same (cached) stream, instrumented
+                instrument_stream(spec, record, raw.parse(), state)
+                return result
             return instrument_stream(spec, record, result, state)
         record.end()
         record.response = result
-        record.read_response = spec.read_response
+        record.read_response = spec.read_response if raw is None else (lambda r: spec.read_response(r.parse()))
         _emit(record)
     except Exception as err:
         runtime().count("errors", error=f"{spec.provider} {spec.operation} response: {type(err).__name__}: {err}")
@@ -192,7 +207,7 @@ def _sync_items(spec: Spec, record: CallRecord, items: Any, state: Any) -> Any:
             if _observe(spec, record, item, state):
                 yield item
     except GeneratorExit:
-        _end(record)
+        _cut(record)
         close = getattr(items, "close", None)
         if close is not None:
             close()
@@ -211,7 +226,7 @@ async def _async_items(spec: Spec, record: CallRecord, items: Any, state: Any) -
             if _observe(spec, record, item, state):
                 yield item
     except GeneratorExit:
-        _end(record)
+        _cut(record)
         aclose = getattr(items, "aclose", None)
         if aclose is not None:
             try:
@@ -229,13 +244,23 @@ def instrument_stream(spec: Spec, record: CallRecord, stream: Any, state: Any) -
     """Observe a stream. SDK stream objects stay the same object; bare generators get a generator."""
     is_async = hasattr(stream, "__aiter__")
     if inspect.isgenerator(stream) or inspect.isasyncgen(stream):
-        return _async_items(spec, record, stream, state) if is_async else _sync_items(spec, record, stream, state)
-    # openai / anthropic Stream and AsyncStream iterate `self._iterator` in __iter__/__next__
-    # (__aiter__/__anext__); wrap that iterator on the instance, keep the object.
-    inner = getattr(stream, "_iterator")
-    stream._iterator = _async_items(spec, record, inner, state) if is_async else _sync_items(spec, record, inner, state)
-    _patch_close(stream, record, is_async)
+        stream = _async_items(spec, record, stream, state) if is_async else _sync_items(spec, record, stream, state)
+    else:
+        # openai / anthropic Stream and AsyncStream iterate `self._iterator` in __iter__/__next__
+        # (__aiter__/__anext__); wrap that iterator on the instance, keep the object.
+        inner = getattr(stream, "_iterator")
+        stream._iterator = _async_items(spec, record, inner, state) if is_async else _sync_items(spec, record, inner, state)
+        _patch_close(stream, record, is_async)
+    # A stream the user drops unread or half read: its event goes when the object goes (or at exit).
+    weakref.finalize(stream, _cut, record)
     return stream
+
+
+def _cut(record: CallRecord) -> None:
+    """The stream stops before its end: send what was seen, marked incomplete. Nothing if it had ended."""
+    if not record.ended:
+        record.incomplete = True
+        _end(record)
 
 
 def _patch_close(stream: Any, record: CallRecord, is_async: bool) -> None:
@@ -248,7 +273,7 @@ def _patch_close(stream: Any, record: CallRecord, is_async: bool) -> None:
     if is_async:
 
         async def aclose_wrapper() -> Any:
-            _end(record)
+            _cut(record)
             target = ref()
             if target is not None:
                 return await close(target)
@@ -257,7 +282,7 @@ def _patch_close(stream: Any, record: CallRecord, is_async: bool) -> None:
     else:
 
         def close_wrapper() -> Any:
-            _end(record)
+            _cut(record)
             target = ref()
             if target is not None:
                 return close(target)
