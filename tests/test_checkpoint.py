@@ -115,3 +115,18 @@ def test_restore_refuses_a_checkpoint_whose_bytes_changed(colab):
         fh.write(b"X")
     with pytest.raises(ckpt.CheckpointError, match="sha256"):
         ckpt.restore()
+
+
+def test_the_next_session_reports_the_last_verified_checkpoint(colab):
+    from checkpoint_fixtures import Sidecar
+
+    ckpt.watch(model=Model(1), step=lambda: 4200, run="report")
+    assert save_now(colab)["verified"]
+    _core.unwatch()
+    colab.stop()
+    again = Sidecar(colab.data_dir, colab.env, colab.root).start()
+    try:
+        previous = until(lambda: (again.call("GET", "/metrics").get("session") or {}).get("previous"), "the previous session")
+        assert "last verified checkpoint at step 4200, 0 min before the runtime ended" in previous["how"]
+    finally:
+        again.stop()

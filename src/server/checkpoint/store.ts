@@ -4,6 +4,8 @@
  * (src/server/store/engine.ts). Every read is indexed and bounded: no request
  * scans the whole history.
  */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { CheckpointRecord, CheckpointSettings, type CheckpointSettings as Settings } from '../../shared/checkpoint-api';
 import { openDatabase, type Database, type SqlRow } from '../store/engine';
 
@@ -126,5 +128,26 @@ export class CheckpointStore {
 
   close(): void {
     this.db.close();
+  }
+}
+
+/**
+ * The newest verified checkpoint at or before `atMs` in `<dataDir>/checkpoints.sqlite`, for the
+ * previous-session report ("last verified checkpoint at step 4200, 12 min before the runtime
+ * ended"). Null when there is no database (never creates one) or no such checkpoint.
+ */
+export function lastVerifiedCheckpointBefore(dataDir: string, atMs: number): { step: number | null; time: string; path: string } | null {
+  const file = join(dataDir, CHECKPOINT_DB_FILE);
+  if (!existsSync(file)) return null;
+  try {
+    const store = new CheckpointStore(file);
+    try {
+      const r = store.latestVerifiedBefore(atMs);
+      return r ? { step: r.step, time: r.time, path: r.path } : null;
+    } finally {
+      store.close();
+    }
+  } catch {
+    return null; // unreadable or locked: the report goes without it
   }
 }

@@ -17,6 +17,7 @@ import { underRoot } from '../core/paths';
 import { jsonRoute } from '../core/route';
 import { z } from 'zod';
 import { describePrevious, type PreviousSession, type SessionRecorder } from './record';
+import { lastVerifiedCheckpointBefore } from '../checkpoint/store';
 
 export interface SessionModuleDeps {
   recorder: SessionRecorder;
@@ -50,7 +51,10 @@ export function sessionModule(ctx: SidecarContext, deps: SessionModuleDeps): Sid
   let panelActivityMs: number | null = null;
   let kernelReportedMs: number | null = null;
   let lastRecordMs = 0;
-  const previous: PreviousSession | null = deps.recorder.previous ? describePrevious(deps.recorder.previous, deps.runtime.startedAtMs) : null;
+  const prev = deps.recorder.previous;
+  const previous: PreviousSession | null = prev
+    ? describePrevious(prev, deps.runtime.startedAtMs, lastVerifiedCheckpointBefore(ctx.config.dataDir, Date.parse(prev.endedAt ?? prev.lastSeenAt)))
+    : null;
 
   ctx.alerts.addRule({
     id: 'session.remaining',

@@ -47,7 +47,12 @@ export function readSessionRecord(dataDir: string): SessionRecord | null {
 }
 
 /** How the previous session ended, in words, judged against this runtime's start. */
-export function describePrevious(record: SessionRecord, runtimeStartedAtMs: number): PreviousSession {
+export function describePrevious(
+  record: SessionRecord,
+  runtimeStartedAtMs: number,
+  /** The newest verified checkpoint before the end (checkpoint/store.ts), when one was taken. */
+  checkpoint: { step: number | null; time: string } | null = null
+): PreviousSession {
   const sameRuntime = Math.abs(Date.parse(record.runtimeStartedAt) - runtimeStartedAtMs) < 5_000;
   let how: string;
   if (record.endedAt) {
@@ -59,6 +64,11 @@ export function describePrevious(record: SessionRecord, runtimeStartedAtMs: numb
   }
   if (record.kernels.length) {
     how += `; ${record.kernels.length} kernel(s) were registered (in-memory state lost)`;
+  }
+  if (checkpoint) {
+    const endMs = Date.parse(record.endedAt ?? record.lastSeenAt);
+    const beforeMin = Math.max(0, Math.round((endMs - Date.parse(checkpoint.time)) / 60_000));
+    how += `; last verified checkpoint at step ${checkpoint.step ?? '?'}, ${beforeMin} min before the runtime ended (vigilo.checkpoint.restore() loads it)`;
   }
   return { startedAt: record.startedAt, endedAt: record.endedAt, lastSeenAt: record.lastSeenAt, how, sameRuntime, gpus: record.gpus };
 }
