@@ -7,6 +7,7 @@ its rate and a finish estimate. Plus the kernel-side pieces on their own:
 """
 from __future__ import annotations
 
+import gc
 import json
 import os
 import subprocess
@@ -85,9 +86,41 @@ def test_the_heartbeat_carries_progress_and_no_torch_when_torch_is_not_imported(
     monkeypatch.setattr(_progress, "_board", _progress.ProgressBoard())
     _progress.progress(5, 50, name="fit")
     monkeypatch.delitem(sys.modules, "torch", raising=False)
-    body = Heartbeat().payload()
+    hb = Heartbeat()
+    body = hb.payload()
+    hb.stop()
     assert [b["name"] for b in body["progress"]] == ["fit"]
     assert "torch" not in body
+
+
+def test_stopping_the_heartbeat_leaves_tqdm_as_it_was(monkeypatch):
+    tqdm = pytest.importorskip("tqdm")
+    original = getattr(tqdm.std.tqdm.close, "_vigilo_original", tqdm.std.tqdm.close)
+    monkeypatch.setattr(_progress, "_board", _progress.ProgressBoard())
+    hb = Heartbeat()
+    hb.payload()
+    assert tqdm.std.tqdm.close is not original
+    hb.stop()
+    assert tqdm.std.tqdm.close is original
+
+
+def test_one_close_hook_serves_every_board_until_the_last_unhooks():
+    tqdm = pytest.importorskip("tqdm")
+    gc.collect()  # boards of earlier tests that were never unhooked leave the hook's weak set
+    original = getattr(tqdm.std.tqdm.close, "_vigilo_original", tqdm.std.tqdm.close)
+    a, b = _progress.ProgressBoard(), _progress.ProgressBoard()
+    a.hook_tqdm()
+    b.hook_tqdm()
+    a.unhook_tqdm()
+    with open(os.devnull, "w") as sink:
+        bar = tqdm.tqdm(total=5, desc="eval", file=sink)
+        bar.update(5)
+        bar.close()
+    assert [f["closed"] for f in b.snapshot() if f["name"] == "eval"] == [True]
+    assert a.snapshot() == []  # a unhooked before the bar closed: it saw nothing (and hooks again)
+    a.unhook_tqdm()
+    b.unhook_tqdm()
+    assert tqdm.std.tqdm.close is original
 
 
 # -- a real kernel -----------------------------------------------------------------

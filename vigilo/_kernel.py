@@ -160,6 +160,9 @@ class Heartbeat:
         if self._thread:
             self._thread.join(timeout=5)
         self._thread = None
+        # Leave tqdm as it was; the next beat hooks it again if the heartbeat restarts.
+        if _progress._board is not None:
+            _progress._board.unhook_tqdm()
 
     @property
     def running(self) -> bool:

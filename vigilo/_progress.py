@@ -18,6 +18,7 @@ import math
 import sys
 import threading
 import time
+import weakref
 from typing import Dict, List, Optional
 
 #: Most bars kept and sent (newest first); older closed bars are dropped.
@@ -66,37 +67,48 @@ class ProgressBoard:
 
     # -- tqdm ---------------------------------------------------------------
     def hook_tqdm(self) -> bool:
-        """Wrap tqdm's ``close`` once, if tqdm is already imported. Returns whether tqdm is hooked."""
+        """Wrap tqdm's ``close`` once, if tqdm is already imported. Returns whether tqdm is hooked.
+
+        One wrapper serves every board that hooked it (the kernel's, a test's);
+        it is removed when the last of them unhooks.
+        """
         if self._tqdm_class is not None:
             return True
         std = sys.modules.get("tqdm.std")
         cls = getattr(std, "tqdm", None) if std is not None else None
         if cls is None:
             return False
-        original = cls.close
-        if getattr(original, "_vigilo_hooked", False):
-            self._tqdm_class = cls
-            return True
-        board = self
+        current = cls.close
+        if not getattr(current, "_vigilo_hooked", False):
+            original = current
+            boards = weakref.WeakSet()
 
-        def close(bar, *args, **kwargs):
-            try:
-                board._remember_closed(bar)
-            except Exception:  # telemetry never breaks the user's loop
-                pass
-            return original(bar, *args, **kwargs)
+            def close(bar, *args, **kwargs):
+                for board in list(boards):
+                    try:
+                        board._remember_closed(bar)
+                    except Exception:  # telemetry never breaks the user's loop
+                        pass
+                return original(bar, *args, **kwargs)
 
-        close._vigilo_hooked = True  # type: ignore[attr-defined]
-        close._vigilo_original = original  # type: ignore[attr-defined]
-        cls.close = close
+            close._vigilo_hooked = True  # type: ignore[attr-defined]
+            close._vigilo_original = original  # type: ignore[attr-defined]
+            close._vigilo_boards = boards  # type: ignore[attr-defined]
+            cls.close = close
+            current = close
+        current._vigilo_boards.add(self)
         self._tqdm_class = cls
         return True
 
     def unhook_tqdm(self) -> None:
         cls = self._tqdm_class
-        if cls is not None and getattr(cls.close, "_vigilo_hooked", False):
-            cls.close = cls.close._vigilo_original
         self._tqdm_class = None
+        if cls is None or not getattr(cls.close, "_vigilo_hooked", False):
+            return
+        boards = cls.close._vigilo_boards
+        boards.discard(self)
+        if not boards:
+            cls.close = cls.close._vigilo_original
 
     def _tqdm_fact(self, bar, now_wall: float) -> Optional[dict]:
         if getattr(bar, "disable", False) or not hasattr(bar, "n"):
