@@ -9,6 +9,8 @@
     %vigilo quota 23h       tell Vigilo how much Kaggle GPU quota is left this week
     %vigilo profile sessionLifetime=24h idleCutoff=90m
                             override the platform profile (paid tiers differ)
+    %vigilo pricing update  fetch LiteLLM's current LLM prices and say what changed
+                            (also: --from FILE_OR_URL); a failure keeps the previous prices
 
 Everything shown is rendered by the sidecar (GET /report); this module only
 sends raw facts and displays what comes back.
@@ -65,6 +67,7 @@ class VigiloMagics(Magics):
             "quota": self._quota,
             "profile": self._profile,
             "checkpoint": self._checkpoint,
+            "pricing": self._pricing,
             "help": self._help,
         }.get(command)
         if handler is None:
@@ -118,6 +121,17 @@ class VigiloMagics(Magics):
         if not overrides:
             raise UsageError("usage: %vigilo profile sessionLifetime=24h idleCutoff=90m")
         return self._post("/profile", {"overrides": overrides})
+
+    def _pricing(self, rest):
+        if not rest or rest[0] != "update" or len(rest) not in (1, 3) or (len(rest) == 3 and rest[1] != "--from"):
+            raise UsageError("usage: %vigilo pricing update   [--from FILE_OR_URL]")
+        body = {"from": rest[2]} if len(rest) == 3 else {}
+        # The sidecar fetches (up to 15 s) and validates; this only relays its answer.
+        status, answer = _sidecar.request(self._running(), "POST", "/llm/pricing/update", body, timeout=30.0)
+        if status >= 400:
+            message = answer.get("error", {}).get("message") if isinstance(answer, dict) else answer
+            raise UsageError(f"%vigilo pricing update: {message}")
+        return Report(answer.get("summary", "Prices updated."))
 
     # -- helpers ------------------------------------------------------------
     def _running(self) -> dict:

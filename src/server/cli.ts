@@ -7,6 +7,9 @@ import { defaultDataDir, fsRoot } from './core/paths';
 import { buildOpenApi } from './core/openapi';
 import { PortInUseError, Sidecar } from './sidecar';
 import { VERSION } from './version';
+import { shippedTable } from './llm/pricingConfig';
+import { PRICING_TIMEOUT_MS } from './llm/pricingSource';
+import { describePricingUpdate, pricingUpdateSource, readPricingUpdate, updatePricing } from './llm/pricingUpdate';
 
 function intArg(name: string, min: number, max: number) {
   return (value: string): number => {
@@ -100,6 +103,41 @@ async function serve(options: ServeOptions, io: CliIo): Promise<number> {
   });
 }
 
+/**
+ * `vigilo pricing update`: through the running sidecar when there is one (its
+ * table changes at once), else directly into the data dir (used at the next start).
+ */
+async function pricingUpdateCommand(options: { from?: string; dataDir?: string }, io: CliIo): Promise<number> {
+  const dataDir = options.dataDir ?? defaultDataDir(io.env);
+  const d = readDiscovery(dataDir);
+  if (d && (await probeSidecar(d))) {
+    const response = await fetch(`${d.url}/llm/pricing/update`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${d.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify(options.from ? { from: options.from } : {}),
+      signal: AbortSignal.timeout(PRICING_TIMEOUT_MS + 5000)
+    });
+    const body = (await response.json().catch(() => ({}))) as { summary?: string; error?: { message?: string }; message?: string };
+    if (!response.ok) {
+      io.err(`vigilo: ${body.error?.message ?? body.message ?? `the sidecar answered HTTP ${response.status}`}`);
+      return 1;
+    }
+    io.out(body.summary ?? 'Prices updated.');
+    return 0;
+  }
+  const from = pricingUpdateSource(options.from, io.env);
+  const previous = readPricingUpdate(dataDir).update;
+  const current = { ...shippedTable().models, ...(previous?.models ?? {}) };
+  try {
+    const { result } = await updatePricing(dataDir, from, current, new Date());
+    io.out(`${describePricingUpdate(result)}\nNo sidecar is running for ${dataDir}: the next one starts with these prices.`);
+    return 0;
+  } catch (error) {
+    io.err(`vigilo: prices not updated (the previous ones are kept): ${(error as Error).message}`);
+    return 1;
+  }
+}
+
 export function buildCli(io: CliIo, setExit: (code: number) => void): Command {
   const program = new Command();
   program
@@ -162,6 +200,14 @@ export function buildCli(io: CliIo, setExit: (code: number) => void): Command {
       io.out(stopped ? `vigilo: stopped pid ${d.pid}.` : `vigilo: pid ${d.pid} did not stop within 5 s.`);
       setExit(stopped ? 0 : 1);
     });
+
+  const pricing = program.command('pricing').description('LLM prices (USD per 1M tokens) the sidecar uses.');
+  pricing
+    .command('update')
+    .description("Fetch LiteLLM's current price file, validate it, use it from now on and say what changed; on any failure the previous prices stay.")
+    .option('--from <source>', 'a LiteLLM-format JSON file or http(s) URL (default: $VIGILO_PRICING_URL, else LiteLLM\'s public URL)')
+    .option('--data-dir <dir>', 'state directory')
+    .action(async (options: { from?: string; dataDir?: string }) => setExit(await pricingUpdateCommand(options, io)));
 
   program
     .command('openapi')

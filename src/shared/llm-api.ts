@@ -307,11 +307,34 @@ export const LlmPricingResponse = z.object({
   source: z.string(),
   models: z.record(z.string(), PriceEntry),
   overrides: z.array(z.string()),
-  imported: z.object({ from: z.string(), models: z.number().int() }).nullable(),
-  warnings: z.array(z.string())
+  imported: z.object({ from: z.string(), models: z.number().int(), at: z.string().optional() }).nullable(),
+  warnings: z.array(z.string()),
+  /** The LiteLLM release the shipped table was generated from. */
+  litellm: z.object({ version: z.string(), file: z.string(), sha256: z.string() }).optional()
 });
 
 export const PricingImportBody = z.object({ from: z.string().min(1).max(4096) }).strict();
+
+/** POST /llm/pricing/update: fetch the current LiteLLM price file (default its public URL) and use it. */
+export const PricingUpdateBody = z.object({ from: z.string().min(1).max(4096).optional() }).strict();
+
+const PriceChange = z.object({ model: z.string(), before: z.object({ input: z.number(), output: z.number() }), after: z.object({ input: z.number(), output: z.number() }) });
+
+export const PricingUpdateResponse = z.object({
+  from: z.string(),
+  fetchedAt: z.string(),
+  sha256: z.string(),
+  /** Priced chat models of these providers in the new file. */
+  models: z.number().int(),
+  added: z.array(z.string()),
+  /** In the table before, not in the new file: still priced from the shipped table. */
+  removed: z.array(z.string()),
+  repriced: z.array(PriceChange),
+  invalid: z.array(z.string()),
+  /** The same in a few sentences (the CLI and %vigilo print it). */
+  summary: z.string()
+});
+export type PricingUpdateResponse = z.infer<typeof PricingUpdateResponse>;
 
 export const BudgetLimits = z
   .object({

@@ -8,12 +8,14 @@ export interface PricingTable {
   models: Record<string, PriceEntry>;
   /** Model keys the user overrode. */
   overrides: string[];
-  imported: { from: string; models: number } | null;
+  imported: { from: string; models: number; at?: string } | null;
   warnings: string[];
+  /** The LiteLLM release the shipped file was generated from. */
+  litellm?: { version: string; file: string; sha256: string };
 }
 
 export function tableFromFile(file: PricingFile): PricingTable {
-  return { date: file.date, source: file.source, models: { ...file.models }, overrides: [], imported: null, warnings: [] };
+  return { date: file.date, source: file.source, models: { ...file.models }, overrides: [], imported: null, warnings: [], ...(file.litellm ? { litellm: file.litellm } : {}) };
 }
 
 const PROVIDER_PREFIXES = [
@@ -231,13 +233,13 @@ export function contextWindowFor(entry: PriceEntry, betas: readonly string[] | n
 /** Lay imported entries and then the user's overrides over `base`. Unpriceable overrides become warnings. */
 export function applyPricing(
   base: PricingTable,
-  imported: { from: string; models: Record<string, PriceEntry> } | null,
+  imported: { from: string; models: Record<string, PriceEntry>; at?: string } | null,
   overrides: PricingOverrides | null
 ): PricingTable {
   const table: PricingTable = { ...base, models: { ...base.models }, overrides: [], imported: null, warnings: [...base.warnings] };
   if (imported) {
     Object.assign(table.models, imported.models);
-    table.imported = { from: imported.from, models: Object.keys(imported.models).length };
+    table.imported = { from: imported.from, models: Object.keys(imported.models).length, ...(imported.at ? { at: imported.at } : {}) };
   }
   for (const [rawKey, partial] of Object.entries(overrides?.models ?? {})) {
     const key = rawKey.trim().toLowerCase();

@@ -168,6 +168,7 @@ describe('GET /openapi.json', () => {
         '/llm/health/{conversationId}',
         '/llm/pricing',
         '/llm/pricing/import',
+        '/llm/pricing/update',
         '/llm/usage'
       ].sort()
     );

@@ -19,6 +19,8 @@ import {
   LlmTranscriptResponse,
   LlmUsageResponse,
   PricingImportBody,
+  PricingUpdateBody,
+  PricingUpdateResponse,
   SummaryQuery,
   type CostBucket,
   type LlmCallEvent,
@@ -38,6 +40,7 @@ import { jsonRoute } from '../core/route';
 import { LlmStore, reportedModel as modelOf, type BucketTotals, type StoredCall } from '../store/llmStore';
 import { Budgets } from './budget';
 import { buildTable, fetchLiteLLM, readOverrides } from './pricingConfig';
+import { describePricingUpdate, pricingUpdateSource, readPricingUpdate, updatePricing } from './pricingUpdate';
 
 export const LLM_DB_FILE = 'llm.sqlite';
 const DAY_MS = 86_400_000;
@@ -131,8 +134,10 @@ export function llmModule(ctx: SidecarContext, options: LlmModuleOptions = {}): 
   const runId = `${ctx.startedAtMs.toString(36)}-${randomBytes(4).toString('hex')}`;
   let store: LlmStore | null = null;
   let budgets: Budgets | null = null;
-  let imported: { from: string; models: Record<string, PriceEntry> } | null = null;
-  let table: PricingTable = options.table ?? buildTable(ctx.config.dataDir, null);
+  // A kept `vigilo pricing update` (<dataDir>/pricing-update.json) is the import layer from the start.
+  const kept = options.table ? { update: null, warning: null } : readPricingUpdate(ctx.config.dataDir);
+  let imported: { from: string; models: Record<string, PriceEntry>; at?: string } | null = kept.update ? { from: kept.update.from, models: kept.update.models, at: kept.update.fetchedAt } : null;
+  let table: PricingTable = options.table ?? buildTable(ctx.config.dataDir, imported, kept.warning ? [kept.warning] : []);
 
   const db = (): LlmStore => {
     if (!store) {
@@ -341,7 +346,7 @@ export function llmModule(ctx: SidecarContext, options: LlmModuleOptions = {}): 
     });
   };
 
-  const pricingView = () => ({ date: table.date, source: table.source, models: table.models, overrides: table.overrides, imported: table.imported, warnings: table.warnings });
+  const pricingView = () => ({ date: table.date, source: table.source, models: table.models, overrides: table.overrides, imported: table.imported, warnings: table.warnings, ...(table.litellm ? { litellm: table.litellm } : {}) });
   const budgetsView = () => {
     const spent = budget().spent();
     return { limits: budget().current, spent, state: budget().state(spent), file: budget().file };
@@ -529,6 +534,28 @@ export function llmModule(ctx: SidecarContext, options: LlmModuleOptions = {}): 
           throw new ApiError(error instanceof ApiError ? error.code : 'invalid_request', `Could not import prices from ${body.from}: ${(error as Error).message}`);
         }
         return pricingView();
+      }
+    }),
+    jsonRoute({
+      method: 'post',
+      path: '/llm/pricing/update',
+      summary:
+        "Fetch the current LiteLLM price file (default https://raw.githubusercontent.com/BerriAI/litellm/main/model_prices_and_context_window.json, or `from`), validate it, use it from now on (kept in <dataDir>/pricing-update.json) and say what changed. On any failure the previous prices stay.",
+      tags: ['llm'],
+      body: PricingUpdateBody,
+      response: PricingUpdateResponse,
+      handler: async ({ body }) => {
+        const from = pricingUpdateSource(body.from, ctx.config.env ?? process.env);
+        let done;
+        try {
+          done = await updatePricing(ctx.config.dataDir, from, table.models, new Date(ctx.clock.now()));
+        } catch (error) {
+          throw new ApiError(error instanceof ApiError ? error.code : 'storage_failed', `Prices not updated (the previous ones are kept): ${(error as Error).message}`);
+        }
+        imported = { from, models: done.update.models, at: done.update.fetchedAt };
+        table = buildTable(ctx.config.dataDir, imported);
+        ctx.bus.publish('llm', { type: 'pricing', imported: table.imported });
+        return { ...done.result, summary: describePricingUpdate(done.result) };
       }
     }),
     jsonRoute({

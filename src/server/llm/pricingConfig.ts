@@ -51,7 +51,7 @@ export async function fetchLiteLLM(from: string, options: PricingSourceOptions =
 }
 
 /** The table in use: shipped, then an import, then the user's overrides. */
-export function buildTable(dataDir: string, imported: { from: string; models: Record<string, PriceEntry> } | null, extraWarnings: string[] = []): PricingTable {
+export function buildTable(dataDir: string, imported: { from: string; models: Record<string, PriceEntry>; at?: string } | null, extraWarnings: string[] = []): PricingTable {
   const { overrides, warnings } = readOverrides(dataDir);
   const base = shippedTable();
   base.warnings.push(...warnings, ...extraWarnings);
