@@ -106,6 +106,12 @@ async def test_proxy_forwards_requests_to_the_sidecar_with_its_token(jp_fetch, s
         await jp_fetch("vigilo", "api", "no-such-route")
     assert excinfo.value.code == 404
 
+    # PUT too (the panel's settings): the new budget is what the sidecar then reports.
+    response = await jp_fetch("vigilo", "api", "llm", "budgets", method="PUT", body=json.dumps({"dayUsd": 7.5}))
+    assert response.code == 200
+    budgets = json.loads((await jp_fetch("vigilo", "api", "llm", "budgets")).body)
+    assert budgets["limits"]["dayUsd"] == 7.5
+
 
 async def test_proxy_sends_only_the_sidecar_token_never_the_browser_headers(jp_fetch, vigilo_data_dir):
     """Against a recording upstream: no cookie, no browser header, only the bearer token."""
@@ -275,3 +281,122 @@ def test_every_extension_endpoint_requires_authentication(recwarn, jp_serverapp)
 
     problems = [str(w.message) for w in recwarn if issubclass(w.category, JupyterServerAuthWarning)]
     assert not [p for p in problems if "vigilo" in p.lower()], problems
+
+
+@pytest.fixture
+def server_log(jp_serverapp, caplog):
+    """Every record of the Jupyter server's log and of tornado's, from INFO up."""
+    import logging
+
+    log = jp_serverapp.log
+    # A traitlets application's log does not propagate outside pytest-jupyter: catch it either way.
+    attach = not log.propagate
+    if attach:
+        log.addHandler(caplog.handler)
+    caplog.set_level(logging.INFO)
+    old_level = log.level
+    log.setLevel(logging.INFO)
+    yield caplog
+    if attach:
+        log.removeHandler(caplog.handler)
+    log.setLevel(old_level)
+
+
+def _quiet(records, start: int = 0) -> "list[str]":
+    """The records after `start` a user would call noise: warnings and errors, tracebacks, request headers."""
+    noisy = []
+    for r in records[start:]:
+        text = r.getMessage()
+        if r.levelno >= 30 or r.exc_info or "User-Agent" in text or '"Host"' in text:
+            noisy.append(f"{r.levelname} {r.name}: {text[:200]}")
+    return noisy
+
+
+async def test_an_absent_sidecar_is_one_info_line_in_the_jupyter_log(jp_fetch, vigilo_data_dir, server_log):
+    start = len(server_log.records)
+    with pytest.raises(HTTPClientError) as excinfo:
+        await jp_fetch("vigilo", "api", "metrics", headers={"User-Agent": "browser-agent-canary"})
+    assert excinfo.value.code == 503
+    records = server_log.records[start:]
+    assert not _quiet(records), _quiet(records)
+    ours = [r for r in records if "vigilo" in r.getMessage() and "503" in r.getMessage()]
+    assert len(ours) == 1 and ours[0].levelname == "INFO", [r.getMessage() for r in records]
+    assert "No Vigilo sidecar is running" in ours[0].getMessage()
+    assert "browser-agent-canary" not in server_log.text
+
+
+async def test_a_closed_browser_tab_is_one_info_line_in_the_jupyter_log(
+    http_server_client, jp_http_port, jp_base_url, jp_auth_header, sidecar, server_log
+):
+    import asyncio
+
+    start = len(server_log.records)
+    for _ in range(3):
+        # A tab as a raw socket: read up to the first snapshot, then close (no client-side logging).
+        reader, writer = await asyncio.open_connection("127.0.0.1", jp_http_port)
+        auth = "".join(f"{k}: {v}\r\n" for k, v in jp_auth_header.items())
+        writer.write(f"GET {jp_base_url}vigilo/api/events HTTP/1.1\r\nHost: 127.0.0.1:{jp_http_port}\r\n{auth}\r\n".encode())
+        received = b""
+        while b"event: snapshot" not in received:
+            chunk = await asyncio.wait_for(reader.read(65536), 10)
+            assert chunk, received
+            received += chunk
+        writer.close()
+        await writer.wait_closed()
+    # The proxy notices each hang-up on its next write to that tab: at the next snapshot (0.2 s here).
+    for _ in range(100):
+        closed = [r for r in server_log.records[start:] if "closed by the browser" in r.getMessage()]
+        if len(closed) == 3:
+            break
+        await asyncio.sleep(0.05)
+    assert len(closed) == 3 and all(r.levelname == "INFO" for r in closed), [r.getMessage() for r in server_log.records[start:]]
+    assert not _quiet(server_log.records, start), _quiet(server_log.records, start)
+
+
+async def test_the_proxy_reuses_one_connection_to_the_sidecar_and_rereads_sidecar_json_only_when_it_changes(
+    jp_fetch, vigilo_data_dir
+):
+    """Against a recording upstream that counts its TCP connections: 20 sequential
+    requests travel over one kept-alive connection; a new sidecar.json is followed."""
+    connections: list[int] = []
+
+    class Counting(HTTPServer):
+        def handle_stream(self, stream, address):
+            connections.append(self.port)
+            return super().handle_stream(stream, address)
+
+    class Hello(tornado.web.RequestHandler):
+        def get(self):
+            self.write({"port": self.application.settings["port"]})
+
+    servers = []
+    vigilo_data_dir.mkdir(parents=True, exist_ok=True)
+
+    def serve() -> int:
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(8)
+        sock.setblocking(False)
+        port = sock.getsockname()[1]
+        server = Counting(tornado.web.Application([(r"/metrics", Hello)], port=port))
+        server.port = port
+        server.add_sockets([sock])
+        servers.append(server)
+        (vigilo_data_dir / "sidecar.json").write_text(
+            json.dumps({"url": f"http://127.0.0.1:{port}", "port": port, "pid": os.getpid(), "token": f"t{port}"})
+        )
+        return port
+
+    try:
+        first = serve()
+        for _ in range(20):
+            assert json.loads((await jp_fetch("vigilo", "api", "metrics")).body) == {"port": first}
+        assert connections == [first]
+        second = serve()  # a restarted sidecar: new port, new file
+        assert json.loads((await jp_fetch("vigilo", "api", "metrics")).body) == {"port": second}
+        assert connections == [first, second]
+    finally:
+        for server in servers:
+            server.stop()
+        # It names this very process: the data-dir fixture must not SIGTERM it.
+        (vigilo_data_dir / "sidecar.json").unlink()

@@ -6,22 +6,43 @@ JupyterHub users work), and this proxy adds the sidecar's bearer token.
 Nothing from the browser request is forwarded but the path, the query (less
 any ``token``) and, for POST, the JSON body: no cookies, no headers. The token
 is never logged.
+
+Cost per request (docs/BENCHMARKS.md, bench/proxy.mjs): the proxy keeps
+HTTP/1.1 connections to the sidecar alive and reuses them (tornado's own HTTP
+clients open one connection per request: its simple client sends
+``Connection: close``, and curl is not installed by default), connects to the
+literal loopback address of ``sidecar.json`` (no resolver thread), and reads
+``sidecar.json`` again only when its mtime, size or inode changed. The pool is
+a few lines on top of tornado's ``HTTP1Connection``, which tornado's simple
+client also uses; idle connections are dropped after 4 s, before the
+sidecar's 5 s keep-alive timeout, or as soon as the sidecar closes them.
+
+Logs: an absent sidecar (our 503) and a browser tab that closes its event
+stream are one info line each, without traceback or request headers; a 5xx
+relayed from the sidecar is one warning line.
 """
 from __future__ import annotations
 
 import asyncio
+import datetime
 import functools
+import ipaddress
 import json
+import logging
+import os
 import re
-from typing import Any, Optional
-from urllib.parse import parse_qsl, urlencode
+import socket
+import time
+from typing import Any, Awaitable, Callable, NamedTuple, Optional
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import tornado.web
 from jupyter_server.base.handlers import APIHandler
 from jupyter_server.utils import url_path_join
-from tornado.httpclient import HTTPClientError, HTTPRequest, HTTPResponse
-from tornado.iostream import StreamClosedError
-from tornado.simple_httpclient import SimpleAsyncHTTPClient
+from tornado import gen
+from tornado.http1connection import HTTP1Connection, HTTP1ConnectionParameters
+from tornado.httputil import HTTPHeaders, HTTPMessageDelegate, RequestStartLine, ResponseStartLine
+from tornado.iostream import IOStream, StreamClosedError
 
 from .. import _sidecar
 
@@ -29,42 +50,242 @@ from .. import _sidecar
 _PATH_RE = re.compile(r"^[A-Za-z0-9_\-./]*$")
 #: Largest POST body forwarded; the sidecar enforces its own, smaller limits.
 MAX_BODY_BYTES = 4 * 1024 * 1024
-#: Matches the sidecar's MAX_EVENT_CLIENTS: one upstream connection per open stream.
-MAX_STREAMS = 64
+#: Largest JSON answer relayed (tornado's own client default).
+MAX_ANSWER_BYTES = 100 * 1024 * 1024
 #: Streams may run for days; this only bounds one connection's total bytes.
 MAX_STREAM_BYTES = 2**40
+CONNECT_TIMEOUT_S = 3.0
+ANSWER_TIMEOUT_S = 30.0
+#: Idle kept-alive connections: at most this many, each for at most IDLE_S
+#: (the sidecar closes idle ones after 5 s: server.keepAliveTimeout).
+MAX_IDLE = 64
+IDLE_S = 4.0
 _STREAM_PATHS = {"events"}
 _SETTINGS_KEY = "vigilo"
 
 
-class _ClientGone(Exception):
-    """Raised inside the streaming callback to drop the upstream connection."""
+class _Unreachable(Exception):
+    """No answer from the sidecar: refused, reset, or timed out before its status line."""
+
+
+class _Target(NamedTuple):
+    """What one sidecar.json says, ready to use: the token stays inside ``discovery``."""
+
+    discovery: dict
+    family: int
+    address: "tuple[str, int]"
+    host: str  # the Host header the sidecar checks
+    auth: str
+
+
+def _target_of(discovery: dict) -> Optional[_Target]:
+    """The literal loopback address to connect to (no name resolution), or None
+    when the file names anything but a loopback address."""
+    try:
+        parts = urlsplit(str(discovery["url"]))
+        port = int(discovery.get("port") or parts.port)
+        ip = ipaddress.ip_address("127.0.0.1" if parts.hostname == "localhost" else parts.hostname or "")
+    except (TypeError, ValueError):
+        return None
+    if not ip.is_loopback:
+        return None  # the sidecar only ever listens on loopback; never proxy elsewhere
+    family = socket.AF_INET6 if ip.version == 6 else socket.AF_INET
+    host = f"[{ip}]:{port}" if ip.version == 6 else f"{ip}:{port}"
+    return _Target(discovery, family, (str(ip), port), host, f"Bearer {discovery['token']}")
+
+
+class _Upstream:
+    """HTTP/1.1 exchanges with the sidecar over kept-alive connections."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._idle: "list[tuple[tuple[str, int], float, IOStream]]" = []
+        self._clock = clock
+
+    def _take(self, address: "tuple[str, int]") -> Optional[IOStream]:
+        now = self._clock()
+        while self._idle:
+            where, since, stream = self._idle.pop()  # the most recently used: the warmest
+            if where == address and now - since < IDLE_S and not stream.closed():
+                stream.set_close_callback(None)
+                return stream
+            stream.close()  # too old, closed by the sidecar, or a sidecar that moved
+        return None
+
+    def _keep(self, address: "tuple[str, int]", stream: IOStream) -> None:
+        if stream.closed() or len(self._idle) >= MAX_IDLE:
+            stream.close()
+            return
+        entry = (address, self._clock(), stream)
+        self._idle.append(entry)
+        # Watching for the close while idle makes the stream listen for it: a
+        # connection the sidecar ends is dropped here, never reused.
+        stream.set_close_callback(functools.partial(self._forget, entry))
+
+    def _forget(self, entry: Any) -> None:
+        try:
+            self._idle.remove(entry)
+        except ValueError:
+            pass
+
+    async def _connect(self, target: _Target) -> IOStream:
+        stream = IOStream(socket.socket(target.family, socket.SOCK_STREAM))
+        try:
+            await gen.with_timeout(datetime.timedelta(seconds=CONNECT_TIMEOUT_S), stream.connect(target.address))
+        except BaseException:
+            stream.close()
+            raise
+        stream.set_nodelay(True)
+        return stream
+
+    async def exchange(
+        self,
+        target: _Target,
+        method: str,
+        path: str,
+        accept: str,
+        body: Optional[bytes],
+        delegate: "_Answer",
+        *,
+        stream_answer: bool = False,
+        on_stream: Optional[Callable[[IOStream], None]] = None,
+    ) -> bool:
+        """Send one request and feed the answer to ``delegate``. True when the answer
+        came whole; _Unreachable when no status line came at all."""
+        headers = HTTPHeaders({"Host": target.host, "Authorization": target.auth, "Accept": accept})
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+            headers["Content-Length"] = str(len(body))
+        params = HTTP1ConnectionParameters(
+            max_body_size=MAX_STREAM_BYTES if stream_answer else MAX_ANSWER_BYTES,
+            header_timeout=None if stream_answer else ANSWER_TIMEOUT_S,
+            body_timeout=None if stream_answer else ANSWER_TIMEOUT_S,
+        )
+        for attempt in range(2):
+            stream = None if stream_answer or attempt else self._take(target.address)
+            reused = stream is not None
+            if stream is None:
+                try:
+                    stream = await self._connect(target)
+                except (OSError, StreamClosedError, gen.TimeoutError) as err:
+                    raise _Unreachable(str(err)) from None
+            if on_stream is not None:
+                on_stream(stream)
+            conn = HTTP1Connection(stream, True, params)
+            complete = False
+            try:
+                conn.write_headers(RequestStartLine(method, path, "HTTP/1.1"), headers, body).add_done_callback(_retrieve)
+                conn.finish()
+                complete = await conn.read_response(delegate)
+            except StreamClosedError:
+                pass
+            if delegate.start is None:
+                stream.close()
+                if reused and method == "GET":
+                    continue  # the sidecar closed a kept-alive connection as we reused it: once more, fresh
+                raise _Unreachable("no answer")
+            if complete and not stream_answer and delegate.reusable():
+                self._keep(target.address, stream)
+            else:
+                stream.close()
+            return complete
+        raise _Unreachable("no answer")  # pragma: no cover - the loop returns or raises
+
+    def close(self) -> None:
+        while self._idle:
+            self._idle.pop()[2].close()
+
+
+def _retrieve(future: "asyncio.Future[Any]") -> None:
+    """A write to a connection that closed fails with StreamClosedError: expected, and
+    the read that follows says so; retrieve it so asyncio does not log it."""
+    if not future.cancelled():
+        future.exception()
+
+
+class _Answer(HTTPMessageDelegate):
+    """The sidecar's answer, collected whole."""
+
+    def __init__(self) -> None:
+        self.start: Optional[ResponseStartLine] = None
+        self.headers: Optional[HTTPHeaders] = None
+        self.chunks: "list[bytes]" = []
+
+    def headers_received(self, start_line: Any, headers: HTTPHeaders) -> None:
+        self.start = start_line
+        self.headers = headers
+
+    def data_received(self, chunk: bytes) -> Optional[Awaitable[None]]:
+        self.chunks.append(chunk)
+        return None
+
+    def reusable(self) -> bool:
+        """Whether the connection may carry the next request (HTTP/1.1, not closed, body delimited)."""
+        assert self.start is not None and self.headers is not None
+        return (
+            self.start.version == "HTTP/1.1"
+            and self.headers.get("Connection", "").lower() != "close"
+            and ("Content-Length" in self.headers or self.headers.get("Transfer-Encoding", "").lower() == "chunked")
+        )
+
+
+class _StreamAnswer(_Answer):
+    """An event stream: a 200 is relayed to the browser chunk by chunk as it comes,
+    each chunk flushed before the next is read (a slow browser slows the read, it
+    does not grow a buffer here); any other answer is collected and relayed whole."""
+
+    def __init__(self, handler: "ProxyHandler") -> None:
+        super().__init__()
+        self.handler = handler
+        self.streaming = False
+
+    def headers_received(self, start_line: Any, headers: HTTPHeaders) -> None:
+        super().headers_received(start_line, headers)
+        if start_line.code == 200:
+            self.streaming = True
+            h = self.handler
+            h.set_status(200)
+            h.set_header("Content-Type", "text/event-stream; charset=utf-8")
+            h.set_header("Cache-Control", "no-cache, no-transform")
+            h.set_header("X-Accel-Buffering", "no")
+
+    def data_received(self, chunk: bytes) -> Optional[Awaitable[None]]:
+        if not self.streaming:
+            return super().data_received(chunk)
+        return self._relay(chunk)
+
+    async def _relay(self, chunk: bytes) -> None:
+        h = self.handler
+        if h.client_gone:
+            return
+        h.write(chunk)
+        try:
+            await h.flush()
+        except StreamClosedError:
+            h.browser_left()  # end the upstream read too
 
 
 class _State:
-    """Per-server state: HTTP clients and the start lock (created once, lazily)."""
+    """Per-server state: the upstream connections, the discovery cache and the start lock."""
 
     def __init__(self, data_dir: Optional[str]):
         self.data_dir = data_dir
-        self._json_client: Optional[SimpleAsyncHTTPClient] = None
-        self._stream_client: Optional[SimpleAsyncHTTPClient] = None
+        self.upstream = _Upstream()
         self.start_lock = asyncio.Lock()
+        self._cached: "tuple[Any, Optional[dict], Optional[_Target]]" = (None, None, None)
 
-    @property
-    def json_client(self) -> SimpleAsyncHTTPClient:
-        # Own instances: streams must not take the slots of the shared default
-        # client (10), and no environment HTTP proxy applies to loopback.
-        if self._json_client is None:
-            self._json_client = SimpleAsyncHTTPClient(force_instance=True, max_clients=32)
-        return self._json_client
-
-    @property
-    def stream_client(self) -> SimpleAsyncHTTPClient:
-        if self._stream_client is None:
-            self._stream_client = SimpleAsyncHTTPClient(
-                force_instance=True, max_clients=MAX_STREAMS, max_body_size=MAX_STREAM_BYTES
-            )
-        return self._stream_client
+    def target(self) -> "tuple[Optional[dict], Optional[_Target]]":
+        """(discovery, target) from sidecar.json, parsed again only when the file changed
+        (mtime, size or inode: the sidecar replaces it whole when it starts)."""
+        path = _sidecar._dir(self.data_dir) / _sidecar.DISCOVERY_FILE
+        try:
+            st = os.stat(path)
+        except OSError:
+            return None, None
+        key = (str(path), st.st_mtime_ns, st.st_size, st.st_ino)
+        if self._cached[0] != key:
+            discovery = _sidecar.read_discovery(path.parent)
+            self._cached = (key, discovery, _target_of(discovery) if discovery else None)
+        return self._cached[1], self._cached[2]
 
 
 def _public(discovery: dict) -> dict:
@@ -72,11 +293,25 @@ def _public(discovery: dict) -> dict:
 
 
 class _VigiloHandler(APIHandler):
+    #: Set to (level, message) to log this request as that one line instead of
+    #: Jupyter's access log (which puts request headers at error level for 5xx).
+    _log_line: "Optional[tuple[int, str]]" = None
+
     @property
     def vigilo(self) -> _State:
         return self.settings[_SETTINGS_KEY]
 
-    def _send_error(self, status: int, code: str, message: str) -> None:
+    def _log(self) -> None:
+        if self._log_line is None:
+            super()._log()
+            return
+        level, message = self._log_line
+        self.log.log(level, "vigilo: %s (%s %s → %d, %.1f ms)", message, self.request.method, self.request.path,
+                     self.get_status(), 1000.0 * self.request.request_time())
+
+    def _send_error(self, status: int, code: str, message: str, log_level: Optional[int] = None) -> None:
+        if log_level is not None:
+            self._log_line = (log_level, message)
         self.set_status(status)
         self.set_header("Content-Type", "application/json; charset=utf-8")
         self.finish(json.dumps({"error": {"code": code, "message": message}}))
@@ -85,29 +320,28 @@ class _VigiloHandler(APIHandler):
         """503 saying whether no sidecar ever ran here or the announced one does not answer."""
         help_text = "Start it with the panel's Start Vigilo button, `%vigilo` in a notebook, or `vigilo serve`."
         if discovery is None:
-            self._send_error(503, "sidecar_not_running", f"No Vigilo sidecar is running for this Jupyter server. {help_text}")
+            code, message = "sidecar_not_running", f"No Vigilo sidecar is running for this Jupyter server. {help_text}"
         elif not _sidecar.pid_alive(discovery.get("pid")):
-            self._send_error(
-                503,
-                "sidecar_not_running",
-                f"The Vigilo sidecar (pid {discovery.get('pid')}) is gone. {help_text}",
-            )
+            code, message = "sidecar_not_running", f"The Vigilo sidecar (pid {discovery.get('pid')}) is gone. {help_text}"
         else:
-            self._send_error(
-                503,
-                "sidecar_unreachable",
-                f"The Vigilo sidecar (pid {discovery.get('pid')}) at {discovery.get('url')} does not answer.",
-            )
+            code, message = "sidecar_unreachable", f"The Vigilo sidecar (pid {discovery.get('pid')}) at {discovery.get('url')} does not answer."
+        self._send_error(503, code, message, log_level=logging.INFO)
 
 
 class ProxyHandler(_VigiloHandler):
     """``/vigilo/api/<path>`` → ``<sidecar url>/<path>`` with the sidecar's token."""
 
-    _client_gone = False
+    client_gone = False
+    _upstream_stream: Optional[IOStream] = None
 
     def on_connection_close(self) -> None:
-        self._client_gone = True
+        self.browser_left()
         super().on_connection_close()
+
+    def browser_left(self) -> None:
+        self.client_gone = True
+        if self._upstream_stream is not None:
+            self._upstream_stream.close()  # ends the relay of an event stream
 
     @tornado.web.authenticated
     async def get(self, path: str) -> None:
@@ -118,156 +352,103 @@ class ProxyHandler(_VigiloHandler):
 
     @tornado.web.authenticated
     async def post(self, path: str) -> None:
-        body = self.request.body or b""
-        if len(body) > MAX_BODY_BYTES:
-            self._send_error(413, "body_too_large", f"The request body is {len(body)} bytes; the limit is {MAX_BODY_BYTES}.")
-            return
-        await self._forward("POST", path, body)
+        await self._forward_body("POST", path)
 
     @tornado.web.authenticated
     async def put(self, path: str) -> None:
         # PUT /checkpoints/settings and PUT /llm/budgets (the panel's settings).
+        await self._forward_body("PUT", path)
+
+    async def _forward_body(self, method: str, path: str) -> None:
         body = self.request.body or b""
         if len(body) > MAX_BODY_BYTES:
             self._send_error(413, "body_too_large", f"The request body is {len(body)} bytes; the limit is {MAX_BODY_BYTES}.")
             return
-        await self._forward("PUT", path, body)
+        await self._forward(method, path, body)
 
-    def _target(self, path: str) -> Optional[tuple[dict, str]]:
-        """(discovery, upstream URL), or None after answering with an error."""
+    def _target(self, path: str) -> "Optional[tuple[_Target, str]]":
+        """(target, upstream path with query), or None after answering with an error."""
         if not _PATH_RE.match(path) or ".." in path.split("/"):
             self._send_error(400, "bad_path", f"Not a sidecar path: {path!r}.")
             return None
-        discovery = _sidecar.read_discovery(self.vigilo.data_dir)
-        if discovery is None:
-            self._not_running(None)
+        discovery, target = self.vigilo.target()
+        if target is None:
+            if discovery is None:
+                self._not_running(None)
+            else:
+                self._send_error(502, "sidecar_not_loopback", f"sidecar.json names {discovery.get('url')!r}, not a loopback address: not proxied.")
             return None
-        # Jupyter's own ?token= authenticates the browser here; it must not
-        # reach the sidecar, which reads ?token= as its own.
-        query = urlencode([(k, v) for k, v in parse_qsl(self.request.query, keep_blank_values=True) if k != "token"])
-        url = f"{str(discovery['url']).rstrip('/')}/{path}" + (f"?{query}" if query else "")
-        return discovery, url
-
-    @staticmethod
-    def _upstream_headers(discovery: dict, accept: str, json_body: bool = False) -> dict:
-        headers = {"Authorization": f"Bearer {discovery['token']}", "Accept": accept}
-        if json_body:
-            headers["Content-Type"] = "application/json"
-        return headers
+        query = self.request.query
+        if query:
+            # Jupyter's own ?token= authenticates the browser here; it must not
+            # reach the sidecar, which reads ?token= as its own.
+            query = urlencode([(k, v) for k, v in parse_qsl(query, keep_blank_values=True) if k != "token"])
+        return target, f"/{path}" + (f"?{query}" if query else "")
 
     async def _forward(self, method: str, path: str, body: Optional[bytes] = None) -> None:
-        target = self._target(path)
-        if target is None:
+        found = self._target(path)
+        if found is None:
             return
-        discovery, url = target
-        request = HTTPRequest(
-            url,
-            method=method,
-            headers=self._upstream_headers(discovery, "application/json", json_body=method in ("POST", "PUT")),
-            body=body if method in ("POST", "PUT") else None,
-            connect_timeout=3.0,
-            request_timeout=30.0,
-            follow_redirects=False,
-            decompress_response=True,
-        )
+        target, upstream_path = found
+        answer = _Answer()
         try:
-            # raise_error=False covers HTTP statuses; connection failures still raise.
-            response: HTTPResponse = await self.vigilo.json_client.fetch(request, raise_error=False)
-        except (OSError, HTTPClientError):
-            # Refused, or the sidecar died mid-answer (HTTPStreamClosedError, code 599).
-            self._not_running(discovery)
+            complete = await self.vigilo.upstream.exchange(
+                target, method, upstream_path, "application/json", body, answer
+            )
+        except _Unreachable:
+            self._not_running(target.discovery)
             return
-        if response.code == 599:
-            self._not_running(discovery)
+        if self.client_gone:
             return
-        self._relay(response.code, response.reason, response.headers.get("Content-Type"), response.body or b"")
+        if not complete:
+            # The sidecar died mid-answer.
+            self._not_running(target.discovery)
+            return
+        self._relay(answer)
 
-    def _relay(self, code: int, reason: Optional[str], content_type: Optional[str], body: bytes) -> None:
-        self.set_status(code, reason or "Sidecar response")
-        self.set_header("Content-Type", content_type or "application/json; charset=utf-8")
+    def _relay(self, answer: _Answer) -> None:
+        assert answer.start is not None and answer.headers is not None
+        code = answer.start.code
+        if code >= 500:
+            self._log_line = (logging.WARNING, f"the sidecar answered {code} {answer.start.reason}")
+        self.set_status(code, answer.start.reason or "Sidecar response")
+        self.set_header("Content-Type", answer.headers.get("Content-Type") or "application/json; charset=utf-8")
         self.set_header("Cache-Control", "no-store")
-        self.finish(body)
-
-    def _finish_quietly(self) -> None:
-        try:
-            self.finish()
-        except StreamClosedError:
-            pass
+        self.finish(b"".join(answer.chunks))
 
     async def _stream(self, path: str) -> None:
         """Relay the sidecar's Server-Sent Events chunk by chunk until either side closes."""
-        target = self._target(path)
-        if target is None:
+        found = self._target(path)
+        if found is None:
             return
-        discovery, url = target
-        upstream: dict[str, Any] = {"code": None, "reason": None, "content_type": None, "buffer": []}
-        state = {"streaming": False}
+        target, upstream_path = found
+        answer = _StreamAnswer(self)
 
-        def on_header(line: str) -> None:
-            if upstream["code"] is None and line.startswith("HTTP/"):
-                parts = line.strip().split(" ", 2)
-                upstream["code"] = int(parts[1])
-                upstream["reason"] = parts[2] if len(parts) > 2 else None
-            elif line.lower().startswith("content-type:"):
-                upstream["content_type"] = line.split(":", 1)[1].strip()
+        def hold(stream: IOStream) -> None:
+            self._upstream_stream = stream
 
-        def on_chunk(chunk: bytes) -> None:
-            if self._client_gone:
-                raise _ClientGone()
-            if upstream["code"] != 200:
-                upstream["buffer"].append(chunk)
-                return
-            if not state["streaming"]:
-                state["streaming"] = True
-                self.set_status(200)
-                self.set_header("Content-Type", "text/event-stream; charset=utf-8")
-                self.set_header("Cache-Control", "no-cache, no-transform")
-                self.set_header("X-Accel-Buffering", "no")
-            self.write(chunk)
-            self.flush().add_done_callback(_consume_stream_closed)
-
-        request = HTTPRequest(
-            url,
-            method="GET",
-            headers=self._upstream_headers(discovery, "text/event-stream"),
-            connect_timeout=3.0,
-            request_timeout=0,  # no limit: the stream lives as long as the page
-            follow_redirects=False,
-            header_callback=on_header,
-            streaming_callback=on_chunk,
-        )
         try:
-            response = await self.vigilo.stream_client.fetch(request, raise_error=False)
-        except (OSError, HTTPClientError):
-            # Refused, or the sidecar died mid-stream (HTTPStreamClosedError): once
-            # our headers are out, end the stream quietly; the page reconnects.
-            if not state["streaming"]:
-                self._not_running(discovery)
-            elif not self._client_gone:
-                self._finish_quietly()
+            await self.vigilo.upstream.exchange(
+                target, "GET", upstream_path, "text/event-stream", None, answer, stream_answer=True, on_stream=hold
+            )
+        except _Unreachable:
+            self._not_running(target.discovery)
             return
-        if self._client_gone:
+        finally:
+            self._upstream_stream = None
+        if self.client_gone:
+            # A closed tab: one info line (Jupyter's auto-finish writes nothing to a closed connection).
+            self._log_line = (logging.INFO, "event stream closed by the browser")
             return
-        if state["streaming"]:
-            # The sidecar closed the stream (it stopped): end ours; the page reconnects.
-            self._finish_quietly()
+        if answer.streaming:
+            # The sidecar closed the stream (it stopped, or died): end ours quietly; the page reconnects.
+            self._log_line = (logging.INFO, "event stream ended by the sidecar")
+            try:
+                self.finish()
+            except StreamClosedError:
+                pass
             return
-        if response.code == 599 and upstream["code"] is None:
-            self._not_running(discovery)
-            return
-        self._relay(
-            upstream["code"] or response.code,
-            upstream["reason"] or response.reason,
-            upstream["content_type"],
-            b"".join(upstream["buffer"]),
-        )
-
-
-def _consume_stream_closed(future: "asyncio.Future[None]") -> None:
-    """A flush to a browser that left fails with StreamClosedError: expected, and
-    on_connection_close ends the relay; retrieve it so asyncio does not log it."""
-    if not future.cancelled():
-        future.exception()
+        self._relay(answer)
 
 
 class StartHandler(_VigiloHandler):
@@ -283,10 +464,10 @@ class StartHandler(_VigiloHandler):
                     None, functools.partial(_sidecar.ensure_running, self.vigilo.data_dir)
                 )
             except _sidecar.NodeNotFoundError as err:
-                self._send_error(503, "node_not_found", str(err))
+                self._send_error(503, "node_not_found", str(err), log_level=logging.WARNING)
                 return
             except _sidecar.SidecarStartError as err:
-                self._send_error(500, "sidecar_start_failed", str(err))
+                self._send_error(500, "sidecar_start_failed", str(err), log_level=logging.WARNING)
                 return
         self.set_header("Content-Type", "application/json; charset=utf-8")
         self.finish(json.dumps({"ok": True, "sidecar": _public(discovery)}))
