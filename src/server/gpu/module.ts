@@ -4,7 +4,8 @@
  * (GET /gpu/history), and alerts: VRAM % (gpu.vram), predicted OOM
  * (gpu.oom), and GPU identity changes between samples or sessions (gpu.changed).
  * PyTorch's own facts from kernel heartbeats are set beside each device
- * (matched by uuid, else by index) and GPU processes name their kernel.
+ * (matched by uuid, else by index; `gpu.torch` alert when the finding turns
+ * to leak, fragmentation or OOM) and GPU processes name their kernel.
  */
 import { z } from 'zod';
 import type { GpuDevice, GpuSection } from '../../shared/api';
@@ -91,6 +92,25 @@ export function gpuModule(ctx: SidecarContext, options: GpuModuleOptions): Sidec
     torchByKernel.set(beat.kernelId, { facts: beat.torch, atMs: ctx.clock.now(), allocated });
   });
 
+  /** The PyTorch finding last alerted per kernel and device: one alert when it turns to leak, fragmentation or OOM. */
+  const torchKinds = new Map<string, string>();
+  function torchAlert(device: GpuDevice, view: GpuDevice['torch']): GpuDevice['torch'] {
+    if (!view) return view;
+    const key = `${view.kernelId}/${device.uuid}`;
+    const before = torchKinds.get(key) ?? 'ok';
+    torchKinds.set(key, view.kind);
+    if (view.kind !== before && (view.kind === 'leak' || view.kind === 'fragmentation' || view.kind === 'oom')) {
+      ctx.alerts.fire({
+        ruleId: 'gpu.torch',
+        key,
+        severity: view.kind === 'fragmentation' ? 'warning' : 'critical',
+        message: `GPU ${device.index} ${device.name}: ${view.findings[0]}.${view.advice ? ` What to do: ${view.advice}.` : ''}`,
+        data: { kernelId: view.kernelId, uuid: device.uuid, kind: view.kind, from: before }
+      });
+    }
+    return view;
+  }
+
   /** PyTorch's view of a device from the kernels that reported one (freshest first). */
   function torchView(device: GpuDevice, count: number): GpuDevice['torch'] {
     const alive = new Set(ctx.kernels.tasks().filter(t => t.alive).map(t => t.kernelId));
@@ -161,7 +181,7 @@ export function gpuModule(ctx: SidecarContext, options: GpuModuleOptions): Sidec
           const kernelId = kernelOfPid(p.pid, kernels);
           return kernelId ? { ...p, kernelId } : p;
         }),
-        torch: torchView(d, devices.length)
+        torch: torchAlert(d, torchView(d, devices.length))
       })),
       sampledAt,
       reader: {

@@ -16,20 +16,20 @@ describe('platform facts that stay true', () => {
     const platform = await until(async () => {
       const p = (await sc.get('/metrics')).body.platform;
       return p?.profile.variant === 'kaggle/gpu' ? p : null;
-    }, 'kaggle/gpu variant', 10_000);
+    }, 'kaggle/gpu variant', 12_000);
     expect(platform.accelerator).toMatchObject({ kind: 'gpu', model: 'Tesla P100-PCIE-16GB' });
     expect(platform.profile.basis).toMatch(/^kaggle\/gpu for kaggle with accelerator gpu \(Tesla P100-PCIE-16GB\): nvidia-smi lists 1 GPU/);
     expect(platform.profile.reasons.sessionLifetime).toMatch(/^12h: kaggle\.com\/docs\/notebooks .*\(not verified\)/);
     expect((await sc.get('/profile')).body.variant).toBe('kaggle/gpu');
-  });
+  }, 40_000);
 
   it('raises no "accelerator changed" alert when a Colab GPU runtime starts', async () => {
     const sc = await boot('colab', 't4');
-    await until(async () => ((await sc.get('/metrics')).body.platform?.accelerator?.model === 'Tesla T4' ? true : null), 'T4 seen', 10_000);
+    await until(async () => ((await sc.get('/metrics')).body.platform?.accelerator?.model === 'Tesla T4' ? true : null), 'T4 seen', 12_000);
     // A few more GPU samples and platform re-reads.
-    await until(async () => (((await sc.get('/gpu/history')).body.gpus[0]?.samples.length ?? 0) >= 10 ? true : null), '10 samples', 10_000);
+    await until(async () => (((await sc.get('/gpu/history')).body.gpus[0]?.samples.length ?? 0) >= 10 ? true : null), '10 samples', 12_000);
     expect((await sc.get('/alerts?ruleId=accelerator.changed')).body.alerts).toEqual([]);
-  });
+  }, 40_000);
 
   it('tells a real accelerator change from a reading that only got more precise', () => {
     const gpu = { kind: 'gpu' as const, model: null, count: 1 };
@@ -39,12 +39,12 @@ describe('platform facts that stay true', () => {
     expect(acceleratorChange(t4, { kind: 'gpu', model: 'Tesla P100-PCIE-16GB', count: 1 })).toEqual({ from: 'gpu (Tesla T4)', to: 'gpu (Tesla P100-PCIE-16GB)' });
     expect(acceleratorChange(t4, { kind: 'tpu', model: 'TPU v3-8', count: 8 })).toEqual({ from: 'gpu (Tesla T4)', to: 'tpu (TPU v3-8)' });
     expect(acceleratorChange(null, t4)).toBeNull();
-  });
+  }, 40_000);
 
   it('gives a reason for every limit, saying which are unverified and which are absent', () => {
     const reasons = limitReasons(defaultProfile('colab', 'gpu'));
     expect(reasons.idleCutoff).toMatch(/^1h30m: community reports.*\(not verified\) — folklore$/);
     expect(reasons.weeklyGpuQuota).toMatch(/^no limit: Colab has no published weekly quota/);
     expect(Object.keys(reasons)).toHaveLength(6);
-  });
+  }, 40_000);
 });
