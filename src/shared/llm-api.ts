@@ -210,7 +210,9 @@ export const ConversationHealth = z.object({
   status: z.enum(['healthy', 'watch', 'degrading']),
   reasons: z.array(z.string()),
   recommendations: z.array(z.string()),
-  summaryAvailable: z.boolean()
+  summaryAvailable: z.boolean(),
+  /** The conversation this one forked from (same beginning, then a different turn), known for this sidecar run. */
+  parent: z.object({ conversationId: z.string(), sharedMessages: z.number().int() }).nullable().optional()
 });
 export type ConversationHealth = z.infer<typeof ConversationHealth>;
 

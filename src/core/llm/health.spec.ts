@@ -107,3 +107,66 @@ describe('conversation health', () => {
     expect(contextForecast([call(0, { tokens: null })], 1000).messagesLeft).toBeNull();
   });
 });
+
+describe('degradation that means something', () => {
+  const gpt4o = { provider: 'openai' as const, input: 2.5, output: 10, cachedInput: 1.25, cacheWrite: null, contextWindow: 128_000, maxOutput: 16_384 };
+  const tokens = (input: number, output = 500) => ({ inputTokens: input, outputTokens: output, cachedInputTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0 });
+
+  it('flags a 13× latency rise over 5 calls at once, and calls it degrading', () => {
+    const calls = [800, 2100, 4000, 7500, 10_400].map((ms, i) => call(i, { latencyMs: ms }));
+    const h = conversationHealth({ conversationId: 'c', provider: 'openai', calls, contextWindow: 128_000, hasContent: true });
+    expect(h.latency.rising).toBe(true);
+    expect(h.status).toBe('degrading');
+    expect(h.reasons.join(' ')).toMatch(/latency rising: 1\d× over 5 messages/);
+  });
+
+  it('calls an 8× rise degrading, not "watch"', () => {
+    const calls = [1000, 2600, 4300, 6100, 8000].map((ms, i) => call(i, { latencyMs: ms }));
+    const h = conversationHealth({ conversationId: 'c', provider: 'openai', calls, contextWindow: 128_000, hasContent: true });
+    expect(h.latency.rising).toBe(true);
+    expect(h.status).toBe('degrading');
+    expect(h.recommendations).toContain('this conversation is degrading: consider starting fresh');
+  });
+
+  it('does not flag 4 or 5 noisy calls without a strong, steady rise', () => {
+    for (const series of [[1000, 900, 2500, 3100], [1200, 700, 1900, 900, 1500], [1000, 1000, 1000, 9000]]) {
+      const h = conversationHealth({ conversationId: 'c', provider: 'openai', calls: series.map((ms, i) => call(i, { latencyMs: ms })), contextWindow: 128_000, hasContent: true });
+      expect(h.latency.rising, series.join(',')).toBe(false);
+    }
+  });
+
+  it('keeps the status word in step with the score', () => {
+    for (const ms of [[1000, 1100, 1200, 1300, 1400, 1500, 1600], [1000, 2000, 3000, 4000], [500, 5000, 9000, 14_000, 20_000, 26_000]]) {
+      const h = conversationHealth({ conversationId: 'c', provider: 'openai', calls: ms.map((m, i) => call(i, { latencyMs: m })), contextWindow: 128_000, hasContent: true });
+      expect(h.status).toBe(h.score >= 80 ? 'healthy' : h.score >= 55 ? 'watch' : 'degrading');
+    }
+  });
+
+  it('turns cost growing with the context into advice with numbers, not a degradation verdict', () => {
+    // Flat latency; the prompt grows 11K per exchange up to 101K (gpt-4o, $2.50 in / $10 out).
+    const calls = Array.from({ length: 10 }, (_, i) => {
+      const t = tokens(2_000 + i * 11_000);
+      return call(i, { latencyMs: 1000 + (i % 2) * 50, tokens: t, costUsd: (t.inputTokens * 2.5 + t.outputTokens * 10) / 1e6 });
+    });
+    const h = conversationHealth({ conversationId: 'c', provider: 'openai', calls, contextWindow: 128_000, hasContent: true, price: gpt4oPrice() });
+    expect(h.costPerMessage.rising).toBe(true);
+    expect(h.latency.rising).toBe(false);
+    expect(h.reasons.join(' ')).not.toMatch(/cost per message rising/);
+    expect(h.recommendations.join(' ')).not.toMatch(/degrading/);
+    // Last call: 101,000 × $2.50 + 500 × $10 = $0.2575; fresh: (800 summary + 11,000 growth) × $2.50 + 500 × $10 = $0.0345.
+    expect(h.recommendations).toContain('each message now costs $0.26 because the context is 101K; a fresh conversation with the summary would cost about $0.035');
+  });
+
+  it('never says "about 0 messages left"', () => {
+    const calls = [call(0, { tokens: tokens(60_000) }), call(1, { tokens: tokens(94_000) }), call(2, { tokens: tokens(127_000, 900) })];
+    const h = conversationHealth({ conversationId: 'c', provider: 'openai', calls, contextWindow: 128_000, hasContent: true });
+    expect(h.context.messagesLeft).toBe(0);
+    expect(JSON.stringify(h)).not.toMatch(/about 0 message/);
+    expect(h.recommendations.join(' ')).toMatch(/next message may not fit/);
+  });
+
+  function gpt4oPrice() {
+    return gpt4o;
+  }
+});
+

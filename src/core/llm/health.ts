@@ -94,7 +94,7 @@ export function formatUsd(v: number): string {
 
 /** Penalty for rising latency: grows with the size of the rise (2× → 35, 4× → 50, 8× → 65, capped at 70). */
 function latencyPenalty(t: Trend): number {
-  const ratio = Math.max(1, t.ratio ?? 1 + (t.relativeChange ?? 0));
+  const ratio = Math.max(1, t.ratio ?? 1 + (t.relativeChange ?? 0), 1 + (t.relativeChange ?? 0));
   return Math.min(70, 20 + 15 * Math.log2(ratio));
 }
 
@@ -153,7 +153,7 @@ export function conversationHealth(input: HealthInput): ConversationHealth {
   }
   if (latency.rising) {
     score -= latencyPenalty(latency);
-    const ratio = latency.ratio ?? 1 + (latency.relativeChange ?? 0);
+    const ratio = Math.max(latency.ratio ?? 0, 1 + (latency.relativeChange ?? 0));
     const size = ratio >= 2 ? `${ratio.toFixed(ratio >= 10 ? 0 : 1)}×` : `+${Math.round((ratio - 1) * 100)} %`;
     reasons.push(`latency rising: ${size} over ${latency.samples} messages`);
   }

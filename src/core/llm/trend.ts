@@ -13,7 +13,7 @@ export interface Trend {
   pValue: number | null;
   rising: boolean;
   samples: number;
-  /** Fitted last value over fitted first value (13 = a 13× rise); null when the start is not positive. */
+  /** Effect size: median of the last quarter of the series over median of the first quarter (13 = a 13× rise); null when the start is not positive. */
   ratio: number | null;
   /** Kendall's tau (S over the number of pairs): 1 = every later value is higher. */
   tau: number | null;
@@ -27,9 +27,9 @@ export interface TrendOptions {
   /** Smallest relative rise over the series that counts (default 0.25 = +25 %). */
   minRelativeChange?: number;
   /**
-   * A strong rise counts before `minSamples`: at least `strongMinSamples` points (default 4), a rise of at
-   * least `strongRatio` times along the fitted line (default 3×) and Kendall's tau ≥ `strongTau` (default 0.6,
-   * nearly every later point higher). A p-value cannot reach 0.05 with 4 or 5 points; the size of the effect can.
+   * A strong rise counts before `minSamples`: at least `strongMinSamples` points (default 4), an effect size
+   * `ratio` of at least `strongRatio` (default 3×) and Kendall's tau ≥ `strongTau` (default 0.8: at most one
+   * pair out of order in 5 points). A p-value cannot reach 0.05 with 4 or 5 points; the size of the effect can.
    */
   strongMinSamples?: number;
   strongRatio?: number;
@@ -104,7 +104,9 @@ export function trend(y: number[], options: TrendOptions = {}): Trend {
   }
   const start = ts.intercept;
   const relativeChange = start > 0 ? (ts.slope * (y.length - 1)) / start : null;
-  const ratio = relativeChange === null ? null : 1 + relativeChange;
+  const k = Math.max(1, Math.floor(y.length / 4));
+  const head = median(y.slice(0, k));
+  const ratio = head > 0 ? median(y.slice(-k)) / head : null;
   const pairs = (y.length * (y.length - 1)) / 2;
   const tau = mk ? mk.s / pairs : null;
   const significant = y.length >= minSamples && !!mk && mk.pValue < alpha && ts.slope > 0 && relativeChange !== null && relativeChange >= minRelativeChange;
@@ -114,6 +116,6 @@ export function trend(y: number[], options: TrendOptions = {}): Trend {
     ratio !== null &&
     ratio >= (options.strongRatio ?? 3) &&
     tau !== null &&
-    tau >= (options.strongTau ?? 0.6);
+    tau >= (options.strongTau ?? 0.8);
   return { slope: ts.slope, intercept: ts.intercept, relativeChange, pValue: mk ? mk.pValue : null, rising: significant || strong, samples: y.length, ratio, tau };
 }

@@ -212,8 +212,10 @@ export function llmModule(ctx: SidecarContext, options: LlmModuleOptions = {}): 
       price: price?.entry ?? null,
       hasContent: totals.contentCallId !== null
     });
+    const parent = identity.tip(key)?.parent ?? null;
     const health: ConversationHealth = {
       ...windowed,
+      parent: parent ? { conversationId: parent.key, sharedMessages: parent.sharedMessages } : null,
       calls: totals.calls,
       firstAt: new Date(totals.firstMs).toISOString(),
       costUsd: totals.pricedCalls > 0 ? totals.costUsd : null
