@@ -196,7 +196,7 @@ export function importLiteLLM(json: unknown): LiteLLMImport {
       continue;
     }
     const name = canonicalModelName(key);
-    if (!name || name.includes('/') || name.startsWith('ft:')) {
+    if (!name || name.includes('/')) {
       skipped++;
       continue;
     }

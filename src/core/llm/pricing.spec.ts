@@ -40,6 +40,12 @@ describe('model names', () => {
     expect(modelNameCandidates('OpenAI/GPT-4o-2024-08-06')).toEqual(['openai/gpt-4o-2024-08-06', 'gpt-4o-2024-08-06', 'gpt-4o']);
   });
 
+  it("prices an OpenAI fine-tune at its base model's fine-tune rate", () => {
+    const hit = lookupPrice(table, 'openai', 'ft:gpt-4o-mini-2024-07-18:acme:support-bot:9abc12');
+    expect(hit?.key).toBe('ft:gpt-4o-mini-2024-07-18');
+    expect(hit?.entry.input).toBe(0.3);
+  });
+
   it('prices the models the issue found unpriced', () => {
     for (const [provider, model] of [
       ['anthropic', 'claude-3-5-sonnet-20240620'],

@@ -51,6 +51,11 @@ export function modelNameCandidates(model: string): string[] {
   push(model.trim().toLowerCase());
   const name = canonicalModelName(model);
   push(name);
+  // An OpenAI fine-tune "ft:gpt-4o-mini-2024-07-18:my-org:name:id" is billed at its base model's fine-tune rate.
+  const ft = /^(ft:[^:]+):/.exec(name);
+  if (ft) {
+    push(ft[1]);
+  }
   const suffixes = [
     /-\d{4}-\d{2}-\d{2}$/, // OpenAI dated snapshot
     /-\d{8}$/, // Anthropic dated snapshot
