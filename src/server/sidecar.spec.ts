@@ -89,6 +89,18 @@ describe('sidecar HTTP API', () => {
     }
   });
 
+  it('answers a method a path does not serve (TRACE, DELETE) with 405 and Allow, an unknown path with 404', async () => {
+    const trace = await raw(url + '/status', { method: 'TRACE', headers: auth });
+    expect(trace.status).toBe(405);
+    expect(trace.headers.allow).toBe('GET, HEAD');
+    expect(trace.body.error.code).toBe('method_not_allowed');
+    const del = await raw(url + '/kernels/heartbeat', { method: 'DELETE', headers: auth });
+    expect(del.status).toBe(405);
+    expect(del.headers.allow).toBe('POST');
+    const unknown = await raw(url + '/nope', { method: 'TRACE', headers: auth });
+    expect(unknown.status).toBe(404);
+  });
+
   it('rejects a non-loopback Host header (DNS rebinding) even with the right token', async () => {
     const res = await raw(url + '/status', { headers: { ...auth, host: 'attacker.example:80' } });
     expect(res.status).toBe(403);

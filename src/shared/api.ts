@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { CheckpointOrder } from './checkpoint-api';
+import { durationString, sizeString } from './unitPatterns';
 
 export const API_VERSION = 1;
 
@@ -338,8 +339,21 @@ export const ProfileResponse = z.object({
   overridesFile: z.string()
 });
 
+/** A profile duration override: hours when a bare number, a duration string, or null / "none" for no limit. */
+const DurationOverride = z.union([z.number().min(0), z.null(), durationString({ noLimit: true })]);
 export const ProfileBody = z
-  .object({ overrides: z.record(z.string(), z.union([z.string().max(40), z.number(), z.null()])) })
+  .object({
+    overrides: z
+      .object({
+        sessionLifetime: DurationOverride.optional(),
+        idleCutoff: DurationOverride.optional(),
+        gpuSessionCap: DurationOverride.optional(),
+        weeklyGpuQuota: DurationOverride.optional(),
+        weeklyTpuQuota: DurationOverride.optional(),
+        outputLimit: z.union([z.number().min(0), z.null(), sizeString({ noLimit: true })]).optional()
+      })
+      .strict()
+  })
   .strict();
 
 export const PlatformSection = PlatformInfo.extend({
@@ -430,7 +444,10 @@ export const QuotaSection = z.object({
   internet: InternetState
 });
 
-export const QuotaBody = z.object({ remaining: z.union([z.string().min(1).max(40), z.number()]) }).strict();
+/** Hours left this week: at most a week (168 h) as a number; a string is parsed and refused above a week. */
+export const QuotaBody = z
+  .object({ remaining: z.union([z.number().min(0).max(168, { error: 'more than a week of quota (168 h); give the hours left this week, e.g. 23' }), durationString()]) })
+  .strict();
 
 // ---------------------------------------------------------------------------
 

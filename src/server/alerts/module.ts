@@ -41,6 +41,7 @@ export function alertsModule(ctx: SidecarContext): SidecarModule {
         tags: ['alerts'],
         body: AlertDismissBody,
         response: ActiveAlertsResponse,
+        errors: ['not_found'],
         handler: ({ body }) => {
           if (!ctx.alerts.dismiss(body.ruleId, body.key)) {
             throw new ApiError('not_found', `No current alert for rule ${body.ruleId} and key "${body.key}".`);

@@ -1,7 +1,7 @@
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import { ApiError, describeZodError, errorHandler, type DiskProbe } from './errors';
 import type { SidecarModule } from './module';
-import { buildOpenApi } from './openapi';
+import { allowedMethods, buildOpenApi } from './openapi';
 import { isRawRoute, type JsonRoute, type Route } from './route';
 import { guard } from './security';
 
@@ -77,6 +77,15 @@ export function createApp(options: AppOptions): Express {
     } else {
       mountJson(app, route);
     }
+  }
+
+  // A known path asked with a method it does not serve (TRACE, PATCH, DELETE...): 405 with Allow.
+  const allowed = allowedMethods([...routes, { method: 'get', path: '/openapi.json' }]);
+  for (const [path, methods] of allowed) {
+    app.all(path, (req: Request, res: Response, next: NextFunction) => {
+      res.setHeader('Allow', methods.join(', '));
+      next(new ApiError('method_not_allowed', `${req.method} is not served on ${req.path}; it answers ${methods.join(', ')}.`));
+    });
   }
 
   app.use((req: Request, _res: Response, next: NextFunction) => {

@@ -1,5 +1,6 @@
 import type { Request, Response } from 'express';
 import type { ZodType } from 'zod';
+import type { ErrorCode } from './errors';
 
 /** What a handler receives after validation at the edge. */
 export interface ValidatedInput<B, Q, P> {
@@ -25,6 +26,12 @@ export interface JsonRoute<B = unknown, Q = unknown, P = unknown> {
   response: ZodType;
   /** Status on success (default 200). */
   status?: number;
+  /**
+   * Errors the handler itself may answer, beyond those every route of its
+   * kind can (token, Host, validation, body size and type, full disk): they
+   * are documented in /openapi.json.
+   */
+  errors?: ErrorCode[];
   handler(input: ValidatedInput<B, Q, P>): unknown | Promise<unknown>;
 }
 
@@ -35,6 +42,8 @@ export interface RawRoute {
   summary: string;
   tags?: string[];
   contentType: string;
+  /** As JsonRoute.errors. */
+  errors?: ErrorCode[];
   handler(req: Request, res: Response): void | Promise<void>;
 }
 

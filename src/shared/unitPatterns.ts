@@ -1,0 +1,51 @@
+/**
+ * The raw values users type ("23h", "22h30m", "22:30", "20GB", "none") as
+ * regular expressions, so the REST schemas (and /openapi.json) are exactly as
+ * strict as the parsers in src/core/units.ts: the edge refuses what the parser
+ * would refuse, and a client generating from the schema only sends what the
+ * parser takes. ASCII classes only ([0-9], not \d; spaces, not \s): the same
+ * pattern means the same thing in JavaScript and in Python clients.
+ */
+import { z } from 'zod';
+
+/** "hours" → "[hH][oO][uU][rR][sS]": case-insensitive without regex flags (JSON Schema has none). */
+function anyCase(word: string): string {
+  return [...word].map(c => (/[a-z]/.test(c) ? `[${c}${c.toUpperCase()}]` : c)).join('');
+}
+
+const NUMBER = '[0-9]+(?:\\.[0-9]+)?';
+// Longest first, so each alternative is tried before its prefixes.
+const DURATION_UNITS = ['seconds', 'minutes', 'second', 'minute', 'hours', 'days', 'secs', 'mins', 'hour', 'hrs', 'sec', 'min', 'day', 'hr', 'd', 'h', 'm', 's'];
+const SIZE_UNITS = ['kib', 'mib', 'gib', 'tib', 'kb', 'mb', 'gb', 'tb', 'b', 'k', 'm', 'g', 't'];
+
+const DURATION_BODY = `${NUMBER}|[0-9]+:[0-5][0-9]|(?:${NUMBER} ?(?:${DURATION_UNITS.map(anyCase).join('|')}) ?)+`;
+const SIZE_BODY = `${NUMBER} ?(?:${SIZE_UNITS.map(anyCase).join('|')})?`;
+const NO_LIMIT_BODY = ['none', 'off', 'unlimited'].map(anyCase).join('|');
+
+/** A bare number (hours), "hh:mm", or number+unit parts: "23h", "22h30m", "1.5 hours", "1d 2h". */
+export const DURATION_PATTERN = `^(?:${DURATION_BODY})$`;
+/** "20GB", "15 GiB", "500mb", a bare number of bytes. */
+export const SIZE_PATTERN = `^(?:${SIZE_BODY})$`;
+/** Words that remove a limit. */
+export const NO_LIMIT_PATTERN = `^(?:${NO_LIMIT_BODY})$`;
+
+const durationHint = 'write it like "23h", "22h30m", "22:30", "90m" or a number of hours';
+const sizeHint = 'write it like "20GB", "15GiB", "500MB" or a number of bytes';
+
+/** A duration as typed: a string ("23h", "22:30", "1.5"; `noLimit` adds "none"/"off"/"unlimited"). */
+export function durationString(options: { noLimit?: boolean } = {}) {
+  const pattern = options.noLimit ? `^(?:${DURATION_BODY}|${NO_LIMIT_BODY})$` : DURATION_PATTERN;
+  return z
+    .string()
+    .max(40)
+    .regex(new RegExp(pattern), { error: iss => `"${String(iss.input)}" is not a duration; ${durationHint}${options.noLimit ? ', or "none"' : ''}.` });
+}
+
+/** A size as typed: a string ("20GB"; `noLimit` adds "none"/"off"/"unlimited"). */
+export function sizeString(options: { noLimit?: boolean } = {}) {
+  const pattern = options.noLimit ? `^(?:${SIZE_BODY}|${NO_LIMIT_BODY})$` : SIZE_PATTERN;
+  return z
+    .string()
+    .max(40)
+    .regex(new RegExp(pattern), { error: iss => `"${String(iss.input)}" is not a size; ${sizeHint}${options.noLimit ? ', or "none"' : ''}.` });
+}
