@@ -46,8 +46,9 @@ export async function startSidecar(extraArgs = [], env = {}) {
   const dataDir = mkdtempSync(join(tmpdir(), 'vigilo-bench-'));
   const t0 = performance.now();
   // BENCH_BUNDLE=1 runs the esbuild bundle the wheel ships instead of the tsc build.
-  const entry = process.env.BENCH_BUNDLE === '1'
-    ? ['-e', 'require(process.argv[1]).main(process.argv)', join(ROOT, 'vigilo', 'sidecar', 'vigilo-sidecar.cjs')]
+  // BENCH_SIDECAR_CJS=<path> runs another bundle (e.g. a copy of an older build, for before/after figures).
+  const entry = process.env.BENCH_BUNDLE === '1' || process.env.BENCH_SIDECAR_CJS
+    ? ['-e', 'require(process.argv[1]).main(process.argv)', process.env.BENCH_SIDECAR_CJS || join(ROOT, 'vigilo', 'sidecar', 'vigilo-sidecar.cjs')]
     : [join(ROOT, 'bin', 'vigilo.js')];
   const child = spawn(process.execPath, [...entry, 'serve', '--port', '0', '--json', '--data-dir', dataDir, ...extraArgs], {
     env: { ...process.env, VIGILO_TOKEN: 'bench-token', ...env },
