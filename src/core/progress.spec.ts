@@ -64,6 +64,16 @@ describe('will it finish', () => {
     expect(only(tracks, 100).id).toBe('trainer:fit');
   });
 
+  it('drops a bar its kernel stopped sending (a loop abandoned by an exception) and picks the new run', () => {
+    let tracks = replay(t => 2 * t, 10_000, 300);
+    expect(only(tracks, 300).id).toBe('tqdm:1');
+    // The kernel now reports only a new bar; then nothing at all.
+    tracks = ingestProgress(tracks, 'k1', [{ id: 'tqdm:2', source: 'tqdm', name: 'retry', n: 5, total: 500, elapsedS: 5, position: 0, closed: false }], 310_000);
+    expect(only(tracks, 310).id).toBe('tqdm:2');
+    tracks = ingestProgress(tracks, 'k1', [], 320_000);
+    expect(mainBar(tracks.values(), 320_000)).toBeNull();
+  });
+
   it('says a run is stalled instead of promising a finish', () => {
     // 1 step/s for 30 min, then nothing for 20 min.
     const tracks = replay(t => Math.min(t, 1800), 10_000, 3000);

@@ -50,6 +50,8 @@ export interface BarTrack {
   closed: boolean;
   /** Receive time of the latest fact. */
   seenAtMs: number;
+  /** In the kernel's latest heartbeat (a bar abandoned by an exception stops being sent). */
+  present: boolean;
   /** Last time n moved forward. */
   advancedAtMs: number;
   /** Raw n of the bar itself. */
@@ -113,6 +115,7 @@ export function ingestProgress(
             position: fact.position ?? 0,
             closed: false,
             seenAtMs: nowMs,
+            present: true,
             advancedAtMs: startedAtMs,
             n: 0,
             points: [{ tMs: startedAtMs, n: 0 }]
@@ -124,9 +127,14 @@ export function ingestProgress(
       position: fact.position ?? base.position,
       closed: fact.closed,
       seenAtMs: nowMs,
+      present: true,
       n: fact.n,
       advancedAtMs: fact.n > base.n ? nowMs - Math.max(0, fact.idleS ?? 0) * 1000 : base.advancedAtMs
     });
+  }
+  const reported = new Set(live.map(f => keyOf(kernelId, f.id)));
+  for (const [key, track] of next) {
+    if (track.kernelId === kernelId && track.present && !reported.has(key)) next.set(key, { ...track, present: false });
   }
   // Points, in run units: an open inner bar of this kernel refines its outer bar.
   for (const fact of live) {
@@ -151,19 +159,21 @@ function innerOf(outer: BarTrack, all: readonly BarTrack[]): BarTrack | null {
   let best: BarTrack | null = null;
   for (const t of all) {
     if (t === outer || t.kernelId !== outer.kernelId || t.closed || !t.total || t.source !== outer.source) continue;
-    if (t.seenAtMs < outer.seenAtMs || t.startedAtMs < outer.startedAtMs || t.position <= outer.position) continue;
+    if (!t.present || t.seenAtMs < outer.seenAtMs || t.startedAtMs < outer.startedAtMs || t.position <= outer.position) continue;
     if (!best || t.position < best.position || (t.position === best.position && t.startedAtMs > best.startedAtMs)) best = t;
   }
   return best;
 }
 
 /**
- * The bar that stands for the run: an open bar with a total; callbacks and
- * explicit calls before tqdm (they are deliberate); among tqdm bars the
- * outermost (lowest position, then earliest start). Null when none has a total.
+ * The bar that stands for the run: an open bar with a total that its kernel
+ * still reported in its latest heartbeat (a bar abandoned by an exception
+ * drops out); callbacks and explicit calls before tqdm (they are deliberate);
+ * among tqdm bars the outermost (lowest position, then earliest start). Null
+ * when none has a total.
  */
 export function mainBar(tracks: Iterable<BarTrack>, nowMs: number, staleMs = 3_600_000): BarTrack | null {
-  const candidates = [...tracks].filter(t => !t.closed && t.total !== null && t.total > 0 && nowMs - t.seenAtMs <= staleMs);
+  const candidates = [...tracks].filter(t => t.present && !t.closed && t.total !== null && t.total > 0 && nowMs - t.seenAtMs <= staleMs);
   const rank = (t: BarTrack) => (t.source === 'tqdm' ? 1 : 0);
   candidates.sort((a, b) => rank(a) - rank(b) || a.position - b.position || a.startedAtMs - b.startedAtMs);
   return candidates[0] ?? null;

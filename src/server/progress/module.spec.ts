@@ -61,6 +61,21 @@ describe('GET /metrics progress and the progress.verdict alert', () => {
     expect(got.some((e: { event: string; data: any }) => e.event === 'snapshot' && e.data.progress?.verdict)).toBe(true);
   });
 
+  it('forgets the runs of a kernel that restarted: its in-memory loop is gone', async () => {
+    const clock = new ManualClock();
+    const sc = await boot(clock, () => 3600);
+    for (let t = 10; t <= 60; t += 10) {
+      clock.advance(10_000);
+      await sc.post('/kernels/heartbeat', beat(clock, 2 * t, t));
+    }
+    expect((await sc.get('/metrics')).body.progress.main).not.toBeNull();
+    clock.advance(10_000);
+    await sc.post('/kernels/heartbeat', { ...beat(clock, 0, 0), pid: 4343, progress: undefined });
+    const progress = (await sc.get('/metrics')).body.progress;
+    expect(progress.main).toBeNull();
+    expect(progress.verdict).toBeNull();
+  });
+
   it('rejects malformed progress facts with a 400 that names the field', async () => {
     const clock = new ManualClock();
     const sc = await boot(clock, () => 3600);

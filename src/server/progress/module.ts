@@ -126,9 +126,16 @@ export function progressModule(ctx: SidecarContext, options: ProgressModuleOptio
   }
 
   const unsubscribe = ctx.kernels.onBeat(beat => {
-    if (!beat.progress) return;
-    tracks = ingestProgress(tracks, beat.kernelId, beat.progress, ctx.clock.now());
-    evaluate();
+    // A beat without bars still says the kernel has none open now.
+    tracks = ingestProgress(tracks, beat.kernelId, beat.progress ?? [], ctx.clock.now());
+    if (beat.progress || tracks.size > 0) evaluate();
+  });
+  // A kernel that restarted or stopped beating took its runs with it.
+  const unsubscribeKernels = ctx.kernels.onEvent(event => {
+    if (event.type === 'registered') return;
+    const before = tracks.size;
+    tracks = new Map([...tracks].filter(([, t]) => t.kernelId !== event.kernelId));
+    if (tracks.size !== before) evaluate();
   });
 
   return {
@@ -144,6 +151,7 @@ export function progressModule(ctx: SidecarContext, options: ProgressModuleOptio
     ],
     stop() {
       unsubscribe();
+      unsubscribeKernels();
     }
   };
 }
