@@ -158,4 +158,4 @@ def assert_event_shape(event: "dict[str, Any]") -> None:
         for message in event["messages"]:
             assert set(message) == {"role", "content"} and isinstance(message["role"], str) and isinstance(message["content"], str)
     assert event["sdk"]["language"] == "python"
-    assert event["sdk"]["name"] in ("openai", "anthropic", "google-genai", "google-generativeai")
+    assert event["sdk"]["name"] in ("openai", "anthropic", "google-genai", "google-generativeai", "litellm")

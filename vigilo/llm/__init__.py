@@ -114,6 +114,18 @@ def _wrap_copies(client: Any) -> None:
         object.__setattr__(client, name, wrapped_copy)
 
 
+def _instrument_early() -> None:
+    """SDKs (and LiteLLM) already imported are instrumented now, not only at the first track() block: a framework
+    that binds the SDK's method on its first call (``with_raw_response``) would otherwise keep the untracked one.
+    Outside a block the class-level wrappers call the SDK at once and record nothing."""
+    from ._global import instrument_loaded_sdks
+
+    instrument_loaded_sdks()
+
+
+_instrument_early()
+
+
 def flush(timeout: float = 5.0) -> bool:
     """Deliver the buffered events now. True when all were delivered within ``timeout`` seconds.
 

@@ -84,9 +84,11 @@ def _class_wrapper(func: Callable[..., Any], make: Callable[[Any], Any]) -> Call
 
 def instrument_loaded_sdks() -> None:
     """Patch the tracked methods of every SDK already imported, once each. Never raises."""
+    from ._frameworks import instrument_litellm
     from ._sessions import instrument_session_classes
 
     instrument_session_classes()  # chat sessions: each session object is one conversation
+    instrument_litellm()  # LiteLLM posts without the SDKs' create(): seen through its callbacks
     try:
         targets = _targets()
         if all(t[1:4] in _done for t in targets):

@@ -201,6 +201,8 @@ class CallRecord:
         self.ended = False
         # A stream that stopped before its end (closed, dropped, never read): sent with what was seen, tagged.
         self.incomplete = False
+        # Vigilo never counts tokens; a framework may have (LiteLLM's streams without include_usage).
+        self.usage_estimated = False
 
     def restart(self, wall: float) -> None:
         """The request really starts now (lazily started streams)."""
@@ -263,7 +265,7 @@ class CallRecord:
             "status": "error" if self.error else "ok",
             "error": self.error,
             "usage": to_json_dict(self.usage),
-            "usageEstimated": False,
+            "usageEstimated": self.usage_estimated,
             "conversationId": _clip(self.conversation_id, 256),
             "fingerprint": fingerprint_of(self.provider, messages),
             "tags": {**{k: v[:1000] for k, v in self.tags.items()}, **({INCOMPLETE_TAG: "incomplete"} if self.incomplete else {})},
