@@ -6,6 +6,7 @@ file is left for the sidecar itself to replace.
 """
 from __future__ import annotations
 
+import errno
 import importlib.util
 import json
 import os
@@ -184,12 +185,19 @@ def ensure_running(data_dir: "str | os.PathLike[str] | None" = None, timeout: fl
     current = read_discovery(directory)
     if probe(current):
         return current  # type: ignore[return-value]
-    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-    os.chmod(directory, 0o700)
     cmd = sidecar_command() + ["serve", "--port", "0", "--json", "--data-dir", str(directory)]
     env = dict(os.environ)
     log_path = directory / "sidecar.log"
-    fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    try:
+        directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        os.chmod(directory, 0o700)
+        fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    except OSError as err:
+        # A read-only, full or foreign data dir: one sentence with the fix, not a traceback.
+        why = {errno.EROFS: "it is read-only", errno.ENOSPC: "its disk is full", errno.EACCES: "permission denied", errno.EPERM: "permission denied"}.get(
+            err.errno or 0, err.strerror or str(err)
+        )
+        raise SidecarStartError(f"Cannot use {directory} as the Vigilo data dir ({why}); set VIGILO_DATA_DIR to a writable folder.") from None
     try:
         proc = subprocess.Popen(
             cmd,
