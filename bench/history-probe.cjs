@@ -11,9 +11,9 @@ if (file) {
   h.enable();
   let maxRss = 0;
   const write = () => {
-    const rss = process.memoryUsage.rss();
+    const { rss, heapTotal, heapUsed, external, arrayBuffers } = process.memoryUsage();
     maxRss = Math.max(maxRss, rss);
-    writeFileSync(`${file}.tmp`, JSON.stringify({ p50Ms: h.percentile(50) / 1e6, p99Ms: h.percentile(99) / 1e6, maxMs: h.max / 1e6, rss, maxRss }));
+    writeFileSync(`${file}.tmp`, JSON.stringify({ p50Ms: h.percentile(50) / 1e6, p99Ms: h.percentile(99) / 1e6, maxMs: h.max / 1e6, rss, maxRss, heapTotal, heapUsed, external, arrayBuffers }));
     renameSync(`${file}.tmp`, file);
   };
   setInterval(write, 200).unref();

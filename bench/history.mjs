@@ -19,7 +19,7 @@ import { createInterface } from 'node:readline';
 import { cliArgs, ROOT, summary } from './lib.mjs';
 
 const args = cliArgs();
-const sizes = String(args.sizes ?? '10000,100000').split(',').map(Number);
+const sizes = String(args.sizes ?? '10000,100000').split(',').map(Number).filter(n => n > 0);
 const kills = Number(args.kills ?? 0);
 const nodeBin = args.node ?? process.execPath;
 const TOKEN = 'bench-token';
@@ -126,11 +126,12 @@ const loopLine = (what, p) => {
 async function atSize(n) {
   const dataDir = mkdtempSync(join(tmpdir(), 'vigilo-history-'));
   const probeFile = join(dataDir, 'probe.json');
+  let sc = null;
   try {
     const seeded = seed(dataDir, n);
     console.log(`\n## ${n.toLocaleString('en-US')} stored calls (engine ${seeded.engine}, seeded at ${Math.round(seeded.perSecond).toLocaleString('en-US')} calls/s)`);
     const t0 = performance.now();
-    const sc = await start(dataDir, probeFile);
+    sc = await start(dataDir, probeFile);
     console.log(`start on the seeded history: ${fmt(performance.now() - t0)} ms`);
     const reads = [
       ['/llm/usage', '/llm/usage'],
@@ -175,10 +176,10 @@ async function atSize(n) {
     await reader;
     const afterMixed = probe(probeFile);
     const rl = summary(readLat);
-    console.log(`mixed load (reads + ${Math.round(mixed[0])} single/s + ${Math.round(mixed[1])} batched/s): reads p50 ${fmt(rl.p50)} ms p99 ${fmt(rl.p99)} ms max ${fmt(rl.max)} ms; RSS ${Math.round(afterMixed.rss / 1048576)} MB (max ${Math.round(Math.max(afterReads.maxRss, afterIngest.maxRss, afterMixed.maxRss) / 1048576)} MB)`);
+    console.log(`mixed load (reads + ${Math.round(mixed[0])} single/s + ${Math.round(mixed[1])} batched/s): reads p50 ${fmt(rl.p50)} ms p99 ${fmt(rl.p99)} ms max ${fmt(rl.max)} ms; RSS ${Math.round(afterMixed.rss / 1048576)} MB (max ${Math.round(Math.max(afterReads.maxRss, afterIngest.maxRss, afterMixed.maxRss) / 1048576)} MB; V8 heap ${Math.round(afterMixed.heapTotal / 1048576)} MB of which used ${Math.round(afterMixed.heapUsed / 1048576)} MB, external ${Math.round(afterMixed.external / 1048576)} MB)`);
     console.log(loopLine('during mixed load', afterMixed));
-    await stop(sc.child);
   } finally {
+    if (sc) await stop(sc.child);
     rmSync(dataDir, { recursive: true, force: true });
   }
 }
@@ -217,7 +218,10 @@ async function killLoop(rounds) {
         }
       };
       const senders = [sender(1), sender(1), sender(50)];
-      await new Promise(r => setTimeout(r, 50 + Math.random() * 400));
+      // At a random moment once this sidecar has acknowledged writes (a slow start is not what is tested).
+      const before = acknowledged.length;
+      for (let i = 0; i < 1000 && acknowledged.length === before; i++) await new Promise(r => setTimeout(r, 10));
+      await new Promise(r => setTimeout(r, Math.random() * 400));
       dead = true;
       sc.child.kill('SIGKILL');
       await new Promise(r => sc.child.once('exit', r));

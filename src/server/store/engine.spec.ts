@@ -132,6 +132,15 @@ describe('WASM lock recovery', () => {
     expect(existsSync(`${file}.lock`)).toBe(false);
   });
 
+  it('recovers from an owner file left empty by a process killed while writing it', () => {
+    const file = join(dir, 'h.sqlite');
+    writeFileSync(`${file}.owner`, '');
+    const db = openDatabase(file, { engine: 'wasm', staleLockSettleMs: 200 });
+    db.exec('CREATE TABLE t (x INTEGER)');
+    db.close();
+    expect(existsSync(`${file}.owner`)).toBe(false);
+  });
+
   it('refuses a database whose owner is alive, naming it', () => {
     const file = join(dir, 'g.sqlite');
     writeFileSync(`${file}.owner`, JSON.stringify({ pid: process.ppid, start: null }));

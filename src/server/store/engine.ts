@@ -99,6 +99,16 @@ export function defaultEngine(options: OpenOptions = {}): EngineName {
   return 'wasm';
 }
 
+/** The statement prepared for `sql`, prepared once and kept. */
+function cachedStatement<S>(cache: Map<string, S>, sql: string, prepare: () => S): S {
+  let s = cache.get(sql);
+  if (!s) {
+    s = prepare();
+    cache.set(sql, s);
+  }
+  return s;
+}
+
 function openNode(file: string): Raw {
   const { DatabaseSync: Sqlite } = loadNodeSqlite() as NodeSqlite;
   const db = new Sqlite(file, { timeout: 5000 });
@@ -106,14 +116,7 @@ function openNode(file: string): Raw {
   // it survives the process being killed; only a power cut can lose the last commits.
   db.exec('PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;');
   const cache = new Map<string, StatementSync>();
-  const prepared = (sql: string): StatementSync => {
-    let s = cache.get(sql);
-    if (!s) {
-      s = db.prepare(sql);
-      cache.set(sql, s);
-    }
-    return s;
-  };
+  const prepared = (sql: string) => cachedStatement(cache, sql, () => db.prepare(sql));
   return {
     exec: sql => db.exec(sql),
     run: (sql, params) => {
@@ -163,6 +166,27 @@ function readOwner(path: string): { pid: number; start: string | null } | null {
 
 const sleepBuffer = new Int32Array(new SharedArrayBuffer(4));
 
+/** Does `path` stay in place, unmodified, for `ms`? (Polled every 50 ms; false as soon as it goes or changes.) */
+function unchangedFor(path: string, ms: number): boolean {
+  const before = statSync(path, { throwIfNoEntry: false });
+  for (let waited = 0; before && waited < ms; waited += 50) {
+    Atomics.wait(sleepBuffer, 0, 0, 50);
+    const now = statSync(path, { throwIfNoEntry: false });
+    if (!now || now.ino !== before.ino || now.mtimeMs !== before.mtimeMs || now.size !== before.size) {
+      return false;
+    }
+  }
+  return before !== undefined;
+}
+
+function removeFile(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch {
+    // already gone
+  }
+}
+
 /**
  * Claim `<file>.owner` for this process and clear a stale `<file>.lock`.
  * The owner file is written before the lock is taken and removed after it is
@@ -174,21 +198,22 @@ const sleepBuffer = new Int32Array(new SharedArrayBuffer(4));
 function claimWasmLock(file: string, settleMs = 2000): string {
   const ownerFile = `${file}.owner`;
   const lockDir = `${file}.lock`;
-  for (let attempt = 0; attempt < 3; attempt++) {
-    const owner = existsSync(ownerFile) ? readOwner(ownerFile) : null;
+  for (let attempt = 0; attempt < 4; attempt++) {
+    const ownerExists = existsSync(ownerFile);
+    const owner = ownerExists ? readOwner(ownerFile) : null;
+    if (ownerExists && !owner) {
+      // Unreadable: its writer was killed between creating and filling it, or is filling it right now.
+      if (unchangedFor(ownerFile, settleMs)) {
+        removeFile(ownerFile);
+      }
+      continue;
+    }
     if (owner && owner.pid !== process.pid && ownerAlive(owner)) {
       throw new DatabaseBusyError(`${file} is in use by process ${owner.pid}; only one sidecar may use a data dir at a time`);
     }
     if (existsSync(lockDir)) {
-      if (!owner) {
-        const before = statSync(lockDir, { throwIfNoEntry: false });
-        for (let waited = 0; waited < settleMs && existsSync(lockDir); waited += 50) {
-          Atomics.wait(sleepBuffer, 0, 0, 50);
-        }
-        const after = statSync(lockDir, { throwIfNoEntry: false });
-        if (after && before && (after.ino !== before.ino || after.mtimeMs !== before.mtimeMs)) {
-          continue; // someone is actively locking: look again
-        }
+      if (!owner && !unchangedFor(lockDir, settleMs)) {
+        continue; // someone is actively locking: look again
       }
       try {
         rmdirSync(lockDir);
@@ -199,11 +224,7 @@ function claimWasmLock(file: string, settleMs = 2000): string {
       }
     }
     if (owner) {
-      try {
-        unlinkSync(ownerFile);
-      } catch {
-        // already gone
-      }
+      removeFile(ownerFile);
     }
     try {
       writeFileSync(ownerFile, JSON.stringify({ pid: process.pid, start: processStart(process.pid) }), { flag: 'wx', mode: 0o600 });
@@ -232,14 +253,7 @@ function openWasm(file: string, settleMs?: number): Raw {
     throw error;
   }
   const cache = new Map<string, WasmStatement>();
-  const prepared = (sql: string): WasmStatement => {
-    let s = cache.get(sql);
-    if (!s) {
-      s = db.prepare(sql);
-      cache.set(sql, s);
-    }
-    return s;
-  };
+  const prepared = (sql: string) => cachedStatement(cache, sql, () => db.prepare(sql));
   const finalize = (s: WasmStatement): void => {
     try {
       s.finalize();
@@ -272,11 +286,7 @@ function openWasm(file: string, settleMs?: number): Raw {
       }
       cache.clear();
       db.close();
-      try {
-        unlinkSync(ownerFile);
-      } catch {
-        // already gone
-      }
+      removeFile(ownerFile);
     }
   };
 }
