@@ -112,6 +112,29 @@ export type TokenCounts = z.infer<typeof TokenCounts>;
 
 export const UnknownModelWarning = z.object({ provider: LlmProvider, model: z.string(), calls: z.number().int(), message: z.string() });
 
+/**
+ * A kernel's LLM facts, sent with its heartbeat (vigilo/llm/_census.py): the LLM SDKs it has loaded, and per SDK
+ * the calls recorded and the calls that passed untracked (outside track(), on a client never wrapped).
+ */
+export const LlmKernelFacts = z
+  .object({
+    loaded: z.array(z.string().max(64)).max(32),
+    tracked: z.record(z.string().max(64), z.number().int().nonnegative()),
+    untracked: z.record(z.string().max(64), z.number().int().nonnegative())
+  })
+  .strict();
+export type LlmKernelFacts = z.infer<typeof LlmKernelFacts>;
+
+/** "Untracked calls" (src/core/llm/untracked.ts): what to tell the user, and the one line that fixes it. */
+export const UntrackedCallsView = z.object({
+  calls: z.number().int(),
+  bySdk: z.array(z.object({ sdk: z.string(), calls: z.number().int() })),
+  kernels: z.array(z.string()),
+  message: z.string(),
+  fix: z.string()
+});
+export type UntrackedCallsView = z.infer<typeof UntrackedCallsView>;
+
 export const LlmUsageResponse = z.object({
   since: z.string(),
   calls: z.number().int(),
@@ -123,7 +146,9 @@ export const LlmUsageResponse = z.object({
   unpricedCalls: z.number().int(),
   estimatedCalls: z.number().int(),
   byProvider: z.array(z.object({ provider: LlmProvider, calls: z.number().int(), costUsd: z.number().nullable() })),
-  warnings: z.array(UnknownModelWarning)
+  warnings: z.array(UnknownModelWarning),
+  /** LLM calls the live kernels saw pass untracked; null when there are none. */
+  untracked: UntrackedCallsView.nullable().optional()
 });
 export type LlmUsageResponse = z.infer<typeof LlmUsageResponse>;
 
@@ -245,6 +270,8 @@ export const LlmTranscriptResponse = z.object({
 });
 export type LlmTranscriptResponse = z.infer<typeof LlmTranscriptResponse>;
 
+export const ServiceTierRates = z.object({ input: z.number().nonnegative(), output: z.number().nonnegative(), cachedInput: z.number().nonnegative().nullable() });
+
 export const PriceTier = z.object({
   aboveTokens: z.number().int().positive(),
   input: z.number().nonnegative(),
@@ -278,7 +305,15 @@ export const PriceEntry = z.object({
   /** Batch API rates (informational: Vigilo does not see batch jobs). */
   batch: z.object({ input: z.number().nonnegative(), output: z.number().nonnegative(), cachedInput: z.number().nonnegative().nullable() }).nullable().optional(),
   /** Where the entry came from: the LiteLLM key ("gemini/gemini-2.5-pro"), "override", or the older snapshot. */
-  from: z.string().max(300).optional()
+  from: z.string().max(300).optional(),
+  /** Rates when the response says it was served at another service tier (Gemini `serviceTier`, Anthropic `service_tier`). */
+  serviceTiers: z
+    .object({ flex: ServiceTierRates.optional(), priority: ServiceTierRates.optional() })
+    .optional(),
+  /** Multipliers on every token rate, by what the usage says: Anthropic `inference_geo` ("us": 1.1), `speed` ("fast": 2). */
+  multipliers: z.record(z.string(), z.number().positive()).optional(),
+  /** USD per server-side web search request (Anthropic `server_tool_use.web_search_requests`). */
+  webSearch: z.number().nonnegative().nullable().optional()
 });
 export type PriceEntry = z.infer<typeof PriceEntry>;
 

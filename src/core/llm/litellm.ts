@@ -33,7 +33,15 @@ export const LiteLLMEntry = z
     cache_read_input_token_cost_batches: price.optional(),
     max_input_tokens: z.number().optional(),
     max_tokens: z.number().optional(),
-    max_output_tokens: z.number().optional()
+    max_output_tokens: z.number().optional(),
+    input_cost_per_token_flex: price.optional(),
+    output_cost_per_token_flex: price.optional(),
+    cache_read_input_token_cost_flex: price.optional(),
+    input_cost_per_token_priority: price.optional(),
+    output_cost_per_token_priority: price.optional(),
+    cache_read_input_token_cost_priority: price.optional(),
+    provider_specific_entry: z.record(z.string(), z.number().positive()).optional(),
+    search_context_cost_per_query: z.record(z.string(), price.nullable()).optional()
   })
   .passthrough();
 
@@ -149,6 +157,25 @@ export function entryFromLiteLLM(provider: LlmProvider, key: string, e: z.infer<
   }
   if (tiers.length > 0) {
     entry.tiers = tiers;
+  }
+  const serviceTiers: NonNullable<PriceEntry['serviceTiers']> = {};
+  for (const t of ['flex', 'priority'] as const) {
+    const i = perMillion(e[`input_cost_per_token_${t}`]);
+    const o = perMillion(e[`output_cost_per_token_${t}`]);
+    if (i !== null && o !== null) {
+      serviceTiers[t] = { input: i, output: o, cachedInput: perMillion(e[`cache_read_input_token_cost_${t}`]) };
+    }
+  }
+  if (Object.keys(serviceTiers).length) {
+    entry.serviceTiers = serviceTiers;
+  }
+  if (e.provider_specific_entry && Object.keys(e.provider_specific_entry).length) {
+    entry.multipliers = e.provider_specific_entry;
+  }
+  // Anthropic bills web search per request ($10 / 1,000): LiteLLM's "medium" search-context price.
+  const search = e.search_context_cost_per_query?.search_context_size_medium;
+  if (provider === 'anthropic' && typeof search === 'number' && search > 0) {
+    entry.webSearch = search;
   }
   return entry;
 }

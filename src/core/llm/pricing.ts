@@ -146,8 +146,30 @@ export function priceTiers(entry: PriceEntry): PriceTier[] {
   return [];
 }
 
-/** Rates for one billed step: the highest tier the prompt passes, else the base rates. */
-function ratesFor(entry: PriceEntry, promptTokens: number) {
+/**
+ * Rates for one billed step: the highest long-context tier the prompt passes,
+ * else the base rates; a flex/priority service tier the response names
+ * replaces input, output and cache-read rates (a long-context rate is scaled by
+ * the same ratio, as LiteLLM's file lists both only for some models).
+ */
+function ratesFor(entry: PriceEntry, promptTokens: number, serviceTier?: string) {
+  const base = baseRatesFor(entry, promptTokens);
+  const st = serviceTier === 'flex' || serviceTier === 'priority' ? entry.serviceTiers?.[serviceTier] : undefined;
+  if (!st || entry.input <= 0) {
+    return base;
+  }
+  const ratio = st.input / entry.input;
+  const long = base.input !== entry.input;
+  return {
+    ...base,
+    input: long ? base.input * ratio : st.input,
+    output: long ? base.output * (st.output / entry.output) : st.output,
+    cachedInput: st.cachedInput ?? base.cachedInput * ratio,
+    inputAudio: base.inputAudio * ratio
+  };
+}
+
+function baseRatesFor(entry: PriceEntry, promptTokens: number) {
   const tier = priceTiers(entry)
     .filter(t => promptTokens > t.aboveTokens)
     .sort((a, b) => b.aboveTokens - a.aboveTokens)[0];
@@ -171,8 +193,8 @@ function ratesFor(entry: PriceEntry, promptTokens: number) {
 }
 
 /** USD for one billed step. */
-export function partCost(entry: PriceEntry, part: BillablePart): number {
-  const r = ratesFor(entry, part.promptTokens);
+export function partCost(entry: PriceEntry, part: BillablePart, serviceTier?: string): number {
+  const r = ratesFor(entry, part.promptTokens, serviceTier);
   return (
     (part.input * r.input +
       part.inputAudio * r.inputAudio +
@@ -186,9 +208,16 @@ export function partCost(entry: PriceEntry, part: BillablePart): number {
   );
 }
 
-/** USD for one call: the sum over its billed steps (docs/LLM.md "Cost"). */
+/**
+ * USD for one call: the sum over its billed steps at the service tier the
+ * response names, times the entry's multipliers the usage names (Anthropic
+ * US-only inference, fast mode), plus server-side web searches (docs/LLM.md "Cost").
+ */
 export function usageCost(entry: PriceEntry, usage: NormalizedUsage): number {
-  return usage.parts.reduce((a, p) => a + partCost(entry, p), 0);
+  const b = usage.billing;
+  const tokens = usage.parts.reduce((a, p) => a + partCost(entry, p, b?.serviceTier), 0);
+  const multiplier = (b?.multipliers ?? []).reduce((m, key) => m * (entry.multipliers?.[key] ?? 1), 1);
+  return tokens * multiplier + (b?.webSearchRequests ?? 0) * (entry.webSearch ?? 0);
 }
 
 /**

@@ -130,3 +130,30 @@ describe('Gemini usageMetadata', () => {
     expect(u.tokens).toMatchObject({ inputTokens: 10, outputTokens: 12, reasoningTokens: 7 });
   });
 });
+
+describe('what else the usage object bills', () => {
+  it('applies Anthropic US-only inference (1.1×) and fast mode (2×) from the usage, as the model lists them', () => {
+    const base = readUsage('anthropic', { input_tokens: 1000, output_tokens: 100, inference_geo: 'global' })!;
+    const us = readUsage('anthropic', { input_tokens: 1000, output_tokens: 100, inference_geo: 'us' })!;
+    // claude-sonnet-4-6: $3 / $15, { us: 1.1 }.
+    expect(usageCost(price('anthropic', 'claude-sonnet-4-6'), base)).toBeCloseTo((1000 * 3 + 100 * 15) / 1e6, 12);
+    expect(usageCost(price('anthropic', 'claude-sonnet-4-6'), us)).toBeCloseTo((1.1 * (1000 * 3 + 100 * 15)) / 1e6, 12);
+    // claude-opus-4-8 fast mode: { fast: 2 }.
+    const fast = readUsage('anthropic', { input_tokens: 1000, output_tokens: 100, speed: 'fast' })!;
+    const e = price('anthropic', 'claude-opus-4-8');
+    expect(usageCost(e, fast)).toBeCloseTo(2 * ((1000 * e.input + 100 * e.output) / 1e6), 12);
+  });
+
+  it('bills Anthropic server-side web searches at $10 per 1,000', () => {
+    const u = readUsage('anthropic', { input_tokens: 2000, output_tokens: 300, server_tool_use: { web_search_requests: 3 } })!;
+    expect(usageCost(price('anthropic', 'claude-sonnet-4-5'), u)).toBeCloseTo((2000 * 3 + 300 * 15) / 1e6 + 3 * 0.01, 12);
+  });
+
+  it('uses the priority or flex rates a Gemini response says it was served at', () => {
+    const std = readUsage('google', { promptTokenCount: 1000, candidatesTokenCount: 100, serviceTier: 'standard' })!;
+    const prio = readUsage('google', { promptTokenCount: 1000, candidatesTokenCount: 100, serviceTier: 'priority' })!;
+    // gemini-2.5-pro: $1.25 / $10 standard, $2.25 / $18 priority (LiteLLM 1.110.2).
+    expect(usageCost(price('google', 'gemini-2.5-pro'), std)).toBeCloseTo((1000 * 1.25 + 100 * 10) / 1e6, 12);
+    expect(usageCost(price('google', 'gemini-2.5-pro'), prio)).toBeCloseTo((1000 * 2.25 + 100 * 18) / 1e6, 12);
+  });
+});

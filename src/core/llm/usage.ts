@@ -36,6 +36,15 @@ export interface BillablePart {
 export interface NormalizedUsage {
   tokens: TokenCounts;
   parts: BillablePart[];
+  /** What else the usage says that changes the bill (absent when nothing). */
+  billing?: {
+    /** Service tier the response was served at ("priority", "flex"; "standard" is left out). */
+    serviceTier?: string;
+    /** Anthropic `inference_geo` other than global ("us"), and `speed` ("fast"): keys of the entry's `multipliers`. */
+    multipliers?: string[];
+    /** Anthropic `server_tool_use.web_search_requests`. */
+    webSearchRequests?: number;
+  };
 }
 
 export interface UsageEvent {
@@ -133,7 +142,28 @@ function anthropicPart(u: Obj): BillablePart {
 function anthropic(usage: Obj): NormalizedUsage {
   const iterations = Array.isArray(usage.iterations) ? usage.iterations.map(obj).filter(it => Object.keys(it).length > 0) : [];
   const parts = iterations.length > 0 ? iterations.map(anthropicPart) : [anthropicPart(usage)];
-  return { tokens: totals(parts, 0), parts };
+  const multipliers: string[] = [];
+  const geo = typeof usage.inference_geo === 'string' ? usage.inference_geo.toLowerCase() : '';
+  if (geo && geo !== 'global' && geo !== 'not_available') {
+    multipliers.push(geo);
+  }
+  if (usage.speed === 'fast') {
+    multipliers.push('fast');
+  }
+  return withBilling({ tokens: totals(parts, 0), parts }, tierOf(usage.service_tier), multipliers, n(obj(usage.server_tool_use).web_search_requests));
+}
+
+function tierOf(v: unknown): string | undefined {
+  const t = typeof v === 'string' ? v.toLowerCase() : '';
+  return t === 'priority' || t === 'flex' ? t : undefined;
+}
+
+function withBilling(u: NormalizedUsage, serviceTier: string | undefined, multipliers: string[], webSearchRequests: number): NormalizedUsage {
+  const billing: NonNullable<NormalizedUsage['billing']> = {};
+  if (serviceTier) billing.serviceTier = serviceTier;
+  if (multipliers.length) billing.multipliers = multipliers;
+  if (webSearchRequests > 0) billing.webSearchRequests = webSearchRequests;
+  return Object.keys(billing).length ? { ...u, billing } : u;
 }
 
 /**
@@ -205,7 +235,7 @@ function google(usage: Obj): NormalizedUsage {
     output: candidates - audioOut + thoughts,
     outputAudio: audioOut
   };
-  return { tokens: totals([part], thoughts), parts: [part] };
+  return withBilling({ tokens: totals([part], thoughts), parts: [part] }, tierOf(g('serviceTier', 'service_tier')), [], 0);
 }
 
 /**
