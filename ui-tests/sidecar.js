@@ -29,13 +29,17 @@ function alive(pid) {
   }
 }
 
-/** Start a detached sidecar for the test data dir and wait until it answers /status. */
-async function startSidecar() {
+/**
+ * Start a detached sidecar for the test data dir and wait until it answers
+ * /status. `extraEnv` simulates a platform (a fake machine's VIGILO_FS_ROOT,
+ * platform variables and a stand-in nvidia-smi first on PATH).
+ */
+async function startSidecar(extraEnv = {}) {
   const log = fs.openSync(path.join(env.tmp, 'sidecar.log'), 'a');
   const child = spawn(
     process.execPath,
     [path.join(env.root, 'bin', 'vigilo.js'), 'serve', '--port', '0', '--json', '--data-dir', env.dataDir],
-    { detached: true, stdio: ['ignore', log, log], env: { ...process.env, VIGILO_DATA_DIR: env.dataDir } }
+    { detached: true, stdio: ['ignore', log, log], env: { ...process.env, VIGILO_INTERNET_PROBE: 'off', ...extraEnv, VIGILO_DATA_DIR: env.dataDir } }
   );
   child.unref();
   fs.closeSync(log);

@@ -18,6 +18,7 @@ import {
   formatApproxDuration,
   formatBytes,
   formatClock,
+  formatDecimalBytes,
   formatDuration,
   formatMiB,
   formatMoney,
@@ -146,7 +147,11 @@ export function buildReport(input: ReportInput): Report {
       const eta = oomText(d);
       rows.push({
         label: 'Out of memory',
-        value: eta ? `${eta} (confidence ${Math.round((d.oom?.confidence ?? 0) * 100)}%)` : d.oom && d.oom.samples >= 2 ? 'stable' : 'learning the trend…',
+        value: eta
+          ? `${eta} (confidence ${Math.round((d.oom?.confidence ?? 0) * 100)}%)`
+          : d.oom && (d.oom.trend === 'flat' || d.oom.trend === 'plateau')
+            ? 'not heading there (stable)'
+            : 'learning the trend…',
         level: eta ? (d.oom!.secondsToLimit! <= 600 ? 'bad' : 'warn') : 'ok'
       });
       if (d.torch) {
@@ -183,7 +188,7 @@ export function buildReport(input: ReportInput): Report {
     const o = storage.output;
     storageRows.push({
       label: 'Output folder',
-      value: `${o.path}: ${o.truncated ? 'at least ' : ''}${formatBytes(o.bytes)} of ${formatBytes(o.limitBytes)} (${formatPercent(o.usedPercent)})`,
+      value: `${o.path}: ${o.truncated ? 'at least ' : ''}${formatDecimalBytes(o.bytes)} of the ${formatDecimalBytes(o.limitBytes)} limit (${formatPercent(o.usedPercent)})`,
       level: levelAbove(o.usedPercent, 80, 95),
       bar: { percent: o.usedPercent }
     });

@@ -10,6 +10,7 @@ import type {
   LlmSummaryResponse,
   LlmUsageResponse
 } from '../shared/llm-api';
+import { countRender } from './renderStats';
 import { requestAPI, vigiloUrl, VigiloRequestError } from './request';
 import {
   DEFAULT_SETTINGS,
@@ -354,6 +355,7 @@ export class VigiloModel implements IVigiloModel {
       this._sseProblem = null;
       this._lastEventAt = this._now();
       this._everConnected = true;
+      countRender('snapshot');
       this._update({ metrics, connection: 'live', reason: null, ...this._appendVram(metrics) });
     });
     source.addEventListener('alert', event => {

@@ -2,6 +2,7 @@ import { ReactWidget, UseSignal } from '@jupyterlab/ui-components';
 import type { Message } from '@lumino/messaging';
 import * as React from 'react';
 import { Notification } from '@jupyterlab/apputils';
+import { utcDayStart } from '../shared/costBuckets';
 import { countdowns, verdict } from '../shared/dashboard';
 import { vigiloIcon } from './icons';
 import { copyConversationSummary } from './notifications';
@@ -146,7 +147,7 @@ function PanelView(props: { state: IVigiloState; settings: IVigiloSettings; acti
             <CheckpointSection checkpoints={state.checkpoints} nowMs={nowMs} onCheckpointNow={actions.onCheckpointNow} onSetAuto={actions.onSetAuto} />
           </SectionBoundary>
           <SectionBoundary name="LLM" resetKey={key}>
-            <LlmSection llm={state.llm} nowMs={nowMs} onCopySummary={actions.onCopySummary} />
+            <LlmSection llm={state.llm} dayStartMs={utcDayStart(nowMs)} onCopySummary={actions.onCopySummary} />
           </SectionBoundary>
           <SectionBoundary name="CPU and memory" resetKey={key}>
             <SystemSection system={metrics.system} />

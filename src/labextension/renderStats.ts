@@ -1,7 +1,7 @@
 /**
- * Render counts per component, for measuring the render work per snapshot
- * (bench: ui-tests `render work` test reads `window.vigiloRenderStats`).
- * Counting is one Map increment per render; nothing else reads it.
+ * Render counts per component, and `snapshot` (snapshots received), for
+ * measuring the render work per snapshot: ui-tests/bench/panel.spec.ts and the
+ * Galata test read `window.vigiloRenderStats()`. One Map increment per render.
  */
 const counts = new Map<string, number>();
 
@@ -12,3 +12,4 @@ export function countRender(name: string): void {
 export function renderCounts(): Record<string, number> {
   return Object.fromEntries(counts);
 }
+

@@ -90,7 +90,7 @@ export const DEFAULT_SETTINGS: IVigiloSettings = {
   reportActivity: true,
   notifyAlerts: true,
   statusBar: { countdown: true, vram: true, spend: true },
-  chartMinutes: 15,
+  chartMinutes: 10,
   sidecar: {}
 };
 

@@ -88,7 +88,10 @@ export function countdowns(snapshot: MetricsSnapshot, platform: PlatformName, cl
       unknownReason: idle.remainingS === null ? 'no activity seen yet' : null,
       marksS: IDLE_MARKS_MIN.map(m => m * 60),
       level: levelFor(idle.remainingS, 10 * 60, 3 * 60),
-      detail: `last activity ${formatClock(idle.lastActivityAt, clock)} (${idle.source === 'sidecar-start' ? 'none since start' : `from the ${idle.source}`})`
+      detail:
+        idle.source === 'sidecar-start'
+          ? `no activity seen since ${formatClock(idle.lastActivityAt, clock)}`
+          : `last activity ${formatClock(idle.lastActivityAt, clock)} (${idle.source === 'panel' ? 'typing or running cells' : 'the kernel'})`
     });
   } else if (platform !== 'local' && !idle) {
     out.push(unknown('idle', 'Idle cut-off', 'the idle collector has not reported yet'));

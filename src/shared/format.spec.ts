@@ -16,6 +16,7 @@ describe('panel formatting', () => {
     expect(formatDuration(192)).toBe('3 min 12 s');
     expect(formatDuration(7500)).toBe('2 h 05 min');
     expect(formatDuration(2 * 86_400 + 3600)).toBe('2 d 1 h');
+    expect(formatDuration(27.5 * 3600)).toBe('27 h 30 min');
     expect(formatDuration(-90)).toBe('-1 min 30 s');
   });
 

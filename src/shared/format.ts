@@ -33,14 +33,14 @@ export function formatPercent(value: number | null | undefined, digits = 0): str
   return `${value.toFixed(digits)}%`;
 }
 
-/** Seconds → "2 h 05 min", "3 min 12 s", "45 s". */
+/** Seconds → "2 h 05 min", "3 min 12 s", "45 s"; days from 48 h on ("2 d 1 h"), so a weekly quota reads "27 h 30 min". */
 export function formatDuration(seconds: number | null | undefined): string {
   if (seconds === null || seconds === undefined || !Number.isFinite(seconds)) {
     return '—';
   }
   const negative = seconds < 0;
   let s = Math.floor(Math.abs(seconds));
-  const d = Math.floor(s / 86_400);
+  const d = s >= 2 * 86_400 ? Math.floor(s / 86_400) : 0;
   s -= d * 86_400;
   const h = Math.floor(s / 3600);
   s -= h * 3600;
@@ -197,7 +197,7 @@ export function formatApproxDuration(seconds: number | null | undefined): string
   if (h >= 48) {
     return `${Math.round(s / 86_400)} days`;
   }
-  return m === 60 ? `${h + 1} h` : m === 0 ? `${h} h` : `${h} h ${m} min`;
+  return m === 60 ? `${h + 1} h` : m === 0 ? `${h} h` : `${h} h ${String(m).padStart(2, '0')} min`;
 }
 
 export interface IClockOptions {
@@ -249,4 +249,29 @@ function zoneName(date: Date, options: IClockOptions): string {
     .formatToParts(date)
     .find(p => p.type === 'timeZoneName');
   return part?.value ?? '';
+}
+
+/** Used of total in one unit where they share it: "14.9 / 252.0 GiB", else "512 MiB / 15.0 GiB". */
+export function formatUsedOf(usedBytes: number | null | undefined, totalBytes: number | null | undefined): string {
+  const used = formatBytes(usedBytes);
+  const total = formatBytes(totalBytes);
+  const [u, uUnit] = used.split(' ');
+  const [, tUnit] = total.split(' ');
+  return uUnit && uUnit === tUnit ? `${u} / ${total}` : `${used} / ${total}`;
+}
+
+/** Decimal units, as platforms state their limits: 18_600_000_000 → "18.6 GB", 20e9 → "20 GB". */
+export function formatDecimalBytes(bytes: number | null | undefined): string {
+  if (bytes === null || bytes === undefined || !Number.isFinite(bytes)) {
+    return '—';
+  }
+  const units = ['B', 'kB', 'MB', 'GB', 'TB', 'PB'];
+  let value = Math.abs(bytes);
+  let unit = 0;
+  while (value >= 1000 && unit < units.length - 1) {
+    value /= 1000;
+    unit++;
+  }
+  const text = unit === 0 || Number.isInteger(Math.round(value * 10) / 10) ? value.toFixed(0) : value.toFixed(1);
+  return `${bytes < 0 ? '-' : ''}${text} ${units[unit]}`;
 }

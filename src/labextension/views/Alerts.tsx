@@ -29,9 +29,14 @@ export function AlertsSection(props: {
             data-rule={alert.ruleId}
             data-key={alert.key}
           >
-            <span className="jp-Vigilo-alertMessage">{alert.message}</span>
-            <span className="jp-Vigilo-alertTime" title={`first raised ${alert.raisedAt}, updated ${alert.updatedAt}`}>
-              since {formatClock(alert.raisedAt)}
+            <span className="jp-Vigilo-alertText">
+              <span className="jp-Vigilo-alertMessage" title={alert.message}>
+                {alert.message}
+              </span>
+              <span className="jp-Vigilo-alertTime" title={`first raised ${alert.raisedAt}, updated ${alert.updatedAt}`}>
+                since {formatClock(alert.raisedAt)}
+                {alert.updatedAt !== alert.raisedAt ? ` · updated ${formatClock(alert.updatedAt)}` : ''}
+              </span>
             </span>
             <button
               type="button"

@@ -41,11 +41,13 @@ function CountdownRow(props: { countdown: ICountdown }): React.ReactElement {
       <div className="jp-Vigilo-countdownHead">
         <span className="jp-Vigilo-label">{c.label}</span>
         <span className={`jp-Vigilo-value jp-Vigilo-countdownValue jp-mod-${c.level}`}>
-          {formatDuration(c.remainingS)} left{c.endsAt && c.id !== 'quota' ? ` · ${formatClock(c.endsAt)}` : ''}
+          {formatDuration(c.remainingS)} left
         </span>
       </div>
       <Bar percent={percent} label={`${c.label}: time left`} level={c.level} marks={marks} className="jp-Vigilo-countdownBar" />
-      {c.detail && <p className="jp-Vigilo-countdownDetail">{c.detail}</p>}
+      <p className="jp-Vigilo-countdownDetail">
+        {[c.endsAt && c.id !== 'quota' ? `${c.id === 'session' ? 'ends' : 'at'} ${formatClock(c.endsAt)}` : null, c.detail].filter(Boolean).join(' · ')}
+      </p>
     </div>
   );
 }

@@ -2,7 +2,9 @@
 import * as React from 'react';
 import type { GpuDevice, GpuSection } from '../../shared/api';
 import { oomText } from '../../shared/dashboard';
-import { formatMiB, formatPercent, ratioPercent } from '../../shared/format';
+import { formatApproxDuration, formatBytes, formatMiB, formatPercent, formatUsedOf, ratioPercent } from '../../shared/format';
+
+const mib = (v: number | null): number | null => (v === null ? null : v * 1048576);
 import type { IVramPoint } from '../tokens';
 import { Bar, ChartBoundary, Ident, levelOfPercent, Row, Section } from './common';
 
@@ -57,6 +59,9 @@ function GpuCard(props: {
   const vram = ratioPercent(d.memoryUsedMiB, d.memoryTotalMiB);
   const eta = oomText(d);
   const oom = d.oom;
+  // The predictor's early estimate, before it is sure enough to warn.
+  const estimate = !oom || oom.trend === 'flat' || oom.trend === 'plateau' ? null : oom.estimateS ?? null;
+  const torch = d.torch ?? null;
   const processes = [...(d.processes ?? [])].sort((a, b) => (b.usedMiB ?? 0) - (a.usedMiB ?? 0));
   return (
     <div className="jp-Vigilo-card jp-Vigilo-gpuCard" data-gpu={d.uuid}>
@@ -68,8 +73,8 @@ function GpuCard(props: {
         label="VRAM"
         value={
           <>
-            <span className="jp-Vigilo-vramUsed">{formatMiB(d.memoryUsedMiB)}</span> of {formatMiB(d.memoryTotalMiB)} (
-            <span className="jp-Vigilo-vramPercent">{formatPercent(vram)}</span>)
+            <span className="jp-Vigilo-vramUsed">{formatUsedOf(mib(d.memoryUsedMiB), mib(d.memoryTotalMiB))}</span> ·{' '}
+            <span className="jp-Vigilo-vramPercent">{formatPercent(vram)}</span>
           </>
         }
       />
@@ -81,18 +86,29 @@ function GpuCard(props: {
           </React.Suspense>
         </ChartBoundary>
       )}
-      <Row
-        label="Out of memory"
-        valueClass={`jp-Vigilo-oomEta ${eta ? (oom && oom.secondsToLimit !== null && oom.secondsToLimit <= 600 ? 'jp-mod-critical' : 'jp-mod-warning') : ''}`}
-        value={
-          eta
-            ? `${eta.replace('VRAM full', 'full')} (confidence ${Math.round((oom?.confidence ?? 0) * 100)}%)`
-            : oom && oom.samples >= 2
-              ? 'stable'
-              : 'learning the trend…'
-        }
+      <p
+        className={`jp-Vigilo-oomEta ${eta ? (oom && oom.secondsToLimit !== null && oom.secondsToLimit <= 600 ? 'jp-mod-critical' : 'jp-mod-warning') : ''}`}
         title={oom ? `${oom.basis}; ${oom.samples} samples` : undefined}
-      />
+      >
+        {eta
+          ? `${eta} · confidence ${Math.round((oom?.confidence ?? 0) * 100)}%`
+          : estimate !== null
+            ? `Out of memory: maybe in ~${formatApproxDuration(estimate)} (still learning the trend)`
+            : oom && (oom.trend === 'flat' || oom.trend === 'plateau')
+              ? 'Out of memory: not heading there (stable)'
+              : 'Out of memory: learning the trend…'}
+      </p>
+      {torch && (
+        <div className={`jp-Vigilo-torch jp-mod-${torch.kind === 'ok' || torch.kind === 'cache' ? 'ok' : 'warning'}`}>
+          <Row label="PyTorch" value={`${formatBytes(torch.allocatedBytes)} allocated · ${formatBytes(torch.reservedBytes)} reserved`} title={`peak ${formatBytes(torch.maxAllocatedBytes)}`} />
+          {torch.findings.map(f => (
+            <p key={f} className="jp-Vigilo-small">
+              {f}
+            </p>
+          ))}
+          {torch.advice && <p className="jp-Vigilo-small jp-Vigilo-torchAdvice">{torch.advice}</p>}
+        </div>
+      )}
       <Row label="Utilisation" value={formatPercent(d.utilizationPercent)} valueClass="jp-Vigilo-gpuUtil" />
       <Row label="Temperature" value={d.temperatureC === null ? '—' : `${d.temperatureC.toFixed(0)} °C`} />
       {processes.length > 0 ? (
@@ -104,7 +120,9 @@ function GpuCard(props: {
             {processes.map(p => (
               <li key={p.pid} className="jp-Vigilo-process">
                 <Ident text={p.processName} />
-                <span className="jp-Vigilo-muted">pid {p.pid}</span>
+                <span className="jp-Vigilo-muted" title={p.kernelId ? `kernel ${p.kernelId}` : undefined}>
+                  {p.kernelId ? 'a notebook kernel' : `pid ${p.pid}`}
+                </span>
                 <span>{formatMiB(p.usedMiB)}</span>
               </li>
             ))}

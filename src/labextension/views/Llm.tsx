@@ -8,6 +8,7 @@ import { formatCount } from '../../shared/format';
 import type { CostBucket } from '../../shared/llm-api';
 import { bucketText, costText, findBucket, isoWeekKey, utcDayKey } from '../llmFormat';
 import type { ILlmState } from '../tokens';
+import { countRender } from '../renderStats';
 import { ChartBoundary, Row, Section } from './common';
 import { ConversationCard } from './ConversationCard';
 import type { ISpendDay } from './SpendChart';
@@ -27,9 +28,19 @@ export function spendDays(byDay: CostBucket[], nowMs: number): ISpendDay[] {
   return out;
 }
 
-export function LlmSection(props: { llm: ILlmState; nowMs: number; onCopySummary: (id: string) => Promise<boolean> }): React.ReactElement {
+/**
+ * Memoised: props change only when the LLM figures do (or the UTC day turns),
+ * so the 1 Hz snapshots never redraw this section or its chart.
+ */
+export const LlmSection = React.memo(function LlmSection(props: {
+  llm: ILlmState;
+  /** Start of the current UTC day, ms (today's and this week's buckets). */
+  dayStartMs: number;
+  onCopySummary: (id: string) => Promise<boolean>;
+}): React.ReactElement {
+  countRender('LlmSection');
   const { usage, cost, conversations, calls, status, error } = props.llm;
-  const days = React.useMemo(() => (cost ? spendDays(cost.byDay, props.nowMs) : []), [cost, utcDayKey(props.nowMs)]);
+  const days = React.useMemo(() => (cost ? spendDays(cost.byDay, props.dayStartMs) : []), [cost, props.dayStartMs]);
   const latencies = React.useMemo(() => {
     const map = new Map<string, number[]>();
     // Calls come newest first; sparklines read oldest → newest.
@@ -62,11 +73,11 @@ export function LlmSection(props: { llm: ILlmState; nowMs: number; onCopySummary
           <div className="jp-Vigilo-spend">
             <div className="jp-Vigilo-spendFigure">
               <span className="jp-Vigilo-label">Today (UTC)</span>
-              <span className="jp-Vigilo-big jp-Vigilo-llmToday">{bucketText(findBucket(cost.byDay, utcDayKey(props.nowMs)))}</span>
+              <span className="jp-Vigilo-big jp-Vigilo-llmToday">{bucketText(findBucket(cost.byDay, utcDayKey(props.dayStartMs)))}</span>
             </div>
             <div className="jp-Vigilo-spendFigure">
               <span className="jp-Vigilo-label">This week</span>
-              <span className="jp-Vigilo-big jp-Vigilo-llmWeek">{bucketText(findBucket(cost.byWeek, isoWeekKey(props.nowMs)))}</span>
+              <span className="jp-Vigilo-big jp-Vigilo-llmWeek">{bucketText(findBucket(cost.byWeek, isoWeekKey(props.dayStartMs)))}</span>
             </div>
           </div>
           {cost.byDay.length > 0 && (
@@ -115,5 +126,4 @@ export function LlmSection(props: { llm: ILlmState; nowMs: number; onCopySummary
       )}
     </Section>
   );
-}
-
+});

@@ -16,7 +16,7 @@ function SpendChart(props: { days: ISpendDay[] }): React.ReactElement {
     <div className="jp-Vigilo-chart jp-Vigilo-spendChart" aria-label="LLM spend per day">
       <ResponsiveContainer width="100%" height={70}>
         <BarChart data={props.days} margin={{ top: 4, right: 4, bottom: 0, left: 0 }}>
-          <XAxis dataKey="key" tickFormatter={(k: string) => k.slice(5)} tick={{ fontSize: 9, fill: 'var(--jp-ui-font-color2)' }} stroke="var(--jp-border-color1)" interval={0} />
+          <XAxis dataKey="key" tickFormatter={(k: string) => k.slice(8)} tick={{ fontSize: 9, fill: 'var(--jp-ui-font-color2)' }} stroke="var(--jp-border-color1)" interval={0} />
           <YAxis domain={[0, max]} width={40} tickCount={2} tickFormatter={(v: number) => formatMoney(v)} tick={{ fontSize: 9, fill: 'var(--jp-ui-font-color2)' }} stroke="var(--jp-border-color1)" />
           <Tooltip formatter={(v: unknown) => formatMoney(Number(v))} isAnimationActive={false} />
           <Bar dataKey="usd" fill="var(--jp-brand-color1)" isAnimationActive={false} />

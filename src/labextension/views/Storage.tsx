@@ -1,7 +1,7 @@
 /** Disks with the platform's paths, Kaggle's output folder against its limit, and whether Google Drive is mounted. */
 import * as React from 'react';
 import type { MetricsSnapshot, PlatformName } from '../../shared/api';
-import { formatBytes, formatPercent, ratioPercent } from '../../shared/format';
+import { formatDecimalBytes, formatPercent, formatUsedOf, ratioPercent } from '../../shared/format';
 import { Bar, Row, Section } from './common';
 
 export const DRIVE_HOW_TO = "from google.colab import drive; drive.mount('/content/drive')";
@@ -17,7 +17,7 @@ export function StorageSectionView(props: { storage: MetricsSnapshot['storage'];
       {disks.length === 0 && <p className="jp-Vigilo-reason">No disk reported yet.</p>}
       {disks.map(d => (
         <div key={d.path} className="jp-Vigilo-disk-entry" data-path={d.path}>
-          <Row label={d.path} value={`${formatBytes(d.used)} of ${formatBytes(d.total)} (${formatPercent(d.percent)})`} valueClass="jp-Vigilo-diskValue" />
+          <Row label={d.path} value={`${formatUsedOf(d.used, d.total)} · ${formatPercent(d.percent)}`} valueClass="jp-Vigilo-diskValue" />
           <Bar percent={d.percent} label={`Disk ${d.path} used`} level={d.percent !== null && d.percent >= 95 ? 'critical' : d.percent !== null && d.percent >= 85 ? 'warning' : 'ok'} />
         </div>
       ))}
@@ -27,7 +27,7 @@ export function StorageSectionView(props: { storage: MetricsSnapshot['storage'];
             label={`${storage.output.path} (output)`}
             block
             valueClass="jp-Vigilo-outputValue"
-            value={`${storage.output.truncated ? 'at least ' : ''}${formatBytes(storage.output.bytes)} of ${formatBytes(storage.output.limitBytes)} limit (${formatPercent(storage.output.usedPercent)}) · ${storage.output.files} files`}
+            value={`${storage.output.truncated ? 'at least ' : ''}${formatDecimalBytes(storage.output.bytes)} of the ${formatDecimalBytes(storage.output.limitBytes)} limit (${formatPercent(storage.output.usedPercent)}) · ${storage.output.files} file${storage.output.files === 1 ? '' : 's'}`}
           />
           <Bar
             percent={storage.output.usedPercent}
