@@ -131,6 +131,11 @@ try {
     old = await startJupyter(sidecar.dataDir, baselineDir);
     jupyters.push(old);
   }
+  const probe = new http.Agent();
+  await get(probe, current.port, '/api/metrics/v1', current.headers).catch(err => {
+    throw new Error(`jupyter-resource-usage does not answer (${err.message}): pip install jupyter-resource-usage into .venv`);
+  });
+  probe.destroy();
   const sidecarPid = sidecar.child.pid;
   const targets = [
     { name: 'direct  GET /metrics (sidecar)', port: Number(new URL(sidecar.url).port), path: '/metrics', headers: { authorization: `Bearer ${sidecar.token}` }, watch: [sidecarPid] },
