@@ -86,10 +86,33 @@ def test_mirror_copies_only_complete_files(loaded, colab, tmp_path):
         final = mirrored / "checkpoint-200" / "model.bin"
         until(lambda: final.exists() and sha(final) == sha(growing), "the finished file mirrored", timeout=20)
         assert growing.stat().st_size == 30 * 65536
-        records = [c for c in colab.status()["checkpoints"] if c["kind"] == "mirror"]
-        assert {c["path"] for c in records} == {str(mirrored / "checkpoint-100" / "model.bin"), str(final)}
+        want = {str(mirrored / "checkpoint-100" / "model.bin"), str(final)}
+        # The record follows the rename by a moment.
+        records = until(lambda: [c for c in colab.status()["checkpoints"] if c["kind"] == "mirror" and c["path"] == str(final)] and [c for c in colab.status()["checkpoints"] if c["kind"] == "mirror"], "the mirror records")
+        assert {c["path"] for c in records} == want
         assert all(c["verified"] for c in records)
     finally:
         stop.set()
         writer.join()
         ckpt.mirror(str(out), enabled=False)
+
+
+def test_a_cell_that_watches_and_keeps_training_is_only_saved_at_its_step(loaded, colab):
+    ip = loaded
+    result = ip.run_cell(
+        "import time, vigilo.checkpoint as ckpt\n"
+        "from vigilo.checkpoint import _core\n"
+        "class M:\n"
+        "    def state_dict(self): return {'w': 7}\n"
+        "ckpt.watch(model=M(), step=lambda: 7)\n"
+        "ckpt.now()\n"
+        "deadline = time.monotonic() + 15\n"
+        "while not _core._due and time.monotonic() < deadline:\n"
+        "    time.sleep(0.02)\n"
+        "time.sleep(0.5)  # the training loop is busy: the heartbeat thread must not save behind its back\n"
+        "saved_while_running = _core._active.last_result\n"
+        "ckpt.step()\n"
+    )
+    assert result.success, result.error_in_exec
+    assert ip.user_ns["saved_while_running"] is None
+    until(lambda: (colab.status()["status"]["lastVerified"] or {}).get("step") == 7, "the save at step()")

@@ -106,6 +106,8 @@ class Checkpointer:
             self._shell = shell
             shell.events.register("pre_run_cell", self._pre_cell)
             shell.events.register("post_run_cell", self._post_cell)
+            # User code calls watch() from a cell, which may go on training: running until its post_run_cell.
+            self._executing = True
         _call(self.data_dir, "POST", "/checkpoints/watch", self._watch_body(True))
         hb.start()
 
@@ -157,8 +159,9 @@ class Checkpointer:
             return
         self._order = order
         _due = True
-        if self._shell is not None and not self._executing:
-            # No cell runs: the state is at rest, save now instead of waiting for a step().
+        if self._shell is not None and not self._executing and (self.objects or self.save_fn is not None):
+            # No cell runs: the watched state is at rest, save now instead of waiting for a step().
+            # (Framework callbacks have no state to save outside their loop: they wait for it.)
             threading.Thread(target=self.serve, name="vigilo-checkpoint", daemon=True).start()
 
     # -- saving -------------------------------------------------------------

@@ -10,8 +10,8 @@ import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream, type Stats } from 'node:fs';
 import { mkdir, open, readdir, rename, rm, stat, statfs } from 'node:fs/promises';
 import { basename, dirname, join, relative } from 'node:path';
-import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { Worker } from 'node:worker_threads';
 
 export interface CopyProgress {
   phase: 'copying' | 'verifying';
@@ -61,11 +61,12 @@ export class CopyError extends Error {
 interface FileEntry {
   rel: string;
   size: number;
+  mtimeMs: number;
 }
 
 async function listFiles(root: string, st: Stats): Promise<FileEntry[]> {
   if (st.isFile()) {
-    return [{ rel: '', size: st.size }];
+    return [{ rel: '', size: st.size, mtimeMs: st.mtimeMs }];
   }
   const out: FileEntry[] = [];
   const walk = async (dir: string): Promise<void> => {
@@ -74,7 +75,8 @@ async function listFiles(root: string, st: Stats): Promise<FileEntry[]> {
       if (entry.isDirectory()) {
         await walk(full);
       } else if (entry.isFile()) {
-        out.push({ rel: relative(root, full), size: (await stat(full)).size });
+        const s = await stat(full);
+        out.push({ rel: relative(root, full), size: s.size, mtimeMs: s.mtimeMs });
       }
     }
   };
@@ -82,20 +84,11 @@ async function listFiles(root: string, st: Stats): Promise<FileEntry[]> {
   return out.sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0));
 }
 
-function hashing(hash: ReturnType<typeof createHash>, count: (n: number) => void): Transform {
-  return new Transform({
-    transform(chunk: Buffer, _enc, done) {
-      hash.update(chunk);
-      count(chunk.length);
-      done(null, chunk);
-    }
-  });
-}
-
-/** Copy one file to `to` (created exclusively), fsync it; returns the sha256 of the bytes read. */
-async function copyFile(from: string, to: string, count: (n: number) => void): Promise<string> {
-  const hash = createHash('sha256');
-  await pipeline(createReadStream(from, { highWaterMark: 1 << 20 }), hashing(hash, count), createWriteStream(to, { flags: 'wx', mode: 0o600, highWaterMark: 1 << 20 }));
+/** Copy one file to `to` (created exclusively, 0600) with Node streams, then fsync it. */
+async function copyFile(from: string, to: string, count: (n: number) => void): Promise<void> {
+  const source = createReadStream(from, { highWaterMark: 1 << 20 });
+  source.on('data', chunk => count(chunk.length));
+  await pipeline(source, createWriteStream(to, { flags: 'wx', mode: 0o600, highWaterMark: 1 << 20 }));
   // fsync applies to the file, not the descriptor: a fresh one flushes what the stream wrote.
   const handle = await open(to, 'r+');
   try {
@@ -103,18 +96,60 @@ async function copyFile(from: string, to: string, count: (n: number) => void): P
   } finally {
     await handle.close();
   }
-  return hash.digest('hex');
 }
 
-async function readBackHash(path: string, count: (n: number) => void): Promise<{ sha256: string; bytes: number }> {
-  const hash = createHash('sha256');
-  let bytes = 0;
-  await pipeline(createReadStream(path, { highWaterMark: 1 << 20 }), hashing(hash, n => ((bytes += n), count(n))), async function* (source) {
-    for await (const _ of source) {
-      // drain
-    }
+/** Files at least this big are hashed on a worker thread: source and copy in parallel, the event loop free. */
+export const WORKER_HASH_BYTES = 16 * 1024 * 1024;
+
+const HASH_WORKER = `
+const { parentPort, workerData } = require('node:worker_threads');
+const { createHash } = require('node:crypto');
+const { createReadStream } = require('node:fs');
+const hash = createHash('sha256');
+let bytes = 0;
+let told = 0;
+createReadStream(workerData, { highWaterMark: 1 << 20 })
+  .on('data', chunk => {
+    hash.update(chunk);
+    bytes += chunk.length;
+    if (bytes - told >= 4 << 20) { parentPort.postMessage({ bytes: bytes - told }); told = bytes; }
+  })
+  .on('end', () => parentPort.postMessage({ bytes: bytes - told, sha256: hash.digest('hex'), total: bytes }))
+  .on('error', error => parentPort.postMessage({ error: error.message, code: error.code ?? null }));
+`;
+
+/** sha256 and size of a file as read from its filesystem now. */
+function hashFile(path: string, size: number, count: (n: number) => void): Promise<{ sha256: string; bytes: number }> {
+  if (size < WORKER_HASH_BYTES) {
+    return new Promise((resolve, reject) => {
+      const hash = createHash('sha256');
+      let bytes = 0;
+      createReadStream(path, { highWaterMark: 1 << 20 })
+        .on('data', chunk => {
+          hash.update(chunk);
+          bytes += chunk.length;
+          count(chunk.length);
+        })
+        .on('end', () => resolve({ sha256: hash.digest('hex'), bytes }))
+        .on('error', reject);
+    });
+  }
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(HASH_WORKER, { eval: true, workerData: path });
+    worker.on('message', (m: { bytes: number; sha256?: string; total?: number; error?: string; code?: string | null }) => {
+      if (m.error !== undefined) {
+        reject(Object.assign(new Error(m.error), { code: m.code ?? undefined }));
+        void worker.terminate();
+        return;
+      }
+      count(m.bytes);
+      if (m.sha256 !== undefined) {
+        resolve({ sha256: m.sha256, bytes: m.total ?? 0 });
+        void worker.terminate();
+      }
+    });
+    worker.on('error', reject);
   });
-  return { sha256: hash.digest('hex'), bytes };
 }
 
 async function fsyncDir(dir: string): Promise<void> {
@@ -214,16 +249,15 @@ export async function copyVerified(source: string, destDir: string, name: string
         options.onProgress?.({ phase, bytesDone: done, bytesTotal: total });
       }
     };
-    const sourceHashes: string[] = [];
     created = true;
     if (st.isFile()) {
-      sourceHashes.push(await copyFile(source, tmp, n => ((done += n), report('copying'))));
+      await copyFile(source, tmp, n => ((done += n), report('copying')));
     } else {
       await mkdir(tmp, { mode: 0o700 });
       for (const f of files) {
         const to = join(tmp, f.rel);
         await mkdir(dirname(to), { recursive: true });
-        sourceHashes.push(await copyFile(join(source, f.rel), to, n => ((done += n), report('copying'))));
+        await copyFile(join(source, f.rel), to, n => ((done += n), report('copying')));
       }
     }
     report('copying', true);
@@ -231,13 +265,23 @@ export async function copyVerified(source: string, destDir: string, name: string
     if (copiedBytes !== total) {
       throw new CopyError(`${source} changed size while it was copied (${total} → ${copiedBytes} bytes)`, 'Nothing to do: it is copied again once it stops changing.', true, 'ECHANGED');
     }
-    // Verify: read every byte back from the destination.
+    // Verify: hash the source and read every byte of the copy back from the destination, in parallel.
     done = 0;
     lastReported = 0;
-    let readBytes = 0;
+    const sourceHashes: string[] = [];
     const backHashes: string[] = [];
+    let readBytes = 0;
     for (const f of files) {
-      const back = await readBackHash(f.rel ? join(tmp, f.rel) : tmp, n => ((done += n), report('verifying')));
+      const from = f.rel ? join(source, f.rel) : source;
+      const [src, back] = await Promise.all([
+        hashFile(from, f.size, () => undefined),
+        hashFile(f.rel ? join(tmp, f.rel) : tmp, f.size, n => ((done += n), report('verifying')))
+      ]);
+      const now = await stat(from);
+      if (now.size !== f.size || now.mtimeMs !== f.mtimeMs) {
+        throw new CopyError(`${from} changed while it was copied`, 'Nothing to do: it is copied again once it stops changing.', true, 'ECHANGED');
+      }
+      sourceHashes.push(src.sha256);
       backHashes.push(back.sha256);
       readBytes += back.bytes;
     }
