@@ -1,0 +1,90 @@
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { collectEvents, startSidecar, TOKEN, type TestSidecar } from '../../../test/helpers/sidecar';
+import { alertsModule } from '../alerts/module';
+import { checkpointModule } from './module';
+
+const cleanups: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+async function boot(): Promise<TestSidecar> {
+  const sc = await startSidecar({ modules: ctx => [alertsModule(ctx), checkpointModule(ctx, { tickMs: 50 })] });
+  cleanups.push(() => sc.stop());
+  return sc;
+}
+
+async function put(sc: TestSidecar, path: string, body: unknown) {
+  const r = await fetch(`${sc.url}${path}`, { method: 'PUT', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  return { status: r.status, body: (await r.json()) as any };
+}
+
+const beat = (sc: TestSidecar, kernelId: string) =>
+  sc.post('/kernels/heartbeat', { kernelId, pid: process.pid, startedAt: new Date().toISOString() });
+
+describe('checkpoint module', () => {
+  it('"Checkpoint now" rides the watching kernel\'s heartbeat answer, and the staged file becomes a verified checkpoint with events on the stream', async () => {
+    const sc = await boot();
+    expect((await sc.post('/checkpoints', {})).body).toMatchObject({ accepted: false, message: expect.stringMatching(/watch/) });
+    await beat(sc, 'k1');
+    await beat(sc, 'k2');
+    const watched = await sc.post('/checkpoints/watch', { kernelId: 'k1', watching: true, run: 'unit' });
+    expect(watched.body.destination).toMatchObject({ kind: 'configured', durable: true, path: join(sc.dataDir, 'checkpoints', 'unit') });
+    const events = collectEvents(sc.url, evs => evs.some(e => e.event === 'checkpoint' && e.data.type === 'verified'));
+    const now = await sc.post('/checkpoints', {});
+    expect(now.status).toBe(202);
+    expect(now.body.accepted).toBe(true);
+    expect((await sc.post('/checkpoints', {})).body).toMatchObject({ accepted: false, message: expect.stringMatching(/already in progress/) });
+    expect((await beat(sc, 'k2')).body.checkpoint).toBeUndefined();
+    const answer = (await beat(sc, 'k1')).body;
+    expect(answer.checkpoint).toEqual({ id: now.body.id, trigger: 'manual' });
+    const staging = join(sc.dataDir, 'checkpoint-staging', now.body.id);
+    mkdirSync(staging, { recursive: true });
+    const bytes = Buffer.from('state at step 12');
+    writeFileSync(join(staging, 'step-12.pkl'), bytes);
+    const staged = await sc.post('/checkpoints/staged', {
+      kernelId: 'k1',
+      orderId: now.body.id,
+      trigger: 'manual',
+      kind: 'objects',
+      step: 12,
+      stagingPath: join(staging, 'step-12.pkl'),
+      name: 'step-12.pkl',
+      saveS: 0.01
+    });
+    expect(staged.status).toBe(202);
+    expect(staged.body.accepted).toBe(true);
+    const seen = await events;
+    const types = seen.filter(e => e.event === 'checkpoint').map(e => e.data.type);
+    expect(types).toContain('verified');
+    const verified = seen.find(e => e.event === 'checkpoint' && e.data.type === 'verified')!.data;
+    expect(verified.record).toMatchObject({ step: 12, verified: true, sha256: createHash('sha256').update(bytes).digest('hex') });
+    expect(readFileSync(verified.record.path)).toEqual(bytes);
+    const list = (await sc.get('/checkpoints')).body;
+    expect(list.checkpoints[0]).toMatchObject({ id: now.body.id, verified: true, trigger: 'manual', kind: 'objects', run: 'unit', kernelId: 'k1' });
+    expect(list.status.summary).toMatch(/Last verified checkpoint: step 12/);
+    expect((await beat(sc, 'k1')).body.checkpoint).toBeUndefined();
+  });
+
+  it('an order the kernel never answers cannot be staged twice or by a stranger', async () => {
+    const sc = await boot();
+    await beat(sc, 'k1');
+    await sc.post('/checkpoints/watch', { kernelId: 'k1', watching: true });
+    const stale = await sc.post('/checkpoints/staged', { kernelId: 'k1', orderId: 'ckpt-nope', trigger: 'manual', kind: 'objects', step: 1, stagingPath: '/tmp/x', name: 'x.pkl', saveS: 0 });
+    expect(stale.body).toMatchObject({ accepted: false, message: expect.stringMatching(/no checkpoint ckpt-nope is waiting/) });
+  });
+
+  it('validates settings and kernel calls at the edge', async () => {
+    const sc = await boot();
+    expect((await put(sc, '/checkpoints/settings', { keep: 0 })).status).toBe(400);
+    expect((await put(sc, '/checkpoints/settings', { every: 5 })).status).toBe(400);
+    const ok = await put(sc, '/checkpoints/settings', { intervalMin: 45, keep: 5 });
+    expect(ok.body).toMatchObject({ intervalMin: 45, keep: 5, auto: true });
+    expect((await sc.get('/checkpoints/settings')).body.intervalMin).toBe(45);
+    expect((await sc.post('/checkpoints/staged', { kernelId: 'k1', orderId: null, trigger: 'manual', kind: 'objects', step: 1, name: '../escape', saveS: 0 })).status).toBe(400);
+    expect((await sc.post('/checkpoints/watch', { kernelId: 'k1', watching: true, run: 'a/b' })).status).toBe(400);
+  });
+});
