@@ -104,6 +104,21 @@ describe('conversation identity follows the message chain', () => {
     });
   }
 
+  it('gives a retried call (same id) the conversation it got the first time, without moving anything', () => {
+    const index = new ConversationIndex();
+    const run = (id: string, messages: Array<[string, string]>, output: string) => {
+      const chain = chainHashes('openai', messages.map(([role, content]) => ({ role, content })));
+      const call = { id, provider: 'openai' as const, conversationId: null, fingerprint: null, chain, replyHash: replyHash('openai', chain, output), model: null, status: 'ok' as const, betas: [] };
+      const d = index.decide(call);
+      index.record(d.key!, call, d);
+      return d.key;
+    };
+    const a = run('c1', [['user', 'q1']], 'a1');
+    expect(run('c2', [['user', 'q1'], ['assistant', 'a1'], ['user', 'q2']], 'a2')).toBe(a);
+    expect(run('c2', [['user', 'q1'], ['assistant', 'a1'], ['user', 'q2']], 'a2')).toBe(a);
+    expect(run('c3', [['user', 'q1'], ['assistant', 'a1'], ['user', 'q2'], ['assistant', 'a2'], ['user', 'q3']], 'a3')).toBe(a);
+  });
+
   it('forgets the least recently used conversation beyond its capacity', () => {
     const index = new ConversationIndex(2);
     for (let i = 0; i < 3; i++) {

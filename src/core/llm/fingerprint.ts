@@ -79,7 +79,7 @@ export interface IdentityCall {
 export interface IdentityDecision {
   key: string | null;
   /** How the key was chosen. */
-  how: 'user' | 'continued' | 'forked' | 'new' | 'fingerprint' | 'none';
+  how: 'user' | 'continued' | 'forked' | 'new' | 'fingerprint' | 'none' | 'retried';
   parent: { key: string; sharedMessages: number } | null;
 }
 
@@ -109,6 +109,8 @@ export class ConversationIndex {
   private readonly byEnd = new Map<string, Set<string>>();
   /** Any chain position → conversations whose last request passed through it (for fork parents). */
   private readonly byPrefix = new Map<string, Set<string>>();
+  /** Recent call ids → the key they got, so a retried batch keeps its calls where they were (bounded). */
+  private readonly decided = new Map<string, string>();
   private seq = 0;
 
   constructor(private readonly capacity = 2000) {}
@@ -122,6 +124,10 @@ export class ConversationIndex {
   }
 
   decide(call: IdentityCall): IdentityDecision {
+    const earlier = this.decided.get(call.id);
+    if (earlier !== undefined) {
+      return { key: earlier, how: 'retried', parent: null };
+    }
     if (call.conversationId) {
       return { key: call.conversationId, how: 'user', parent: null };
     }
@@ -174,6 +180,13 @@ export class ConversationIndex {
 
   /** Remember a call's request and reply under the key `decide` gave it. */
   record(key: string, call: IdentityCall, decision: IdentityDecision): void {
+    if (decision.how === 'retried') {
+      return;
+    }
+    this.decided.set(call.id, key);
+    if (this.decided.size > this.capacity * 10) {
+      this.decided.delete(this.decided.keys().next().value as string);
+    }
     const chain = call.chain;
     if (!chain || chain.length === 0) {
       return;
