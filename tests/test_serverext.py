@@ -400,3 +400,37 @@ async def test_the_proxy_reuses_one_connection_to_the_sidecar_and_rereads_sideca
             server.stop()
         # It names this very process: the data-dir fixture must not SIGTERM it.
         (vigilo_data_dir / "sidecar.json").unlink()
+
+
+async def test_a_sidecar_that_stops_ends_the_event_stream_quietly(
+    http_server_client, jp_http_port, jp_base_url, jp_auth_header, sidecar, server_log
+):
+    """The tab sees its stream end (and reconnects); the Jupyter log has one info line."""
+    import asyncio
+    import signal
+
+    start = len(server_log.records)
+    reader, writer = await asyncio.open_connection("127.0.0.1", jp_http_port)
+    auth = "".join(f"{k}: {v}\r\n" for k, v in jp_auth_header.items())
+    writer.write(f"GET {jp_base_url}vigilo/api/events HTTP/1.1\r\nHost: 127.0.0.1:{jp_http_port}\r\n{auth}\r\n".encode())
+    received = b""
+    while b"event: snapshot" not in received:
+        chunk = await asyncio.wait_for(reader.read(65536), 10)
+        assert chunk, received
+        received += chunk
+    os.kill(sidecar["pid"], signal.SIGTERM)
+    # The proxied response ends: the chunked terminator, or the connection closes.
+    while not received.endswith(b"0\r\n\r\n"):
+        chunk = await asyncio.wait_for(reader.read(65536), 10)
+        if not chunk:
+            break
+        received += chunk
+    writer.close()
+    await writer.wait_closed()
+    for _ in range(100):
+        ended = [r for r in server_log.records[start:] if "ended by the sidecar" in r.getMessage()]
+        if ended:
+            break
+        await asyncio.sleep(0.05)
+    assert len(ended) == 1 and ended[0].levelname == "INFO", [r.getMessage() for r in server_log.records[start:]]
+    assert not _quiet(server_log.records, start), _quiet(server_log.records, start)

@@ -190,10 +190,6 @@ class _Upstream:
             return complete
         raise _Unreachable("no answer")  # pragma: no cover - the loop returns or raises
 
-    def close(self) -> None:
-        while self._idle:
-            self._idle.pop()[2].close()
-
 
 def _retrieve(future: "asyncio.Future[Any]") -> None:
     """A write to a connection that closed fails with StreamClosedError: expected, and
@@ -432,7 +428,10 @@ class ProxyHandler(_VigiloHandler):
                 target, "GET", upstream_path, "text/event-stream", None, answer, stream_answer=True, on_stream=hold
             )
         except _Unreachable:
-            self._not_running(target.discovery)
+            if self.client_gone:
+                self._log_line = (logging.INFO, "event stream closed by the browser before the sidecar answered")
+            else:
+                self._not_running(target.discovery)
             return
         finally:
             self._upstream_stream = None
