@@ -60,6 +60,10 @@ def importable(names=PLATFORM_MODULES) -> "dict[str, bool]":
     return out
 
 
+#: modules whose presence means an LLM SDK (or LiteLLM) is loaded; the same list as vigilo/llm/_census.py
+LLM_SDK_MODULES = ("openai", "anthropic", "google.genai", "google.generativeai", "litellm")
+
+
 class Heartbeat:
     """Registers the kernel and keeps it alive from a daemon thread.
 
@@ -111,6 +115,17 @@ class Heartbeat:
                 body["torch"] = torch
         except Exception as err:  # extra facts never stop the heartbeat itself
             self.last_error = f"progress/torch facts failed: {err}"
+        # LLM SDKs loaded, calls tracked and calls that passed untracked (vigilo.llm is imported only
+        # once an LLM SDK is; importing it instruments the loaded SDKs so untracked calls are counted).
+        try:
+            if "vigilo.llm" in sys.modules or any(m in sys.modules for m in LLM_SDK_MODULES):
+                from .llm import _census
+
+                llm = _census.facts()
+                if llm is not None:
+                    body["llm"] = llm
+        except Exception as err:
+            self.last_error = f"LLM facts failed: {err}"
         return body
 
     def beat(self) -> bool:

@@ -17,6 +17,7 @@ sends raw facts and displays what comes back.
 """
 from __future__ import annotations
 
+import html
 import shlex
 from typing import Optional
 
@@ -50,6 +51,8 @@ class VigiloMagics(Magics):
         self.heartbeat: Optional[Heartbeat] = None
         #: The latest report output; the heartbeat thread refreshes it in place.
         self.live_output = None
+        #: The sidecar's "untracked calls" note for this kernel (heartbeat answer), shown with the report.
+        self.llm_untracked: Optional[dict] = None
 
     # -- commands ---------------------------------------------------------
     @line_magic
@@ -153,6 +156,7 @@ class VigiloMagics(Magics):
             shell = self.shell
             self.heartbeat = Heartbeat(self.data_dir, execution_count=lambda: getattr(shell, "execution_count", 0))
             self.heartbeat.after_beat = self._refresh_live
+            self.heartbeat.answer_listeners.append(self._note_answer)
             shell.events.register("pre_run_cell", self.heartbeat.activity)
         self.heartbeat.beat()
         self.heartbeat.start()
@@ -168,11 +172,25 @@ class VigiloMagics(Magics):
         if handle is not None and discovery:
             handle.update(self._report(discovery))
 
+    def _note_answer(self, answer: dict) -> None:
+        note = answer.get("llmUntracked")
+        self.llm_untracked = note if isinstance(note, dict) else None
+
     def _report(self, discovery: dict) -> Report:
         status, body = _sidecar.request(discovery, "GET", "/report")
         if status != 200 or not isinstance(body, dict):
             return Report(f"Vigilo sidecar at {discovery['url']} (pid {discovery['pid']}) answered HTTP {status}.")
-        return Report(body.get("text", ""), body.get("html"))
+        report = Report(body.get("text", ""), body.get("html"))
+        note = self.llm_untracked
+        if note and isinstance(note.get("message"), str) and isinstance(note.get("fix"), str):
+            # Said once, in the one live output, while it holds: the sidecar's words and the line that fixes it.
+            report.text += f"\n\n⚠ {note['message']}\n  Fix: {note['fix']}"
+            if report.html is not None:
+                report.html += (
+                    f'<div class="vigilo-untracked">⚠ {html.escape(note["message"])}<br>'
+                    f"Fix: <code>{html.escape(note['fix'])}</code></div>"
+                )
+        return report
 
     def unload(self) -> None:
         """Stop this kernel's heartbeat and its activity hook, and stop refreshing the report."""

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { CheckpointOrder } from './checkpoint-api';
+import { LlmKernelFacts } from './llm-api';
 import { durationString, sizeString } from './unitPatterns';
 
 export const API_VERSION = 1;
@@ -202,7 +203,9 @@ export const KernelHeartbeat = z
     /** Progress bars (tqdm, vigilo.progress, training callbacks). */
     progress: z.array(ProgressFact).max(64).optional(),
     /** PyTorch's memory facts, only when torch is already imported. */
-    torch: TorchFacts.optional()
+    torch: TorchFacts.optional(),
+    /** LLM SDKs loaded and calls tracked / passed untracked (vigilo/llm/_census.py). */
+    llm: LlmKernelFacts.optional()
   })
   .strict();
 export type KernelHeartbeat = z.infer<typeof KernelHeartbeat>;

@@ -25,6 +25,7 @@ import threading
 import time
 from typing import Any, Optional
 
+from . import _census
 from ._context import active, current
 from ._delivery import runtime
 from ._record import CallRecord, error_info, get, role_messages, to_json_dict
@@ -75,7 +76,9 @@ def instrument_litellm() -> None:
 def _note(kwargs: Any) -> None:
     try:
         call_id = kwargs.get("litellm_call_id")
-        if call_id and active():
+        if not active():
+            _census.untracked("litellm")
+        elif call_id:
             with _lock:
                 _pending[call_id] = (current(), time.time(), runtime().config.clock())
     except Exception as err:
@@ -163,6 +166,7 @@ def _send(kwargs: Any, response: Any, start_time: Any, end_time: Any, exc: Any) 
         record.latency = max(0.0, (end_time - start_time).total_seconds()) if start_time and end_time else rt.config.clock() - t0
         if exc is not None:
             record.error = error_info(exc)
+        _census.tracked("litellm")
         rt.enqueue(record)
     except Exception as err:
         runtime().count("errors", error=f"LiteLLM event: {type(err).__name__}: {err}")

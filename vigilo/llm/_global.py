@@ -21,6 +21,7 @@ import sys
 import threading
 from typing import Any, Callable
 
+from . import _census
 from ._context import active
 from ._delivery import runtime
 
@@ -59,9 +60,14 @@ def _targets() -> "list[tuple[str, str, str, str, Callable[[Any], Any]]]":
     ]
 
 
-def _class_wrapper(func: Callable[..., Any], make: Callable[[Any], Any]) -> Callable[..., Any]:
+#: the SDK name (as in events) of each target's root module, for the untracked-calls count
+_SDK_OF_ROOT = {"openai": "openai", "anthropic": "anthropic", "google": "google-genai", "google.generativeai": "google-generativeai"}
+
+
+def _class_wrapper(func: Callable[..., Any], make: Callable[[Any], Any], sdk: str = "") -> Callable[..., Any]:
     def call(self: Any, *args: Any, **kwargs: Any) -> Any:
         if not active():
+            _census.untracked(sdk)  # it passes untracked: counted for the "untracked calls" signal, nothing else
             return func(self, *args, **kwargs)
         try:
             instrumented = make(func.__get__(self, type(self)))
@@ -104,7 +110,7 @@ def instrument_loaded_sdks() -> None:
                     func = cls.__dict__.get(method)
                     if func is None or not callable(func) or getattr(func, CLASS_MARK, False):
                         continue
-                    setattr(cls, method, _class_wrapper(func, make))
+                    setattr(cls, method, _class_wrapper(func, make, _SDK_OF_ROOT.get(root, root)))
                 except Exception as err:  # an SDK version laid out differently: those calls need wrap()
                     runtime().count("errors", error=f"track(): cannot instrument {module_name}.{class_name}.{method}: {type(err).__name__}: {err}")
     except Exception as err:

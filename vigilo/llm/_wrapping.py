@@ -20,6 +20,7 @@ import time
 import weakref
 from typing import Any, Callable, Optional
 
+from . import _census
 from ._delivery import runtime
 from ._record import CallRecord
 
@@ -102,6 +103,7 @@ def _begin(spec: Spec, args: tuple, kwargs: dict) -> "tuple[Optional[CallRecord]
 
 
 def _emit(record: CallRecord) -> None:
+    _census.tracked(record.sdk)
     runtime().enqueue(record)
 
 

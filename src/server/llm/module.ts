@@ -39,6 +39,7 @@ import type { SidecarModule } from '../core/module';
 import { jsonRoute } from '../core/route';
 import { LlmStore, reportedModel as modelOf, type BucketTotals, type StoredCall } from '../store/llmStore';
 import { Budgets } from './budget';
+import { untrackedCalls } from './untracked';
 import { buildTable, fetchLiteLLM, readOverrides } from './pricingConfig';
 import { describePricingUpdate, pricingUpdateSource, readPricingUpdate, updatePricing } from './pricingUpdate';
 
@@ -132,6 +133,7 @@ export interface LlmModuleOptions {
 /** POST /llm/events and every /llm/* read: history in SQLite, pricing, health, budgets. */
 export function llmModule(ctx: SidecarContext, options: LlmModuleOptions = {}): SidecarModule {
   const runId = `${ctx.startedAtMs.toString(36)}-${randomBytes(4).toString('hex')}`;
+  const untracked = untrackedCalls(ctx);
   let store: LlmStore | null = null;
   let budgets: Budgets | null = null;
   // A kept `vigilo pricing update` (<dataDir>/pricing-update.json) is the import layer from the start.
@@ -385,7 +387,8 @@ export function llmModule(ctx: SidecarContext, options: LlmModuleOptions = {}): 
           unpricedCalls: run ? run.calls - run.pricedCalls : 0,
           estimatedCalls: run?.estimatedCalls ?? 0,
           byProvider: store.buckets('run_provider', runId).map(p => ({ provider: p.bucket as LlmProvider, calls: p.calls, costUsd: p.pricedCalls > 0 ? p.costUsd : null })),
-          warnings: unknownModelWarnings(store.buckets('run_unpriced', runId))
+          warnings: unknownModelWarnings(store.buckets('run_unpriced', runId)),
+          untracked: untracked.view()
         };
       }
     }),
@@ -601,6 +604,7 @@ export function llmModule(ctx: SidecarContext, options: LlmModuleOptions = {}): 
       }
     },
     stop() {
+      untracked.stop();
       // Requests already received are written before the store closes.
       while (pending.length > 0) {
         flush();

@@ -1,0 +1,48 @@
+"""Raw facts for the "untracked calls" signal, sent with the kernel's heartbeat.
+
+Per SDK: the calls recorded, and the calls that went through an SDK method
+Vigilo instruments but were not recorded (outside any ``track()`` block, on a
+client never passed to ``wrap()``; the class-level hook of ``_global`` sees
+them pass and only counts them), plus which LLM SDKs the kernel has loaded.
+The sidecar decides what to tell the user (src/core/llm/untracked.ts).
+"""
+from __future__ import annotations
+
+import sys
+from typing import Optional
+
+#: SDK name (as in the events' ``sdk.name``) -> the module whose presence says it is loaded
+SDK_MODULES = {
+    "openai": "openai",
+    "anthropic": "anthropic",
+    "google-genai": "google.genai",
+    "google-generativeai": "google.generativeai",
+    "litellm": "litellm",
+    "langchain": "langchain_core",
+}
+_tracked: "dict[str, int]" = {}
+_untracked: "dict[str, int]" = {}
+
+
+def tracked(sdk: str) -> None:
+    _tracked[sdk] = _tracked.get(sdk, 0) + 1
+
+
+def untracked(sdk: str) -> None:
+    _untracked[sdk] = _untracked.get(sdk, 0) + 1
+
+
+def loaded() -> "list[str]":
+    return [name for name, module in SDK_MODULES.items() if module in sys.modules]
+
+
+def facts() -> Optional[dict]:
+    """The heartbeat's ``llm`` facts, or None when no LLM SDK was ever seen. SDKs imported since the last
+    look are instrumented now, so their untracked calls are counted from here on."""
+    names = loaded()
+    if not names and not _tracked and not _untracked:
+        return None
+    from ._global import instrument_loaded_sdks
+
+    instrument_loaded_sdks()
+    return {"loaded": names, "tracked": dict(_tracked), "untracked": dict(_untracked)}
