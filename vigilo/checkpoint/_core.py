@@ -296,24 +296,24 @@ def step() -> None:
         _active.serve()
 
 
+def _dir(data_dir):
+    """The data dir asked for, else the watching checkpointer's, else the default."""
+    return data_dir if data_dir is not None else (_active.data_dir if _active else None)
+
+
 def now(data_dir=None) -> dict:
     """Request a checkpoint now (the panel button's request: POST /checkpoints with {})."""
-    return _call(data_dir if data_dir is not None else (_active.data_dir if _active else None), "POST", "/checkpoints", {})
+    return _call(_dir(data_dir), "POST", "/checkpoints", {})
 
 
 def status(data_dir=None) -> dict:
     """The sidecar's checkpoint status and history (GET /checkpoints)."""
-    return _call(data_dir if data_dir is not None else (_active.data_dir if _active else None), "GET", "/checkpoints")
+    return _call(_dir(data_dir), "GET", "/checkpoints")
 
 
 def mirror(folder: str, enabled: bool = True, data_dir=None) -> dict:
     """Mirror a folder's complete files to the destination (the sidecar copies; nothing runs here)."""
-    return _call(
-        data_dir if data_dir is not None else (_active.data_dir if _active else None),
-        "POST",
-        "/checkpoints/mirror",
-        {"source": os.path.abspath(folder), "enabled": enabled},
-    )
+    return _call(_dir(data_dir), "POST", "/checkpoints/mirror", {"source": os.path.abspath(folder), "enabled": enabled})
 
 
 def _destination(dest=None, data_dir=None) -> Path:

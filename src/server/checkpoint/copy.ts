@@ -46,6 +46,8 @@ export interface CopyResult {
   files: number;
 }
 
+export const CHANGED_FIX = 'Nothing to do: it is copied again once it stops changing.';
+
 /** Why a copy failed, in the user's terms, and whether retrying can help. */
 export class CopyError extends Error {
   constructor(
@@ -263,7 +265,7 @@ export async function copyVerified(source: string, destDir: string, name: string
     report('copying', true);
     const copiedBytes = done;
     if (copiedBytes !== total) {
-      throw new CopyError(`${source} changed size while it was copied (${total} → ${copiedBytes} bytes)`, 'Nothing to do: it is copied again once it stops changing.', true, 'ECHANGED');
+      throw new CopyError(`${source} changed size while it was copied (${total} → ${copiedBytes} bytes)`, CHANGED_FIX, true, 'ECHANGED');
     }
     // Verify: hash the source and read every byte of the copy back from the destination, in parallel.
     done = 0;
@@ -279,7 +281,7 @@ export async function copyVerified(source: string, destDir: string, name: string
       ]);
       const now = await stat(from);
       if (now.size !== f.size || now.mtimeMs !== f.mtimeMs) {
-        throw new CopyError(`${from} changed while it was copied`, 'Nothing to do: it is copied again once it stops changing.', true, 'ECHANGED');
+        throw new CopyError(`${from} changed while it was copied`, CHANGED_FIX, true, 'ECHANGED');
       }
       sourceHashes.push(src.sha256);
       backHashes.push(back.sha256);

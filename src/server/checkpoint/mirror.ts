@@ -9,7 +9,7 @@
 import { readdir, stat } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import type { Clock } from '../core/clock';
-import { copyVerified, CopyError, isPartial, type CopyProgress, type CopyResult } from './copy';
+import { CHANGED_FIX, copyVerified, CopyError, isPartial, type CopyProgress, type CopyResult } from './copy';
 
 /** At most this many files are looked at per scan (a runaway folder never stalls the sidecar). */
 export const MIRROR_MAX_FILES = 10_000;
@@ -130,7 +130,7 @@ export class Mirror {
           beforeCommit: async () => {
             const st = await stat(from);
             if (st.size !== seen.size || st.mtimeMs !== seen.mtimeMs || st.ino !== seen.ino) {
-              throw new CopyError(`${rel} changed while it was copied`, 'Nothing to do: it is copied again once it stops changing.', true, 'ECHANGED');
+              throw new CopyError(`${rel} changed while it was copied`, CHANGED_FIX, true, 'ECHANGED');
             }
           }
         });
