@@ -354,7 +354,7 @@ async def test_a_closed_browser_tab_is_one_info_line_in_the_jupyter_log(
 
 
 async def test_the_proxy_reuses_one_connection_to_the_sidecar_and_rereads_sidecar_json_only_when_it_changes(
-    jp_fetch, vigilo_data_dir
+    jp_fetch, vigilo_data_dir, monkeypatch
 ):
     """Against a recording upstream that counts its TCP connections: 20 sequential
     requests travel over one kept-alive connection; a new sidecar.json is followed."""
@@ -387,14 +387,17 @@ async def test_the_proxy_reuses_one_connection_to_the_sidecar_and_rereads_sideca
         )
         return port
 
+    reads = []
+    real_read = _sidecar.read_discovery
+    monkeypatch.setattr(_sidecar, "read_discovery", lambda *a, **k: reads.append(1) or real_read(*a, **k))
     try:
         first = serve()
         for _ in range(20):
             assert json.loads((await jp_fetch("vigilo", "api", "metrics")).body) == {"port": first}
-        assert connections == [first]
+        assert connections == [first] and len(reads) == 1
         second = serve()  # a restarted sidecar: new port, new file
         assert json.loads((await jp_fetch("vigilo", "api", "metrics")).body) == {"port": second}
-        assert connections == [first, second]
+        assert connections == [first, second] and len(reads) == 2
     finally:
         for server in servers:
             server.stop()
