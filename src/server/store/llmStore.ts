@@ -393,6 +393,11 @@ function callValues(c: StoredCall): SqlValue[] {
 /** Rows read per step when totals are rebuilt from existing history (upgrade from version 1). */
 const BACKFILL_CHUNK = 2000;
 
+/**
+ * Schema steps, version i → i + 1 (engine.ts `migrate`). To add a field, append a step
+ * (`ALTER TABLE llm_calls ADD COLUMN …`, a new total column, a new index) and extend
+ * COLUMNS/callValues/rowToCall; never edit a step that has shipped.
+ */
 const MIGRATIONS: ReadonlyArray<(db: Database) => void> = [
   db => db.exec(CALLS_TABLE),
   db => {
