@@ -73,15 +73,37 @@ def test_a_destination_too_small_refuses_the_copy_and_keeps_the_previous(colab, 
     ckpt.watch(save=lambda p: writer(next(sizes))(p), step=lambda: 1, run="full")
     first = save_now(colab)
     assert first["verified"]
+    # 8 MiB would still fit (estimated from the last size), 30 MiB does not: refused at the copy.
     second = save_now(colab)
     assert not second["verified"]
-    assert "not enough room" in second["error"]
+    assert "not enough room" in second["error"] and "needs 30.0 MiB" in second["error"]
     assert_intact(colab, first)
     alert = alerts(colab)[0]
     assert alert["severity"] == "critical"
     assert "Free space there" in alert["message"] and "is intact" in alert["message"]
     # The staged file on local disk is cleaned up too.
     assert list((colab.data_dir / "checkpoint-staging").iterdir()) == []
+
+
+def test_free_space_is_checked_before_the_kernel_is_asked_to_save(colab, tmpfs):
+    tmpfs(colab.root / "content" / "drive" / "MyDrive", 48)
+    calls = {"n": 0}
+
+    def save(path):
+        calls["n"] += 1
+        with open(path, "wb") as fh:
+            fh.write(b"s" * (20 << 20))
+
+    ckpt.watch(save=save, step=lambda: 5, run="estimate")
+    first = save_now(colab)
+    assert first["verified"]
+    # ~28 MiB left < the last size (20 MiB) + 16 MiB reserve: refused without making the kernel save.
+    until(lambda: (colab.status()["status"]["destination"]["freeBytes"] or 1 << 40) < 30 << 20, "the free space re-read")
+    answer = ckpt.now()
+    assert not answer["accepted"] and "not enough room" in answer["message"]
+    assert calls["n"] == 1
+    assert_intact(colab, first)
+    assert "the last checkpoint was 20.0 MiB" in alerts(colab)[0]["message"]
 
 
 def test_a_read_only_destination_fails_clearly_and_keeps_the_previous(colab, tmpfs):

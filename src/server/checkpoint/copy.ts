@@ -46,6 +46,9 @@ export interface CopyResult {
   files: number;
 }
 
+/** Room kept free on the destination besides a checkpoint. */
+export const RESERVE_BYTES = 16 * 1024 * 1024;
+
 export const CHANGED_FIX = 'Nothing to do: it is copied again once it stops changing.';
 
 /** Why a copy failed, in the user's terms, and whether retrying can help. */
@@ -222,7 +225,7 @@ export async function copyVerified(source: string, destDir: string, name: string
     await mkdir(destDir, { recursive: true });
     const fsStat = await statfs(destDir);
     const free = Number(fsStat.bavail) * Number(fsStat.bsize);
-    const reserve = options.reserveBytes ?? 16 * 1024 * 1024;
+    const reserve = options.reserveBytes ?? RESERVE_BYTES;
     if (free < total + reserve) {
       throw new CopyError(
         `not enough room in ${destDir}: the checkpoint needs ${mib(total)}, ${mib(free)} free`,

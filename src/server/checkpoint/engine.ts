@@ -11,7 +11,7 @@
  * the kernel's next `vigilo.checkpoint.step()`, or at once when no cell runs.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, open, rename, rm, stat, statfs } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import {
   type CheckpointDestination,
@@ -28,7 +28,7 @@ import { defaultProfile } from '../../core/profiles';
 import { chooseDestination, decideCheckpoint, DEFAULT_CHECKPOINT_SETTINGS, type Latches } from '../../core/checkpointPolicy';
 import type { SidecarContext } from '../core/context';
 import { underRoot } from '../core/paths';
-import { copyVerified, CopyError, mib, removePartials } from './copy';
+import { copyVerified, CopyError, mib, RESERVE_BYTES, removePartials } from './copy';
 import { Mirror } from './mirror';
 import type { CheckpointStore } from './store';
 
@@ -127,6 +127,9 @@ export class CheckpointEngine {
   private lastProgressPublishMs = 0;
   private readonly mirrors = new Map<string, Mirror>();
   private readonly cleanedDestinations = new Set<string>();
+  /** Free bytes under the destination's root, refreshed (statfs, async) on each tick. */
+  private free: { root: string; bytes: number } | null = null;
+  private freeRefreshing = false;
   private nextDue: CheckpointStatus['nextDue'] = { at: null, trigger: null, reason: 'not evaluated yet' };
   private backoff: CheckpointStatus['backoff'] = null;
   private copying: Promise<void> | null = null;
@@ -174,7 +177,25 @@ export class CheckpointEngine {
     if (dest.path && dest.kind !== 'configured') {
       dest.path = underRoot(this.ctx.config.fsRoot, dest.path);
     }
+    const root = this.mustExist(dest);
+    if (dest.freeBytes === null && root && this.free?.root === root) {
+      dest.freeBytes = this.free.bytes;
+    }
     return dest;
+  }
+
+  private async refreshFree(): Promise<void> {
+    const root = this.mustExist(this.destination());
+    if (!root) {
+      this.free = null;
+      return;
+    }
+    try {
+      const s = await statfs(root);
+      this.free = { root, bytes: Number(s.bavail) * Number(s.bsize) };
+    } catch {
+      this.free = null; // not there (unmounted): the copy says so
+    }
   }
 
   /** The folder that must exist before anything is written (never created by Vigilo). */
@@ -199,6 +220,12 @@ export class CheckpointEngine {
 
   tick(): void {
     const now = this.ctx.clock.now();
+    if (!this.freeRefreshing) {
+      this.freeRefreshing = true;
+      void this.refreshFree().finally(() => {
+        this.freeRefreshing = false;
+      });
+    }
     if (this.order && !this.order.staged && now - this.order.orderedAtMs > (this.options.orderTimeoutMs ?? 10 * 60_000)) {
       this.fail(
         this.order,
@@ -284,6 +311,17 @@ export class CheckpointEngine {
       progress: { id, trigger, step: null, phase: 'requested', bytesDone: 0, bytesTotal: null, startedAt: new Date(now).toISOString() }
     };
     this.lastAttemptAtMs = now;
+    // Check free space first, estimated from the last checkpoint's size: no point making the kernel save.
+    const last = this.store.latestVerified(run);
+    if (last && dest.freeBytes !== null && dest.freeBytes < last.bytes + RESERVE_BYTES) {
+      this.fail(
+        this.order,
+        `not enough room in ${dest.path}: the last checkpoint was ${mib(last.bytes)}, ${mib(dest.freeBytes)} free`,
+        'Free space there (delete old checkpoints or files), lower "keep", or choose another destination.',
+        false
+      );
+      return null;
+    }
     this.ctx.log(`checkpoint ${id} due (${trigger}): ${reason}`);
     this.publish('requested', null);
     return this.order;
