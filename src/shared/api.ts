@@ -146,17 +146,24 @@ export const SidecarSection = z.object({
 });
 
 /** One progress bar as the kernel sees it (vigilo/_progress.py): raw facts, decided on in src/core/progress.ts. */
+/** Upper bounds of heartbeat figures: far above real ones, low enough that sums and dates derived from them stay finite. */
+const MAX_COUNT = 1e15;
+const MAX_SECONDS = 1e9;
+// Below 2^53: a JSON number just above a bound must still read as above it.
+const MAX_BYTES = 2 ** 50;
+
 export const ProgressFact = z
   .object({
     id: z.string().min(1).max(200),
     source: z.string().max(40),
     name: z.string().max(200),
-    n: z.number().nonnegative(),
-    total: z.number().nonnegative().nullable(),
-    elapsedS: z.number().nonnegative(),
-    position: z.number().int().nonnegative().optional(),
+    // Bounds far above any real bar, so that times derived from them stay valid dates.
+    n: z.number().nonnegative().max(MAX_COUNT),
+    total: z.number().nonnegative().max(MAX_COUNT).nullable(),
+    elapsedS: z.number().nonnegative().max(MAX_SECONDS),
+    position: z.number().int().nonnegative().max(1000).optional(),
     closed: z.boolean(),
-    idleS: z.number().nonnegative().optional()
+    idleS: z.number().nonnegative().max(MAX_SECONDS).optional()
   })
   .strict();
 export type ProgressFact = z.infer<typeof ProgressFact>;
@@ -164,18 +171,18 @@ export type ProgressFact = z.infer<typeof ProgressFact>;
 /** PyTorch's own view of one CUDA device (torch.cuda.memory_* in the kernel), bytes. */
 export const TorchDeviceFacts = z
   .object({
-    index: z.number().int().nonnegative(),
+    index: z.number().int().nonnegative().max(1024),
     name: z.string().max(200).nullable().optional(),
     uuid: z.string().max(200).nullable().optional(),
-    totalBytes: z.number().nonnegative().nullable().optional(),
-    allocatedBytes: z.number().nonnegative(),
-    reservedBytes: z.number().nonnegative(),
-    maxAllocatedBytes: z.number().nonnegative(),
-    maxReservedBytes: z.number().nonnegative().nullable().optional(),
+    totalBytes: z.number().nonnegative().max(MAX_BYTES).nullable().optional(),
+    allocatedBytes: z.number().nonnegative().max(MAX_BYTES),
+    reservedBytes: z.number().nonnegative().max(MAX_BYTES),
+    maxAllocatedBytes: z.number().nonnegative().max(MAX_BYTES),
+    maxReservedBytes: z.number().nonnegative().max(MAX_BYTES).nullable().optional(),
     /** Allocator counters from torch.cuda.memory_stats(), when it answers. */
-    numAllocRetries: z.number().nonnegative().nullable().optional(),
-    numOoms: z.number().nonnegative().nullable().optional(),
-    inactiveSplitBytes: z.number().nonnegative().nullable().optional()
+    numAllocRetries: z.number().nonnegative().max(MAX_COUNT).nullable().optional(),
+    numOoms: z.number().nonnegative().max(MAX_COUNT).nullable().optional(),
+    inactiveSplitBytes: z.number().nonnegative().max(MAX_BYTES).nullable().optional()
   })
   .strict();
 export type TorchDeviceFacts = z.infer<typeof TorchDeviceFacts>;
@@ -194,10 +201,10 @@ export type TorchFacts = z.infer<typeof TorchFacts>;
 export const KernelHeartbeat = z
   .object({
     kernelId: z.string().min(1).max(200),
-    pid: z.number().int().positive(),
+    pid: z.number().int().positive().max(2 ** 31 - 1),
     startedAt: z.string().datetime({ offset: true }),
     lastActivity: z.string().datetime({ offset: true }).nullable().optional(),
-    executionCount: z.number().int().nonnegative().optional(),
+    executionCount: z.number().int().nonnegative().max(MAX_COUNT).optional(),
     /** Raw facts the kernel knows, e.g. { "google.colab": true }. The sidecar decides what they mean. */
     modules: z.record(z.string(), z.boolean()).optional(),
     /** Progress bars (tqdm, vigilo.progress, training callbacks). */
@@ -238,7 +245,11 @@ export const HeartbeatResponse = z.object({
   ok: z.literal(true),
   heartbeatIntervalS: z.number(),
   /** Present for a kernel that watches checkpoints: a save is due at its next step() (checkpoint-api.ts). */
-  checkpoint: CheckpointOrder.nullable().optional()
+  checkpoint: CheckpointOrder.nullable().optional(),
+  /** Whether the sidecar knows this kernel watches checkpoints (false after a sidecar restart: the kernel re-registers). */
+  checkpointWatched: z.boolean().optional(),
+  /** Present when this kernel made LLM calls outside track() (src/server/llm/untracked.ts): how many and the fix. */
+  llmUntracked: z.object({ calls: z.number().int(), message: z.string(), fix: z.string() }).optional()
 });
 
 export const ErrorResponse = z.object({
@@ -343,7 +354,7 @@ export const ProfileResponse = z.object({
 });
 
 /** A profile duration override: hours when a bare number, a duration string, or null / "none" for no limit. */
-const DurationOverride = z.union([z.number().min(0), z.null(), durationString({ noLimit: true })]);
+const DurationOverride = z.union([z.number().min(0).max(1e6), z.null(), durationString({ noLimit: true })]);
 export const ProfileBody = z
   .object({
     overrides: z
@@ -353,7 +364,7 @@ export const ProfileBody = z
         gpuSessionCap: DurationOverride.optional(),
         weeklyGpuQuota: DurationOverride.optional(),
         weeklyTpuQuota: DurationOverride.optional(),
-        outputLimit: z.union([z.number().min(0), z.null(), sizeString({ noLimit: true })]).optional()
+        outputLimit: z.union([z.number().min(0).max(2 ** 50), z.null(), sizeString({ noLimit: true })]).optional()
       })
       .strict()
   })

@@ -13,13 +13,16 @@ function anyCase(word: string): string {
   return [...word].map(c => (/[a-z]/.test(c) ? `[${c}${c.toUpperCase()}]` : c)).join('');
 }
 
-const NUMBER = '[0-9]+(?:\\.[0-9]+)?';
+// At most 6 digits before the point and 3 after: "999999d" is 2700 years, so every accepted value
+// (and a date computed from it) stays finite; a size is a separate, longer number (bytes).
+const NUMBER = '[0-9]{1,6}(?:\\.[0-9]{1,3})?';
+const BYTES = '[0-9]{1,16}(?:\\.[0-9]{1,3})?';
 // Longest first, so each alternative is tried before its prefixes.
 const DURATION_UNITS = ['seconds', 'minutes', 'second', 'minute', 'hours', 'days', 'secs', 'mins', 'hour', 'hrs', 'sec', 'min', 'day', 'hr', 'd', 'h', 'm', 's'];
 const SIZE_UNITS = ['kib', 'mib', 'gib', 'tib', 'kb', 'mb', 'gb', 'tb', 'b', 'k', 'm', 'g', 't'];
 
-const DURATION_BODY = `${NUMBER}|[0-9]+:[0-5][0-9]|(?:${NUMBER} ?(?:${DURATION_UNITS.map(anyCase).join('|')}) ?)+`;
-const SIZE_BODY = `${NUMBER} ?(?:${SIZE_UNITS.map(anyCase).join('|')})?`;
+const DURATION_BODY = `${NUMBER}|[0-9]{1,6}:[0-5][0-9]|(?:${NUMBER} ?(?:${DURATION_UNITS.map(anyCase).join('|')}) ?)+`;
+const SIZE_BODY = `${BYTES} ?(?:${SIZE_UNITS.map(anyCase).join('|')})?`;
 const NO_LIMIT_BODY = ['none', 'off', 'unlimited'].map(anyCase).join('|');
 
 /** A bare number (hours), "hh:mm", or number+unit parts: "23h", "22h30m", "1.5 hours", "1d 2h". */

@@ -17,7 +17,7 @@ export function openapiPath(path: string): string {
 /** Every route answers these before its handler runs (security.ts). */
 const GUARD_ERRORS: ErrorCode[] = ['unauthorized', 'bad_host'];
 /** A route with a JSON body can also answer these (app.ts, errors.ts): the body, then the disk it is written to. */
-const BODY_ERRORS: ErrorCode[] = ['invalid_request', 'body_too_large', 'unsupported_media_type', 'disk_full', 'read_only'];
+const BODY_ERRORS: ErrorCode[] = ['invalid_request', 'body_too_large', 'unsupported_media_type', 'disk_full', 'read_only', 'storage_failed'];
 
 /** The error codes a route can answer, from what it declares. */
 export function routeErrors(route: Route): ErrorCode[] {
