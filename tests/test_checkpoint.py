@@ -130,3 +130,18 @@ def test_the_next_session_reports_the_last_verified_checkpoint(colab):
         assert "last verified checkpoint at step 4200, 0 min before the runtime ended" in previous["how"]
     finally:
         again.stop()
+
+
+def test_a_restarted_sidecar_learns_again_that_the_kernel_watches(colab):
+    from checkpoint_fixtures import Sidecar
+
+    ckpt.watch(model=Model(3), step=lambda: 300, run="again")
+    colab.stop()
+    again = Sidecar(colab.data_dir, colab.env, colab.root).start()
+    try:
+        # The next heartbeat answer says "not watched"; the kernel registers again by itself.
+        until(lambda: again.status()["status"]["watching"], "the kernel to watch again")
+        record = save_now(again)
+        assert record["verified"] and record["step"] == 300
+    finally:
+        again.stop()

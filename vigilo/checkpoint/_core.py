@@ -114,15 +114,16 @@ class Checkpointer:
     def detach(self) -> None:
         global _due
         _due = False
-        try:
-            _call(self.data_dir, "POST", "/checkpoints/watch", self._watch_body(False))
-        except (CheckpointError, OSError):
-            pass
         if self.heartbeat is not None:
+            # Stop listening first: an answer saying "not watched" must not re-register us.
             if self.on_answer in self.heartbeat.answer_listeners:
                 self.heartbeat.answer_listeners.remove(self.on_answer)
             if self._own_heartbeat:
                 self.heartbeat.stop()
+        try:
+            _call(self.data_dir, "POST", "/checkpoints/watch", self._watch_body(False))
+        except (CheckpointError, OSError):
+            pass
         if self._shell is not None:
             for name, fn in (("pre_run_cell", self._pre_cell), ("post_run_cell", self._post_cell)):
                 try:
@@ -154,6 +155,12 @@ class Checkpointer:
     def on_answer(self, body: dict) -> None:
         """Heartbeat thread: a checkpoint is due when the answer carries an order we have not served."""
         global _due
+        if body.get("checkpointWatched") is False and self.heartbeat is not None:
+            # A restarted sidecar does not know we watch: register again (from the heartbeat thread).
+            try:
+                _call(self.data_dir, "POST", "/checkpoints/watch", self._watch_body(True), timeout=3.0)
+            except (CheckpointError, OSError):
+                pass
         order = body.get("checkpoint")
         if not isinstance(order, dict) or order.get("id") in self._handled:
             return

@@ -367,6 +367,10 @@ export class CheckpointEngine {
     this.publish('settings', null);
   }
 
+  isWatching(kernelId: string): boolean {
+    return this.watchers.has(kernelId);
+  }
+
   /** The order for this kernel's heartbeat answer, while it has not staged it. */
   orderFor(kernelId: string): CheckpointOrder | null {
     const o = this.order;

@@ -54,10 +54,12 @@ export function checkpointModule(ctx: SidecarContext, options: CheckpointModuleO
       engine = new CheckpointEngine(ctx, store, { stagingDir: join(ctx.config.dataDir, 'checkpoint-staging'), ...options });
       await engine.ensureStaging();
       const e = engine;
-      detach.push(ctx.kernels.addAnswer(kernelId => {
-        const order = e.orderFor(kernelId);
-        return order ? { checkpoint: order } : {};
-      }));
+      detach.push(
+        ctx.kernels.addAnswer(kernelId => {
+          const order = e.orderFor(kernelId);
+          return order ? { checkpoint: order, checkpointWatched: true } : { checkpointWatched: e.isWatching(kernelId) };
+        })
+      );
       detach.push(
         ctx.kernels.onEvent(event => {
           if (event.type === 'lost') e.kernelGone(event.kernelId, 'stopped answering (killed?)');
