@@ -9,7 +9,7 @@ import { build } from 'esbuild';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const entry = `
   export { readUsage } from './src/core/llm/usage';
-  export { lookupPrice, usageCost, tableFromFile } from './src/core/llm/pricing';
+  export { contextWindowFor, lookupPrice, usageCost, tableFromFile } from './src/core/llm/pricing';
   export { importLiteLLM } from './src/core/llm/litellm';
   export { PricingFile } from './src/shared/llm-api';
   import shipped from './data/pricing.json';
@@ -67,7 +67,7 @@ for (const provider of ['anthropic', 'openai', 'google']) {
     const model = facts.model ?? c.request.body?.model ?? /models\/([^:/?]+)/.exec(c.source.recordedUri)?.[1];
     const usage = core.readUsage(c.provider, facts.usage, facts.usageEvents);
     const price = core.lookupPrice(table, c.provider, model);
-    rows.push({ id: c.id, provider: c.provider, model, pricedFrom: price?.entry.from ?? null, tokens: usage?.tokens ?? null, vigiloUsd: price && usage ? core.usageCost(price.entry, usage) : null, handUsd: c.expected?.costUsd ?? null });
+    rows.push({ id: c.id, provider: c.provider, model, pricedFrom: price?.entry.from ?? null, tokens: usage?.tokens ?? null, vigiloUsd: price && usage ? core.usageCost(price.entry, usage, core.contextWindowFor(price.entry, [], price.key)) : null, handUsd: c.expected?.costUsd ?? null });
   }
 }
 // Coverage: every chat model of these providers in the LiteLLM file, by its own key, priced by Vigilo at LiteLLM's own input/output rate?

@@ -87,7 +87,8 @@ def litellm_cost(case: dict, alias: "str | None") -> "tuple[float | None, str]":
     provider = {"openai": "openai", "anthropic": "anthropic", "google": "gemini"}[case["provider"]]
     try:
         prompt, completion = cost_per_token(model=model, custom_llm_provider=provider, usage_object=usage)
-        return prompt + completion, ""
+        if prompt + completion > 0 or not (usage.prompt_tokens or usage.completion_tokens):
+            return prompt + completion, ""
     except Exception:  # noqa: BLE001
         pass
     if alias and not alias.startswith(("kept", "correction")):

@@ -152,8 +152,8 @@ export function priceTiers(entry: PriceEntry): PriceTier[] {
  * replaces input, output and cache-read rates (a long-context rate is scaled by
  * the same ratio, as LiteLLM's file lists both only for some models).
  */
-function ratesFor(entry: PriceEntry, promptTokens: number, serviceTier?: string) {
-  const base = baseRatesFor(entry, promptTokens);
+function ratesFor(entry: PriceEntry, promptTokens: number, serviceTier?: string, window?: number | null) {
+  const base = baseRatesFor(entry, promptTokens, window);
   const st = serviceTier === 'flex' || serviceTier === 'priority' ? entry.serviceTiers?.[serviceTier] : undefined;
   if (!st || entry.input <= 0) {
     return base;
@@ -169,9 +169,11 @@ function ratesFor(entry: PriceEntry, promptTokens: number, serviceTier?: string)
   };
 }
 
-function baseRatesFor(entry: PriceEntry, promptTokens: number) {
+function baseRatesFor(entry: PriceEntry, promptTokens: number, window?: number | null) {
   const tier = priceTiers(entry)
-    .filter(t => promptTokens > t.aboveTokens)
+    // A tier the request's window cannot reach does not apply: a prompt count above it is a sum over several
+    // sampling steps (Anthropic server tools re-read the context each step), not one long prompt.
+    .filter(t => promptTokens > t.aboveTokens && (window == null || t.aboveTokens < window))
     .sort((a, b) => b.aboveTokens - a.aboveTokens)[0];
   const input = tier?.input ?? entry.input;
   const anthropic = entry.provider === 'anthropic';
@@ -193,8 +195,8 @@ function baseRatesFor(entry: PriceEntry, promptTokens: number) {
 }
 
 /** USD for one billed step. */
-export function partCost(entry: PriceEntry, part: BillablePart, serviceTier?: string): number {
-  const r = ratesFor(entry, part.promptTokens, serviceTier);
+export function partCost(entry: PriceEntry, part: BillablePart, serviceTier?: string, window?: number | null): number {
+  const r = ratesFor(entry, part.promptTokens, serviceTier, window);
   return (
     (part.input * r.input +
       part.inputAudio * r.inputAudio +
@@ -212,10 +214,12 @@ export function partCost(entry: PriceEntry, part: BillablePart, serviceTier?: st
  * USD for one call: the sum over its billed steps at the service tier the
  * response names, times the entry's multipliers the usage names (Anthropic
  * US-only inference, fast mode), plus server-side web searches (docs/LLM.md "Cost").
+ * `window` is the request's context window (contextWindowFor): long-context
+ * rates above it cannot apply.
  */
-export function usageCost(entry: PriceEntry, usage: NormalizedUsage): number {
+export function usageCost(entry: PriceEntry, usage: NormalizedUsage, window?: number | null): number {
   const b = usage.billing;
-  const tokens = usage.parts.reduce((a, p) => a + partCost(entry, p, b?.serviceTier), 0);
+  const tokens = usage.parts.reduce((a, p) => a + partCost(entry, p, b?.serviceTier, window), 0);
   const multiplier = (b?.multipliers ?? []).reduce((m, key) => m * (entry.multipliers?.[key] ?? 1), 1);
   return tokens * multiplier + (b?.webSearchRequests ?? 0) * (entry.webSearch ?? 0);
 }

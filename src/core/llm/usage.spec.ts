@@ -65,8 +65,18 @@ describe('Anthropic cache-write durations', () => {
 
   it('bills long prompts (over 200K with the 1M beta) at the long-context rates, cache included', () => {
     const u = readUsage('anthropic', { input_tokens: 150_000, cache_read_input_tokens: 100_000, output_tokens: 1000 })!;
-    // claude-sonnet-4: above 200K $6 in, $0.60 read, $22.50 out.
-    expect(usageCost(price('anthropic', 'claude-sonnet-4-20250514'), u)).toBeCloseTo((150_000 * 6 + 100_000 * 0.6 + 1000 * 22.5) / 1e6, 12);
+    // claude-sonnet-4 with the 1M window: above 200K $6 in, $0.60 read, $22.50 out.
+    expect(usageCost(price('anthropic', 'claude-sonnet-4-20250514'), u, 1_000_000)).toBeCloseTo((150_000 * 6 + 100_000 * 0.6 + 1000 * 22.5) / 1e6, 12);
+  });
+
+  it('keeps base rates when the request window cannot hold the prompt count (server-tool steps summed)', () => {
+    // pydantic-ai test_pause_turn_web_search_vcr: Sonnet 4.5 (200K window), 10 web searches, 401,468 input tokens
+    // summed over the search loop's sampling steps: $3 / $15 plus $0.01 per search, not the 200K+ rates.
+    const u = readUsage('anthropic', { input_tokens: 401_468, output_tokens: 792, server_tool_use: { web_search_requests: 10 }, service_tier: 'standard' })!;
+    expect(usageCost(price('anthropic', 'claude-sonnet-4-5'), u, 200_000)).toBeCloseTo((401_468 * 3 + 792 * 15) / 1e6 + 10 * 0.01, 12);
+    // Gemini 2.5 Pro's own window is 1M: a 300K prompt is one long prompt.
+    const g = readUsage('google', { promptTokenCount: 300_000, candidatesTokenCount: 1000 })!;
+    expect(usageCost(price('google', 'gemini-2.5-pro'), g, 1_048_576)).toBeCloseTo((300_000 * 2.5 + 1000 * 15) / 1e6, 12);
   });
 });
 
