@@ -63,7 +63,7 @@ export function priceEvent(table: PricingTable, event: LlmCallEvent): Pick<Store
   const price = lookupPrice(table, event.provider, event.responseModel) ?? lookupPrice(table, event.provider, event.requestModel);
   let costUsd: number | null = null;
   if (price && usage) {
-    costUsd = usageCost(price.entry, usage);
+    costUsd = usageCost(price.entry, usage, contextWindowFor(price.entry, event.betas, price.key));
   } else if (price && event.status === 'error') {
     // A refused call (429, 500) without usage is not billed.
     costUsd = 0;
