@@ -31,6 +31,7 @@ _lock = threading.Lock()
 _done: "set[tuple[str, str, str]]" = set()
 
 
+@functools.lru_cache(maxsize=1)
 def _targets() -> "list[tuple[str, str, str, str, Callable[[Any], Any]]]":
     """(SDK root module, module, class, method, make) for every tracked method, sync and async."""
     from . import _anthropic, _google, _google_legacy, _openai

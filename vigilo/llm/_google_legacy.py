@@ -66,9 +66,28 @@ def _result(response: Any) -> Any:
     return getattr(response, "_result", response)
 
 
-def _usage(chunk: Any) -> Optional[dict]:
-    usage = proto_json(get(chunk, "usage_metadata"))
-    return usage or None  # an unset usage_metadata is an empty message
+class _Usage:
+    """A chunk's usage_metadata proto, turned into the API's JSON only when the event is built (sender thread):
+    ``to_json_dict`` in ``_record`` calls ``to_dict``."""
+
+    __slots__ = ("message",)
+
+    def __init__(self, message: Any) -> None:
+        self.message = message
+
+    def to_dict(self, **_: Any) -> dict:
+        return proto_json(self.message) or {}
+
+
+def _usage(chunk: Any) -> Any:
+    """The chunk's usage, or None when it has none (an unset usage_metadata is an empty message)."""
+    try:
+        if "usage_metadata" not in chunk:
+            return None
+    except TypeError:  # not a proto-plus message
+        pass
+    usage = get(chunk, "usage_metadata")
+    return None if usage is None else _Usage(usage)
 
 
 def _read(response: Any) -> tuple:
