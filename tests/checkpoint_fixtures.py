@@ -35,14 +35,14 @@ def until(check: Callable[[], Any], what: str, timeout: float = 15.0, step: Opti
         time.sleep(0.02)
 
 
-def fake_colab(root: Path, drive: bool = True) -> dict:
+def fake_colab(root: Path, drive: bool = True, runtime_age_s: int = 3600) -> dict:
     """Write the files the platform detector and storage sampler read; return the env to run under."""
     now = int(time.time())
     boot = now - 86_400
     (root / "proc" / "1").mkdir(parents=True, exist_ok=True)
     (root / "proc" / "self").mkdir(parents=True, exist_ok=True)
     (root / "proc" / "stat").write_text(f"cpu  1 2 3 4\nbtime {boot}\nprocesses 42\n")
-    ticks = (now - 3600 - boot) * 100
+    ticks = (now - runtime_age_s - boot) * 100
     (root / "proc" / "1" / "stat").write_text(
         f"1 (docker-init) S 0 1 1 0 -1 4194560 100 0 0 0 0 0 0 0 20 0 1 0 {ticks} 1000 10 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0\n"
     )

@@ -211,3 +211,42 @@ def test_a_kernel_killed_mid_save_leaves_the_previous_checkpoint(colab, tmp_path
         if kernel.poll() is None:
             kernel.kill()
             kernel.wait(timeout=10)
+
+
+def test_the_session_end_trigger_saves_before_the_runtime_lifetime_runs_out(tmp_path, sidecar_built, monkeypatch):
+    from checkpoint_fixtures import Sidecar, fake_colab
+
+    root = tmp_path / "root"
+    # Colab's 12 h lifetime with 200 s left: under 3 × 60 s (first-save estimate) + 120 s.
+    env = fake_colab(root, runtime_age_s=12 * 3600 - 200)
+    monkeypatch.setenv("VIGILO_DATA_DIR", str(tmp_path / "data"))
+    sc = Sidecar(tmp_path / "data", env, root).start()
+    try:
+        ckpt.watch(model=Model(9), step=lambda: 900, run="ending")
+        record = until(lambda: next((c for c in sc.status()["checkpoints"] if c["verified"]), None), "the session-end checkpoint", step=ckpt.step)
+        assert record["trigger"] == "session-end" and record["step"] == 900
+        # Latched: no second session-end save while the condition holds.
+        assert len(sc.status()["checkpoints"]) == 1
+    finally:
+        ckpt.unwatch()
+        sc.stop()
+
+
+def test_the_disk_trigger_saves_when_the_runtime_disk_fills(tmp_path, sidecar_built, monkeypatch, tmpfs):
+    from checkpoint_fixtures import Sidecar, fake_colab
+
+    root = tmp_path / "root"
+    env = fake_colab(root)
+    content = tmpfs(root / "content", 16)
+    tmpfs(content / "drive" / "MyDrive", 64)
+    (content / "filler.bin").write_bytes(b"\0" * (15 << 20))  # /content at ~94 % (threshold 90 %)
+    monkeypatch.setenv("VIGILO_DATA_DIR", str(tmp_path / "data"))
+    sc = Sidecar(tmp_path / "data", env, root).start()
+    try:
+        ckpt.watch(model=Model(4), step=lambda: 40, run="disk")
+        record = until(lambda: next((c for c in sc.status()["checkpoints"] if c["verified"]), None), "the disk checkpoint", step=ckpt.step)
+        assert record["trigger"] == "disk"
+        assert record["path"].startswith(str(content / "drive" / "MyDrive"))
+    finally:
+        ckpt.unwatch()
+        sc.stop()

@@ -3,7 +3,9 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { collectEvents, startSidecar, TOKEN, type TestSidecar } from '../../../test/helpers/sidecar';
+import { fakeMachine, until } from '../../../test/helpers/fakeRuntime';
 import { alertsModule } from '../alerts/module';
+import { runtimeModules } from '../session/runtime';
 import { checkpointModule } from './module';
 
 const cleanups: Array<() => Promise<void>> = [];
@@ -86,5 +88,29 @@ describe('checkpoint module', () => {
     expect((await sc.get('/checkpoints/settings')).body.intervalMin).toBe(45);
     expect((await sc.post('/checkpoints/staged', { kernelId: 'k1', orderId: null, trigger: 'manual', kind: 'objects', step: 1, name: '../escape', saveS: 0 })).status).toBe(400);
     expect((await sc.post('/checkpoints/watch', { kernelId: 'k1', watching: true, run: 'a/b' })).status).toBe(400);
+  });
+});
+
+describe('checkpoint triggers from the live snapshot', () => {
+  it('a predicted GPU OOM orders a checkpoint from the watching kernel', async () => {
+    // A T4 filling at 3000 MiB/s of wall-clock time: OOM predicted within seconds, far under the 120 s lead.
+    const m = fakeMachine({ platform: 'local', nowMs: Date.now(), scenario: { gpus: [{ fixture: 't4' }], rampMiBPerS: 3000, rampStartMs: Date.now() } });
+    cleanups.push(async () => m.cleanup());
+    const sc = await startSidecar({
+      env: m.env,
+      fsRoot: m.root,
+      modules: ctx => [
+        alertsModule(ctx),
+        ...runtimeModules(ctx, { gpuIntervalMs: 50, tickMs: 25, gpuAppsIntervalMs: 200, platformRefreshMs: 50, oom: { windowMs: 1500, minSamples: 10, minBuckets: 6 } }),
+        checkpointModule(ctx, { tickMs: 50 })
+      ]
+    });
+    cleanups.push(() => sc.stop());
+    await beat(sc, 'k1');
+    await sc.post('/checkpoints/watch', { kernelId: 'k1', watching: true, run: 'oom' });
+    const order = await until(async () => (await beat(sc, 'k1')).body.checkpoint, 'an OOM checkpoint order', 15_000);
+    expect(order.trigger).toBe('oom');
+    const status = (await sc.get('/checkpoints')).body.status;
+    expect(status.saving).toMatchObject({ trigger: 'oom', phase: 'requested' });
   });
 });
