@@ -187,7 +187,7 @@ export function conversationHealth(input: HealthInput): ConversationHealth {
   if (advice) {
     recommendations.push(advice.text);
   }
-  if (status === 'degrading' || latency.rising || (cost.rising && !costFromContext)) {
+  if (status === 'degrading' || latency.rising) {
     recommendations.push(`this conversation is ${status === 'degrading' ? 'degrading' : 'slowing down'}: consider starting fresh`);
   }
   if (reasons.length === 0) {
