@@ -58,6 +58,21 @@ def fake_colab(root: Path, drive: bool = True, runtime_age_s: int = 3600) -> dic
     return {"VIGILO_FS_ROOT": str(root), "COLAB_RELEASE_TAG": "release-colab_20260101-060000_RC00", "COLAB_GPU": ""}
 
 
+def fake_kaggle(root: Path) -> dict:
+    """A Kaggle notebook's filesystem: /kaggle/working (20 GB output limit) and the run-type variables."""
+    env = fake_colab(root, drive=False)
+    for name in ("COLAB_RELEASE_TAG", "COLAB_GPU"):
+        env.pop(name)
+    import shutil
+
+    shutil.rmtree(root / "var" / "colab")
+    shutil.rmtree(root / "content")
+    (root / "kaggle" / "working").mkdir(parents=True)
+    (root / "kaggle" / "input").mkdir(parents=True)
+    env.update({"KAGGLE_KERNEL_RUN_TYPE": "Interactive", "KAGGLE_URL_BASE": "https://www.kaggle.com"})
+    return env
+
+
 class Sidecar:
     def __init__(self, data_dir: Path, env: dict, root: Path) -> None:
         self.data_dir = data_dir

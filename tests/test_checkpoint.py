@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import pickle
+import sys
 
 import pytest
 
@@ -145,3 +146,65 @@ def test_a_restarted_sidecar_learns_again_that_the_kernel_watches(colab):
         assert record["verified"] and record["step"] == 300
     finally:
         again.stop()
+
+
+def test_on_kaggle_checkpoints_go_to_kaggle_working_within_its_output_limit(tmp_path, sidecar_built, monkeypatch):
+    from checkpoint_fixtures import Sidecar, fake_kaggle
+
+    root = tmp_path / "root"
+    env = fake_kaggle(root)
+    monkeypatch.setenv("VIGILO_DATA_DIR", str(tmp_path / "data"))
+    sc = Sidecar(tmp_path / "data", env, root).start()
+    try:
+        def save(path):
+            with open(path, "wb") as fh:
+                fh.write(b"k" * (1 << 20))
+
+        ckpt.watch(save=save, step=lambda: 1, run="kg")
+        dest = until(lambda: (lambda d: d if d["kind"] == "kaggle" and d["limitBytes"] else None)(sc.status()["status"]["destination"]), "the Kaggle destination")
+        assert dest["path"] == str(root / "kaggle" / "working" / "vigilo-checkpoints" / "kg")
+        assert dest["limitBytes"] == 20e9 and dest["durable"] is True
+        assert "Save Version" in dest["fix"]
+        first = save_now(sc)
+        assert first["verified"] and first["path"].startswith(str(root / "kaggle" / "working"))
+        # Only 3 MB of output allowed: judged from the last checkpoint's size, the next one does not
+        # fit, so the kernel is not even asked to save.
+        sc.call("POST", "/profile", {"overrides": {"outputLimit": "3MB"}})
+        until(lambda: sc.status()["status"]["destination"]["limitBytes"] == 3e6, "the new limit")
+        answer = ckpt.now()
+        assert not answer["accepted"] and "not enough room" in answer["message"]
+        assert sha(first["path"]) == first["sha256"]
+        assert sc.status()["status"]["lastVerified"]["id"] == first["id"]
+    finally:
+        _core.unwatch()
+        sc.stop()
+
+
+def test_with_torch_imported_state_dicts_go_through_torch_save_and_load(colab, monkeypatch):
+    """torch is too large for CI: a stand-in with torch.save(obj, path) / torch.load(path, map_location, weights_only)."""
+    import types
+
+    calls = []
+    torch = types.ModuleType("torch")
+
+    def save(obj, path):
+        calls.append(("save", path))
+        with open(path, "wb") as fh:
+            pickle.dump(obj, fh)
+
+    def load(path, map_location=None, weights_only=True):
+        calls.append(("load", path, map_location, weights_only))
+        with open(path, "rb") as fh:
+            return pickle.load(fh)
+
+    torch.save, torch.load = save, load
+    monkeypatch.setitem(sys.modules, "torch", torch)
+    model, opt = Model(11), Model(22)
+    ckpt.watch(model=model, optimizer=opt, step=lambda: 50, run="torch")
+    record = save_now(colab)
+    assert record["path"].endswith("step-50.pt")
+    assert calls[0][0] == "save"
+    model.w, opt.w = 0, 0
+    state = ckpt.restore()
+    assert (model.w, opt.w, state["step"]) == (11, 22, 50)
+    assert calls[-1] == ("load", record["path"], "cpu", False)
