@@ -11,6 +11,8 @@ const jupyter = path.join(env.root, '.venv', 'bin', 'jupyter');
 
 module.exports = {
   ...baseConfig,
+  // The panel bench (ui-tests/bench) runs only with playwright.bench.config.js.
+  testDir: './tests',
   // One JupyterLab and one sidecar are shared: run the tests one after another.
   workers: 1,
   fullyParallel: false,

@@ -119,6 +119,65 @@ describe('VigiloModel', () => {
     expect(model.state.metrics?.system?.cpuPercent).toBe(20);
   });
 
+  it('keeps a VRAM series per GPU: fetched once from /gpu/history, appended from snapshots, unchanged GPUs keep their array', async () => {
+    const gpuSnapshot = (at: string, a: number, b: number): MetricsSnapshot => ({
+      ...snapshot(10),
+      takenAt: at,
+      gpu: {
+        status: 'ok',
+        reason: null,
+        sampledAt: at,
+        devices: [
+          { index: 0, uuid: 'GPU-a', name: 'Tesla T4', memoryTotalMiB: 15360, memoryUsedMiB: a, utilizationPercent: 0, temperatureC: 40, powerW: null },
+          { index: 1, uuid: 'GPU-b', name: 'Tesla T4', memoryTotalMiB: 15360, memoryUsedMiB: b, utilizationPercent: 0, temperatureC: 40, powerW: null }
+        ]
+      }
+    });
+    serve({
+      'api/metrics': () => gpuSnapshot('2026-01-01T00:00:02.000Z', 3000, 100),
+      'api/status': () => status(),
+      'api/gpu/history': () => ({ gpus: [{ uuid: 'GPU-a', samples: [{ t: '2026-01-01T00:00:01.000Z', usedMiB: 2000 }] }] })
+    });
+    create();
+    await model.refresh();
+    expect(model.state.gpuHistory['GPU-a'].map(p => p.usedMiB)).toEqual([2000, 3000]);
+    const source = FakeEventSource.last!;
+    source.emit('snapshot', gpuSnapshot('2026-01-01T00:00:03.000Z', 3500, 100));
+    expect(model.state.gpuHistory['GPU-a'].map(p => p.usedMiB)).toEqual([2000, 3000, 3500]);
+    const b = model.state.gpuHistory['GPU-b'];
+    // The same sample again (a snapshot caused by another section): nothing appended, same arrays.
+    const history = model.state.gpuHistory;
+    source.emit('snapshot', { ...gpuSnapshot('2026-01-01T00:00:03.000Z', 3500, 100), takenAt: '2026-01-01T00:00:03.500Z' });
+    expect(model.state.gpuHistory).toBe(history);
+    expect(model.state.gpuHistory['GPU-b']).toBe(b);
+  });
+
+  it('dismisses a current alert through POST /alerts/dismiss and drops it at once', async () => {
+    const active = { id: 'a1', ruleId: 'gpu.vram', key: 'GPU-a', severity: 'warning', kind: 'threshold', message: 'VRAM 91 %', at: '2026-01-01T00:00:00.000Z', value: 91, threshold: 90, raisedAt: '2026-01-01T00:00:00.000Z', updatedAt: '2026-01-01T00:00:00.000Z' };
+    serve({ 'api/metrics': () => ({ ...snapshot(10), alerts: { active: [active] } }), 'api/status': () => status(), 'api/alerts/dismiss': () => ({ alerts: [] }) });
+    create();
+    await model.refresh();
+    expect(model.state.metrics?.alerts?.active).toHaveLength(1);
+    await model.dismissAlert('gpu.vram', 'GPU-a');
+    expect(requestMock).toHaveBeenCalledWith('api/alerts/dismiss', { method: 'POST', body: JSON.stringify({ ruleId: 'gpu.vram', key: 'GPU-a' }) }, serverSettings);
+    expect(model.state.metrics?.alerts?.active).toEqual([]);
+  });
+
+  it('pushes sidecar settings to their endpoints and returns each refusal in words', async () => {
+    requestMock.mockImplementation(async (path: string) => {
+      if (path === 'api/profile') {
+        throw new VigiloRequestError(400, 'invalid_request', 'sessionLifetime: "banana" is not a duration such as 12h or 90m.');
+      }
+      return {} as any;
+    });
+    create();
+    const refusals = await model.applySidecarSettings({ vramWarnPercent: 85, sessionLifetime: 'banana', llmDayBudgetUsd: 5 });
+    expect(refusals).toEqual(['Platform overrides: sessionLifetime: "banana" is not a duration such as 12h or 90m.']);
+    const calls = requestMock.mock.calls.map(c => [c[0], c[1]?.method, JSON.parse(String(c[1]?.body))]);
+    expect(calls).toContainEqual(['api/settings/alerts', 'POST', { rules: { 'gpu.vram': { thresholds: [{ value: 85, severity: 'warning' }, { value: 95, severity: 'critical' }] } } }]);
+    expect(calls).toContainEqual(['api/llm/budgets', 'PUT', { dayUsd: 5, sessionUsd: null, conversationUsd: null }]);
+  });
+
   it('emits `changed` only when the data really changed', async () => {
     serve({ 'api/metrics': () => snapshot(10), 'api/status': () => status() });
     create();

@@ -8,7 +8,8 @@ import type {
   LlmCallView,
   LlmCostResponse,
   LlmSummaryResponse,
-  LlmUsageResponse
+  LlmUsageResponse,
+  PricingUpdateResponse
 } from '../shared/llm-api';
 import { countRender } from './renderStats';
 import { requestAPI, vigiloUrl, VigiloRequestError } from './request';
@@ -130,6 +131,12 @@ export class VigiloModel implements IVigiloModel {
     if (this._state.metrics) {
       this._update({ metrics: { ...this._state.metrics, alerts: { active: alerts } } });
     }
+  }
+
+  async updatePrices(): Promise<PricingUpdateResponse> {
+    const answer = await requestAPI<PricingUpdateResponse>('api/llm/pricing/update', { method: 'POST', body: '{}' }, this._serverSettings);
+    this._scheduleLlm();
+    return answer;
   }
 
   async checkpointNow(): Promise<CheckpointRequestResponse> {

@@ -62,6 +62,7 @@ export class VigiloPanel extends ReactWidget {
         Notification.warning(`Could not dismiss the alert: ${error instanceof Error ? error.message : String(error)}`, { autoClose: 8000 });
       }),
     onCheckpointNow: async () => (await this._model.checkpointNow()).message,
+    onUpdatePrices: async () => (await this._model.updatePrices()).summary,
     onSetAuto: auto => this._model.setCheckpointAuto(auto)
   };
 
@@ -95,6 +96,7 @@ interface IPanelActions {
   onCopySummary: (conversationId: string) => Promise<boolean>;
   onDismiss: (ruleId: string, key: string) => Promise<void>;
   onCheckpointNow: () => Promise<string>;
+  onUpdatePrices: () => Promise<string>;
   onSetAuto: (auto: boolean) => Promise<void>;
 }
 
@@ -147,7 +149,7 @@ function PanelView(props: { state: IVigiloState; settings: IVigiloSettings; acti
             <CheckpointSection checkpoints={state.checkpoints} nowMs={nowMs} onCheckpointNow={actions.onCheckpointNow} onSetAuto={actions.onSetAuto} />
           </SectionBoundary>
           <SectionBoundary name="LLM" resetKey={key}>
-            <LlmSection llm={state.llm} dayStartMs={utcDayStart(nowMs)} onCopySummary={actions.onCopySummary} />
+            <LlmSection llm={state.llm} dayStartMs={utcDayStart(nowMs)} onCopySummary={actions.onCopySummary} onUpdatePrices={actions.onUpdatePrices} />
           </SectionBoundary>
           <SectionBoundary name="CPU and memory" resetKey={key}>
             <SystemSection system={metrics.system} />

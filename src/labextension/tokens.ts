@@ -3,7 +3,7 @@ import type { IDisposable } from '@lumino/disposable';
 import type { ISignal } from '@lumino/signaling';
 import type { Alert, MetricsSnapshot, StatusResponse } from '../shared/api';
 import type { CheckpointRequestResponse, CheckpointsResponse } from '../shared/checkpoint-api';
-import type { ConversationHealth, LlmCallView, LlmCostResponse, LlmSummaryResponse, LlmUsageResponse } from '../shared/llm-api';
+import type { ConversationHealth, LlmCallView, LlmCostResponse, LlmSummaryResponse, LlmUsageResponse, PricingUpdateResponse } from '../shared/llm-api';
 
 /**
  * Where the connection to the sidecar stands. Every value is something the
@@ -162,6 +162,8 @@ export interface IVigiloModel extends IDisposable {
   readonly alertRaised: ISignal<IVigiloModel, Alert>;
   /** Hide one current alert (POST /alerts/dismiss). */
   dismissAlert(ruleId: string, key: string): Promise<void>;
+  /** "Update prices": the sidecar fetches the current LiteLLM price file (POST /llm/pricing/update). */
+  updatePrices(): Promise<PricingUpdateResponse>;
   /** "Checkpoint now" (POST /checkpoints). */
   checkpointNow(): Promise<CheckpointRequestResponse>;
   /** Automatic checkpoints on/off (PUT /checkpoints/settings). */

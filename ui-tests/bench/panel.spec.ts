@@ -10,6 +10,11 @@ import { expect, test } from '@playwright/test';
 import { fakeMachine } from '../../test/helpers/fakeRuntime';
 import { llmEvents } from '../llm-events';
 
+import { readdirSync, rmSync } from 'fs';
+import * as path from 'path';
+
+// eslint-disable-next-line @typescript-eslint/no-var-requires
+const env = require('../vigilo-env');
 // eslint-disable-next-line @typescript-eslint/no-var-requires
 const sidecar = require('../sidecar');
 
@@ -20,6 +25,10 @@ test('panel: load to first figure, render work per snapshot', async ({ page }) =
   const now = Date.now();
   const machine = fakeMachine({ platform: 'colab', nowMs: now, runtimeAgeS: 3600, driveMounted: true, scenario: { gpus: [{ fixture: 't4', usedMiB: 4000 }], rampMiBPerS: 5, rampStartMs: now } });
   await sidecar.stopSidecar('SIGTERM');
+  // A fresh data dir, as the UI tests expect after the bench.
+  for (const name of readdirSync(env.dataDir)) {
+    rmSync(path.join(env.dataDir, name), { recursive: true, force: true });
+  }
   const d = await sidecar.startSidecar({ ...machine.env, VIGILO_FS_ROOT: machine.root, VIGILO_GPU_INTERVAL_MS: '1000' });
   try {
     await fetch(`${d.url}/llm/events`, {
@@ -84,6 +93,9 @@ test('panel: load to first figure, render work per snapshot', async ({ page }) =
     console.log(`main thread: ~${work.toFixed(0)} ms of frames over budget in 5 s (≈5 snapshots)`);
   } finally {
     await sidecar.stopSidecar('SIGTERM');
+    for (const name of readdirSync(env.dataDir)) {
+      rmSync(path.join(env.dataDir, name), { recursive: true, force: true });
+    }
     machine.cleanup();
     await sidecar.startSidecar();
   }

@@ -9,7 +9,7 @@
  */
 import { expect, test, type IJupyterLabPageFixture } from '@jupyterlab/galata';
 import type { Locator, Page } from '@playwright/test';
-import { truncateSync } from 'fs';
+import { readdirSync, rmSync, truncateSync } from 'fs';
 import * as path from 'path';
 import { fakeMachine, type FakeMachine } from '../../test/helpers/fakeRuntime';
 import { llmEvents } from '../llm-events';
@@ -31,15 +31,26 @@ test.describe.configure({ mode: 'serial' });
 let machine: FakeMachine | null = null;
 let discovery: any = null;
 
+/**
+ * Stop the sidecar and empty its data dir (LLM store, alerts, session record):
+ * each scenario, and the test files after this one, start from a fresh state.
+ */
+async function stopAndForget(): Promise<void> {
+  await sidecar.stopSidecar('SIGTERM');
+  for (const name of readdirSync(env.dataDir)) {
+    rmSync(path.join(env.dataDir, name), { recursive: true, force: true });
+  }
+}
+
 /** Replace the running sidecar with one on a fake machine. */
 async function bootOn(m: FakeMachine, extraEnv: Record<string, string> = {}): Promise<void> {
-  await sidecar.stopSidecar('SIGTERM');
+  await stopAndForget();
   discovery = await sidecar.startSidecar({ ...m.env, VIGILO_FS_ROOT: m.root, VIGILO_GPU_INTERVAL_MS: '1000', ...extraEnv });
 }
 
 /** Back to the plain sidecar the other test files expect. */
 async function restorePlain(): Promise<void> {
-  await sidecar.stopSidecar('SIGTERM');
+  await stopAndForget();
   machine?.cleanup();
   machine = null;
   discovery = await sidecar.startSidecar();
@@ -315,6 +326,27 @@ test.describe('a local runtime without a GPU', () => {
     await setTheme(page, true);
     await compareLayout(page, panel, 'local-dark.png');
     await setTheme(page, false);
+  });
+
+  test('thresholds set in the Settings Editor reach the sidecar live; a refused value says why', async ({ page }) => {
+    await openPanel(page);
+    const setSidecar = (value: unknown) =>
+      page.evaluate(async v => {
+        const registry = await (window as any).galata.getPlugin('@jupyterlab/apputils-extension:settings');
+        await registry.set('vigilo:plugin', 'sidecar', v);
+      }, value);
+    await setSidecar({ vramWarnPercent: 85, sessionWarnMin: [45, 15] });
+    await expect
+      .poll(async () => {
+        const rules = (await sidecar.request(discovery, '/settings/alerts')).rules;
+        const vram = rules.find((r: any) => r.id === 'gpu.vram')?.thresholds.map((t: any) => t.value);
+        const session = rules.find((r: any) => r.id === 'session.remaining')?.thresholds.map((t: any) => t.value);
+        return JSON.stringify([vram, session]);
+      })
+      .toBe(JSON.stringify([[85, 95], [45, 15]]));
+    await setSidecar({ vramWarnPercent: 85, sessionWarnMin: [45, 15], sessionLifetime: 'banana' });
+    await expect(page.locator('.Toastify__toast', { hasText: 'the sidecar refused some settings' })).toContainText('Platform overrides:', { timeout: 15_000 });
+    await setSidecar({});
   });
 
   test.afterAll(async () => {

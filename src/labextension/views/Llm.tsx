@@ -37,9 +37,18 @@ export const LlmSection = React.memo(function LlmSection(props: {
   /** Start of the current UTC day, ms (today's and this week's buckets). */
   dayStartMs: number;
   onCopySummary: (id: string) => Promise<boolean>;
+  onUpdatePrices: () => Promise<string>;
 }): React.ReactElement {
   countRender('LlmSection');
   const { usage, cost, conversations, calls, status, error } = props.llm;
+  const [pricing, setPricing] = React.useState<{ busy: boolean; message: string | null }>({ busy: false, message: null });
+  const updatePrices = (): void => {
+    setPricing({ busy: true, message: null });
+    void props
+      .onUpdatePrices()
+      .then(message => setPricing({ busy: false, message }))
+      .catch((e: unknown) => setPricing({ busy: false, message: e instanceof Error ? e.message : String(e) }));
+  };
   const days = React.useMemo(() => (cost ? spendDays(cost.byDay, props.dayStartMs) : []), [cost, props.dayStartMs]);
   const latencies = React.useMemo(() => {
     const map = new Map<string, number[]>();
@@ -111,11 +120,28 @@ export const LlmSection = React.memo(function LlmSection(props: {
           />
         </>
       )}
+      {usage.untracked && usage.untracked.calls > 0 && (
+        <div className="jp-Vigilo-warning jp-Vigilo-llmUntracked" role="alert">
+          {usage.untracked.message} <code>{usage.untracked.fix}</code>
+        </div>
+      )}
       {warnings.map(message => (
         <div key={message} className="jp-Vigilo-warning jp-Vigilo-llmWarning" role="alert">
           {message}
         </div>
       ))}
+      <div className="jp-Vigilo-buttons">
+        <button
+          type="button"
+          className="jp-Button jp-mod-styled jp-Vigilo-updatePrices"
+          disabled={pricing.busy}
+          onClick={updatePrices}
+          title="Fetch the current LiteLLM price file and use it; on any failure the previous prices stay"
+        >
+          {pricing.busy ? 'Updating prices…' : 'Update prices'}
+        </button>
+      </div>
+      {pricing.message && <p className="jp-Vigilo-small jp-Vigilo-pricesMessage">{pricing.message}</p>}
       {conversations.length > 0 && (
         <div className="jp-Vigilo-llmConversations">
           <h4 className="jp-Vigilo-subTitle">Conversations</h4>
