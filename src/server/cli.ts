@@ -7,6 +7,9 @@ import { defaultDataDir, fsRoot } from './core/paths';
 import { buildOpenApi } from './core/openapi';
 import { PortInUseError, Sidecar } from './sidecar';
 import { VERSION } from './version';
+
+// The bundle's entry is this file: the price-file worker loads the bundle and needs this export.
+export { parseLiteLLMText } from './llm/pricingConfig';
 import { shippedTable } from './llm/pricingConfig';
 import { PRICING_TIMEOUT_MS } from './llm/pricingSource';
 import { describePricingUpdate, pricingUpdateSource, readPricingUpdate, updatePricing } from './llm/pricingUpdate';

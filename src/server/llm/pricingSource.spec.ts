@@ -1,10 +1,12 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
+import { runCli } from '../../../test/sidecarProcess';
 import { PricingSourceError, readPricingSource } from './pricingSource';
 
 const cleanups: Array<() => unknown> = [];
@@ -175,5 +177,37 @@ describe('readPricingSource: http(s)', () => {
     };
     expect(await readPricingSource(server.url, { fetch: counted })).toBe('{"ok":true}');
     expect(calls).toBe(1);
+  });
+});
+
+describe('POST /llm/pricing/import in a real sidecar process (bundle, parsed in a worker thread)', () => {
+  it('imports LiteLLM\'s own price file and refuses /dev/zero and a FIFO with 400, still serving', async () => {
+    const dir = tempDir();
+    const file = join(dir, 'model_prices_and_context_window.json');
+    writeFileSync(file, gunzipSync(readFileSync(join(__dirname, '../../../test/fixtures/pricing/litellm-1.110.2-model_prices.json.gz'))));
+    const fifo = join(dir, 'prices.fifo');
+    execFileSync('mkfifo', [fifo]);
+    const cli = await runCli(['serve', '--port', '0', '--json', '--data-dir', join(dir, 'data')], { VIGILO_TOKEN: 'pricing-token' });
+    cleanups.push(async () => {
+      cli.child.kill('SIGTERM');
+      await cli.exited;
+    });
+    const post = async (from: string) => {
+      const r = await fetch(`${cli.announce.url}/llm/pricing/import`, {
+        method: 'POST',
+        headers: { authorization: 'Bearer pricing-token', 'content-type': 'application/json' },
+        body: JSON.stringify({ from })
+      });
+      return { status: r.status, body: (await r.json()) as any };
+    };
+    const zero = await post('/dev/zero');
+    expect(zero.status).toBe(400);
+    expect(zero.body.error.message).toMatch(/character device/);
+    expect((await post(fifo)).status).toBe(400);
+    const ok = await post(file);
+    expect(ok.status, JSON.stringify(ok.body)).toBe(200);
+    expect(ok.body.imported.models).toBeGreaterThan(100);
+    expect(ok.body.models['gpt-4o']).toMatchObject({ input: expect.any(Number), output: expect.any(Number) });
+    expect(cli.stderr()).not.toMatch(/internal error/);
   });
 });

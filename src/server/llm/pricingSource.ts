@@ -4,10 +4,10 @@ import { ApiError, type ErrorCode } from '../core/errors';
 
 /**
  * Largest price file accepted. LiteLLM's model_prices_and_context_window.json
- * is about 1.5 MB; 8 MiB leaves room for years of growth while keeping the
- * one synchronous step left (JSON.parse) under a few tens of ms.
+ * is 3.5 MB (1.81, 2026); 16 MiB leaves room for years of growth. It is
+ * parsed in a worker thread (pricingConfig.ts), not on the event loop.
  */
-export const MAX_PRICING_BYTES = 8 * 1024 * 1024;
+export const MAX_PRICING_BYTES = 16 * 1024 * 1024;
 export const PRICING_TIMEOUT_MS = 15_000;
 /** LiteLLM's published price file (used by `vigilo pricing update`). */
 export const LITELLM_PRICES_URL = 'https://raw.githubusercontent.com/BerriAI/litellm/main/model_prices_and_context_window.json';
