@@ -129,3 +129,20 @@ def test_a_legacy_gemini_stream_never_read_still_has_its_first_chunk(llm, sideca
     dropped, read = sent_events(llm, sidecar)
     assert dropped["tags"] == INCOMPLETE and dropped["output"] == "Hallo" and dropped["usage"]["promptTokenCount"] == 2100
     assert read["tags"] == {} and read["output"] == "Hallo vom Fake."
+
+
+def test_async_google_genai_chat_sessions_plain_and_streamed(llm, sidecar, fake_gemini):
+    async def run():
+        client = llm.wrap(gemini_client(fake_gemini))
+        chat = client.aio.chats.create(model="gemini-2.5-flash")
+        await chat.send_message("Say hello.")
+        texts = [chunk.text async for chunk in await chat.send_message_stream("And goodbye.")]
+        other = client.aio.chats.create(model="gemini-2.5-flash")
+        await other.send_message("Say hello.")
+        return texts
+
+    assert asyncio.run(run()) == ["Hallo", " vom", " Fake."]
+    first, second, other = sent_events(llm, sidecar)
+    assert first["conversationId"] == second["conversationId"] and first["conversationId"].startswith("chat-")
+    assert other["conversationId"] != first["conversationId"] and second["stream"] is True
+    assert second["usage"] == fake_gemini.usage

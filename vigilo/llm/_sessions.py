@@ -69,7 +69,9 @@ async def _scoped_aiter(session: Any, items: Any) -> Any:
 
 async def _scoped_await(session: Any, awaitable: Any) -> Any:
     with _scope(session):
-        return await awaitable
+        result = await awaitable
+    # google-genai's AsyncChat.send_message_stream is a coroutine that returns the generator: pull it in scope too.
+    return _scoped_aiter(session, result) if inspect.isasyncgen(result) else result
 
 
 def scoped(session: Any, original: Callable[..., Any]) -> Callable[..., Any]:
