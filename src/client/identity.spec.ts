@@ -64,3 +64,34 @@ describe('conversations follow the message chain', () => {
     expect(beta.contextPercent).toBeCloseTo(19.015, 2);
   });
 });
+
+describe('conversation identity across a sidecar restart', () => {
+  it('continues a chat under the same id after the sidecar stops and starts again (0600 file)', async () => {
+    const { removeDir, startSidecar, tempDir } = await import('../../test/fakes/sidecar');
+    const { readFileSync, statSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const dir = tempDir('vigilo-identity-');
+    try {
+      const chain1 = (await import('../core/llm/fingerprint')).chainHashes('openai', [{ role: 'user', content: 'Plan Porto.' }]);
+      const { replyHash, chainHashes } = await import('../core/llm/fingerprint');
+      const { openaiEvent } = await import('../../test/fakes/events');
+      const first = await startSidecar(dir);
+      await first.send('POST', '/llm/events', { events: [openaiEvent({ conversationId: null, chain: chain1, replyHash: replyHash('openai', chain1, 'Day 1: Ribeira.') })] });
+      const id1 = (await first.get('/llm/calls?limit=1')).body.calls[0].conversationId;
+      await first.stop();
+      expect(statSync(join(dir, 'llm-identity.json')).mode & 0o777).toBe(0o600);
+      expect(readFileSync(join(dir, 'llm-identity.json'), 'utf8')).not.toMatch(/Porto/);
+      const second = await startSidecar(dir);
+      const chain2 = chainHashes('openai', [
+        { role: 'user', content: 'Plan Porto.' },
+        { role: 'assistant', content: 'Day 1: Ribeira.' },
+        { role: 'user', content: 'Day 2?' }
+      ]);
+      await second.send('POST', '/llm/events', { events: [openaiEvent({ conversationId: null, chain: chain2, replyHash: null })] });
+      expect((await second.get('/llm/calls?limit=1')).body.calls[0].conversationId).toBe(id1);
+      await second.stop();
+    } finally {
+      removeDir(dir);
+    }
+  });
+});

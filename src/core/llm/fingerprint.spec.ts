@@ -119,6 +119,22 @@ describe('conversation identity follows the message chain', () => {
     expect(run('c3', [['user', 'q1'], ['assistant', 'a1'], ['user', 'q2'], ['assistant', 'a2'], ['user', 'q3']], 'a3')).toBe(a);
   });
 
+  it('keeps its conversations across a restart (toJSON / fromJSON), so a chat continues under its id', () => {
+    const index = new ConversationIndex();
+    const call = (id: string, messages: Array<[string, string]>, output: string) => {
+      const chain = chainHashes('openai', messages.map(([role, content]) => ({ role, content })));
+      return { id, provider: 'openai' as const, conversationId: null, fingerprint: null, chain, replyHash: replyHash('openai', chain, output), model: null, status: 'ok' as const, betas: ['context-1m-2025-08-07'] };
+    };
+    const first = call('a', [['user', 'q1']], 'a1');
+    const d = index.decide(first);
+    index.record(d.key!, first, d);
+    const restored = ConversationIndex.fromJSON(JSON.parse(JSON.stringify(index)));
+    const next = restored.decide(call('b', [['user', 'q1'], ['assistant', 'a1'], ['user', 'q2']], 'a2'));
+    expect(next).toMatchObject({ key: d.key, how: 'continued' });
+    expect(restored.tip(d.key!)?.betas).toEqual(['context-1m-2025-08-07']);
+    expect(ConversationIndex.fromJSON({ tips: [{ key: 'x', chain: ['not-hex'] }, null] }).size).toBe(0);
+  });
+
   it('forgets the least recently used conversation beyond its capacity', () => {
     const index = new ConversationIndex(2);
     for (let i = 0; i < 3; i++) {

@@ -217,6 +217,61 @@ export class ConversationIndex {
     }
   }
 
+  /**
+   * The conversations as plain data (least recently used first) for the sidecar
+   * to keep across a restart; at most `maxHashes` chain entries in all (the most
+   * recent conversations first kept).
+   */
+  snapshot(maxHashes = 50_000): { version: 1; tips: ConversationTip[] } {
+    const tips: ConversationTip[] = [];
+    let hashes = 0;
+    for (const tip of [...this.tips.values()].reverse()) {
+      hashes += tip.chain.length;
+      if (hashes > maxHashes) {
+        break;
+      }
+      tips.push(tip);
+    }
+    return { version: 1, tips: tips.reverse() };
+  }
+
+  /** JSON.stringify(index) gives the snapshot. */
+  toJSON(): { version: 1; tips: ConversationTip[] } {
+    return this.snapshot();
+  }
+
+  /** An index holding `data`'s conversations; malformed entries are skipped. */
+  static fromJSON(data: unknown, capacity = 2000): ConversationIndex {
+    const index = new ConversationIndex(capacity);
+    const tips = data && typeof data === 'object' && Array.isArray((data as { tips?: unknown }).tips) ? (data as { tips: unknown[] }).tips : [];
+    const hex = /^[0-9a-f]{64}$/;
+    for (const raw of tips) {
+      const t = raw as ConversationTip;
+      if (!t || typeof t.key !== 'string' || !Array.isArray(t.chain) || t.chain.length === 0 || !t.chain.every(h => typeof h === 'string' && hex.test(h))) {
+        continue;
+      }
+      const tip: ConversationTip = {
+        key: t.key,
+        provider: t.provider,
+        chain: t.chain,
+        reply: typeof t.reply === 'string' && hex.test(t.reply) ? t.reply : null,
+        model: typeof t.model === 'string' ? t.model : null,
+        parent: t.parent && typeof t.parent.key === 'string' ? { key: t.parent.key, sharedMessages: Number(t.parent.sharedMessages) || 0 } : null,
+        betas: Array.isArray(t.betas) ? t.betas.filter(b => typeof b === 'string') : [],
+        openingLength: Number(t.openingLength) || t.chain.length,
+        seq: ++index.seq
+      };
+      index.tips.set(tip.key, tip);
+      index.index(tip);
+    }
+    while (index.tips.size > capacity) {
+      const oldest = index.tips.keys().next().value as string;
+      index.unindex(index.tips.get(oldest)!);
+      index.tips.delete(oldest);
+    }
+    return index;
+  }
+
   private index(tip: ConversationTip): void {
     add(this.byEnd, tip.chain[tip.chain.length - 1], tip.key);
     for (const h of tip.chain) {

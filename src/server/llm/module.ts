@@ -1,5 +1,6 @@
 import { isoWeekKey, utcDayKey, utcDayStart } from '../../shared/costBuckets';
 import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import {
@@ -35,6 +36,7 @@ import { summarizeConversation } from '../../core/llm/summary';
 import { readUsage, ZERO_TOKENS } from '../../core/llm/usage';
 import type { SidecarContext } from '../core/context';
 import { ApiError } from '../core/errors';
+import { writePrivateFile } from '../core/discovery';
 import type { SidecarModule } from '../core/module';
 import { jsonRoute } from '../core/route';
 import { LlmStore, reportedModel as modelOf, type BucketTotals, type StoredCall } from '../store/llmStore';
@@ -44,6 +46,8 @@ import { buildTable, fetchLiteLLM, readOverrides } from './pricingConfig';
 import { describePricingUpdate, pricingUpdateSource, readPricingUpdate, updatePricing } from './pricingUpdate';
 
 export const LLM_DB_FILE = 'llm.sqlite';
+/** Conversation identity index kept across restarts (written at a clean stop, 0600). */
+export const IDENTITY_FILE = 'llm-identity.json';
 const DAY_MS = 86_400_000;
 /** Calls of a conversation its health is computed from: the latest ones, read by index (totals come from the aggregates). */
 export const HEALTH_WINDOW = 64;
@@ -242,7 +246,8 @@ export function llmModule(ctx: SidecarContext, options: LlmModuleOptions = {}): 
   };
 
   /** Which conversation each call belongs to (src/core/llm/fingerprint.ts), kept for this run, bounded. */
-  const identity = new ConversationIndex();
+  const identityFile = join(ctx.config.dataDir, IDENTITY_FILE);
+  let identity = new ConversationIndex();
   const conversationOf = (event: LlmCallEvent): string | null => {
     const call = {
       id: event.id,
@@ -587,6 +592,14 @@ export function llmModule(ctx: SidecarContext, options: LlmModuleOptions = {}): 
     start() {
       db();
       budget();
+      // Conversation identity kept from the last clean stop, so a chat continues under its id.
+      try {
+        if (existsSync(identityFile)) {
+          identity = ConversationIndex.fromJSON(JSON.parse(readFileSync(identityFile, 'utf8')));
+        }
+      } catch (error) {
+        ctx.log(`llm: ${identityFile} ignored: ${(error as Error).message}`);
+      }
       const prune = () => void pruneOld().catch(error => ctx.log(`llm: pruning old calls failed: ${(error as Error).message}`));
       prune();
       pruneTimer = setInterval(prune, PRUNE_INTERVAL_MS);
@@ -612,6 +625,13 @@ export function llmModule(ctx: SidecarContext, options: LlmModuleOptions = {}): 
       if (pruneTimer) {
         clearInterval(pruneTimer);
         pruneTimer = null;
+      }
+      if (identity.size > 0) {
+        try {
+          writePrivateFile(identityFile, JSON.stringify(identity));
+        } catch (error) {
+          ctx.log(`llm: could not keep conversation identity in ${identityFile}: ${(error as Error).message}`);
+        }
       }
       store?.close();
       store = null;
