@@ -126,3 +126,15 @@ def test_a_system_prompt_given_as_a_string_counts_for_the_fingerprint(llm, sidec
     )
     [event] = sent_events(llm, sidecar)
     assert event["fingerprint"] == FINGERPRINT, "same system prompt and first user message as the other calls"
+
+
+def test_the_anthropic_beta_values_a_request_sends_are_reported(llm, sidecar, fake_anthropic):
+    plain = llm.wrap(anthropic_client(fake_anthropic))
+    _call(plain, extra_headers={"anthropic-beta": "context-1m-2025-08-07, prompt-caching-2024-07-31"})
+    _call(plain)
+    defaults = llm.wrap(anthropic.Anthropic(api_key="sk-ant-test", base_url=fake_anthropic.base_url, max_retries=0, default_headers={"anthropic-beta": "context-1m-2025-08-07"}))
+    _call(defaults)
+    with_header, without, from_client = sent_events(llm, sidecar)
+    assert with_header["betas"] == ["context-1m-2025-08-07", "prompt-caching-2024-07-31"]
+    assert "betas" not in without
+    assert from_client["betas"] == ["context-1m-2025-08-07"]

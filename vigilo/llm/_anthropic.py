@@ -13,7 +13,7 @@ PROVIDER = "anthropic"
 SDK = "anthropic"
 
 
-def _prepare(args: tuple, kwargs: dict, force_stream: bool = False) -> tuple:
+def _prepare(args: tuple, kwargs: dict, force_stream: bool = False, default_betas: "tuple[str, ...]" = ()) -> tuple:
     send = dict(kwargs)
     messages = listed(kwargs.get("messages"))
     if messages is not None:
@@ -22,7 +22,8 @@ def _prepare(args: tuple, kwargs: dict, force_stream: bool = False) -> tuple:
     if system is not None:
         send["system"] = system
     stream = force_stream or kwargs.get("stream") is True
-    return kwargs.get("model"), {"messages": messages, "system": system, "betas": _betas(kwargs)}, send, stream, {}
+    betas = list(default_betas) + [b for b in _betas(kwargs) if b not in default_betas]
+    return kwargs.get("model"), {"messages": messages, "system": system, "betas": betas}, send, stream, {}
 
 
 def _betas(kwargs: dict) -> "list[str]":
@@ -82,12 +83,12 @@ def _observe(event: Any, record: Any, state: dict) -> bool:
     return True
 
 
-def _spec(force_stream: bool) -> Spec:
+def _spec(force_stream: bool, default_betas: "tuple[str, ...]" = ()) -> Spec:
     return Spec(
         provider=PROVIDER,
         operation="messages",
         sdk=SDK,
-        prepare=functools.partial(_prepare, force_stream=force_stream),
+        prepare=functools.partial(_prepare, force_stream=force_stream, default_betas=default_betas),
         read_response=_read,
         observe=_observe,
         messages_of=_messages,
@@ -98,7 +99,7 @@ MESSAGES = _spec(False)
 STREAM_HELPER = _spec(True)
 
 
-def _stream_helper(is_async: bool):
+def _stream_helper(is_async: bool, spec: Spec = STREAM_HELPER):
     """messages.stream() returns a manager that sends the request on ``with``/``async with``.
 
     The manager keeps that request in a private attribute; it is swapped for one
@@ -115,7 +116,7 @@ def _stream_helper(is_async: bool):
             try:
                 attr = f"_{type(manager).__name__}__api_request"
                 request = getattr(manager, attr)
-                record, _send, state = _begin(STREAM_HELPER, args, kwargs)
+                record, _send, state = _begin(spec, args, kwargs)
                 if record is None:
                     return manager
                 if is_async:
@@ -145,7 +146,7 @@ def _stream_helper(is_async: bool):
 
                 def _instrumented(raw: Any) -> Any:
                     try:
-                        return instrument_stream(STREAM_HELPER, record, raw, state)
+                        return instrument_stream(spec, record, raw, state)
                     except Exception as err:
                         runtime().count("errors", error=f"anthropic messages.stream: {type(err).__name__}: {err}")
                         return raw
@@ -162,8 +163,11 @@ def _stream_helper(is_async: bool):
 def instrument(client: Any, is_async: bool) -> "list[str]":
     missing = []
     messages = get(client, "messages")
-    if not patch(messages, "create", (async_method if is_async else sync_method)(MESSAGES)):
+    # Betas the client sends on every request (Anthropic(default_headers={"anthropic-beta": ...})).
+    headers = getattr(client, "_custom_headers", None)
+    defaults = tuple(_betas({"extra_headers": headers})) if isinstance(headers, dict) else ()
+    if not patch(messages, "create", (async_method if is_async else sync_method)(_spec(False, defaults) if defaults else MESSAGES)):
         missing.append("messages.create")
-    if not patch(messages, "stream", _stream_helper(is_async)):
+    if not patch(messages, "stream", _stream_helper(is_async, _spec(True, defaults) if defaults else STREAM_HELPER)):
         missing.append("messages.stream")
     return missing
