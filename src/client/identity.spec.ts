@@ -58,10 +58,13 @@ describe('conversations follow the message chain', () => {
     const params = { model: 'claude-sonnet-4-20250514', max_tokens: 100, messages: [{ role: 'user' as const, content: 'Long document…' }] };
     await claude.messages.create(params);
     await claude.messages.create({ ...params, messages: [{ role: 'user', content: 'Another long document…' }] }, { headers: { 'anthropic-beta': 'context-1m-2025-08-07' } });
-    const [plain, beta] = (await harness.calls()).slice(-2);
-    // 190,000 + 150 out: 95 % of 200K without the beta, 19 % of 1M with it.
+    const byDefault = wrap(new Anthropic({ apiKey: 'sk-ant-test-not-a-key', baseURL: anthropicFake.baseURL, maxRetries: 0, defaultHeaders: { 'anthropic-beta': 'context-1m-2025-08-07' } }));
+    await byDefault.messages.create({ ...params, messages: [{ role: 'user', content: 'A third long document…' }] });
+    const [plain, beta, fromClient] = (await harness.calls()).slice(-3);
+    // 190,000 + 150 out: 95 % of 200K without the beta, 19 % of 1M with it (request or client headers).
     expect(plain.contextPercent).toBeCloseTo(95.075, 2);
     expect(beta.contextPercent).toBeCloseTo(19.015, 2);
+    expect(fromClient.contextPercent).toBeCloseTo(19.015, 2);
   });
 });
 
