@@ -11,7 +11,7 @@ from pathlib import Path
 import openai
 import pytest
 
-from fakes.server import LoopbackServer, Reply
+from fakes.server import LoopbackServer, Reply, Request
 from fakes.sidecar_fake import TOKEN, FakeSidecar
 from llm_fixtures import *  # noqa: F401,F403
 from llm_fixtures import assert_event_shape, openai_client
@@ -325,3 +325,40 @@ def test_an_event_too_large_even_without_content_is_dropped_and_counted_and_its_
     assert status == 200
     ids = sorted(c["id"] for c in recent["calls"])
     assert ids == sorted(_event(i)["id"] for i in range(20))
+
+
+def test_a_413_from_a_sidecar_with_a_lower_limit_splits_the_batch_and_trims_only_the_oversized_event(llm):
+    """A sidecar whose limit is below the wrapper's own cap answers 413: the batch is
+    split until every part fits, the one event too large alone is sent without content."""
+    from vigilo.llm._delivery import TRIMMED_TAG, runtime
+
+    accepted: list[dict] = []
+    posts: list[int] = []
+
+    def route(request: Request) -> Reply:
+        size = len(json.dumps(request.body, separators=(",", ":")))
+        posts.append(size)
+        if size > 20_000:
+            return Reply(413, {"error": {"code": "body_too_large", "message": "The request body is too large."}})
+        accepted.extend(request.body["events"])
+        return Reply(200, {"accepted": len(request.body["events"]), "duplicates": 0, "budget": {"hardStop": False, "reason": None}})
+
+    server = LoopbackServer(route, expected_token=TOKEN).start()
+    try:
+        llm.configure(url=server.url, token=TOKEN)
+        rt = runtime()
+        big = {**_event(25), "messages": [{"role": "user", "content": "x" * 30_000}], "output": "y" * 100}
+        small = [{**_event(i), "messages": [{"role": "user", "content": f"q{i}"}]} for i in range(50) if i != 25]
+        with rt._send_lock:
+            for event in small[:25] + [big] + small[25:]:
+                rt.enqueue(event)
+        assert llm.flush(10.0) is True, llm.stats()
+    finally:
+        server.stop()
+    stats = llm.stats()
+    assert stats["sent"] == 50 and stats["trimmed"] == 1 and stats["tooLarge"] == 0 and stats["failed"] == 0, stats
+    assert sorted(e["id"] for e in accepted) == sorted(_event(i)["id"] for i in range(50))
+    [trimmed] = [e for e in accepted if e["id"] == big["id"]]
+    assert trimmed["messages"] is None and trimmed["output"] is None and TRIMMED_TAG in trimmed["tags"]
+    assert all(e["messages"] for e in accepted if e["id"] != big["id"])  # the others keep their content
+    assert max(posts) > 20_000 and len(posts) < 20  # refused first, then split in halves, not one by one

@@ -58,8 +58,9 @@ def read_discovery(data_dir: "str | os.PathLike[str] | None" = None) -> Optional
 
 
 def request(discovery: dict, method: str, path: str, body: Any = None, timeout: float = 5.0) -> "tuple[int, Any]":
-    """One JSON request to the sidecar with its token. Returns (status, parsed body)."""
-    data = None if body is None else json.dumps(body).encode("utf-8")
+    """One JSON request to the sidecar with its token (``body``: a JSON-able value, or
+    bytes already encoded). Returns (status, parsed body)."""
+    data = body if isinstance(body, bytes) or body is None else json.dumps(body).encode("utf-8")
     req = urllib.request.Request(
         discovery["url"].rstrip("/") + path,
         data=data,

@@ -11,8 +11,8 @@ configuration, a bounded buffer, the sender thread and the counters.
   sidecar is unreachable, keeping the events buffered meanwhile.
 - ``flush`` sends from the caller's thread, under the same lock as the
   sender, until the buffer is empty or the deadline passes.
-- A batch the sidecar refuses as too large (413) is split in halves, each
-  sent again; an event too large on its own is sent without its captured
+- A batch over the sidecar's body limit (known: 1 MiB; or answered 413) is
+  split in halves, each sent again; an event too large on its own is sent without its captured
   content (``messages``, ``output``: the usage facts stay) and counted as
   ``trimmed``, or, still too large, dropped and counted as ``tooLarge``. The
   other events of the batch are never lost to it.
@@ -50,6 +50,10 @@ class Config:
         self.max_queue = 10_000
         self.batch_size = MAX_BATCH
         self.request_timeout = 5.0
+        # The sidecar's JSON body limit is 1 MiB (express.json's '1mb'): a batch is sent in
+        # parts under this, so an oversized body is never uploaded just to be refused. A
+        # sidecar with a lower limit answers 413, and the same splitting applies.
+        self.max_body_bytes = 1_000_000
         self.exit_timeout = 2.0
         # Monotonic clock for latency and time to first token; tests inject their own.
         self.clock: Callable[[], float] = time.perf_counter
@@ -212,13 +216,22 @@ class Runtime:
         ok = True
         while parts:
             part = parts.pop(0)
-            timeout = self.config.request_timeout
-            if deadline is not None:
-                timeout = max(0.05, min(timeout, deadline - time.monotonic()))
             try:
-                status, body = _sidecar.request(target, "POST", "/llm/events", {"events": part}, timeout=timeout)
-            except Exception as err:
-                return self._retry_later(_joined(part, parts), f"sidecar unreachable: {type(err).__name__}: {err}")
+                data = json.dumps({"events": part}, separators=(",", ":")).encode("utf-8")
+            except (TypeError, ValueError) as err:
+                self.count("failed", len(part), error=f"{len(part)} event(s) are not JSON: {err}")
+                ok = False
+                continue
+            if len(data) > self.config.max_body_bytes:
+                status, body = 413, None  # over the sidecar's limit: not uploaded just to be refused
+            else:
+                timeout = self.config.request_timeout
+                if deadline is not None:
+                    timeout = max(0.05, min(timeout, deadline - time.monotonic()))
+                try:
+                    status, body = _sidecar.request(target, "POST", "/llm/events", data, timeout=timeout)
+                except Exception as err:
+                    return self._retry_later(_joined(part, parts), f"sidecar unreachable: {type(err).__name__}: {err}")
             if 200 <= status < 300:
                 self._accepted(part, body)
             elif status == 413:
