@@ -12,7 +12,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, rename, rm, stat, statfs } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import {
   type CheckpointDestination,
   type CheckpointEvent,
@@ -234,10 +234,11 @@ export class CheckpointEngine {
         true
       );
     }
-    const snap = this.ctx.snapshot.current() as Record<string, any>;
-    const disk = (snap.storage?.disks as Array<{ path: string; usedPercent: number }> | undefined)?.find(d => d.path === '/content') ??
-      (snap.storage?.disks as Array<{ path: string; usedPercent: number }> | undefined)?.find(d => d.path === '/');
-    const ooms = ((snap.gpu?.devices ?? []) as Array<{ oom?: { secondsToLimit: number | null } }>)
+    // Read the sections this needs; building the whole snapshot every tick would be wasted.
+    const section = (name: string): any => this.ctx.snapshot.get(name);
+    const disks = section('storage')?.disks as Array<{ path: string; usedPercent: number }> | undefined;
+    const disk = disks?.find(d => d.path === '/content') ?? disks?.find(d => d.path === '/');
+    const ooms = ((section('gpu')?.devices ?? []) as Array<{ oom?: { secondsToLimit: number | null } }>)
       .map(d => d.oom?.secondsToLimit)
       .filter((s): s is number => typeof s === 'number');
     const sinces = [...this.watchers.values()].map(w => w.sinceMs);
@@ -251,8 +252,8 @@ export class CheckpointEngine {
       lastSaveS: this.lastSaveS,
       manualRequested: this.manualRequested,
       failure: this.failure,
-      sessionRemainingS: snap.session?.remainingS ?? null,
-      idleRemainingS: snap.idle?.remainingS ?? null,
+      sessionRemainingS: section('session')?.remainingS ?? null,
+      idleRemainingS: section('idle')?.remainingS ?? null,
       diskUsedPercent: disk?.usedPercent ?? null,
       oomSecondsToLimit: ooms.length ? Math.min(...ooms) : null,
       latches: this.latches
@@ -429,10 +430,11 @@ export class CheckpointEngine {
   private async copyOrder(order: Order, stagingPath: string, name: string, kernelSaveS: number, keepSource: boolean): Promise<void> {
     const cleanUp = async (): Promise<void> => {
       await rm(join(this.options.stagingDir, order.id), { recursive: true, force: true });
-      if (!keepSource) {
-        // The kernel's own staging folder (<staging>/<name>/file) goes with the file.
-        const parent = dirname(stagingPath);
-        await rm(dirname(parent) === this.options.stagingDir ? parent : stagingPath, { recursive: true, force: true });
+      // Only what the kernel staged under <data dir>/checkpoint-staging is ever deleted: a path
+      // elsewhere (a framework's folder, or a mistake) is copied, never removed.
+      const parent = dirname(stagingPath);
+      if (!keepSource && dirname(parent) === resolve(this.options.stagingDir)) {
+        await rm(parent, { recursive: true, force: true });
       }
     };
     const dest = this.destination(order.run);

@@ -71,6 +71,20 @@ describe('checkpoint module', () => {
     expect((await beat(sc, 'k1')).body.checkpoint).toBeUndefined();
   });
 
+  it('copies a staged path outside the staging folder but never deletes it', async () => {
+    const sc = await boot();
+    await beat(sc, 'k1');
+    await sc.post('/checkpoints/watch', { kernelId: 'k1', watching: true });
+    const id = (await sc.post('/checkpoints', {})).body.id;
+    const outside = join(sc.dataDir, 'elsewhere.bin');
+    writeFileSync(outside, 'keep me');
+    const staged = await sc.post('/checkpoints/staged', { kernelId: 'k1', orderId: id, trigger: 'manual', kind: 'objects', step: 2, stagingPath: outside, name: 'step-2.bin', saveS: 0 });
+    expect(staged.body.accepted).toBe(true);
+    const record = await until(async () => (await sc.get('/checkpoints')).body.checkpoints.find((c: any) => c.id === id && c.verified), 'verified');
+    expect(readFileSync(record.path, 'utf8')).toBe('keep me');
+    expect(readFileSync(outside, 'utf8')).toBe('keep me');
+  });
+
   it('an order the kernel never answers cannot be staged twice or by a stranger', async () => {
     const sc = await boot();
     await beat(sc, 'k1');
