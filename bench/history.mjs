@@ -16,7 +16,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { cliArgs, ROOT, summary } from './lib.mjs';
+import { cliArgs, procUsage, ROOT, summary } from './lib.mjs';
 
 const args = cliArgs();
 const sizes = String(args.sizes ?? '10000,100000').split(',').map(Number).filter(n => n > 0);
@@ -157,11 +157,18 @@ async function atSize(n) {
     console.log(loopLine('during reads', afterReads));
 
     await resetProbe(sc.child, probeFile);
+    // The sidecar's own CPU seconds per phase (/proc): events per CPU-second do not depend on what else runs on the machine.
+    const cpu = () => procUsage(sc.child.pid).cpuS;
+    let c0 = cpu();
     const batched = await ingest(sc.url, 20000, 500, 2);
+    const batchedCpu = 20000 / (cpu() - c0);
+    c0 = cpu();
     const single = await ingest(sc.url, 3000, 1, 8);
+    const singleCpu = 3000 / (cpu() - c0);
     const singleSeq = await ingest(sc.url, 1000, 1, 1);
     const afterIngest = probe(probeFile);
-    console.log(`ingest: batches of 500 × 2 senders ${Math.round(batched).toLocaleString('en-US')} events/s; one event per request × 8 senders ${Math.round(single).toLocaleString('en-US')}/s, × 1 sender ${Math.round(singleSeq).toLocaleString('en-US')}/s`);
+    const k = v => Math.round(v).toLocaleString('en-US');
+    console.log(`ingest: batches of 500 × 2 senders ${k(batched)} events/s (${k(batchedCpu)} per sidecar CPU-second); one event per request × 8 senders ${k(single)}/s (${k(singleCpu)} per CPU-second), × 1 sender ${k(singleSeq)}/s`);
     console.log(loopLine('during ingest', afterIngest));
 
     // Mixed: 4 single-event senders and 1 batch sender while a reader walks every endpoint.

@@ -245,6 +245,31 @@ export function llmModule(ctx: SidecarContext, options: LlmModuleOptions = {}): 
     }
   };
 
+  /**
+   * The health of the 100 most recent conversations, a few per turn of the
+   * event loop, so a list whose conversations all just changed never holds the
+   * loop for long. Also run once after start to fill the cache.
+   */
+  const listHealth = async (): Promise<ConversationHealth[]> => {
+    const listed = db().conversations(100);
+    const conversations: ConversationHealth[] = [];
+    for (let i = 0; i < listed.length; i += LIST_SLICE) {
+      if (i > 0) {
+        await new Promise(resolve => setImmediate(resolve));
+        if (!store) {
+          break; // the module stopped meanwhile
+        }
+      }
+      for (const c of listed.slice(i, i + LIST_SLICE)) {
+        const health = healthOrPruned(c.key);
+        if (health) {
+          conversations.push(health);
+        }
+      }
+    }
+    return conversations;
+  };
+
   /** Which conversation each call belongs to (src/core/llm/fingerprint.ts), kept for this run, bounded. */
   const identityFile = join(ctx.config.dataDir, IDENTITY_FILE);
   let identity = new ConversationIndex();
@@ -469,24 +494,7 @@ export function llmModule(ctx: SidecarContext, options: LlmModuleOptions = {}): 
       summary: 'Tracked conversations (most recent first, at most 100) with their health scores.',
       tags: ['llm'],
       response: LlmConversationsResponse,
-      handler: async () => {
-        // Computed a few conversations per turn of the event loop, so a list whose
-        // conversations all just changed never holds the loop for long.
-        const listed = db().conversations(100);
-        const conversations: ConversationHealth[] = [];
-        for (let i = 0; i < listed.length; i += LIST_SLICE) {
-          if (i > 0) {
-            await new Promise(resolve => setImmediate(resolve));
-          }
-          for (const c of listed.slice(i, i + LIST_SLICE)) {
-            const health = healthOrPruned(c.key);
-            if (health) {
-              conversations.push(health);
-            }
-          }
-        }
-        return { conversations };
-      }
+      handler: async () => ({ conversations: await listHealth() })
     }),
     jsonRoute({
       method: 'get',
@@ -604,6 +612,8 @@ export function llmModule(ctx: SidecarContext, options: LlmModuleOptions = {}): 
       prune();
       pruneTimer = setInterval(prune, PRUNE_INTERVAL_MS);
       pruneTimer.unref();
+      // Warm the health cache in the background, so the panel's first list is not computed cold.
+      setImmediate(() => store && void listHealth().catch(error => ctx.log(`llm: computing conversation health failed: ${(error as Error).message}`)));
       for (const w of budget().warnings) {
         ctx.log(w);
       }
