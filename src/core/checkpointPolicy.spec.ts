@@ -115,6 +115,18 @@ describe('checkpoint policy: when', () => {
     expect(decideCheckpoint(input({ lastAttemptAtMs: T0, lastSaveS: 40 * 60, nowMs: T0 + 80 * MIN })).due?.trigger).toBe('interval');
   });
 
+  it('retries a retryable failure after 1 min, not a whole interval later', () => {
+    const failure = { atMs: T0 + 30 * MIN + 20_000, consecutive: 1, retryable: true };
+    const attempt = { lastAttemptAtMs: T0 + 30 * MIN, failure };
+    expect(decideCheckpoint(input({ ...attempt, nowMs: T0 + 31 * MIN })).due).toBeNull();
+    const retry = decideCheckpoint(input({ ...attempt, nowMs: T0 + 31 * MIN + 20_000 }));
+    expect(retry.due).toEqual({ trigger: 'interval', reason: 'a retry after 1 failure(s)' });
+    // A failure retrying cannot help (a full disk) waits for the normal interval.
+    const stuck = { lastAttemptAtMs: T0 + 30 * MIN, failure: { ...failure, retryable: false } };
+    expect(decideCheckpoint(input({ ...stuck, nowMs: T0 + 59 * MIN })).due).toBeNull();
+    expect(decideCheckpoint(input({ ...stuck, nowMs: T0 + 60 * MIN })).due?.trigger).toBe('interval');
+  });
+
   it('retries a retryable failure with doubling delays, and says when', () => {
     const failed = { lastAttemptAtMs: T0, nowMs: T0 + 30 * MIN + 1 };
     const one = decideCheckpoint(input({ ...failed, failure: { atMs: T0 + 30 * MIN, consecutive: 1, retryable: true } }));

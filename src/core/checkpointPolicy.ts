@@ -141,8 +141,13 @@ export function decideCheckpoint(input: PolicyInput): PolicyDecision {
   } else if (!settings.auto) {
     next = { atMs: null, trigger: null, reason: 'automatic checkpoints are off ("Checkpoint now" still works)' };
   } else {
-    const atMs = Math.max(nextFrom !== null ? nextFrom + interval.seconds * 1000 : nowMs, retryAtMs ?? 0);
-    next = { atMs, trigger: 'interval', reason: `every ${minutes(interval.seconds)}${interval.reason ? ' (backed off)' : ''}` };
+    // After a retryable failure the retry time replaces the interval (sooner at first, later as it doubles).
+    const atMs = retryAtMs ?? (nextFrom !== null ? nextFrom + interval.seconds * 1000 : nowMs);
+    next = {
+      atMs,
+      trigger: 'interval',
+      reason: retryAtMs !== null ? `a retry after ${input.failure!.consecutive} failure(s)` : `every ${minutes(interval.seconds)}${interval.reason ? ' (backed off)' : ''}`
+    };
   }
 
   const result = (due: PolicyDecision['due']): PolicyDecision => ({ due, next, backoff, latches });
@@ -164,7 +169,7 @@ export function decideCheckpoint(input: PolicyInput): PolicyDecision {
     }
   }
   if (next.atMs !== null && nowMs >= next.atMs) {
-    return result({ trigger: 'interval', reason: retryAtMs !== null ? `retrying after a failure (${next.reason})` : next.reason });
+    return result({ trigger: 'interval', reason: next.reason });
   }
   return result(null);
 }

@@ -44,6 +44,8 @@ export interface EngineOptions {
   copyRetryDelayMs?: number;
   /** A mirrored file must keep its size and mtime this long to count as complete (default 2 s). */
   mirrorStableMs?: number;
+  /** The verified copy (tests inject destination faults that need a FUSE mount to happen for real). */
+  copy?: typeof copyVerified;
 }
 
 interface Order {
@@ -452,7 +454,7 @@ export class CheckpointEngine {
     this.publish('progress', null);
     for (let attempt = 1; ; attempt++) {
       try {
-        const result = await copyVerified(stagingPath, dest.path, name, {
+        const result = await (this.options.copy ?? copyVerified)(stagingPath, dest.path, name, {
           mustExist: this.mustExist(dest),
           limitFreeBytes: dest.limitBytes !== null ? dest.freeBytes : null,
           onProgress: p => {

@@ -6,15 +6,16 @@ import { collectEvents, startSidecar, TOKEN, type TestSidecar } from '../../../t
 import { fakeMachine, until } from '../../../test/helpers/fakeRuntime';
 import { alertsModule } from '../alerts/module';
 import { runtimeModules } from '../session/runtime';
-import { checkpointModule } from './module';
+import { copyVerified, explain } from './copy';
+import { checkpointModule, type CheckpointModuleOptions } from './module';
 
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-async function boot(): Promise<TestSidecar> {
-  const sc = await startSidecar({ modules: ctx => [alertsModule(ctx), checkpointModule(ctx, { tickMs: 50 })] });
+async function boot(options: CheckpointModuleOptions = {}): Promise<TestSidecar> {
+  const sc = await startSidecar({ modules: ctx => [alertsModule(ctx), checkpointModule(ctx, { tickMs: 50, ...options })] });
   cleanups.push(() => sc.stop());
   return sc;
 }
@@ -83,6 +84,51 @@ describe('checkpoint module', () => {
     const record = await until(async () => (await sc.get('/checkpoints')).body.checkpoints.find((c: any) => c.id === id && c.verified), 'verified');
     expect(readFileSync(record.path, 'utf8')).toBe('keep me');
     expect(readFileSync(outside, 'utf8')).toBe('keep me');
+  });
+
+  async function stageOne(sc: TestSidecar, step: number): Promise<string> {
+    const id = (await sc.post('/checkpoints', {})).body.id as string;
+    const dir = join(sc.dataDir, 'checkpoint-staging', id);
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, `step-${step}.pkl`), `state ${step}`);
+    await sc.post('/checkpoints/staged', { kernelId: 'k1', orderId: id, trigger: 'manual', kind: 'objects', step, stagingPath: join(dir, `step-${step}.pkl`), name: `step-${step}.pkl`, saveS: 0 });
+    return id;
+  }
+
+  it('a FUSE hiccup during the copy is retried once with the same staged file', async () => {
+    let calls = 0;
+    const sc = await boot({
+      copyRetryDelayMs: 10,
+      copy: async (...args) => {
+        if (++calls === 1) throw explain(Object.assign(new Error('Input/output error'), { code: 'EIO' }), args[1]);
+        return copyVerified(...args);
+      }
+    });
+    await beat(sc, 'k1');
+    await sc.post('/checkpoints/watch', { kernelId: 'k1', watching: true });
+    const id = await stageOne(sc, 3);
+    const record = await until(async () => (await sc.get('/checkpoints')).body.checkpoints.find((c: any) => c.id === id), 'the record');
+    expect(record.verified).toBe(true);
+    expect(calls).toBe(2);
+  });
+
+  it('a destination that keeps failing: the checkpoint fails with why and what to do, and a retry is planned', async () => {
+    const sc = await boot({
+      copyRetryDelayMs: 10,
+      copy: async (_from, dest) => {
+        throw explain(Object.assign(new Error('Transport endpoint is not connected'), { code: 'ENOTCONN' }), dest);
+      }
+    });
+    await beat(sc, 'k1');
+    await sc.post('/checkpoints/watch', { kernelId: 'k1', watching: true });
+    const id = await stageOne(sc, 4);
+    const record = await until(async () => (await sc.get('/checkpoints')).body.checkpoints.find((c: any) => c.id === id), 'the record');
+    expect(record).toMatchObject({ verified: false, error: expect.stringMatching(/FUSE\/network hiccup/) });
+    const status = await until(async () => (await sc.get('/checkpoints')).body.status.backoff && (await sc.get('/checkpoints')).body.status, 'the next tick');
+    expect(status.backoff.retryAt).not.toBeNull();
+    expect(status.nextDue.reason).toBe('a retry after 1 failure(s)');
+    const alert = (await sc.get('/alerts?ruleId=checkpoint.failed')).body.alerts[0];
+    expect(alert.message).toMatch(/No earlier checkpoint exists yet.*retries with backoff/);
   });
 
   it('an order the kernel never answers cannot be staged twice or by a stranger', async () => {
