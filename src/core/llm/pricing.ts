@@ -276,7 +276,12 @@ export function applyPricing(
 ): PricingTable {
   const table: PricingTable = { ...base, models: { ...base.models }, overrides: [], imported: null, warnings: [...base.warnings] };
   if (imported) {
-    Object.assign(table.models, imported.models);
+    for (const [key, entry] of Object.entries(imported.models)) {
+      // A shipped correction is the provider's own published price where LiteLLM has only a cloud's: it stays.
+      if (!isCorrection(table.models[key])) {
+        table.models[key] = entry;
+      }
+    }
     table.imported = { from: imported.from, models: Object.keys(imported.models).length, ...(imported.at ? { at: imported.at } : {}) };
   }
   for (const [rawKey, partial] of Object.entries(overrides?.models ?? {})) {
@@ -301,6 +306,11 @@ export function applyPricing(
     table.overrides.push(key);
   }
   return table;
+}
+
+/** A shipped entry from data/pricing-corrections.json (kept over imported LiteLLM entries). */
+export function isCorrection(entry: PriceEntry | undefined): boolean {
+  return !!entry?.from?.startsWith('correction:');
 }
 
 function lookupAnyProvider(table: PricingTable, model: string): PriceEntry | null {

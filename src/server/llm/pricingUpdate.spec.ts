@@ -65,6 +65,9 @@ describe('POST /llm/pricing/update', () => {
     await sc.send('POST', '/llm/events', { events: [gpt4oCall()] });
     expect((await sc.get('/llm/usage')).body.costUsd).toBeCloseTo(2, 9);
     const pricing = (await sc.get('/llm/pricing')).body;
+    // A shipped correction (Anthropic's own price for Claude Haiku 3.5; LiteLLM has only Vertex's $1/$5) stays.
+    expect(pricing.models['claude-3-5-haiku-20241022']).toMatchObject({ input: 0.8, output: 4 });
+    expect(r.body.repriced.map((c: { model: string }) => c.model)).not.toContain('claude-3-5-haiku-20241022');
     expect(pricing.imported).toMatchObject({ from: `${server.url}/model_prices_and_context_window.json`, at: '2026-11-30T12:00:00.000Z' });
     expect(pricing.litellm.version).toBe('1.110.2');
     expect(statSync(join(dir, PRICING_UPDATE_FILE)).mode & 0o777).toBe(0o600);

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { PriceEntry } from '../../shared/llm-api';
 import { diffPricing, importLiteLLM, type PricingDiff } from '../../core/llm/litellm';
+import { isCorrection } from '../../core/llm/pricing';
 import { writePrivateFile } from '../core/discovery';
 import { LITELLM_PRICES_URL, PricingSourceError, readPricingSource, type PricingSourceOptions } from './pricingSource';
 
@@ -87,7 +88,8 @@ export async function updatePricing(dataDir: string, from: string, current: Reco
   // Written only once everything validated; an unwritable data dir throws here and nothing changes.
   writePrivateFile(join(dataDir, PRICING_UPDATE_FILE), JSON.stringify(update) + '\n');
   // Models of the table in use that the new file lacks stay priced from the shipped table: `removed` names them.
-  const diff = diffPricing(current, imported.models);
+  const effective = Object.fromEntries(Object.entries(imported.models).filter(([k]) => !isCorrection(current[k])));
+  const diff = diffPricing(current, { ...effective, ...Object.fromEntries(Object.entries(current).filter(([, e]) => isCorrection(e))) });
   return { result: { ...diff, from, fetchedAt: update.fetchedAt, sha256: update.sha256, models: count, invalid: imported.invalid }, update };
 }
 
