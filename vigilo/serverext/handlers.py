@@ -268,18 +268,26 @@ class _State:
         self.upstream = _Upstream()
         self.start_lock = asyncio.Lock()
         self._cached: "tuple[Any, Optional[dict], Optional[_Target]]" = (None, None, None)
+        self._path: "tuple[Any, str]" = (object(), "")
+
+    def _discovery_path(self) -> str:
+        """``<data dir>/sidecar.json``, built again only when the variables that choose the dir change."""
+        env = (os.environ.get("VIGILO_DATA_DIR"), os.environ.get("XDG_DATA_HOME"))
+        if self._path[0] != env:
+            self._path = (env, str(_sidecar._dir(self.data_dir) / _sidecar.DISCOVERY_FILE))
+        return self._path[1]
 
     def target(self) -> "tuple[Optional[dict], Optional[_Target]]":
         """(discovery, target) from sidecar.json, parsed again only when the file changed
         (mtime, size or inode: the sidecar replaces it whole when it starts)."""
-        path = _sidecar._dir(self.data_dir) / _sidecar.DISCOVERY_FILE
+        path = self._discovery_path()
         try:
             st = os.stat(path)
         except OSError:
             return None, None
-        key = (str(path), st.st_mtime_ns, st.st_size, st.st_ino)
+        key = (path, st.st_mtime_ns, st.st_size, st.st_ino)
         if self._cached[0] != key:
-            discovery = _sidecar.read_discovery(path.parent)
+            discovery = _sidecar.read_discovery(os.path.dirname(path))
             self._cached = (key, discovery, _target_of(discovery) if discovery else None)
         return self._cached[1], self._cached[2]
 
