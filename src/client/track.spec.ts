@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import OpenAI from 'openai';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -71,7 +71,8 @@ describe('track()', () => {
 function dbBytes(): string {
   const dir = harness.sidecar().dataDir;
   return readdirSync(dir)
-    .filter(f => f.startsWith('llm.sqlite'))
+    // The database, its WAL and owner files; not the WASM engine's lock folder.
+    .filter(f => f.startsWith('llm.sqlite') && statSync(join(dir, f)).isFile())
     .map(f => readFileSync(join(dir, f)).toString('latin1'))
     .join('\n');
 }
