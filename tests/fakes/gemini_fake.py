@@ -48,6 +48,15 @@ class FakeGemini(FakeProvider):
         rest_json = request.query.get("$alt") == ["json;enum-encoding=int"]
         if request.query.get("alt") != ["sse"] and not rest_json:
             return Reply(400, {"error": {"code": 400, "message": "alt=sse or $alt=json expected by this fake", "status": "INVALID_ARGUMENT"}})
+        chunks = self.stream_chunks()
+        if rest_json:
+            # The REST transport of the google-generativeai / GAPIC clients ($alt=json;enum-encoding=int):
+            # one JSON array, its elements written as they are produced, enums as numbers.
+            return Reply(200, sse=_json_array([_int_enums(c) for c in chunks]), headers={"Content-Type": "application/json"})
+        return Reply(200, sse=[sse(c, sep="\r\n") for c in chunks])
+
+    def stream_chunks(self) -> "list[dict]":
+        """The streamed answer, one chunk per piece, each with the running usage."""
         chunks = []
         for i, piece in enumerate(self.pieces):
             last = i == len(self.pieces) - 1
@@ -57,11 +66,7 @@ class FakeGemini(FakeProvider):
                 usage["totalTokenCount"] = usage["promptTokenCount"] + i + 1
                 usage.pop("thoughtsTokenCount", None)
             chunks.append(self._response([piece], "STOP" if last else None, usage))
-        if rest_json:
-            # The REST transport of the google-generativeai / GAPIC clients ($alt=json;enum-encoding=int):
-            # one JSON array, its elements written as they are produced, enums as numbers.
-            return Reply(200, sse=_json_array([_int_enums(c) for c in chunks]), headers={"Content-Type": "application/json"})
-        return Reply(200, sse=[sse(c, sep="\r\n") for c in chunks])
+        return chunks
 
     def rest_usage(self) -> "dict[str, Any]":
         """usageMetadata as the google-generativeai SDK (v1beta protos of 2025) parses it: fields it knows only."""

@@ -52,14 +52,8 @@ class FakeGeminiGrpc:
     def _stream(self, request: Any, context: Any) -> Any:
         self.requests.append(request)
         self._fail(context)
-        for i, piece in enumerate(self.rest.pieces):
-            last = i == len(self.rest.pieces) - 1
-            usage = dict(self.rest.usage)
-            if not last:
-                usage["candidatesTokenCount"] = i + 1
-                usage["totalTokenCount"] = usage["promptTokenCount"] + i + 1
-                usage.pop("thoughtsTokenCount", None)
-            yield _proto(self.rest._response([piece], "STOP" if last else None, usage))
+        for chunk in self.rest.stream_chunks():
+            yield _proto(chunk)
 
     def start(self) -> "FakeGeminiGrpc":
         self._server.start()
