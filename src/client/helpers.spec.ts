@@ -1,10 +1,12 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import Anthropic from '@anthropic-ai/sdk';
+import { GoogleGenAI } from '@google/genai';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { wrap } from 'vigilo';
 import { startFakeAnthropic, type FakeAnthropic } from '../../test/fakes/anthropic';
+import { startFakeGoogle } from '../../test/fakes/google';
 import { useSidecar } from '../../test/fakes/harness';
 import { startFakeOpenAI, type FakeOpenAI } from '../../test/fakes/openai';
 
@@ -116,6 +118,23 @@ describe('streams the user walks away from', () => {
     const [call] = await since(before);
     expect(call).toMatchObject({ stream: true, status: 'ok', usageEstimated: true, tags: { 'vigilo.stream': 'incomplete' } });
     expect(call.tokens!.outputTokens).toBe(2); // "Hello " seen: 6 characters, about 2 tokens
+  });
+
+  it('a Gemini stream broken off keeps the running usage it saw, marked incomplete', async () => {
+    const gemini = await startFakeGoogle();
+    try {
+      const before = (await harness.calls()).length;
+      const ai = wrap(new GoogleGenAI({ apiKey: 'test-not-a-key', httpOptions: { baseUrl: gemini.baseUrl } }));
+      for await (const _chunk of await ai.models.generateContentStream({ model: 'gemini-2.5-flash', contents: 'Explain caching.' })) {
+        break;
+      }
+      const [call] = await since(before);
+      // The first chunk's usageMetadata (a running total) is what was seen: the provider's, not an estimate.
+      expect(call).toMatchObject({ stream: true, usageEstimated: false, tags: { 'vigilo.stream': 'incomplete' } });
+      expect(call.tokens!.inputTokens).toBe(5000);
+    } finally {
+      await gemini.close();
+    }
   });
 
   it('a stream dropped unread is recorded when it is collected, not lost', async () => {
