@@ -6,7 +6,7 @@
 //   - event-loop delay inside the sidecar (perf_hooks.monitorEventLoopDelay via bench/history-probe.cjs)
 //     and RSS, while ingest and reads run together;
 // then (--kills N) N kill -9s of a sidecar at random moments under load: restarts and acknowledged events lost.
-//   node bench/history.mjs [--sizes 10000,100000] [--kills 100] [--node /path/to/node]
+//   node bench/history.mjs [--sizes 10000,100000] [--kills 100] [--node /path/to/node] [--node-flags '--max-semi-space-size=2']
 // Needs the build: npx tsc -p tsconfig.node.json. --node picks the Node that runs the sidecar (engine:
 // node:sqlite on Node >= 22.13, else WASM); VIGILO_SQLITE=wasm forces the WASM engine.
 import { spawn, spawnSync } from 'node:child_process';
@@ -33,7 +33,7 @@ function seed(dataDir, n) {
 
 async function start(dataDir, probeFile) {
   const child = spawn(nodeBin, [join(ROOT, 'bin', 'vigilo.js'), 'serve', '--port', '0', '--json', '--data-dir', dataDir], {
-    env: { ...process.env, VIGILO_TOKEN: TOKEN, VIGILO_INTERNET_PROBE: 'off', VIGILO_BENCH_PROBE: probeFile ?? '', NODE_OPTIONS: `--require ${join(ROOT, 'bench', 'history-probe.cjs')}` },
+    env: { ...process.env, VIGILO_TOKEN: TOKEN, VIGILO_INTERNET_PROBE: 'off', VIGILO_BENCH_PROBE: probeFile ?? '', NODE_OPTIONS: `--require ${join(ROOT, 'bench', 'history-probe.cjs')} ${args['node-flags'] ?? ''}` },
     stdio: ['ignore', 'pipe', 'pipe']
   });
   let err = '';
