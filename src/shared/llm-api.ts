@@ -367,7 +367,6 @@ export const PricingUpdateResponse = z.object({
   /** In the table before, not in the new file: still priced from the shipped table. */
   removed: z.array(z.string()),
   repriced: z.array(PriceChange),
-  invalid: z.array(z.string()),
   /** The same in a few sentences (the CLI and %vigilo print it). */
   summary: z.string()
 });
