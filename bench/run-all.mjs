@@ -13,7 +13,9 @@ const benches = [
   ['node', ['bench/llm-overhead.mjs']],
   ['node', ['bench/llm-ingest.mjs']],
   ['node', ['bench/llm-summary.mjs']],
-  [python, ['bench/llm_overhead_python.py']]
+  [python, ['bench/llm_overhead_python.py']],
+  ['node', ['bench/checkpoint.mjs']],
+  [python, ['bench/checkpoint_e2e.py']]
 ];
 let failed = 0;
 for (const [cmd, args] of benches) {
