@@ -99,9 +99,10 @@ def test_the_sidecar_prices_the_new_python_paths(llm, real_sidecar, fake_openai,
         if len(calls) >= 4:
             break
     gemini1, gemini2, parsed, lite = calls
-    # google.generativeai's protos drop thoughtsTokenCount: what it hands over is billed (docs/LLM.md Coverage).
-    assert gemini1["tokens"] == {**gemini1["tokens"], "inputTokens": 2100, "cachedInputTokens": 2048, "outputTokens": 3}
-    assert gemini1["costUsd"] == pytest.approx((52 * 0.30 + 2048 * 0.03 + 3 * 2.50) / 1e6, rel=1e-9)
+    # google.generativeai's protos drop thoughtsTokenCount; the sidecar bills the rest of totalTokenCount (2143 −
+    # 2100 − 3 = 40) as thoughts, as the API counted them.
+    assert gemini1["tokens"] == {**gemini1["tokens"], "inputTokens": 2100, "cachedInputTokens": 2048, "outputTokens": 43, "reasoningTokens": 40}
+    assert gemini1["costUsd"] == pytest.approx((52 * 0.30 + 2048 * 0.03 + 43 * 2.50) / 1e6, rel=1e-9)
     assert gemini1["conversationId"] == gemini2["conversationId"] and gemini1["conversationId"].startswith("chat-")
     assert parsed["tokens"]["inputTokens"] == 1200 and parsed["costUsd"] == pytest.approx((176 * 0.15 + 1024 * 0.075 + 4 * 0.60) / 1e6, rel=1e-9)
     # claude-sonnet-4-6: 21 uncached × $3 + 1500 cache-write (5 min) × $3.75 + 3000 cache-read × $0.30 + 4 out × $15.

@@ -219,8 +219,12 @@ function google(usage: Obj): NormalizedUsage {
   const prompt = n(g('promptTokenCount', 'prompt_token_count'));
   const cached = Math.min(prompt, n(g('cachedContentTokenCount', 'cached_content_token_count')));
   const toolUse = n(g('toolUsePromptTokenCount', 'tool_use_prompt_token_count'));
-  const thoughts = n(g('thoughtsTokenCount', 'thoughts_token_count'));
   const candidates = n(g('candidatesTokenCount', 'candidates_token_count'));
+  // google.generativeai (the legacy Python SDK) drops thoughtsTokenCount, but its totalTokenCount still counts the
+  // thoughts (total = prompt + tool use + candidates + thoughts): then the rest of the total is the thoughts.
+  const reportedThoughts = g('thoughtsTokenCount', 'thoughts_token_count');
+  const thoughts =
+    reportedThoughts !== undefined ? n(reportedThoughts) : Math.max(0, n(g('totalTokenCount', 'total_token_count')) - prompt - toolUse - candidates);
   const audioAll = modalityCount(g('promptTokensDetails', 'prompt_tokens_details'), 'AUDIO');
   const audioCached = Math.min(cached, modalityCount(g('cacheTokensDetails', 'cache_tokens_details'), 'AUDIO'));
   const audioUncached = Math.max(0, Math.min(prompt - cached, audioAll - audioCached));
