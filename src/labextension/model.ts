@@ -272,7 +272,8 @@ export class VigiloModel implements IVigiloModel {
       if (reconnected) {
         await this._fetchStatus();
         await this._fetchAlertHistory();
-        await this._fetchGpuHistory();
+        // Not awaited: the first figures do not wait for the chart's past.
+        void this._fetchGpuHistory();
         void this._fetchCheckpoints();
       }
       this._everConnected = true;
@@ -440,13 +441,14 @@ export class VigiloModel implements IVigiloModel {
     }
     const history: Record<string, IVramPoint[]> = {};
     for (const gpu of gpus ?? []) {
-      history[gpu.uuid] = gpu.samples.slice(-MAX_VRAM_POINTS).map(s => ({ t: Date.parse(s.t), usedMiB: s.usedMiB }));
+      const past = gpu.samples.map(s => ({ t: Date.parse(s.t), usedMiB: s.usedMiB }));
+      const lastPast = past.length ? past[past.length - 1].t : 0;
+      // Samples the stream appended while this request was under way come after the sidecar's series.
+      const live = (this._state.gpuHistory[gpu.uuid] ?? []).filter(p => p.t > lastPast);
+      history[gpu.uuid] = [...past, ...live].slice(-MAX_VRAM_POINTS);
+      this._lastVramAt[gpu.uuid] = Math.max(this._lastVramAt[gpu.uuid] ?? 0, lastPast);
     }
-    this._lastVramAt = {};
-    for (const [uuid, points] of Object.entries(history)) {
-      this._lastVramAt[uuid] = points.length ? points[points.length - 1].t : 0;
-    }
-    this._update({ gpuHistory: history });
+    this._update({ gpuHistory: { ...this._state.gpuHistory, ...history } });
   }
 
   /**

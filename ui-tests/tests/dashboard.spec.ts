@@ -259,6 +259,8 @@ test.describe('simulated Colab: a T4 filling up, Drive mounted', () => {
       maxDiffPixelRatio: 0.03
     });
     await page.notebook.close(true);
+    // Its heartbeat thread would outlive the test: later tests stop and start sidecars.
+    await page.kernel.shutdownAll();
   });
 
   test.afterAll(async () => {

@@ -178,6 +178,8 @@ test.describe('Vigilo in JupyterLab', () => {
     }
     expect(kernels.length).toBeGreaterThan(0);
     await expect(output).toContainText(`pid ${discovery.pid}`);
+    // Its heartbeat thread would outlive the test while the next ones kill and start sidecars.
+    await page.kernel.shutdownAll();
   });
 
   test('a killed sidecar shows “disconnected”, then recovers by itself when one is back', async ({ page }) => {
