@@ -57,6 +57,7 @@ def test_untracked_calls_reach_llm_usage_and_the_heartbeat_answer_with_the_fix(l
     assert untracked["calls"] == 2 and untracked["bySdk"] == [{"sdk": "openai", "calls": 2}]
     assert untracked["message"].startswith("2 LLM calls ran without Vigilo tracking them (OpenAI 2)")
     assert untracked["fix"] == "client = vigilo.wrap(OpenAI())"
+    assert "anthropic" in untracked["silentSdks"] and "openai" not in untracked["silentSdks"]  # loaded here, never called
     assert answers[-1]["llmUntracked"] == {"calls": 2, "message": untracked["message"], "fix": untracked["fix"]}
     assert "llmUntracked" not in answers[0]
 

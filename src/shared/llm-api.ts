@@ -131,7 +131,9 @@ export const UntrackedCallsView = z.object({
   bySdk: z.array(z.object({ sdk: z.string(), calls: z.number().int() })),
   kernels: z.array(z.string()),
   message: z.string(),
-  fix: z.string()
+  fix: z.string(),
+  /** SDKs loaded with no call seen at all (tracked or not): a hint, not said on its own. */
+  silentSdks: z.array(z.string())
 });
 export type UntrackedCallsView = z.infer<typeof UntrackedCallsView>;
 

@@ -20,8 +20,14 @@ describe('untrackedSignal', () => {
       bySdk: [{ sdk: 'openai', calls: 5 }],
       kernels: ['k1', 'k2'],
       message: '5 LLM calls ran without Vigilo tracking them (OpenAI 5): their tokens and cost are missing from the totals.',
-      fix: 'client = vigilo.wrap(OpenAI())'
+      fix: 'client = vigilo.wrap(OpenAI())',
+      silentSdks: []
     });
+  });
+
+  it('names the SDKs loaded with no call seen at all, as a hint beside untracked calls', () => {
+    const signal = untrackedSignal(new Map([['k1', { loaded: ['openai', 'anthropic', 'langchain', 'litellm'], tracked: { litellm: 2 }, untracked: { openai: 1 } }]]));
+    expect(signal?.silentSdks).toEqual(['anthropic']);
   });
 
   it('falls back to a track() block for several SDKs or for LiteLLM, most calls first', () => {

@@ -30,6 +30,12 @@ export interface UntrackedSignal {
   message: string;
   /** The one line that fixes it. */
   fix: string;
+  /**
+   * SDKs loaded in a kernel with untracked calls that Vigilo saw no call of at all, tracked or not: calls made
+   * before Vigilo was imported, or through a path it does not see (raw HTTP, an unsupported LiteLLM provider), or
+   * none. A hint for the panel, not said on its own: a framework often imports SDKs it never calls.
+   */
+  silentSdks: string[];
 }
 
 const SDK_LABELS: Record<string, string> = {
@@ -53,7 +59,13 @@ const TRACK_FIX = 'with vigilo.track():  # run the LLM calls inside this block';
 export function untrackedSignal(kernels: ReadonlyMap<string, LlmKernelFacts>): UntrackedSignal | null {
   const bySdk = new Map<string, number>();
   const withCalls: string[] = [];
+  const silent = new Set<string>();
   for (const [kernelId, facts] of kernels) {
+    for (const sdk of facts.loaded) {
+      if (sdk !== 'langchain' && !(facts.tracked[sdk] > 0) && !(facts.untracked[sdk] > 0)) {
+        silent.add(sdk);
+      }
+    }
     let any = false;
     for (const [sdk, n] of Object.entries(facts.untracked)) {
       if (Number.isFinite(n) && n > 0) {
@@ -74,5 +86,5 @@ export function untrackedSignal(kernels: ReadonlyMap<string, LlmKernelFacts>): U
   const message = `${calls} LLM call${calls === 1 ? '' : 's'} ran without Vigilo tracking ${calls === 1 ? 'it' : 'them'} (${parts}): ${calls === 1 ? 'its' : 'their'} tokens and cost are missing from the totals.`;
   // One SDK with a client to wrap: that line; otherwise (several SDKs, or LiteLLM) a track() block covers them all.
   const fix = list.length === 1 && FIXES[list[0].sdk] ? FIXES[list[0].sdk] : TRACK_FIX;
-  return { calls, bySdk: list, kernels: withCalls.sort(), message, fix };
+  return { calls, bySdk: list, kernels: withCalls.sort(), message, fix, silentSdks: [...silent].sort() };
 }
