@@ -97,11 +97,20 @@ def test_restore_after_a_restart_loads_the_newest_verified_checkpoint(colab, tmp
     fresh = Sidecar(tmp_path / "fresh-data", colab.env, colab.root).start()
     try:
         again = Model()
-        ckpt.watch(model=again, step=lambda: 0, run="resume", data_dir=fresh.data_dir)
+        ckpt.watch(model=again, step=lambda: step, run="resume", data_dir=fresh.data_dir)
         assert ckpt.latest().endswith("resume/step-20.pkl")
         state = ckpt.restore()
         assert state["step"] == 20
         assert again.w == 60
+        # The new sidecar adopts the previous runtime's checkpoints: shown as the last one, and
+        # counted when it keeps 3 (step 10 goes once steps 30 and 40 are verified).
+        last = until(lambda: fresh.status()["status"]["lastVerified"], "the adopted checkpoint")
+        assert last["step"] == 20 and last["verified"]
+        for step in (30, 40):
+            assert save_now(fresh)["verified"]
+        folder = fresh.drive / "resume"
+        assert sorted(p.name for p in folder.iterdir()) == ["step-20.pkl", "step-30.pkl", "step-40.pkl", "vigilo-checkpoints.json"]
+        assert [e["step"] for e in manifest(folder)["checkpoints"]] == [40, 30, 20]
     finally:
         _core.unwatch()
         fresh.stop()

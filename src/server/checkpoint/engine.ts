@@ -11,7 +11,7 @@
  * the kernel's next `vigilo.checkpoint.step()`, or at once when no cell runs.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, rename, rm, stat, statfs } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, rm, stat, statfs } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import {
   type CheckpointDestination,
@@ -128,7 +128,8 @@ export class CheckpointEngine {
   private lastError: CheckpointStatus['lastError'] = null;
   private lastProgressPublishMs = 0;
   private readonly mirrors = new Map<string, Mirror>();
-  private readonly cleanedDestinations = new Set<string>();
+  /** Destination folders already cleaned of partials and adopted (adopt()), once per sidecar. */
+  private readonly adopted = new Map<string, Promise<void>>();
   /** Free bytes under the destination's root, refreshed (statfs, async) on each tick. */
   private free: { root: string; bytes: number } | null = null;
   private freeRefreshing = false;
@@ -352,6 +353,8 @@ export class CheckpointEngine {
 
   watch(kernelId: string, watching: boolean, run?: string): void {
     if (watching) {
+      const where = this.destination(this.runName(run)).path;
+      if (where) void this.adopt(where, this.runName(run)).catch(error => this.ctx.log(`checkpoint manifest not read: ${String(error)}`));
       const existing = this.watchers.get(kernelId);
       this.watchers.set(kernelId, { run: this.runName(run), sinceMs: existing?.sinceMs ?? this.ctx.clock.now() });
       const dest = this.destination(this.runName(run));
@@ -444,10 +447,7 @@ export class CheckpointEngine {
       this.fail(order, `no durable destination: ${dest.reason}`, dest.fix ?? '', false);
       return;
     }
-    if (!this.cleanedDestinations.has(dest.path)) {
-      this.cleanedDestinations.add(dest.path);
-      await removePartials(dest.path);
-    }
+    await this.adopt(dest.path, order.run);
     name = await freeName(dest.path, name);
     const copyStart = this.ctx.clock.now();
     order.progress.phase = 'copying';
@@ -501,6 +501,49 @@ export class CheckpointEngine {
         await cleanUp();
         return;
       }
+    }
+  }
+
+  /**
+   * First use of a destination folder in this sidecar: remove partial copies a killed sidecar left,
+   * and adopt the verified checkpoints its manifest lists (a previous runtime's, whose database
+   * is gone), so they show as the last checkpoint and count in the rotation.
+   */
+  private adopt(destDir: string, run: string): Promise<void> {
+    let done = this.adopted.get(destDir);
+    if (!done) {
+      done = this.adoptOnce(destDir, run);
+      this.adopted.set(destDir, done);
+    }
+    return done;
+  }
+
+  private async adoptOnce(destDir: string, run: string): Promise<void> {
+    await removePartials(destDir);
+    let manifest: { checkpoints?: Array<{ name: string; step: number | null; time: string; bytes: number; sha256: string; trigger: CheckpointTrigger; kind: 'objects' | 'callback' }> };
+    try {
+      manifest = JSON.parse(await readFile(join(destDir, MANIFEST_FILE), 'utf8'));
+    } catch {
+      return; // none yet
+    }
+    for (const entry of manifest.checkpoints ?? []) {
+      const path = join(destDir, entry.name);
+      if (this.store.hasPath(path) || !(await stat(path).then(() => true, () => false))) continue;
+      this.store.add({
+        id: `adopted-${entry.sha256.slice(0, 16)}-${Date.parse(entry.time).toString(36)}`,
+        time: entry.time,
+        step: entry.step,
+        trigger: entry.trigger,
+        path,
+        bytes: entry.bytes,
+        sha256: entry.sha256,
+        durationMs: 0,
+        verified: true,
+        kind: entry.kind ?? 'objects',
+        run,
+        kernelId: null,
+        error: null
+      });
     }
   }
 

@@ -29,6 +29,7 @@ CREATE TABLE IF NOT EXISTS checkpoints (
   deleted INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS checkpoints_time ON checkpoints (time_ms);
+CREATE INDEX IF NOT EXISTS checkpoints_path ON checkpoints (path);
 CREATE INDEX IF NOT EXISTS checkpoints_run_verified ON checkpoints (run, kind, verified, deleted, time_ms);
 CREATE TABLE IF NOT EXISTS checkpoint_settings (id INTEGER PRIMARY KEY CHECK (id = 1), json TEXT NOT NULL);
 `;
@@ -101,6 +102,10 @@ export class CheckpointStore {
       .all('SELECT * FROM checkpoints WHERE run = ? AND kind = ? AND verified = 1 AND deleted = 0 ORDER BY time_ms DESC LIMIT -1 OFFSET ?', [run, kind, keep])
       .map(toRecord)
       .reverse();
+  }
+
+  hasPath(path: string): boolean {
+    return this.db.get('SELECT 1 AS one FROM checkpoints WHERE path = ? AND deleted = 0 LIMIT 1', [path]) !== undefined;
   }
 
   markDeleted(id: string): void {
