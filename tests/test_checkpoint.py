@@ -217,3 +217,11 @@ def test_with_torch_imported_state_dicts_go_through_torch_save_and_load(colab, m
     state = ckpt.restore()
     assert (model.w, opt.w, state["step"]) == (11, 22, 50)
     assert calls[-1] == ("load", record["path"], "cpu", False)
+
+
+def test_import_vigilo_is_enough_for_vigilo_checkpoint():
+    import subprocess
+
+    code = "import sys, vigilo; assert 'vigilo.checkpoint' not in sys.modules; print(vigilo.checkpoint.step.__module__)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "vigilo.checkpoint._core"

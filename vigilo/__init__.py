@@ -36,6 +36,11 @@ def __getattr__(name):
         from ._progress import progress
 
         return progress
+    if name == "checkpoint":
+        # vigilo.checkpoint.watch(...) / step() / restore(): checkpoints that survive the runtime.
+        import importlib
+
+        return importlib.import_module(".checkpoint", __name__)
     raise AttributeError(f"module 'vigilo' has no attribute {name!r}")
 
 
