@@ -86,9 +86,9 @@ export const CheckpointSettings = z.object({
   /** Save when an OOM is predicted within this many seconds. */
   oomLeadS: z.number().nonnegative(),
   /** Destination when neither Drive nor Kaggle applies (and over them when set); null: none. */
-  destination: z.string().nullable(),
+  destination: z.string().startsWith('/', 'an absolute path').max(4096).nullable(),
   /** Run name (folder under the destination); null: derived from the start time. */
-  run: z.string().nullable()
+  run: z.string().min(1).max(100).regex(/^[\w.-]+$/).nullable()
 });
 export type CheckpointSettings = z.infer<typeof CheckpointSettings>;
 

@@ -143,6 +143,8 @@ describe('checkpoint module', () => {
     const sc = await boot();
     expect((await put(sc, '/checkpoints/settings', { keep: 0 })).status).toBe(400);
     expect((await put(sc, '/checkpoints/settings', { every: 5 })).status).toBe(400);
+    expect((await put(sc, '/checkpoints/settings', { destination: 'relative/dir' })).status).toBe(400);
+    expect((await put(sc, '/checkpoints/settings', { run: '../up' })).status).toBe(400);
     const ok = await put(sc, '/checkpoints/settings', { intervalMin: 45, keep: 5 });
     expect(ok.body).toMatchObject({ intervalMin: 45, keep: 5, auto: true });
     expect((await sc.get('/checkpoints/settings')).body.intervalMin).toBe(45);
