@@ -65,6 +65,14 @@ describe('openai helpers on a wrapped client', () => {
     ]);
   });
 
+  it('chat.completions.runTools() counts each request it makes (one here: the model calls no tool)', async () => {
+    const before = (await harness.calls()).length;
+    const runner = openai().chat.completions.runTools({ model: 'gpt-4o-mini', messages, tools: [] });
+    expect(await runner.finalContent()).toBe(fake.script.reply);
+    const calls = await since(before);
+    expect(calls.map(c => [c.operation, c.tokens])).toEqual([['chat.completions', CHAT_TOKENS]]);
+  });
+
   it('responses.stream() is one streamed call with its tokens', async () => {
     const before = (await harness.calls()).length;
     const stream = openai().responses.stream({ model: 'gpt-4o-mini', input: 'Say hello.' });
