@@ -294,7 +294,19 @@ test.describe('simulated Kaggle: a P100, the output folder near its limit, the q
     await expect(panel.locator('.jp-Vigilo-verdictText')).toHaveText(`Output folder ${m.storage.output.usedPercent.toFixed(0)}% of its limit`);
     await expect(panel.locator('.jp-Vigilo-drive')).toHaveCount(0);
     await page.screenshot({ path: path.join(DOCS, 'screenshot-kaggle.png'), clip: README_CLIP });
+
     await compareLayout(page, panel, 'kaggle-light.png');
+    // The checkpoint card: "Checkpoint now" answers with the sidecar's own message; Automatic goes through PUT.
+    const card = panel.locator('.jp-Vigilo-checkpoints');
+    await card.locator('.jp-Vigilo-checkpointNow').click();
+    await expect(card.locator('.jp-Vigilo-checkpointMessage')).not.toBeEmpty({ timeout: 15_000 });
+    const auto = card.locator('.jp-Vigilo-toggle input');
+    const wasAuto = await auto.isChecked();
+    await auto.click();
+    await expect(auto).toBeChecked({ checked: !wasAuto, timeout: 15_000 });
+    expect((await sidecar.request(discovery, '/checkpoints')).status.auto).toBe(!wasAuto);
+    await auto.click();
+    await expect(auto).toBeChecked({ checked: wasAuto, timeout: 15_000 });
   });
 
   test('dark theme', async ({ page }) => {
