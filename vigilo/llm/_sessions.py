@@ -14,7 +14,7 @@ import importlib
 import inspect
 import sys
 import uuid
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, Optional
 
 from ._context import active, current, track
 from ._delivery import runtime
@@ -24,23 +24,25 @@ MARK = "__vigilo_session__"
 WRAPPED = "__vigilo_wrapped__"  # _wrapping.MARK, on an instance-patched method
 
 
-def session_id(session: Any) -> str:
-    """The session's conversation id, made on first use (``chat-`` + 16 hex digits)."""
+def session_id(session: Any) -> Optional[str]:
+    """The session's conversation id, made on first use (``chat-`` + 16 hex digits); None for a session
+    that cannot keep it (its calls then fall back to the sidecar's own identity, never one id per call)."""
     sid = getattr(session, ATTR, None)
     if not isinstance(sid, str):
         sid = f"chat-{uuid.uuid4().hex[:16]}"
         try:
             object.__setattr__(session, ATTR, sid)
-        except Exception:  # a session type that refuses attributes: one id per call is still better than none
-            pass
+        except Exception:
+            return None
     return sid
 
 
 def _scope(session: Any) -> Any:
     try:
-        if current().conversation_id is not None:
+        sid = None if current().conversation_id is not None else session_id(session)
+        if sid is None:
             return contextlib.nullcontext()
-        return track(conversation_id=session_id(session))
+        return track(conversation_id=sid)
     except Exception as err:
         runtime().count("errors", error=f"chat session: {type(err).__name__}: {err}")
         return contextlib.nullcontext()
