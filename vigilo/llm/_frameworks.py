@@ -81,6 +81,8 @@ def _note(kwargs: Any) -> None:
         elif call_id:
             with _lock:
                 _pending[call_id] = (current(), time.time(), runtime().config.clock())
+                while len(_pending) > 1000:  # calls LiteLLM never logged (a stream left unread): oldest go
+                    _pending.pop(next(iter(_pending)))
     except Exception as err:
         runtime().count("errors", error=f"LiteLLM pre-call: {type(err).__name__}: {err}")
 
