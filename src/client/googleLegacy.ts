@@ -116,11 +116,17 @@ function wrapSession<T extends object>(rt: VigiloRuntime, session: T, scope: Tra
   );
 }
 
+/** Answered `true` by a wrapped legacy model, also one made by a wrapped GoogleGenerativeAI: wrap() leaves it as it is. */
+export const LEGACY_WRAPPED = Symbol('vigilo.legacyWrapped');
+
 /** A Proxy of a legacy GenerativeModel: generateContent(Stream) observed, startChat() sessions wrapped. */
 export function wrapLegacyModel<T extends object>(rt: VigiloRuntime, model: T, scope?: TrackOptions): T {
   const made = new Map<string | symbol, any>();
   return new Proxy(model, {
     get(target, prop, receiver) {
+      if (prop === LEGACY_WRAPPED) {
+        return true;
+      }
       const value: any = Reflect.get(target, prop, receiver);
       if (typeof value !== 'function' || (prop !== 'generateContent' && prop !== 'generateContentStream' && prop !== 'startChat')) {
         return value;

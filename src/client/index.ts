@@ -12,7 +12,7 @@
 import { wrapAnthropic } from './anthropic';
 import type { VigiloClientOptions } from './config';
 import { wrapGoogle } from './google';
-import { isLegacyFactory, isLegacyModel, wrapLegacyFactory, wrapLegacyModel } from './googleLegacy';
+import { isLegacyFactory, isLegacyModel, LEGACY_WRAPPED, wrapLegacyFactory, wrapLegacyModel } from './googleLegacy';
 import { clientKind } from './observe';
 import { wrapOpenAI } from './openai';
 export { summarizeWithModel, type ModelSummary, type ModelSummaryOptions } from './summarize';
@@ -30,7 +30,7 @@ export type { TrackOptions, VigiloClientOptions, TelemetryStats };
  */
 export function wrap<T extends object>(client: T, options?: TrackOptions): T {
   const rt = getRuntime();
-  if (wrapped.has(client)) {
+  if (wrapped.has(client) || (client as any)[LEGACY_WRAPPED] === true) {
     // Wrapping twice would count every call twice.
     return client;
   }
