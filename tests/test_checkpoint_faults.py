@@ -250,3 +250,12 @@ def test_the_disk_trigger_saves_when_the_runtime_disk_fills(tmp_path, sidecar_bu
     finally:
         ckpt.unwatch()
         sc.stop()
+
+
+def test_the_idle_cutoff_trigger_saves_before_an_idle_runtime_is_cut(colab):
+    # A 4 min idle cut-off (profile override): under the 5 min lead at once.
+    colab.call("POST", "/profile", {"overrides": {"idleCutoff": "4m"}})
+    until(lambda: ((colab.call("GET", "/metrics").get("idle") or {}).get("remainingS") or 1e9) < 300, "the idle countdown")
+    ckpt.watch(model=Model(6), step=lambda: 60, run="idle")
+    record = until(lambda: next((c for c in colab.status()["checkpoints"] if c["verified"]), None), "the idle checkpoint", step=ckpt.step)
+    assert record["trigger"] == "idle-cutoff" and record["step"] == 60
