@@ -258,6 +258,11 @@ test.describe('simulated Colab: a T4 filling up, Drive mounted', () => {
       mask: [output.locator('.vigilo-live')],
       maxDiffPixelRatio: 0.03
     });
+    // The same output in the dark theme: inherited text colour, mid-tone bars.
+    await setTheme(page, true);
+    await expect(output).toHaveScreenshot('report-colab-dark.png', { mask: [output.locator('.vigilo-live')], maxDiffPixelRatio: 0.03 });
+    await output.screenshot({ path: path.join(env.tmp, 'report-dark.png') });
+    await setTheme(page, false);
     await page.notebook.close(true);
     // Its heartbeat thread would outlive the test: later tests stop and start sidecars.
     await page.kernel.shutdownAll();
@@ -361,6 +366,20 @@ test.describe('a local runtime without a GPU', () => {
     await setSidecar({ vramWarnPercent: 85, sessionWarnMin: [45, 15], sessionLifetime: 'banana' });
     await expect(page.locator('.Toastify__toast', { hasText: 'the sidecar refused some settings' })).toContainText('Platform overrides:', { timeout: 15_000 });
     await setSidecar({});
+
+    // Status-bar parts switch live.
+    const item = page.locator('.jp-Vigilo-statusText');
+    await expect(item).toHaveText(/^Mem \d+% · \$0\.00$/);
+    await page.evaluate(async () => {
+      const registry = await (window as any).galata.getPlugin('@jupyterlab/apputils-extension:settings');
+      await registry.set('vigilo:plugin', 'statusBar', { countdown: true, vram: true, spend: false });
+    });
+    await expect(item).toHaveText(/^Mem \d+%$/);
+    await page.evaluate(async () => {
+      const registry = await (window as any).galata.getPlugin('@jupyterlab/apputils-extension:settings');
+      await registry.remove('vigilo:plugin', 'statusBar');
+    });
+    await expect(item).toHaveText(/\$0\.00$/);
   });
 
   test.afterAll(async () => {
