@@ -68,13 +68,19 @@ def test_with_raw_response_gives_the_raw_response_and_the_event_its_usage(llm, s
     assert [e["stream"] for e in (chat, chat_stream, message, message_stream)] == [False, True, False, True]
 
 
-def test_with_streaming_response_is_counted_but_its_usage_is_missed(llm, sidecar, fake_openai):
+def test_with_streaming_response_is_sent_when_the_user_parses_it_or_drops_it(llm, sidecar, fake_openai):
     client = llm.wrap(openai_client(fake_openai))
     with client.chat.completions.with_streaming_response.create(model="gpt-4o-mini", messages=MESSAGES) as response:
         assert response.parse().usage.prompt_tokens == 1200
-    [event] = sent_events(llm, sidecar)
-    # The body is the user's to read, after the call returned: the event has the call, not its tokens.
-    assert event["status"] == "ok" and event["usage"] is None
+        assert response.parse().usage.prompt_tokens == 1200  # parsed twice, sent once
+    with client.chat.completions.with_streaming_response.create(model="gpt-4o-mini", messages=MESSAGES) as response:
+        assert response.json()["usage"]["prompt_tokens"] == 1200  # read raw, never parsed
+    del response
+    gc.collect()
+    parsed, raw = sent_events(llm, sidecar)
+    assert parsed["status"] == "ok" and parsed["usage"] == fake_openai.chat_usage and parsed["output"] == "Hello from the fake."
+    # The body the user read as raw JSON is not Vigilo's to read again: the call is sent without its tokens.
+    assert raw["status"] == "ok" and raw["usage"] is None
 
 
 def test_google_genai_chat_sessions_are_one_conversation_each(llm, sidecar, fake_gemini):

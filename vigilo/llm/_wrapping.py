@@ -121,15 +121,41 @@ def _fail(record: Optional[CallRecord], exc: BaseException) -> None:
         _end(record, exc, "recording an error")
 
 
-def _raw_response(result: Any, stream: bool) -> Any:
-    """``with_raw_response`` (openai, anthropic): the SDK's raw response, whose ``parse()`` gives the SDK object and
-    caches it (so parsing it for the event changes nothing for the user). Only when that is safe: a stream is parsed
-    without reading it; a whole response only once its body was read (``with_streaming_response`` reads it later)."""
+def _raw_response(result: Any) -> Any:
+    """``with_raw_response`` / ``with_streaming_response`` (openai, anthropic): the SDK's raw response, whose sync
+    ``parse()`` gives the SDK object and caches it (so parsing it for the event changes nothing for the user)."""
     parse = getattr(result, "parse", None)
     http = getattr(result, "http_response", None)
     if http is None or not callable(parse) or inspect.iscoroutinefunction(parse) or not type(result).__name__.endswith("APIResponse"):
         return None
-    return result if stream or getattr(http, "is_closed", False) else None
+    return result
+
+
+def _send_when_parsed(spec: Spec, record: CallRecord, response: Any) -> None:
+    """``with_streaming_response``: the body is the user's to read after the call returned. The event goes when
+    the user parses it (with its usage), or when the response is collected unparsed (without)."""
+    original = response.parse
+    sent = [False]
+
+    def send(parsed: Any = None) -> None:
+        if not sent[0]:
+            sent[0] = True
+            if parsed is not None:
+                record.response, record.read_response = parsed, spec.read_response
+            _emit(record)
+
+    @functools.wraps(original)
+    def parse(*args: Any, **kwargs: Any) -> Any:
+        parsed = original(*args, **kwargs)
+        if not args and not kwargs:  # into the SDK's own type, not a `to=` of the user's
+            try:
+                send(parsed)
+            except Exception as err:
+                runtime().count("errors", error=f"{spec.provider} {spec.operation} response: {type(err).__name__}: {err}")
+        return parsed
+
+    response.parse = parse
+    weakref.finalize(response, send)
 
 
 def _finish(spec: Spec, record: Optional[CallRecord], result: Any, state: Any) -> Any:
@@ -137,15 +163,18 @@ def _finish(spec: Spec, record: Optional[CallRecord], result: Any, state: Any) -
     if record is None:
         return result
     try:
-        raw = _raw_response(result, record.stream)
+        raw = _raw_response(result)
         if record.stream:
             for item in spec.read_ahead(result) if spec.read_ahead else ():
                 _observe(spec, record, item, state)
-            if raw is not None:  # the user's raw.parse() returns this same (cached) stream, instrumented
+            if raw is not None:  # parsed without reading: the user's raw.parse() returns this same stream, instrumented
                 instrument_stream(spec, record, raw.parse(), state)
                 return result
             return instrument_stream(spec, record, result, state)
         record.end()
+        if raw is not None and not getattr(raw.http_response, "is_closed", False):
+            _send_when_parsed(spec, record, raw)
+            return result
         record.response = result
         record.read_response = spec.read_response if raw is None else (lambda r: spec.read_response(r.parse()))
         _emit(record)
