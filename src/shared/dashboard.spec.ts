@@ -87,3 +87,16 @@ describe('countdowns: only what applies on the platform, "unknown" with a reason
     expect(q).toMatchObject({ remainingS: null, unknownReason: expect.stringContaining('%vigilo quota 30h') });
   });
 });
+
+describe('will it finish?', () => {
+  it('makes a run that cannot finish before the runtime ends the verdict', () => {
+    const progress: MetricsSnapshot['progress'] = {
+      main: null,
+      verdict: { kind: 'runs-out', text: 'runs out: needs 3 h 10 min, the runtime has 2 h 05 min', needsS: 11_400, limitS: 7500, limit: 'session', reachesN: 6500 },
+      bars: [],
+      updatedAt: base.takenAt
+    };
+    const v = verdict({ ...base, session: session(7500), progress }, 'colab', clock);
+    expect(v).toMatchObject({ level: 'critical', text: 'Runs out: needs 3 h 10 min, the runtime has 2 h 05 min' });
+  });
+});

@@ -28,7 +28,7 @@ export interface ICountdown {
 }
 
 export interface IThreat {
-  kind: 'oom' | 'vram' | 'session' | 'idle' | 'quota' | 'output';
+  kind: 'oom' | 'vram' | 'session' | 'idle' | 'quota' | 'output' | 'progress';
   /** Seconds until it bites (0 when it already does). */
   seconds: number;
   level: Level;
@@ -168,6 +168,11 @@ export function verdict(snapshot: MetricsSnapshot, platform: PlatformName, clock
   const output = snapshot.storage?.output;
   if (output && output.usedPercent !== null && output.usedPercent >= 90) {
     threats.push({ kind: 'output', seconds: 0, level: output.usedPercent >= 98 ? 'critical' : 'warning', text: `Output folder ${output.usedPercent.toFixed(0)}% of its limit` });
+  }
+  const progress = snapshot.progress?.verdict;
+  if (progress && progress.kind === 'runs-out') {
+    // "Will it finish?" says no: the run ends (session or quota) before the training does.
+    threats.push({ kind: 'progress', seconds: progress.limitS ?? 0, level: 'critical', text: progress.text.charAt(0).toUpperCase() + progress.text.slice(1) });
   }
   const rank: Record<Level, number> = { critical: 0, warning: 1, ok: 2 };
   // A critical threat outranks a sooner calm one (the runtime ending in 11 h is not news beside VRAM at 97 %).

@@ -282,6 +282,13 @@ test.describe('simulated Kaggle: a P100, the output folder near its limit, the q
     truncateSync(big, 18_600_000_000);
     await bootOn(machine);
     await post('/quota', { remaining: '27h 30m' });
+    // A training loop's tqdm bar, as the kernel's heartbeat reports it: "will it finish?".
+    const startedAt = new Date(Date.now() - 600_000).toISOString();
+    for (let i = 1; i <= 3; i++) {
+      const progress = [{ id: 'bar-1', source: 'tqdm', name: 'train epoch 4/20', n: 8000 + 40 * i, total: 200_000, elapsedS: 200 + i, closed: false }];
+      await post('/kernels/heartbeat', { kernelId: 'galata-kernel', pid: process.pid, startedAt, progress });
+      await new Promise(r => setTimeout(r, 1000));
+    }
   });
 
   test('the quota, the output folder and the P100 show the sidecar’s figures', async ({ page }) => {
@@ -298,6 +305,9 @@ test.describe('simulated Kaggle: a P100, the output folder near its limit, the q
     await expect(output.locator('.jp-Vigilo-bar')).toHaveClass(/jp-Vigilo-bar-(warning|critical)/);
     await expect(panel.locator('.jp-Vigilo-verdictText')).toHaveText(`Output folder ${m.storage.output.usedPercent.toFixed(0)}% of its limit`);
     await expect(panel.locator('.jp-Vigilo-drive')).toHaveCount(0);
+    const progress = await sidecarUntil(x => x.progress?.verdict ?? null, 'a progress verdict');
+    await expect(panel.locator('.jp-Vigilo-progress .jp-Vigilo-progressVerdict')).toContainText(progress.text.split(' ')[0]);
+    await expect(panel.locator('.jp-Vigilo-progress')).toContainText('train epoch 4/20');
     await page.screenshot({ path: path.join(DOCS, 'screenshot-kaggle.png'), clip: README_CLIP });
 
     await compareLayout(page, panel, 'kaggle-light.png');
