@@ -91,7 +91,7 @@ describe('the %vigilo report (Colab/Kaggle output-cell dashboard)', () => {
   it('adds LLM spend and the worst conversation, and says when checkpoints are not available', () => {
     const worst = {
       conversationId: 'chat-1',
-      provider: 'openai',
+      provider: 'openai' as const,
       model: 'gpt-4o-mini',
       calls: 30,
       firstAt: colab.takenAt,

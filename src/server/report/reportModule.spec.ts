@@ -5,6 +5,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../core/clock';
 import { currentStatus } from '../core/coreModule';
 import { Sidecar } from '../sidecar';
+import { z } from 'zod';
+import { jsonRoute } from '../core/route';
 import { reportModule } from './reportModule';
 
 describe('GET /report and GET /metrics/prometheus on a running sidecar', () => {
@@ -43,5 +45,31 @@ describe('GET /report and GET /metrics/prometheus on a running sidecar', () => {
     const text = await response.text();
     expect(text).toContain('# TYPE vigilo_sidecar_uptime_seconds gauge');
     expect(text).toContain('vigilo_gpu_up 0');
+  });
+
+  it('reads LLM spend and the worst conversation from the sibling modules, in process', async () => {
+    await sidecar.stop();
+    const today = new Date().toISOString().slice(0, 10);
+    const bucket = (key: string) => ({ key, calls: 4, costUsd: 0.82, unpricedCalls: 0, inputTokens: 1000, outputTokens: 100 });
+    const siblings = [
+      {
+        name: 'llm-stub',
+        routes: [
+          jsonRoute({ method: 'get', path: '/llm/cost', summary: '', response: z.any(), query: z.object({ days: z.coerce.number() }), handler: ({ query }) => ({ days: query.days, byDay: [bucket(today)], byWeek: [], byProvider: [], byModel: [], totalUsd: 0.82, unpricedCalls: 0, warnings: [] }) }),
+          jsonRoute({ method: 'get', path: '/llm/conversations', summary: '', response: z.any(), handler: () => ({ conversations: [] }) })
+        ]
+      }
+    ];
+    sidecar = new Sidecar({
+      config: { host: '127.0.0.1', port: 0, dataDir: join(dir, 'data2'), fsRoot: dir, intervalMs: 1000, heartbeatIntervalS: 10, version: '0.1.0', env: {} },
+      token: 'report-token',
+      clock: new ManualClock(Date.now()),
+      modules: ctx => [reportModule(ctx, () => currentStatus(ctx), { siblings: () => siblings })]
+    });
+    url = (await sidecar.start()).url;
+    const body = (await (await fetch(`${url}/report`, { headers: auth })).json()) as { text: string; html: string };
+    expect(body.text).toMatch(/Spend today \(UTC\)\s+\$0\.820 · 4 calls/);
+    // No checkpoint route among the siblings: the report says so plainly.
+    expect(body.text).toMatch(/Checkpoints\s+not available in this sidecar yet/);
   });
 });
