@@ -237,3 +237,16 @@ describe('predictions that stop holding', () => {
     expect(engine.observe('test.eta', 'gpu0', 4)).not.toBeNull();
   });
 });
+
+describe('current alerts from one-shot events', () => {
+  it('keep warnings and critical events for a while, and leave info news to the history', () => {
+    const clock = new ManualClock(0);
+    const engine = new AlertEngine({ clock, eventActiveMs: 60_000 });
+    engine.fire({ ruleId: 'session.previous', severity: 'info', message: 'The previous session ended cleanly.' });
+    engine.fire({ ruleId: 'kernel.restarted', key: 'k1', severity: 'warning', message: 'Kernel restarted: in-memory state lost.' });
+    expect(engine.active().map(a => a.ruleId)).toEqual(['kernel.restarted']);
+    clock.advance(61_000);
+    expect(engine.active()).toEqual([]);
+    expect(engine.list()).toHaveLength(2);
+  });
+});

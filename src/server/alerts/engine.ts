@@ -34,7 +34,8 @@
  * Current state: `active()` holds one entry per (rule, key) whose threshold is
  * still crossed, updated in place by every sample (latest value, message and
  * severity; `raisedAt` stays the first crossing) and removed when the level
- * clears. One-shot events stay active for `eventActiveMs` (default 30 min).
+ * clears. One-shot warning and critical events stay active for `eventActiveMs`
+ * (default 30 min); info events go to the history only.
  * `dismiss(ruleId, key)` hides an entry until that key crosses a more severe
  * level (or crosses again after clearing). `onActiveChange` tells listeners
  * (the alerts module puts the list in the snapshot's `alerts` section).
@@ -414,6 +415,8 @@ export class AlertEngine {
     const id = activeKey(alert.ruleId, alert.key);
     if (alert.kind === 'resolved') {
       this.activeMap.delete(id);
+    } else if (alert.kind === 'event' && alert.severity === 'info') {
+      // News, not a state to act on ("the previous session ended cleanly"): history and notifications only.
     } else {
       const previous = this.activeMap.get(id);
       // A threshold key keeps its first crossing time while it stays crossed.
