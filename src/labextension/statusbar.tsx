@@ -30,6 +30,7 @@ export function summarize(state: IVigiloState, parts: IVigiloSettings['statusBar
   const platform = metrics.platform?.name ?? state.status?.platform.name ?? 'local';
   const out: string[] = [];
   if (parts.countdown) {
+    // Never the word "idle": JupyterLab shows the kernel's "Idle" in the same bar, and tools (Galata's runCell) look for it.
     const v = verdict(metrics, platform);
     const threat = v.threat;
     if (threat && (threat.kind === 'oom' || threat.kind === 'vram')) {
@@ -39,7 +40,7 @@ export function summarize(state: IVigiloState, parts: IVigiloSettings['statusBar
         .filter(c => c.remainingS !== null)
         .sort((a, b) => (a.remainingS ?? 0) - (b.remainingS ?? 0))[0];
       if (soonest) {
-        out.push(`${soonest.id === 'idle' ? 'idle ' : soonest.id === 'quota' ? 'quota ' : ''}${formatShortDuration(soonest.remainingS)}`);
+        out.push(`${soonest.id === 'idle' ? 'cut-off ' : soonest.id === 'quota' ? 'quota ' : ''}${formatShortDuration(soonest.remainingS)}`);
       }
     }
   }
