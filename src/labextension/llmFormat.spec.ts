@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { bucketText, costText, findBucket, formatTokens, formatUsd, isoWeekKey, utcDayKey } from './llmFormat';
+import { bucketText, costText, findBucket, formatTokens, formatUsd, isoWeekKey, spendChartData, utcDayKey } from './llmFormat';
 
 describe('LLM formatting', () => {
   it('shows small LLM bills with enough digits to be read', () => {
@@ -31,5 +31,25 @@ describe('LLM formatting', () => {
     expect(isoWeekKey(Date.parse('2026-01-01T12:00:00Z'))).toBe('2026-W01');
     expect(utcDayKey(Date.parse('2026-01-31T23:30:00-02:00'))).toBe('2026-02-01');
     expect(findBucket([{ key: '2026-W01' } as any], '2026-W01')).toBeDefined();
+  });
+
+  it('stacks the last 7 days by provider in a fixed order, empty days included, unpriced calls kept but drawn as nothing', () => {
+    const b = (key: string, provider: 'openai' | 'anthropic', costUsd: number | null, calls = 1) => ({
+      key, provider, calls, costUsd, unpricedCalls: costUsd === null ? calls : 0, inputTokens: 1, outputTokens: 1
+    });
+    const now = Date.parse('2026-03-20T12:00:00Z');
+    const chart = spendChartData([], [b('2026-03-10', 'openai', 9), b('2026-03-18', 'openai', 0.5, 2), b('2026-03-18', 'anthropic', 0.25), b('2026-03-20', 'anthropic', null, 3)], now);
+    expect(chart.providers).toEqual(['openai', 'anthropic']);
+    expect(chart.days.map(d => d.key)).toEqual(['2026-03-14', '2026-03-15', '2026-03-16', '2026-03-17', '2026-03-18', '2026-03-19', '2026-03-20']);
+    expect(chart.days[4].providers).toEqual({
+      openai: { usd: 0.5, costUsd: 0.5, calls: 2, unpricedCalls: 0 },
+      anthropic: { usd: 0.25, costUsd: 0.25, calls: 1, unpricedCalls: 0 }
+    });
+    expect(chart.days[5].providers).toEqual({});
+    expect(chart.days[6].providers.anthropic).toEqual({ usd: 0, costUsd: null, calls: 3, unpricedCalls: 3 });
+    // A sidecar without the split: one stack from the day totals.
+    const old = spendChartData([{ key: '2026-03-20', calls: 1, costUsd: 0.1, unpricedCalls: 0, inputTokens: 1, outputTokens: 1 }], undefined, now);
+    expect(old.providers).toEqual(['all']);
+    expect(old.days[6].providers.all.usd).toBe(0.1);
   });
 });

@@ -185,6 +185,13 @@ export const LlmCallsResponse = z.object({ calls: z.array(LlmCallView) });
 export const CostBucket = z.object({ key: z.string(), calls: z.number().int(), costUsd: z.number().nullable(), unpricedCalls: z.number().int(), inputTokens: z.number(), outputTokens: z.number() });
 export type CostBucket = z.infer<typeof CostBucket>;
 
+/** One provider's spend on one UTC day (`key` is the day, YYYY-MM-DD); `costUsd` null when none of its calls could be priced. */
+export const DayProviderBucket = CostBucket.extend({ provider: LlmProvider });
+export type DayProviderBucket = z.infer<typeof DayProviderBucket>;
+
+/** Days of `byDayProvider` at most (the panel's chart), whatever `days` asks. */
+export const LLM_COST_CHART_DAYS = 14;
+
 export const LlmCostQuery = z.object({ days: z.coerce.number().int().min(1).max(3660).default(30) }).strict();
 
 export const LlmCostResponse = z.object({
@@ -194,6 +201,8 @@ export const LlmCostResponse = z.object({
   byWeek: z.array(CostBucket),
   byProvider: z.array(CostBucket),
   byModel: z.array(CostBucket),
+  /** Day × provider over the last min(`days`, 14) UTC days, oldest day first, providers by name within a day. */
+  byDayProvider: z.array(DayProviderBucket),
   /** Sum of the priced calls; null when there were calls and none could be priced. */
   totalUsd: z.number().nullable(),
   unpricedCalls: z.number().int(),

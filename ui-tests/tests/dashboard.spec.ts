@@ -182,11 +182,30 @@ test.describe('simulated Colab: a T4 filling up, Drive mounted', () => {
     await expect(page.locator('.jp-Vigilo-statusText')).toContainText(/OOM \d+(s|m) · VRAM \d+%/);
 
     // Two conversations of LLM calls: spend, the chart by day, the cards.
-    await post('/llm/events', { events: [...llmEvents('fine-tune-plan', [1200, 5200, 9800, 15000, 21000, 28000]), ...llmEvents('eval-notes', [900, 1100], 'gpt-4o')] });
+    // Plus Anthropic calls outside any conversation, yesterday and today: the chart stacks two providers over two days.
+    const claude = (daysAgo: number, inputTokens: number) => ({
+      ...llmEvents(`claude-aside-${daysAgo}`, [inputTokens])[0],
+      provider: 'anthropic',
+      operation: 'messages',
+      requestModel: 'claude-haiku-4-5',
+      responseModel: 'claude-haiku-4-5-20251001',
+      usage: { input_tokens: inputTokens, output_tokens: 1000 },
+      startedAt: new Date(Date.now() - daysAgo * 86_400_000 - 60_000).toISOString(),
+      conversationId: null,
+      messages: null,
+      output: null
+    });
+    await post('/llm/events', {
+      events: [...llmEvents('fine-tune-plan', [1200, 5200, 9800, 15000, 21000, 28000]), ...llmEvents('eval-notes', [900, 1100], 'gpt-4o'), claude(1, 12_000), claude(0, 6000)]
+    });
     await expect(panel.locator('.jp-Vigilo-llmCard')).toHaveCount(2, { timeout: 30_000 });
     const usage = await sidecar.request(discovery, '/llm/usage');
     await expect(panel.locator('.jp-Vigilo-llmCalls')).toHaveText(String(usage.calls));
     await expect(panel.locator('.jp-Vigilo-spendChart svg.recharts-surface')).toBeVisible();
+    // One colour per provider, stacked; the legend names each with its 7-day cost.
+    await expect(panel.locator('.jp-Vigilo-spendChart .recharts-bar')).toHaveCount(2);
+    await expect(panel.locator('.jp-Vigilo-legendItem[data-provider="anthropic"]')).toHaveText(/^anthropic \$0\.\d+$/);
+    await expect(panel.locator('.jp-Vigilo-legendItem[data-provider="openai"] .jp-Vigilo-swatch')).toBeVisible();
     await expect(panel.locator('.jp-Vigilo-llmCard[data-conversation="fine-tune-plan"] .jp-Vigilo-sparkline')).toBeVisible();
     await expect(panel.locator('.jp-Vigilo-llmCard[data-conversation="fine-tune-plan"] .jp-Vigilo-statusWord')).toHaveText(/healthy|watch|degrading/);
 

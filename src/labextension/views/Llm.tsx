@@ -5,28 +5,15 @@
  */
 import * as React from 'react';
 import { formatCount } from '../../shared/format';
-import type { CostBucket } from '../../shared/llm-api';
-import { bucketText, costText, findBucket, isoWeekKey, utcDayKey } from '../llmFormat';
+import { bucketText, costText, findBucket, isoWeekKey, PROVIDER_COLOURS, PROVIDER_ORDER, spendChartData, utcDayKey } from '../llmFormat';
 import type { ILlmState } from '../tokens';
 import { countRender } from '../renderStats';
 import { ChartBoundary, Row, Section } from './common';
 import { ConversationCard } from './ConversationCard';
-import type { ISpendDay } from './SpendChart';
 
 const SpendChart = React.lazy(() => import('./SpendChart'));
 
 const LLM_EMPTY_HINT = 'No LLM calls tracked yet — wrap your client: vigilo.wrap(OpenAI())';
-const DAY_MS = 86_400_000;
-
-/** The last 7 UTC days, oldest first, zero where nothing was spent. */
-export function spendDays(byDay: CostBucket[], nowMs: number): ISpendDay[] {
-  const out: ISpendDay[] = [];
-  for (let i = 6; i >= 0; i--) {
-    const key = utcDayKey(nowMs - i * DAY_MS);
-    out.push({ key, usd: findBucket(byDay, key)?.costUsd ?? 0 });
-  }
-  return out;
-}
 
 /**
  * Memoised: props change only when the LLM figures do (or the UTC day turns),
@@ -49,7 +36,8 @@ export const LlmSection = React.memo(function LlmSection(props: {
       .then(message => setPricing({ busy: false, message }))
       .catch((e: unknown) => setPricing({ busy: false, message: e instanceof Error ? e.message : String(e) }));
   };
-  const days = React.useMemo(() => (cost ? spendDays(cost.byDay, props.dayStartMs) : []), [cost, props.dayStartMs]);
+  // One object per /llm/cost answer (or UTC day): the memoised chart redraws only when it changes.
+  const chart = React.useMemo(() => (cost ? spendChartData(cost.byDay, cost.byDayProvider, props.dayStartMs) : null), [cost, props.dayStartMs]);
   const latencies = React.useMemo(() => {
     const map = new Map<string, number[]>();
     // Calls come newest first; sparklines read oldest → newest.
@@ -89,16 +77,24 @@ export const LlmSection = React.memo(function LlmSection(props: {
               <span className="jp-Vigilo-big jp-Vigilo-llmWeek">{bucketText(findBucket(cost.byWeek, isoWeekKey(props.dayStartMs)))}</span>
             </div>
           </div>
-          {cost.byDay.length > 0 && (
+          {chart && cost.byDay.length > 0 && (
             <ChartBoundary>
               <React.Suspense fallback={<div className="jp-Vigilo-chart jp-mod-loading" />}>
-                <SpendChart days={days} />
+                <SpendChart data={chart} />
               </React.Suspense>
             </ChartBoundary>
           )}
           {cost.byProvider.length > 0 && (
-            <p className="jp-Vigilo-small jp-Vigilo-byProvider">
-              {cost.byProvider.map(p => `${p.key} ${costText(p.costUsd, p.unpricedCalls)}`).join(' · ')} (7 days)
+            <p className="jp-Vigilo-small jp-Vigilo-byProvider" aria-label="Spend by provider, last 7 days">
+              {[...cost.byProvider]
+                .sort((a, b) => PROVIDER_ORDER.indexOf(a.key) - PROVIDER_ORDER.indexOf(b.key))
+                .map(p => (
+                  <span key={p.key} className="jp-Vigilo-legendItem" data-provider={p.key}>
+                    {chart?.providers.includes(p.key) && <span className="jp-Vigilo-swatch" style={{ background: PROVIDER_COLOURS[p.key] }} />}
+                    {p.key} {costText(p.costUsd, p.unpricedCalls)}
+                  </span>
+                ))}
+              <span className="jp-Vigilo-legendItem">(7 days)</span>
             </p>
           )}
           <Row

@@ -217,6 +217,44 @@ describe('history', () => {
     expect((await second.get('/llm/usage')).body.calls).toBe(0);
   });
 
+  it('splits each day by provider for the chart, keeps unpriced calls counted as unpriced, and stops at 14 days', async () => {
+    const sc = await sidecar(tempDir(), new ManualClock(Date.parse('2026-03-20T12:00:00Z')));
+    const haiku = (startedAt: string, over: Record<string, unknown> = {}) =>
+      openaiEvent({ provider: 'anthropic', operation: 'messages', requestModel: 'claude-haiku-4-5', responseModel: 'claude-haiku-4-5-20251001', startedAt, usage: { input_tokens: 1000, output_tokens: 200 }, ...over });
+    const HAIKU_COST = (1000 * 1 + 200 * 5) / 1e6;
+    await sc.send('POST', '/llm/events', {
+      events: [
+        openaiEvent({ startedAt: '2026-03-01T09:00:00.000Z' }), // 20 days ago: outside the chart, inside byProvider
+        openaiEvent({ startedAt: '2026-03-18T09:00:00.000Z' }),
+        openaiEvent({ startedAt: '2026-03-18T23:59:00.000Z' }),
+        haiku('2026-03-18T10:00:00.000Z'),
+        haiku('2026-03-20T08:00:00.000Z'),
+        // An unknown Anthropic model the same day: counted, unpriced, never $0.
+        haiku('2026-03-20T09:00:00.000Z', { requestModel: 'claude-private', responseModel: 'claude-private' }),
+        openaiEvent({ startedAt: '2026-03-20T07:00:00.000Z', requestModel: 'mystery-1', responseModel: 'mystery-1' })
+      ]
+    });
+    const cost = (await sc.get('/llm/cost?days=30')).body;
+    expect(cost.byDayProvider.map((b: any) => [b.key, b.provider, b.calls, b.unpricedCalls])).toEqual([
+      ['2026-03-18', 'anthropic', 1, 0],
+      ['2026-03-18', 'openai', 2, 0],
+      ['2026-03-20', 'anthropic', 2, 1],
+      ['2026-03-20', 'openai', 1, 1]
+    ]);
+    const [a18, o18, a20, o20] = cost.byDayProvider;
+    expect(a18.costUsd).toBeCloseTo(HAIKU_COST, 12);
+    expect(o18.costUsd).toBeCloseTo(2 * OPENAI_EVENT_COST, 12);
+    expect(a20.costUsd).toBeCloseTo(HAIKU_COST, 12);
+    expect(o20.costUsd).toBeNull();
+    // The day totals are the sum of their providers.
+    const day18 = cost.byDay.find((b: any) => b.key === '2026-03-18');
+    expect(day18.costUsd).toBeCloseTo(a18.costUsd + o18.costUsd, 12);
+    expect(cost.byProvider.find((b: any) => b.key === 'openai').calls).toBe(4);
+    // A shorter window narrows the chart too.
+    const short = (await sc.get('/llm/cost?days=1')).body;
+    expect(short.byDayProvider.map((b: any) => `${b.key} ${b.provider}`)).toEqual(['2026-03-20 anthropic', '2026-03-20 openai']);
+  });
+
   it('labels ISO weeks across a year boundary', () => {
     expect(isoWeek(Date.parse('2026-01-01T00:00:00Z'))).toBe('2026-W01');
     expect(isoWeek(Date.parse('2027-01-01T00:00:00Z'))).toBe('2026-W53');

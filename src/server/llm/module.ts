@@ -6,6 +6,7 @@ import { z } from 'zod';
 import {
   BudgetLimits,
   BudgetsResponse,
+  LLM_COST_CHART_DAYS,
   LLM_MAX_EVENTS_PER_BATCH,
   ConversationHealth,
   LlmCallsQuery,
@@ -476,12 +477,20 @@ export function llmModule(ctx: SidecarContext, options: LlmModuleOptions = {}): 
         const byCost = (a: CostBucket, b: CostBucket) => (b.costUsd ?? -1) - (a.costUsd ?? -1) || byKey(a, b);
         const calls = days.reduce((a, d) => a + d.calls, 0);
         const priced = days.reduce((a, d) => a + d.pricedCalls, 0);
+        const perProvider = store.daysSince('day_provider', sinceDay);
+        // The chart's days: a range on the (dim, key, bucket) primary key, at most 14 days × 3 providers.
+        const chartDay = utcDayKey(utcDayStart(now) - (Math.min(query.days, LLM_COST_CHART_DAYS) - 1) * DAY_MS);
+        const byDayProvider = perProvider
+          .filter(t => t.key >= chartDay)
+          .map(t => ({ ...buckets([t], d => d.key)[0], provider: t.bucket as LlmProvider }))
+          .sort((a, b) => byKey(a, b) || (a.provider < b.provider ? -1 : a.provider > b.provider ? 1 : 0));
         return {
           days: query.days,
           byDay: buckets(days, d => d.key).sort(byKey),
           byWeek: buckets(days, d => isoWeekKey(Date.parse(d.key))).sort(byKey),
-          byProvider: buckets(store.daysSince('day_provider', sinceDay), d => d.bucket).sort(byCost),
+          byProvider: buckets(perProvider, d => d.bucket).sort(byCost),
           byModel: buckets(store.daysSince('day_model', sinceDay), d => d.bucket).sort(byCost),
+          byDayProvider,
           totalUsd: calls > 0 && priced === 0 ? null : days.reduce((a, d) => a + d.costUsd, 0),
           unpricedCalls: calls - priced,
           warnings: unknownModelWarnings(store.daysSince('day_unpriced', sinceDay))
