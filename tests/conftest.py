@@ -22,6 +22,21 @@ def sidecar_built() -> Path:
     return ROOT / "bin" / "vigilo.js"
 
 
+@pytest.fixture(scope="session")
+def ip():
+    """The one in-process IPython shell of this pytest run. IPython's start_ipython()
+    returns the shell only on its first call (None afterwards), so every module shares it."""
+    from IPython.testing.globalipapp import start_ipython
+
+    return start_ipython() or get_ipython_instance()
+
+
+def get_ipython_instance():
+    from IPython.core.interactiveshell import InteractiveShell
+
+    return InteractiveShell.instance()
+
+
 @pytest.fixture
 def vigilo_data_dir(tmp_path, monkeypatch) -> Path:
     """A fresh VIGILO_DATA_DIR; any sidecar started in it is stopped afterwards."""

@@ -7,16 +7,10 @@ import time
 
 import pytest
 from IPython.core.error import UsageError
-from IPython.testing.globalipapp import start_ipython
 
 import vigilo.checkpoint as ckpt
 
 from checkpoint_fixtures import colab, sha, until  # noqa: F401  (fixture)
-
-
-@pytest.fixture(scope="module")
-def ip():
-    return start_ipython()
 
 
 @pytest.fixture

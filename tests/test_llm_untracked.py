@@ -6,7 +6,6 @@ import os
 import warnings
 
 import pytest
-from IPython.testing.globalipapp import start_ipython
 from IPython.utils.capture import capture_output
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
@@ -62,8 +61,7 @@ def test_untracked_calls_reach_llm_usage_and_the_heartbeat_answer_with_the_fix(l
     assert "llmUntracked" not in answers[0]
 
 
-def test_percent_vigilo_shows_the_untracked_note_once_in_its_live_output(llm, real_sidecar, vigilo_data_dir, fake_openai):
-    ip = start_ipython()
+def test_percent_vigilo_shows_the_untracked_note_once_in_its_live_output(ip, llm, real_sidecar, vigilo_data_dir, fake_openai):
     active = ip.display_formatter.active_types
     ip.display_formatter.active_types = ["text/plain", "text/html"]  # as a notebook kernel asks
     ip.run_line_magic("load_ext", "vigilo")

@@ -7,16 +7,9 @@ import stat
 
 import pytest
 from IPython.core.error import UsageError
-from IPython.testing.globalipapp import start_ipython
 from IPython.utils.capture import capture_output
 
 from vigilo import _sidecar
-
-
-@pytest.fixture(scope="module")
-def ip():
-    shell = start_ipython()
-    yield shell
 
 
 @pytest.fixture

@@ -46,7 +46,7 @@ def schemathesis_cli() -> str:
         return str(found)
     which = shutil.which("schemathesis")
     if not which:
-        pytest.skip("schemathesis is not installed (pip install -r requirements-dev.txt)")
+        pytest.fail("schemathesis is not installed (pip install -r requirements-dev.txt)")
     return which
 
 

@@ -8,17 +8,11 @@ from pathlib import Path
 
 import pytest
 from IPython.core.error import UsageError
-from IPython.testing.globalipapp import start_ipython
 
 from fakes.server import LoopbackServer, Reply
 
 ROOT = Path(__file__).resolve().parent.parent
 REAL = json.loads(gzip.decompress((ROOT / "test/fixtures/pricing/litellm-1.110.2-model_prices.json.gz").read_bytes()))
-
-
-@pytest.fixture(scope="module")
-def ip():
-    yield start_ipython()
 
 
 @pytest.fixture

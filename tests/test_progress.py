@@ -8,6 +8,7 @@ its rate and a finish estimate. Plus the kernel-side pieces on their own:
 from __future__ import annotations
 
 import gc
+import importlib
 import json
 import os
 import subprocess
@@ -60,7 +61,7 @@ def test_progress_never_raises_into_the_users_loop():
 
 
 def test_tqdm_bars_are_read_where_tqdm_keeps_them_and_closed_bars_are_remembered():
-    tqdm = pytest.importorskip("tqdm")
+    tqdm = importlib.import_module("tqdm")
     board = _progress.ProgressBoard()
     try:
         with open(os.devnull, "w") as sink:
@@ -94,7 +95,7 @@ def test_the_heartbeat_carries_progress_and_no_torch_when_torch_is_not_imported(
 
 
 def test_stopping_the_heartbeat_leaves_tqdm_as_it_was(monkeypatch):
-    tqdm = pytest.importorskip("tqdm")
+    tqdm = importlib.import_module("tqdm")
     original = getattr(tqdm.std.tqdm.close, "_vigilo_original", tqdm.std.tqdm.close)
     monkeypatch.setattr(_progress, "_board", _progress.ProgressBoard())
     hb = Heartbeat()
@@ -105,7 +106,7 @@ def test_stopping_the_heartbeat_leaves_tqdm_as_it_was(monkeypatch):
 
 
 def test_one_close_hook_serves_every_board_until_the_last_unhooks():
-    tqdm = pytest.importorskip("tqdm")
+    tqdm = importlib.import_module("tqdm")
     gc.collect()  # boards of earlier tests that were never unhooked leave the hook's weak set
     original = getattr(tqdm.std.tqdm.close, "_vigilo_original", tqdm.std.tqdm.close)
     a, b = _progress.ProgressBoard(), _progress.ProgressBoard()
@@ -153,7 +154,7 @@ def sidecar_fast_heartbeat(sidecar_built, vigilo_data_dir):
 
 @pytest.fixture
 def kernel(vigilo_data_dir):
-    jupyter_client = pytest.importorskip("jupyter_client")
+    jupyter_client = importlib.import_module("jupyter_client")
     km = jupyter_client.KernelManager(kernel_name="python3")
     km.start_kernel(env={**os.environ, "VIGILO_DATA_DIR": str(vigilo_data_dir)})
     client = km.client()

@@ -70,6 +70,10 @@ class Runtime:
         self._init_sync()
         self._counters = {"sent": 0, "dropped": 0, "failed": 0, "errors": 0, "trimmed": 0, "tooLarge": 0}
         self._last_error: Optional[str] = None
+        # Events lost (dropped, failed, too large) up to the last flush() that said so:
+        # flush() answers False when any were lost since, even if the background sender
+        # lost them before flush() began.
+        self._losses_reported = 0
         self.budget: "dict[str, Any]" = {"hardStop": False, "reason": None}
         self._budget_refresh_at = 0.0
         self._atexit_registered = False
@@ -163,7 +167,13 @@ class Runtime:
 
     def flush(self, timeout: float = 5.0) -> bool:
         """Send what is buffered now (and ask for the budget while calls are refused).
-        True when the buffer is empty and every send succeeded."""
+        True when the buffer is empty, every send succeeded and no event was lost since
+        the previous flush (the background sender may have lost one before this call)."""
+        delivered = self._flush(timeout)
+        with self._cond:
+            return self._nothing_lost_since_last_flush() and delivered
+
+    def _flush(self, timeout: float) -> bool:
         deadline = time.monotonic() + max(0.0, float(timeout))
         if self.config.hard_budget and self.budget.get("hardStop"):
             with self._cond:  # calls are being refused: learn the current budget state too
@@ -183,6 +193,13 @@ class Runtime:
                 return False
             finally:
                 self._send_lock.release()
+
+    def _nothing_lost_since_last_flush(self) -> bool:
+        """Call with _cond held."""
+        lost = self._counters["dropped"] + self._counters["failed"] + self._counters["tooLarge"]
+        clean = lost == self._losses_reported
+        self._losses_reported = lost
+        return clean
 
     def _target(self) -> Optional[dict]:
         cfg = self.config
