@@ -36,13 +36,15 @@ function DayTip(props: { active?: boolean; payload?: ReadonlyArray<{ payload?: I
 function SpendChart(props: { data: ISpendChartData }): React.ReactElement {
   countRender('SpendChart');
   const { days, providers } = props.data;
-  const max = Math.max(0.01, ...days.map(d => Object.values(d.providers).reduce((a, s) => a + s.usd, 0)));
+  // The tallest day fills the chart, however small the bill ($0.0008 is still a visible bar); $0.01 when nothing is priced.
+  const tallest = Math.max(0, ...days.map(d => Object.values(d.providers).reduce((a, s) => a + s.usd, 0)));
+  const max = tallest > 0 ? tallest : 0.01;
   return (
     <div className="jp-Vigilo-chart jp-Vigilo-spendChart" aria-label={`LLM spend per day by provider: ${providers.join(', ')}`}>
       <ResponsiveContainer width="100%" height={70}>
         <BarChart data={days} margin={{ top: 4, right: 4, bottom: 0, left: 0 }}>
           <XAxis dataKey="key" tickFormatter={(k: string) => k.slice(8)} tick={TICK} stroke="var(--jp-border-color1)" interval={0} />
-          <YAxis domain={[0, max]} width={40} tickCount={2} tickFormatter={(v: number) => formatMoney(v)} tick={TICK} stroke="var(--jp-border-color1)" />
+          <YAxis domain={[0, max]} width={50} tickCount={2} tickFormatter={(v: number) => formatMoney(v)} tick={TICK} stroke="var(--jp-border-color1)" />
           <Tooltip content={<DayTip providers={providers} />} isAnimationActive={false} cursor={{ fill: 'var(--jp-layout-color2)' }} />
           {providers.map(p => (
             <Bar key={p} name={p} stackId="spend" dataKey={(d: ISpendDay) => d.providers[p]?.usd ?? 0} fill={PROVIDER_COLOURS[p] ?? 'var(--jp-ui-font-color2)'} isAnimationActive={false} />
