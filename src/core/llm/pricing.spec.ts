@@ -4,8 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { PricingFile } from '../../shared/llm-api';
 import shipped from '../../../data/pricing.json';
 import { diffPricing, importLiteLLM } from './litellm';
-import { applyPricing, callCost, contextWindowFor, lookupPrice, modelNameCandidates, tableFromFile, usageCost } from './pricing';
-import { normalizeUsage, readUsage } from './usage';
+import { applyPricing, callCost, contextWindowFor, lookupPrice, modelNameCandidates, tableFromFile } from './pricing';
+import { normalizeUsage } from './usage';
 
 /** The file data/pricing.json was generated from (litellm 1.110.2 wheel, test/fixtures/pricing/SOURCES.md). */
 const FIXTURE = 'test/fixtures/pricing/litellm-1.110.2-model_prices.json.gz';

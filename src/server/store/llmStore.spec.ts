@@ -3,7 +3,6 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../core/clock';
 import { openaiEvent } from '../../../test/fakes/events';
 import { removeDir, startSidecar, tempDir } from '../../../test/fakes/sidecar';
-import { openDatabase } from './engine';
 import { LLM_QUERIES, LlmStore, type StoredCall } from './llmStore';
 
 const cleanups: Array<() => Promise<void> | void> = [];
