@@ -325,6 +325,21 @@ async def test_an_absent_sidecar_is_one_info_line_in_the_jupyter_log(jp_fetch, v
     assert "browser-agent-canary" not in server_log.text
 
 
+async def _raw_tab_until_snapshot(port: int, base_url: str, auth_header: dict):
+    """A browser tab as a raw socket on /vigilo/api/events, read up to its first snapshot."""
+    import asyncio
+
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    auth = "".join(f"{k}: {v}\r\n" for k, v in auth_header.items())
+    writer.write(f"GET {base_url}vigilo/api/events HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n{auth}\r\n".encode())
+    received = b""
+    while b"event: snapshot" not in received:
+        chunk = await asyncio.wait_for(reader.read(65536), 10)
+        assert chunk, received
+        received += chunk
+    return reader, writer, received
+
+
 async def test_a_closed_browser_tab_is_one_info_line_in_the_jupyter_log(
     http_server_client, jp_http_port, jp_base_url, jp_auth_header, sidecar, server_log
 ):
@@ -333,14 +348,7 @@ async def test_a_closed_browser_tab_is_one_info_line_in_the_jupyter_log(
     start = len(server_log.records)
     for _ in range(3):
         # A tab as a raw socket: read up to the first snapshot, then close (no client-side logging).
-        reader, writer = await asyncio.open_connection("127.0.0.1", jp_http_port)
-        auth = "".join(f"{k}: {v}\r\n" for k, v in jp_auth_header.items())
-        writer.write(f"GET {jp_base_url}vigilo/api/events HTTP/1.1\r\nHost: 127.0.0.1:{jp_http_port}\r\n{auth}\r\n".encode())
-        received = b""
-        while b"event: snapshot" not in received:
-            chunk = await asyncio.wait_for(reader.read(65536), 10)
-            assert chunk, received
-            received += chunk
+        _, writer, _ = await _raw_tab_until_snapshot(jp_http_port, jp_base_url, jp_auth_header)
         writer.close()
         await writer.wait_closed()
     # The proxy notices each hang-up on its next write to that tab: at the next snapshot (0.2 s here).
@@ -413,14 +421,7 @@ async def test_a_sidecar_that_stops_ends_the_event_stream_quietly(
     import signal
 
     start = len(server_log.records)
-    reader, writer = await asyncio.open_connection("127.0.0.1", jp_http_port)
-    auth = "".join(f"{k}: {v}\r\n" for k, v in jp_auth_header.items())
-    writer.write(f"GET {jp_base_url}vigilo/api/events HTTP/1.1\r\nHost: 127.0.0.1:{jp_http_port}\r\n{auth}\r\n".encode())
-    received = b""
-    while b"event: snapshot" not in received:
-        chunk = await asyncio.wait_for(reader.read(65536), 10)
-        assert chunk, received
-        received += chunk
+    reader, writer, received = await _raw_tab_until_snapshot(jp_http_port, jp_base_url, jp_auth_header)
     os.kill(sidecar["pid"], signal.SIGTERM)
     # The proxied response ends: the chunked terminator, or the connection closes.
     while not received.endswith(b"0\r\n\r\n"):
