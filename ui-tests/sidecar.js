@@ -12,10 +12,15 @@ function readDiscovery() {
   }
 }
 
-async function request(discovery, p) {
-  const response = await fetch(`${discovery.url}${p}`, { headers: { authorization: `Bearer ${discovery.token}` } });
+/** A sidecar request with its token; `body` is sent as JSON (e.g. `{ method: 'PUT', body: {...} }`). */
+async function request(discovery, p, { method = 'GET', body } = {}) {
+  const headers = { authorization: `Bearer ${discovery.token}` };
+  if (body !== undefined) {
+    headers['content-type'] = 'application/json';
+  }
+  const response = await fetch(`${discovery.url}${p}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   if (!response.ok) {
-    throw new Error(`${p}: ${response.status}`);
+    throw new Error(`${method} ${p}: ${response.status} ${await response.text()}`);
   }
   return response.json();
 }
@@ -73,4 +78,17 @@ async function stopSidecar(signal = 'SIGTERM') {
   return d.pid;
 }
 
-module.exports = { readDiscovery, request, startSidecar, stopSidecar, alive };
+/**
+ * Stop the sidecar, empty its data dir (stores, settings, alerts) and start a
+ * fresh one with `extraEnv` (a fake machine): each scenario, and the test
+ * files after it, start from a clean state.
+ */
+async function restartFresh(extraEnv = {}) {
+  await stopSidecar('SIGTERM');
+  for (const name of fs.readdirSync(env.dataDir)) {
+    fs.rmSync(path.join(env.dataDir, name), { recursive: true, force: true });
+  }
+  return startSidecar(extraEnv);
+}
+
+module.exports = { readDiscovery, request, startSidecar, stopSidecar, restartFresh, alive };
