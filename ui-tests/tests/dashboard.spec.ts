@@ -161,7 +161,7 @@ test.describe('simulated Colab: a T4 filling up, Drive mounted', () => {
     const session = panel.locator('.jp-Vigilo-countdown[data-countdown="session"]');
     await expect(session.locator('.jp-Vigilo-countdownValue')).toHaveText(/^10 h 5\d min left$/);
     // The end time in the user's locale, with the zone.
-    await expect(session.locator('.jp-Vigilo-countdownDetail')).toContainText(/^ends \d{1,2}:\d\d( [AP]M)? \S+ · running 1 h 0\d min of 12 h$/);
+    await expect(session.locator('.jp-Vigilo-countdownDetail')).toContainText(/^ends (\p{L}+\.?, )?\d{1,2}:\d\d( [AP]M)? \S+ · running 1 h 0\d min of 12 h$/u);
     await expect(panel.locator('.jp-Vigilo-countdown[data-countdown="idle"]')).toBeVisible();
     await expect(panel.locator('.jp-Vigilo-countdown[data-countdown="quota"]')).toHaveCount(0);
     await expect(panel.locator('.jp-Vigilo-driveState')).toHaveText(`mounted at ${m.storage.drive.mountPoint}`);
