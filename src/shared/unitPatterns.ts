@@ -29,26 +29,22 @@ const NO_LIMIT_BODY = ['none', 'off', 'unlimited'].map(anyCase).join('|');
 export const DURATION_PATTERN = `^(?:${DURATION_BODY})$`;
 /** "20GB", "15 GiB", "500mb", a bare number of bytes. */
 export const SIZE_PATTERN = `^(?:${SIZE_BODY})$`;
-/** Words that remove a limit. */
-export const NO_LIMIT_PATTERN = `^(?:${NO_LIMIT_BODY})$`;
 
-const durationHint = 'write it like "23h", "22h30m", "22:30", "90m" or a number of hours';
-const sizeHint = 'write it like "20GB", "15GiB", "500MB" or a number of bytes';
-
-/** A duration as typed: a string ("23h", "22:30", "1.5"; `noLimit` adds "none"/"off"/"unlimited"). */
-export function durationString(options: { noLimit?: boolean } = {}) {
-  const pattern = options.noLimit ? `^(?:${DURATION_BODY}|${NO_LIMIT_BODY})$` : DURATION_PATTERN;
+/** A value as typed, matching `body` (and, with `noLimit`, the words that remove a limit). */
+function unitString(body: string, what: string, hint: string, noLimit = false) {
+  const pattern = `^(?:${body}${noLimit ? `|${NO_LIMIT_BODY}` : ''})$`;
   return z
     .string()
     .max(40)
-    .regex(new RegExp(pattern), { error: iss => `"${String(iss.input)}" is not a duration; ${durationHint}${options.noLimit ? ', or "none"' : ''}.` });
+    .regex(new RegExp(pattern), { error: iss => `"${String(iss.input)}" is not ${what}; ${hint}${noLimit ? ', or "none"' : ''}.` });
+}
+
+/** A duration as typed: a string ("23h", "22:30", "1.5"; `noLimit` adds "none"/"off"/"unlimited"). */
+export function durationString(options: { noLimit?: boolean } = {}) {
+  return unitString(DURATION_BODY, 'a duration', 'write it like "23h", "22h30m", "22:30", "90m" or a number of hours', options.noLimit);
 }
 
 /** A size as typed: a string ("20GB"; `noLimit` adds "none"/"off"/"unlimited"). */
 export function sizeString(options: { noLimit?: boolean } = {}) {
-  const pattern = options.noLimit ? `^(?:${SIZE_BODY}|${NO_LIMIT_BODY})$` : SIZE_PATTERN;
-  return z
-    .string()
-    .max(40)
-    .regex(new RegExp(pattern), { error: iss => `"${String(iss.input)}" is not a size; ${sizeHint}${options.noLimit ? ', or "none"' : ''}.` });
+  return unitString(SIZE_BODY, 'a size', 'write it like "20GB", "15GiB", "500MB" or a number of bytes', options.noLimit);
 }
