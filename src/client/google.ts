@@ -3,7 +3,8 @@ import type { CallRecorder, TrackOptions, VigiloRuntime } from './runtime';
 import { wrapChats } from './sessions';
 import { googleRequest } from './text';
 
-function candidateText(resp: any): string {
+/** The answer's text: the first candidate's non-thought parts (also read by googleLegacy). */
+export function candidateText(resp: any): string {
   const parts = resp?.candidates?.[0]?.content?.parts;
   if (!Array.isArray(parts)) {
     return '';
@@ -14,6 +15,11 @@ function candidateText(resp: any): string {
 function start(rt: VigiloRuntime, params: any, stream: boolean, scope: TrackOptions | undefined, version: string | null): CallRecorder | null {
   const sdk = { provider: 'google', sdkName: '@google/genai', sdkVersion: version } as const;
   return safely(rt, () => rt.start(requestFacts(sdk, 'generateContent', params, stream, googleRequest(params ?? {}), rt.currentScope(scope))), null);
+}
+
+/** A whole GenerateContentResponse (of either Gemini SDK) finishes the call. */
+export function finishWithResponse(rec: CallRecorder, resp: any): void {
+  rec.finish({ responseModel: resp?.modelVersion ?? null, usage: resp?.usageMetadata ?? null, output: candidateText(resp) || null });
 }
 
 function sdkVersionOf(client: any): string | null {
@@ -102,9 +108,7 @@ function observeGenerate(
 }
 
 function wrapGenerate(rt: VigiloRuntime, models: any, original: (...a: any[]) => Promise<any>, scope: TrackOptions | undefined, version: string | null) {
-  return observeGenerate(rt, models, original, false, scope, version, (rec, _params, resp) =>
-    rec.finish({ responseModel: resp?.modelVersion ?? null, usage: resp?.usageMetadata ?? null, output: candidateText(resp) || null })
-  );
+  return observeGenerate(rt, models, original, false, scope, version, (rec, _params, resp) => finishWithResponse(rec, resp));
 }
 
 function wrapGenerateStream(rt: VigiloRuntime, models: any, original: (...a: any[]) => Promise<any>, scope: TrackOptions | undefined, version: string | null) {

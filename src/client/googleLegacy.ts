@@ -1,3 +1,4 @@
+import { candidateText, finishWithResponse } from './google';
 import { cachedProxy, observeIterator, requestFacts, safely } from './observe';
 import type { CallRecorder, TrackOptions, VigiloRuntime } from './runtime';
 import { sessionProxy } from './sessions';
@@ -26,11 +27,6 @@ export function isLegacyFactory(client: any): boolean {
 
 const SDK = { provider: 'google', sdkName: '@google/generative-ai', sdkVersion: null } as const;
 
-function candidateText(resp: any): string {
-  const parts = resp?.candidates?.[0]?.content?.parts;
-  return Array.isArray(parts) ? parts.filter((p: any) => typeof p?.text === 'string' && p.thought !== true).map((p: any) => p.text).join('') : '';
-}
-
 /** What the SDK sends for a generateContent request: a string, a list of strings/parts, or `{ contents, systemInstruction }`. */
 function modelRequest(model: any, request: any): Extracted {
   const full = request && typeof request === 'object' && !Array.isArray(request) && 'contents' in request;
@@ -51,10 +47,6 @@ function start(rt: VigiloRuntime, model: string | null, extracted: Extracted, st
   return safely(rt, () => rt.start(requestFacts(SDK, 'generateContent', { model }, stream, extracted, rt.currentScope(scope))), null);
 }
 
-function finishWith(rec: CallRecorder, resp: any): void {
-  rec.finish({ responseModel: resp?.modelVersion ?? null, usage: resp?.usageMetadata ?? null, output: candidateText(resp) || null });
-}
-
 /** Observe a `{ stream, response }` result in place: `stream` for the first token, `response` for the end. */
 function observeStreamResult(rt: VigiloRuntime, rec: CallRecorder, result: any): void {
   const generator = result?.stream;
@@ -73,7 +65,7 @@ function observeStreamResult(rt: VigiloRuntime, rec: CallRecorder, result: any):
     generator.next = observed.next;
   }
   Promise.resolve(result?.response).then(
-    (resp: any) => safely(rt, () => finishWith(rec, resp), undefined),
+    (resp: any) => safely(rt, () => finishWithResponse(rec, resp), undefined),
     (error: unknown) => rec.finish({ error })
   );
 }
@@ -97,7 +89,7 @@ function observeCall(rt: VigiloRuntime, original: (...a: any[]) => Promise<any>,
     }
     return promise.then(
       (result: any) => {
-        safely(rt, () => (stream ? observeStreamResult(rt, rec, result) : finishWith(rec, result?.response)), undefined);
+        safely(rt, () => (stream ? observeStreamResult(rt, rec, result) : finishWithResponse(rec, result?.response)), undefined);
         return result;
       },
       (error: unknown) => {
