@@ -692,9 +692,11 @@ export class CheckpointEngine {
     return { ...view, summary: summarize(view, now) };
   }
 
+  /** Merge, persist, then apply: a failed write (full or read-only disk) throws with nothing changed. */
   updateSettings(patch: Partial<CheckpointSettings>): CheckpointSettings {
-    this.settings = { ...this.settings, ...patch };
-    this.store.saveSettings(this.settings);
+    const next = { ...this.settings, ...patch };
+    this.store.saveSettings(next);
+    this.settings = next;
     this.tick();
     this.publish('settings', null);
     return this.settings;

@@ -1,13 +1,14 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { collectEvents, startSidecar, TOKEN, type TestSidecar } from '../../../test/helpers/sidecar';
 import { fakeMachine, until } from '../../../test/helpers/fakeRuntime';
 import { alertsModule } from '../alerts/module';
 import { runtimeModules } from '../session/runtime';
 import { copyVerified, explain } from './copy';
 import { checkpointModule, type CheckpointModuleOptions } from './module';
+import { CheckpointStore } from './store';
 
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -150,6 +151,19 @@ describe('checkpoint module', () => {
     expect((await sc.get('/checkpoints/settings')).body.intervalMin).toBe(45);
     expect((await sc.post('/checkpoints/staged', { kernelId: 'k1', orderId: null, trigger: 'manual', kind: 'objects', step: 1, name: '../escape', saveS: 0 })).status).toBe(400);
     expect((await sc.post('/checkpoints/watch', { kernelId: 'k1', watching: true, run: 'a/b' })).status).toBe(400);
+  });
+
+  it('a settings change the database cannot store (disk full) is refused and changes nothing', async () => {
+    const sc = await boot();
+    const full = vi.spyOn(CheckpointStore.prototype, 'saveSettings').mockImplementation(() => {
+      throw new Error('SQLITE_FULL: database or disk is full');
+    });
+    cleanups.push(async () => full.mockRestore());
+    const refused = await put(sc, '/checkpoints/settings', { intervalMin: 45, auto: false });
+    expect(refused.status).toBe(507);
+    expect(refused.body.error.code).toBe('disk_full');
+    expect((await sc.get('/checkpoints/settings')).body).toMatchObject({ intervalMin: 30, auto: true });
+    expect((await sc.get('/checkpoints')).body.status.auto).toBe(true);
   });
 });
 
