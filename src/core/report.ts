@@ -13,7 +13,7 @@
  */
 import type { MetricsSnapshot, PlatformName, StatusResponse } from '../shared/api';
 import type { CheckpointStatus } from '../shared/checkpoint-api';
-import { countdowns, oomText, verdict, type Level } from '../shared/dashboard';
+import { countdowns, oomLevel, oomText, verdict, type Level } from '../shared/dashboard';
 import {
   formatApproxDuration,
   formatBytes,
@@ -152,7 +152,7 @@ export function buildReport(input: ReportInput): Report {
           : d.oom && (d.oom.trend === 'flat' || d.oom.trend === 'plateau')
             ? 'not heading there (stable)'
             : 'learning the trend…',
-        level: eta ? (d.oom!.secondsToLimit! <= 600 ? 'bad' : 'warn') : 'ok'
+        level: LEVEL[oomLevel(d) ?? 'ok']
       });
       if (d.torch) {
         rows.push({

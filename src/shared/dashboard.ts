@@ -136,6 +136,15 @@ export function oomText(device: GpuDevice): string | null {
   return s <= 0 ? 'VRAM full now' : `VRAM full in ~${formatApproxDuration(s)}`;
 }
 
+/** How urgent one GPU's OOM ETA is: critical within 10 min; null when VRAM is not heading to full. */
+export function oomLevel(device: GpuDevice): Exclude<Level, 'ok'> | null {
+  const s = device.oom?.secondsToLimit;
+  if (s === null || s === undefined) {
+    return null;
+  }
+  return s <= 10 * 60 ? 'critical' : 'warning';
+}
+
 /** The soonest threat in one line. */
 export function verdict(snapshot: MetricsSnapshot, platform: PlatformName, clock: IClockOptions = {}): IVerdict {
   const threats: IThreat[] = [];
@@ -143,10 +152,10 @@ export function verdict(snapshot: MetricsSnapshot, platform: PlatformName, clock
   if (gpu && gpu.status === 'ok') {
     for (const d of gpu.devices) {
       const name = gpu.devices.length > 1 ? ` on GPU ${d.index}` : '';
-      const s = d.oom?.secondsToLimit;
+      const oom = oomLevel(d);
       const used = ratioPercent(d.memoryUsedMiB, d.memoryTotalMiB);
-      if (s !== null && s !== undefined) {
-        threats.push({ kind: 'oom', seconds: Math.max(0, s), level: s <= 10 * 60 ? 'critical' : 'warning', text: `${oomText(d)}${name}` });
+      if (oom) {
+        threats.push({ kind: 'oom', seconds: Math.max(0, d.oom!.secondsToLimit!), level: oom, text: `${oomText(d)}${name}` });
       } else if (used !== null && used >= 95) {
         threats.push({ kind: 'vram', seconds: 0, level: 'critical', text: `VRAM ${used.toFixed(0)}% full${name}` });
       }

@@ -1,7 +1,7 @@
 /** One card per GPU: name, VRAM bar and chart, the live OOM ETA, utilisation, temperature, per-process VRAM. */
 import * as React from 'react';
 import type { GpuDevice, GpuSection } from '../../shared/api';
-import { oomText } from '../../shared/dashboard';
+import { oomLevel, oomText } from '../../shared/dashboard';
 import { formatApproxDuration, formatBytes, formatMiB, formatPercent, formatUsedOf, ratioPercent } from '../../shared/format';
 
 const mib = (v: number | null): number | null => (v === null ? null : v * 1048576);
@@ -87,7 +87,7 @@ function GpuCard(props: {
         </ChartBoundary>
       )}
       <p
-        className={`jp-Vigilo-oomEta ${eta ? (oom && oom.secondsToLimit !== null && oom.secondsToLimit <= 600 ? 'jp-mod-critical' : 'jp-mod-warning') : ''}`}
+        className={`jp-Vigilo-oomEta ${eta ? `jp-mod-${oomLevel(d)}` : ''}`}
         title={oom ? `${oom.basis}; ${oom.samples} samples` : undefined}
       >
         {eta
