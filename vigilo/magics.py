@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import html
 import shlex
-from typing import Optional
+from typing import Any, Optional
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_magic, magics_class
@@ -130,10 +130,7 @@ class VigiloMagics(Magics):
             raise UsageError("usage: %vigilo pricing update   [--from FILE_OR_URL]")
         body = {"from": rest[2]} if len(rest) == 3 else {}
         # The sidecar fetches (up to 15 s) and validates; this only relays its answer.
-        status, answer = _sidecar.request(self._running(), "POST", "/llm/pricing/update", body, timeout=30.0)
-        if status >= 400:
-            message = answer.get("error", {}).get("message") if isinstance(answer, dict) else answer
-            raise UsageError(f"%vigilo pricing update: {message}")
+        _, answer = self._call("/llm/pricing/update", body, "%vigilo pricing update", timeout=30.0)
         return Report(answer.get("summary", "Prices updated."))
 
     # -- helpers ------------------------------------------------------------
@@ -143,12 +140,17 @@ class VigiloMagics(Magics):
             raise UsageError("No Vigilo sidecar is running. Start it with: %vigilo")
         return discovery  # type: ignore[return-value]
 
-    def _post(self, path: str, body: dict):
+    def _call(self, path: str, body: dict, what: str = "%vigilo", timeout: float = 5.0) -> "tuple[dict, Any]":
+        """POST to the running sidecar: (discovery, answer), or UsageError with the sidecar's message."""
         discovery = self._running()
-        status, answer = _sidecar.request(discovery, "POST", path, body)
+        status, answer = _sidecar.request(discovery, "POST", path, body, timeout=timeout)
         if status >= 400:
             message = answer.get("error", {}).get("message") if isinstance(answer, dict) else answer
-            raise UsageError(f"%vigilo: {message}")
+            raise UsageError(f"{what}: {message}")
+        return discovery, answer
+
+    def _post(self, path: str, body: dict):
+        discovery, _ = self._call(path, body)
         return self._report(discovery)
 
     def _ensure_heartbeat(self) -> None:
