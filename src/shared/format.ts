@@ -113,11 +113,8 @@ export function formatByKey(key: string, value: unknown): string {
     return value ? 'yes' : 'no';
   }
   if (typeof value === 'string') {
-    if (/^\d{4}-\d\d-\d\dT\d\d:\d\d/.test(value)) {
-      const date = new Date(value);
-      if (!Number.isNaN(date.getTime())) {
-        return formatDateTime(value);
-      }
+    if (/^\d{4}-\d\d-\d\dT\d\d:\d\d/.test(value) && toDate(value)) {
+      return formatDateTime(value);
     }
     return value;
   }
@@ -214,11 +211,8 @@ export interface IClockOptions {
  * "9:28 PM EST"; the weekday is added when it is not today: "Tue 09:12 CET".
  */
 export function formatClock(iso: string | number | null | undefined, options: IClockOptions = {}): string {
-  if (iso === null || iso === undefined) {
-    return '—';
-  }
-  const date = new Date(iso);
-  if (Number.isNaN(date.getTime())) {
+  const date = toDate(iso);
+  if (!date) {
     return '—';
   }
   const base: Intl.DateTimeFormatOptions = { hour: '2-digit', minute: '2-digit', timeZoneName: 'short', timeZone: options.timeZone };
@@ -230,11 +224,8 @@ export function formatClock(iso: string | number | null | undefined, options: IC
 
 /** A date and time in the user's locale with the zone: "30 Nov 2026, 21:28 CET". */
 export function formatDateTime(iso: string | number | null | undefined, options: IClockOptions = {}): string {
-  if (iso === null || iso === undefined) {
-    return '—';
-  }
-  const date = new Date(iso);
-  if (Number.isNaN(date.getTime())) {
+  const date = toDate(iso);
+  if (!date) {
     return '—';
   }
   return new Intl.DateTimeFormat(options.locale, {
@@ -242,6 +233,15 @@ export function formatDateTime(iso: string | number | null | undefined, options:
     timeStyle: 'short',
     timeZone: options.timeZone
   }).format(date) + ` ${zoneName(date, options)}`;
+}
+
+/** A valid Date, or null for a missing or unparseable time. */
+function toDate(iso: string | number | null | undefined): Date | null {
+  if (iso === null || iso === undefined) {
+    return null;
+  }
+  const date = new Date(iso);
+  return Number.isNaN(date.getTime()) ? null : date;
 }
 
 function zoneName(date: Date, options: IClockOptions): string {
