@@ -1,5 +1,5 @@
 import { candidateText, finishWithResponse } from './google';
-import { cachedProxy, observeIterator, requestFacts, safely } from './observe';
+import { cachedProxy, observeIterator, requestFacts, safely, wrappedClients } from './observe';
 import type { CallRecorder, TrackOptions, VigiloRuntime } from './runtime';
 import { sessionProxy } from './sessions';
 import { googleRequest, type Extracted } from './text';
@@ -108,17 +108,11 @@ function wrapSession<T extends object>(rt: VigiloRuntime, session: T, scope: Tra
   );
 }
 
-/** Answered `true` by a wrapped legacy model, also one made by a wrapped GoogleGenerativeAI: wrap() leaves it as it is. */
-export const LEGACY_WRAPPED = Symbol('vigilo.legacyWrapped');
-
 /** A Proxy of a legacy GenerativeModel: generateContent(Stream) observed, startChat() sessions wrapped. */
 export function wrapLegacyModel<T extends object>(rt: VigiloRuntime, model: T, scope?: TrackOptions): T {
   const made = new Map<string | symbol, any>();
   return new Proxy(model, {
     get(target, prop, receiver) {
-      if (prop === LEGACY_WRAPPED) {
-        return true;
-      }
       const value: any = Reflect.get(target, prop, receiver);
       if (typeof value !== 'function' || (prop !== 'generateContent' && prop !== 'generateContentStream' && prop !== 'startChat')) {
         return value;
@@ -145,7 +139,12 @@ export function wrapLegacyFactory<T extends object>(rt: VigiloRuntime, factory: 
       if (typeof value !== 'function' || (prop !== 'getGenerativeModel' && prop !== 'getGenerativeModelFromCachedContent')) {
         return value;
       }
-      return (...args: any[]) => cachedProxy(cache, value.apply(target, args), m => wrapLegacyModel(rt, m, scope));
+      return (...args: any[]) =>
+        cachedProxy(cache, value.apply(target, args), m => {
+          const proxy = wrapLegacyModel(rt, m, scope);
+          wrappedClients.add(proxy); // wrapped already: wrap(model) leaves it as it is
+          return proxy;
+        });
     }
   });
 }

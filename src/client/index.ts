@@ -12,8 +12,8 @@
 import { wrapAnthropic } from './anthropic';
 import type { VigiloClientOptions } from './config';
 import { wrapGoogle } from './google';
-import { isLegacyFactory, isLegacyModel, LEGACY_WRAPPED, wrapLegacyFactory, wrapLegacyModel } from './googleLegacy';
-import { clientKind } from './observe';
+import { isLegacyFactory, isLegacyModel, wrapLegacyFactory, wrapLegacyModel } from './googleLegacy';
+import { clientKind, wrappedClients } from './observe';
 import { wrapOpenAI } from './openai';
 export { summarizeWithModel, type ModelSummary, type ModelSummaryOptions } from './summarize';
 import { getRuntime, VigiloBudgetExceededError, type TrackOptions } from './runtime';
@@ -30,7 +30,7 @@ export type { TrackOptions, VigiloClientOptions, TelemetryStats };
  */
 export function wrap<T extends object>(client: T, options?: TrackOptions): T {
   const rt = getRuntime();
-  if (wrapped.has(client) || (client as any)[LEGACY_WRAPPED] === true) {
+  if (wrappedClients.has(client)) {
     // Wrapping twice would count every call twice.
     return client;
   }
@@ -56,11 +56,9 @@ export function wrap<T extends object>(client: T, options?: TrackOptions): T {
         'vigilo.wrap() takes an OpenAI, Anthropic (@anthropic-ai/sdk) or GoogleGenAI (@google/genai) client, or a GoogleGenerativeAI or GenerativeModel (@google/generative-ai).'
       );
   }
-  wrapped.add(proxy);
+  wrappedClients.add(proxy);
   return proxy;
 }
-
-const wrapped = new WeakSet<object>();
 
 function legacyGemini(client: unknown): 'legacy-model' | 'legacy-factory' | null {
   return isLegacyModel(client) ? 'legacy-model' : isLegacyFactory(client) ? 'legacy-factory' : null;

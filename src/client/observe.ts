@@ -135,6 +135,9 @@ export function estimateTokens(text: string): number {
   return Math.ceil(text.length / 4);
 }
 
+/** Every proxy wrap() made, and the models a wrapped GoogleGenerativeAI made: wrap() returns these as they are. */
+export const wrappedClients = new WeakSet<object>();
+
 /** Cache proxies per target so `wrapped.chat === wrapped.chat`. */
 export function cachedProxy<T extends object>(cache: WeakMap<object, any>, target: T, make: (t: T) => T): T {
   let p = cache.get(target);
