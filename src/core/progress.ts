@@ -17,6 +17,7 @@
  *    Kaggle GPU quota left); the idle cut-off is named when it comes first.
  *    A margin keeps the verdict from flapping around the limit.
  */
+import { median } from './llm/trend';
 
 export interface ProgressFact {
   /** The kernel's id for the bar ("tqdm:1403…", "explicit:train"). */
@@ -201,12 +202,6 @@ export interface EstimateOptions {
   stallFraction?: number;
   /** ...and at least this long (default 15 min: an evaluation pass is not a stall). */
   minStallMs?: number;
-}
-
-function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
 /** Index of the first point after warm-up: intervals slower than half the steady rate at the start are cut. */
