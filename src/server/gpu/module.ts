@@ -79,7 +79,8 @@ export function gpuModule(ctx: SidecarContext, options: GpuModuleOptions): Sidec
   let lastAppsMs = 0;
   const appsEvery = options.appsIntervalMs ?? Math.max(5000, options.intervalMs * 10);
   /** Latest torch facts per kernel, with each device's allocated bytes over the last heartbeats. */
-  const torchByKernel = new Map<string, { facts: TorchFacts; atMs: number; allocated: Map<number, number[]> }>();
+  type TorchReport = { facts: TorchFacts; atMs: number; allocated: Map<number, number[]> };
+  const torchByKernel = new Map<string, TorchReport>();
   const TORCH_HISTORY = 30;
   const unsubscribeBeats = ctx.kernels.onBeat(beat => {
     if (!beat.torch) return;
@@ -111,10 +112,15 @@ export function gpuModule(ctx: SidecarContext, options: GpuModuleOptions): Sidec
     return view;
   }
 
-  /** PyTorch's view of a device from the kernels that reported one (freshest first). */
-  function torchView(device: GpuDevice, count: number): GpuDevice['torch'] {
-    const alive = new Set(ctx.kernels.tasks().filter(t => t.alive).map(t => t.kernelId));
-    const entries = [...torchByKernel.entries()].filter(([id]) => alive.has(id)).sort((a, b) => b[1].atMs - a[1].atMs);
+  type TorchEntry = [kernelId: string, report: TorchReport];
+  /** The torch facts of the kernels still alive, freshest first (once per publish, for every device). */
+  function aliveTorch(kernels: ReadonlyArray<{ kernelId: string; alive: boolean }>): TorchEntry[] {
+    const alive = new Set(kernels.filter(t => t.alive).map(t => t.kernelId));
+    return [...torchByKernel.entries()].filter(([id]) => alive.has(id)).sort((a, b) => b[1].atMs - a[1].atMs);
+  }
+
+  /** PyTorch's view of a device from the kernels that reported one (`entries` from aliveTorch). */
+  function torchView(device: GpuDevice, count: number, entries: readonly TorchEntry[]): GpuDevice['torch'] {
     for (const [kernelId, entry] of entries) {
       const devs = entry.facts.devices;
       const match = devs.find(d => d.uuid && d.uuid === device.uuid) ?? (devs.some(d => d.uuid) ? undefined : devs.length === 1 && count === 1 ? devs[0] : devs.find(d => d.index === device.index));
@@ -171,6 +177,7 @@ export function gpuModule(ctx: SidecarContext, options: GpuModuleOptions): Sidec
 
   function publish(state: ReaderState): void {
     const kernels = ctx.kernels.tasks();
+    const torchEntries = aliveTorch(kernels);
     const status: GpuSection['status'] = state.status === 'streaming' ? 'ok' : state.status === 'unavailable' ? 'unavailable' : state.status === 'starting' ? 'pending' : 'error';
     const section: GpuSection = {
       status,
@@ -181,7 +188,7 @@ export function gpuModule(ctx: SidecarContext, options: GpuModuleOptions): Sidec
           const kernelId = kernelOfPid(p.pid, kernels);
           return kernelId ? { ...p, kernelId } : p;
         }),
-        torch: torchAlert(d, torchView(d, devices.length))
+        torch: torchAlert(d, torchView(d, devices.length, torchEntries))
       })),
       sampledAt,
       reader: {
