@@ -110,7 +110,7 @@ class ProgressBoard:
         if not boards:
             cls.close = cls.close._vigilo_original
 
-    def _tqdm_fact(self, bar, now_wall: float) -> Optional[dict]:
+    def _tqdm_fact(self, bar) -> Optional[dict]:
         if getattr(bar, "disable", False) or not hasattr(bar, "n"):
             return None
         start = getattr(bar, "start_t", None)
@@ -129,9 +129,7 @@ class ProgressBoard:
         }
 
     def _remember_closed(self, bar) -> None:
-        if getattr(bar, "disable", False) or not hasattr(bar, "start_t"):
-            return
-        fact = self._tqdm_fact(bar, time.time())
+        fact = self._tqdm_fact(bar) if hasattr(bar, "start_t") else None
         if fact is None:
             return
         now = self._clock()
@@ -154,11 +152,10 @@ class ProgressBoard:
                 continue
         else:
             return []
-        now_wall = time.time()
         facts = []
         for bar in bars:
             try:
-                fact = self._tqdm_fact(bar, now_wall)
+                fact = self._tqdm_fact(bar)
             except Exception:
                 fact = None
             if fact is not None:
