@@ -181,6 +181,11 @@ export function limitReasons(profile: PlatformProfile): Record<ProfileField, str
   return out;
 }
 
+/** "gpu (Tesla T4)", "tpu", "unknown": an accelerator in words. */
+export function acceleratorWords(a: Pick<AcceleratorInfo, 'kind' | 'model'>): string {
+  return `${a.kind}${a.model ? ` (${a.model})` : ''}`;
+}
+
 /**
  * A real change of accelerator between two settled readings, or null. A
  * reading that only adds what the earlier one lacked (the model nvidia-smi
@@ -192,10 +197,9 @@ export function acceleratorChange(
   after: Pick<AcceleratorInfo, 'kind' | 'model' | 'count'>
 ): { from: string; to: string } | null {
   if (!before || after.kind === 'unknown' || before.kind === 'unknown') return null;
-  const words = (a: Pick<AcceleratorInfo, 'kind' | 'model'>) => `${a.kind}${a.model ? ` (${a.model})` : ''}`;
   const differs =
     before.kind !== after.kind ||
     (before.model !== null && after.model !== null && before.model !== after.model) ||
     (before.count !== null && after.count !== null && before.count !== after.count && before.model !== null && after.model !== null);
-  return differs ? { from: words(before), to: words(after) } : null;
+  return differs ? { from: acceleratorWords(before), to: acceleratorWords(after) } : null;
 }

@@ -1,6 +1,6 @@
 import { ProfileBody, ProfileResponse, type GpuSection, type PlatformInfo } from '../../shared/api';
 import { UnitParseError } from '../../core/units';
-import { acceleratorChange, limitReasons, type PlatformProfile } from '../../core/profiles';
+import { acceleratorChange, acceleratorWords, limitReasons, type PlatformProfile } from '../../core/profiles';
 import { intervalCollector } from '../core/collector';
 import type { SidecarContext } from '../core/context';
 import { ApiError } from '../core/errors';
@@ -62,7 +62,7 @@ export function platformModule(ctx: SidecarContext, deps: PlatformModuleDeps): S
           variant: profile.variant,
           sessionLifetimeS: profile.fields.sessionLifetime.value,
           idleCutoffS: profile.fields.idleCutoff.value,
-          basis: `${profile.variant} for ${info.name} with accelerator ${info.accelerator?.kind ?? 'unknown'}${info.accelerator?.model ? ` (${info.accelerator.model})` : ''}: ${(info.accelerator?.evidence ?? []).join('; ') || 'no evidence yet'}`,
+          basis: `${profile.variant} for ${info.name} with accelerator ${acceleratorWords(info.accelerator ?? { kind: 'unknown', model: null })}: ${(info.accelerator?.evidence ?? []).join('; ') || 'no evidence yet'}`,
           reasons: limitReasons(profile)
         },
         checkedAt: new Date(ctx.clock.now()).toISOString()
