@@ -12,9 +12,9 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import os from 'node:os';
 import { join } from 'node:path';
 import { ROOT } from './lib.mjs';
+import { machine } from './llm-lib.mjs';
 
 const require = createRequire(import.meta.url);
 const ev = require(join(ROOT, 'dist', 'core', 'predictionEval.js'));
@@ -24,7 +24,7 @@ const mean = xs => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN)
 const lines = [];
 const t0 = performance.now();
 lines.push(
-  `Machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}. ` +
+  `Machine: ${machine()}. ` +
     'Every trace is replayed sample by sample through the functions the sidecar runs (1 Hz VRAM samples, 10 s heartbeats); noise is seeded, so the figures repeat exactly. ' +
     'No published VRAM time series was found with the `search` tool (public code and pages hold single nvidia-smi readings, not logs), so the VRAM traces are synthetic, shaped after the patterns the issue names.',
   ''
