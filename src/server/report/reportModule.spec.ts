@@ -72,4 +72,42 @@ describe('GET /report and GET /metrics/prometheus on a running sidecar', () => {
     // No checkpoint route among the siblings: the report says so plainly.
     expect(body.text).toMatch(/Checkpoints\s+not available in this sidecar yet/);
   });
+
+  it('draws the VRAM chart from the GPU module\'s own series (GET /gpu/history, in process)', async () => {
+    await sidecar.stop();
+    const asked: number[] = [];
+    const start = Date.parse('2026-11-30T12:00:00Z');
+    const samples = Array.from({ length: 181 }, (_, i) => ({ t: new Date(start + i * 1000).toISOString(), usedMiB: 2000 + 10 * i }));
+    const siblings = [
+      {
+        name: 'gpu-stub',
+        routes: [
+          jsonRoute({
+            method: 'get',
+            path: '/gpu/history',
+            summary: '',
+            response: z.any(),
+            query: z.object({ limit: z.coerce.number() }),
+            handler: ({ query }) => {
+              asked.push(query.limit);
+              return { gpus: [{ uuid: 'GPU-a', samples }] };
+            }
+          })
+        ]
+      }
+    ];
+    sidecar = new Sidecar({
+      config: { host: '127.0.0.1', port: 0, dataDir: join(dir, 'data3'), fsRoot: dir, intervalMs: 1000, heartbeatIntervalS: 10, version: '0.1.0', env: {} },
+      token: 'report-token',
+      clock: new ManualClock(Date.now()),
+      modules: ctx => [reportModule(ctx, () => currentStatus(ctx), { siblings: () => siblings })]
+    });
+    url = (await sidecar.start()).url;
+    const device = { index: 0, uuid: 'GPU-a', name: 'Tesla T4', memoryTotalMiB: 15360, memoryUsedMiB: 3800, utilizationPercent: 90, temperatureC: 60, powerW: 40 };
+    sidecar.ctx.snapshot.update('gpu', { status: 'ok', devices: [device], sampledAt: samples[180].t });
+    const body = (await (await fetch(`${url}/report`, { headers: auth })).json()) as { text: string; html: string };
+    expect(asked).toEqual([600]);
+    expect(body.html).toContain('<polyline');
+    expect(body.html).toContain('VRAM, last 3 min');
+  });
 });

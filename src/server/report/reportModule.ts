@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { prometheusText } from '../../core/prometheus';
 import { buildReport, renderHtml, renderText, type ReportLlm, type ReportVramPoint } from '../../core/report';
-import type { GpuSection, StatusResponse } from '../../shared/api';
+import type { StatusResponse } from '../../shared/api';
 import type { CheckpointsResponse } from '../../shared/checkpoint-api';
 import { utcDayKey, isoWeekKey } from '../../shared/costBuckets';
 import type { ConversationHealth, LlmCostResponse } from '../../shared/llm-api';
@@ -16,13 +16,13 @@ export const ReportResponse = z.object({
   html: z.string()
 });
 
-/** VRAM samples kept per GPU for the report's chart (10 minutes at 1 Hz). */
+/** VRAM samples per GPU the report's chart shows (10 minutes at 1 Hz). */
 const REPORT_VRAM_POINTS = 600;
 
 export interface ReportModuleOptions {
   /**
    * The sidecar's other modules: the report reads their GET routes in process
-   * (/llm/cost, /llm/conversations, /checkpoints), so it shows the very
+   * (/gpu/history, /llm/cost, /llm/conversations, /checkpoints), so it shows the very
    * figures the API serves, and says nothing when a capability is absent.
    */
   siblings?: () => SidecarModule[];
@@ -35,29 +35,6 @@ export interface ReportModuleOptions {
  * snapshot for a Prometheus scraper.
  */
 export function reportModule(ctx: SidecarContext, status: () => StatusResponse, options: ReportModuleOptions = {}): SidecarModule {
-  // The report's own short VRAM series, appended when the GPU section gets a new sample.
-  const vram = new Map<string, ReportVramPoint[]>();
-  let lastSampledAt: string | null = null;
-  ctx.snapshot.onUpdate(() => {
-    const gpu = ctx.snapshot.get('gpu') as GpuSection | undefined;
-    if (!gpu || gpu.status !== 'ok' || !gpu.sampledAt || gpu.sampledAt === lastSampledAt) {
-      return;
-    }
-    lastSampledAt = gpu.sampledAt;
-    const t = Date.parse(gpu.sampledAt);
-    for (const d of gpu.devices) {
-      if (d.memoryUsedMiB === null) {
-        continue;
-      }
-      const list = vram.get(d.uuid) ?? [];
-      list.push({ t, usedMiB: d.memoryUsedMiB });
-      if (list.length > REPORT_VRAM_POINTS) {
-        list.splice(0, list.length - REPORT_VRAM_POINTS);
-      }
-      vram.set(d.uuid, list);
-    }
-  });
-
   /** A sibling's GET route answered in process; undefined when no module serves it. */
   async function read<T>(path: string, query: Record<string, string> = {}): Promise<T | undefined> {
     for (const module of options.siblings?.() ?? []) {
@@ -94,6 +71,14 @@ export function reportModule(ctx: SidecarContext, status: () => StatusResponse, 
     };
   }
 
+  /** The last VRAM samples per GPU, from the GPU module's own ring (GET /gpu/history). */
+  async function vramHistory(): Promise<Record<string, ReportVramPoint[]>> {
+    const history = await read<{ gpus: Array<{ uuid: string; samples: Array<{ t: string; usedMiB: number }> }> }>('/gpu/history', {
+      limit: String(REPORT_VRAM_POINTS)
+    });
+    return Object.fromEntries((history?.gpus ?? []).map(g => [g.uuid, g.samples.map(p => ({ t: Date.parse(p.t), usedMiB: p.usedMiB }))]));
+  }
+
   async function checkpoints(): Promise<CheckpointsResponse['status'] | null> {
     try {
       return (await read<CheckpointsResponse>('/checkpoints'))?.status ?? null;
@@ -123,7 +108,7 @@ export function reportModule(ctx: SidecarContext, status: () => StatusResponse, 
           const report = buildReport({
             status: status(),
             snapshot,
-            vramHistory: Object.fromEntries(vram),
+            vramHistory: await vramHistory(),
             llm,
             checkpoints: options.siblings ? await checkpoints() : undefined
           });
