@@ -73,6 +73,23 @@ def _error(excinfo) -> dict:
     return json.loads(excinfo.value.response.body)["error"]
 
 
+def _fake_sidecar(data_dir: Path, app: tornado.web.Application, token: str, server_class=HTTPServer):
+    """A tornado app on a free loopback port, announced in ``data_dir/sidecar.json`` under
+    this process's pid (the test removes the file: the data-dir fixture must not SIGTERM us)."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(8)
+    sock.setblocking(False)
+    port = sock.getsockname()[1]
+    server = server_class(app)
+    server.add_sockets([sock])
+    data_dir.mkdir(parents=True, exist_ok=True)
+    (data_dir / "sidecar.json").write_text(
+        json.dumps({"url": f"http://127.0.0.1:{port}", "port": port, "pid": os.getpid(), "token": token})
+    )
+    return server, port
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -122,17 +139,7 @@ async def test_proxy_sends_only_the_sidecar_token_never_the_browser_headers(jp_f
             seen.append({"path": path, "query": self.request.query, "headers": dict(self.request.headers)})
             self.write({"ok": True})
 
-    server = HTTPServer(tornado.web.Application([(r"/(.*)", Recorder)]))
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(8)
-    sock.setblocking(False)
-    server.add_sockets([sock])
-    port = sock.getsockname()[1]
-    vigilo_data_dir.mkdir(parents=True, exist_ok=True)
-    (vigilo_data_dir / "sidecar.json").write_text(
-        json.dumps({"url": f"http://127.0.0.1:{port}", "port": port, "pid": os.getpid(), "token": "sidecar-secret"})
-    )
+    server, port = _fake_sidecar(vigilo_data_dir, tornado.web.Application([(r"/(.*)", Recorder)]), "sidecar-secret")
     try:
         response = await jp_fetch(
             "vigilo",
@@ -378,21 +385,12 @@ async def test_the_proxy_reuses_one_connection_to_the_sidecar_and_rereads_sideca
             self.write({"port": self.application.settings["port"]})
 
     servers = []
-    vigilo_data_dir.mkdir(parents=True, exist_ok=True)
 
     def serve() -> int:
-        sock = socket.socket()
-        sock.bind(("127.0.0.1", 0))
-        sock.listen(8)
-        sock.setblocking(False)
-        port = sock.getsockname()[1]
-        server = Counting(tornado.web.Application([(r"/metrics", Hello)], port=port))
-        server.port = port
-        server.add_sockets([sock])
+        app = tornado.web.Application([(r"/metrics", Hello)])
+        server, port = _fake_sidecar(vigilo_data_dir, app, f"t{len(servers)}", server_class=Counting)
+        app.settings["port"] = server.port = port
         servers.append(server)
-        (vigilo_data_dir / "sidecar.json").write_text(
-            json.dumps({"url": f"http://127.0.0.1:{port}", "port": port, "pid": os.getpid(), "token": f"t{port}"})
-        )
         return port
 
     reads = []
