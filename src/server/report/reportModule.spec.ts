@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../core/clock';
 import { currentStatus } from '../core/coreModule';
+import type { SidecarModule } from '../core/module';
 import { Sidecar } from '../sidecar';
 import { z } from 'zod';
 import { jsonRoute } from '../core/route';
@@ -32,6 +33,18 @@ describe('GET /report and GET /metrics/prometheus on a running sidecar', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
+  /** Stop the default sidecar and start one whose report reads these sibling modules. */
+  async function restartWithSiblings(siblings: SidecarModule[], dataDir: string): Promise<void> {
+    await sidecar.stop();
+    sidecar = new Sidecar({
+      config: { host: '127.0.0.1', port: 0, dataDir: join(dir, dataDir), fsRoot: dir, intervalMs: 1000, heartbeatIntervalS: 10, version: '0.1.0', env: {} },
+      token: 'report-token',
+      clock: new ManualClock(Date.now()),
+      modules: ctx => [reportModule(ctx, () => currentStatus(ctx), { siblings: () => siblings })]
+    });
+    url = (await sidecar.start()).url;
+  }
+
   it('renders the report as text and HTML in one answer, with the GPU reason', async () => {
     const body = (await (await fetch(`${url}/report`, { headers: auth })).json()) as { text: string; html: string };
     expect(body.text).toMatch(/GPU\s+unavailable: nvidia-smi not found on PATH/);
@@ -48,7 +61,6 @@ describe('GET /report and GET /metrics/prometheus on a running sidecar', () => {
   });
 
   it('reads LLM spend and the worst conversation from the sibling modules, in process', async () => {
-    await sidecar.stop();
     const today = new Date().toISOString().slice(0, 10);
     const bucket = (key: string) => ({ key, calls: 4, costUsd: 0.82, unpricedCalls: 0, inputTokens: 1000, outputTokens: 100 });
     const siblings = [
@@ -60,13 +72,7 @@ describe('GET /report and GET /metrics/prometheus on a running sidecar', () => {
         ]
       }
     ];
-    sidecar = new Sidecar({
-      config: { host: '127.0.0.1', port: 0, dataDir: join(dir, 'data2'), fsRoot: dir, intervalMs: 1000, heartbeatIntervalS: 10, version: '0.1.0', env: {} },
-      token: 'report-token',
-      clock: new ManualClock(Date.now()),
-      modules: ctx => [reportModule(ctx, () => currentStatus(ctx), { siblings: () => siblings })]
-    });
-    url = (await sidecar.start()).url;
+    await restartWithSiblings(siblings, 'data2');
     const body = (await (await fetch(`${url}/report`, { headers: auth })).json()) as { text: string; html: string };
     expect(body.text).toMatch(/Spend today \(UTC\)\s+\$0\.820 · 4 calls/);
     // No checkpoint route among the siblings: the report says so plainly.
@@ -74,7 +80,6 @@ describe('GET /report and GET /metrics/prometheus on a running sidecar', () => {
   });
 
   it('draws the VRAM chart from the GPU module\'s own series (GET /gpu/history, in process)', async () => {
-    await sidecar.stop();
     const asked: number[] = [];
     const start = Date.parse('2026-11-30T12:00:00Z');
     const samples = Array.from({ length: 181 }, (_, i) => ({ t: new Date(start + i * 1000).toISOString(), usedMiB: 2000 + 10 * i }));
@@ -96,13 +101,7 @@ describe('GET /report and GET /metrics/prometheus on a running sidecar', () => {
         ]
       }
     ];
-    sidecar = new Sidecar({
-      config: { host: '127.0.0.1', port: 0, dataDir: join(dir, 'data3'), fsRoot: dir, intervalMs: 1000, heartbeatIntervalS: 10, version: '0.1.0', env: {} },
-      token: 'report-token',
-      clock: new ManualClock(Date.now()),
-      modules: ctx => [reportModule(ctx, () => currentStatus(ctx), { siblings: () => siblings })]
-    });
-    url = (await sidecar.start()).url;
+    await restartWithSiblings(siblings, 'data3');
     const device = { index: 0, uuid: 'GPU-a', name: 'Tesla T4', memoryTotalMiB: 15360, memoryUsedMiB: 3800, utilizationPercent: 90, temperatureC: 60, powerW: 40 };
     sidecar.ctx.snapshot.update('gpu', { status: 'ok', devices: [device], sampledAt: samples[180].t });
     const body = (await (await fetch(`${url}/report`, { headers: auth })).json()) as { text: string; html: string };
