@@ -10,7 +10,7 @@ function schemaOf(type: z.ZodType, io: 'input' | 'output' = 'output'): unknown {
 }
 
 /** "/llm/health/:conversationId" → "/llm/health/{conversationId}" */
-export function openapiPath(path: string): string {
+function openapiPath(path: string): string {
   return path.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
 }
 
