@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { MetricsSnapshot, StatusResponse } from '../shared/api';
-import { buildReport, renderHtml, renderText, reportSections } from './report';
+import { buildReport, renderHtml, renderText } from './report';
 
 const status: StatusResponse = {
   name: 'vigilo',
@@ -118,12 +118,15 @@ describe('the %vigilo report (Colab/Kaggle output-cell dashboard)', () => {
 
   it('says why the GPU section is empty, and that a local runtime has no time limit', () => {
     const text = renderText(
-      reportSections({ ...status, platform: { name: 'local', evidence: ['none'] } }, {
-        ...colab,
-        session: undefined,
-        idle: undefined,
-        storage: undefined,
-        gpu: { status: 'unavailable', reason: 'nvidia-smi not found on PATH', devices: [], sampledAt: null }
+      buildReport({
+        status: { ...status, platform: { name: 'local', evidence: ['none'] } },
+        snapshot: {
+          ...colab,
+          session: undefined,
+          idle: undefined,
+          storage: undefined,
+          gpu: { status: 'unavailable', reason: 'nvidia-smi not found on PATH', devices: [], sampledAt: null }
+        }
       })
     );
     expect(text).toMatch(/GPU\s+unavailable: nvidia-smi not found on PATH/);
@@ -132,7 +135,9 @@ describe('the %vigilo report (Colab/Kaggle output-cell dashboard)', () => {
   });
 
   it('escapes HTML from the sidecar figures', () => {
-    const html = renderHtml(reportSections({ ...status, platform: { name: 'local', evidence: ['<script>x</script>'] }, version: '<b>1</b>' }, { takenAt: '', sidecar: colab.sidecar }));
+    const html = renderHtml(
+      buildReport({ status: { ...status, platform: { name: 'local', evidence: ['<script>x</script>'] }, version: '<b>1</b>' }, snapshot: { takenAt: '', sidecar: colab.sidecar } })
+    );
     expect(html).not.toContain('<b>1');
     expect(html).toContain('&lt;b&gt;1');
   });

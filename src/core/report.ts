@@ -261,11 +261,6 @@ function acceleratorText(snapshot: MetricsSnapshot, status: StatusResponse): str
   return a.kind === 'none' ? ' · no accelerator' : ` · ${a.model ?? a.kind}${(a.count ?? 0) > 1 ? ` ×${a.count}` : ''}`;
 }
 
-/** Kept for callers that only have the status and the snapshot. */
-export function reportSections(status: StatusResponse, snapshot: MetricsSnapshot): ReportSection[] {
-  return buildReport({ status, snapshot }).sections;
-}
-
 function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, c => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string);
 }
@@ -276,8 +271,7 @@ function textBar(percent: number | null, width = 20): string {
   return `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}]`;
 }
 
-export function renderText(input: Report | ReportSection[]): string {
-  const report: Report = Array.isArray(input) ? { verdict: { text: '', level: 'ok' }, sections: input } : input;
+export function renderText(report: Report): string {
   const width = Math.max(...report.sections.flatMap(s => s.rows.map(r => r.label.length)), 8);
   const mark = (l: ReportLevel | undefined): string => (l === 'bad' ? '!!' : l === 'warn' ? ' !' : '  ');
   const lines: string[] = [];
@@ -323,8 +317,7 @@ function htmlChart(chart: NonNullable<ReportRow['chart']>): string {
   );
 }
 
-export function renderHtml(input: Report | ReportSection[]): string {
-  const report: Report = Array.isArray(input) ? { verdict: { text: '', level: 'ok' }, sections: input } : input;
+export function renderHtml(report: Report): string {
   const verdict = report.verdict.text
     ? `<div class="vigilo-verdict" style="margin:2px 0 10px;padding:7px 10px;border-left:4px solid ${COLORS[report.verdict.level]};background:${TRACK.replace('0.28', '0.12')};border-radius:3px;font-size:15px;font-weight:600;${report.verdict.level === 'ok' ? '' : `color:${COLORS[report.verdict.level]}`}"><span class="vigilo-live">${escapeHtml(report.verdict.text)}</span></div>`
     : '';
