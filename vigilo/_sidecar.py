@@ -112,8 +112,8 @@ def wheel_node() -> Optional[str]:
     return None
 
 
-def _node_version(node: str) -> "tuple[int, str]":
-    """(major, "vX.Y.Z") of a node binary, or NodeNotFoundError saying why it is unusable."""
+def _node_version(node: str) -> None:
+    """Check that a node binary runs and is recent enough, or NodeNotFoundError saying why it is unusable."""
     try:
         out = subprocess.run([node, "--version"], capture_output=True, text=True, timeout=10).stdout.strip()
         major = int(out.lstrip("v").split(".")[0])
@@ -121,7 +121,6 @@ def _node_version(node: str) -> "tuple[int, str]":
         raise NodeNotFoundError(f"{node} did not run: {err}") from err
     if major < MIN_NODE_MAJOR:
         raise NodeNotFoundError(f"{node} is {out}")
-    return major, out
 
 
 def find_node() -> str:
