@@ -3,8 +3,7 @@
 // /proc/<pid>/stat cutime/cstime), over a quiet period at the default 2 s sampling.
 //   node bench/idle-cpu.mjs [--seconds 60]
 // Needs the build (npm run build:node). BENCH_SIDECAR_CJS=<bundle> measures another build.
-import { procStatFields, startSidecar } from './lib.mjs';
-import { cliArgs } from './lib.mjs';
+import { cliArgs, procStatFields, startSidecar } from './lib.mjs';
 
 const seconds = Number(cliArgs().seconds ?? 60);
 const USER_HZ = 100;
