@@ -33,7 +33,8 @@ _done: "set[tuple[str, str, str]]" = set()
 
 @functools.lru_cache(maxsize=1)
 def _targets() -> "list[tuple[str, str, str, str, Callable[[Any], Any]]]":
-    """(SDK root module, module, class, method, make) for every tracked method, sync and async."""
+    """(SDK name as in events, module, class, method, make) for every tracked method, sync and async. The SDK is
+    loaded when its ``_census.SDK_MODULES`` module is imported."""
     from . import _anthropic, _google, _google_legacy, _openai
     from ._wrapping import async_method, sync_method
 
@@ -52,20 +53,16 @@ def _targets() -> "list[tuple[str, str, str, str, Callable[[Any], Any]]]":
         ("anthropic", "anthropic.resources.messages", "AsyncMessages", "create", async_method(_anthropic.MESSAGES)),
         ("anthropic", "anthropic.resources.messages", "Messages", "stream", _anthropic._stream_helper(False)),
         ("anthropic", "anthropic.resources.messages", "AsyncMessages", "stream", _anthropic._stream_helper(True)),
-        ("google", "google.genai.models", "Models", "generate_content", sync_method(_google.PLAIN)),
-        ("google", "google.genai.models", "Models", "generate_content_stream", sync_method(_google.STREAM)),
-        ("google", "google.genai.models", "AsyncModels", "generate_content", async_method(_google.PLAIN)),
-        ("google", "google.genai.models", "AsyncModels", "generate_content_stream", async_method(_google.STREAM)),
-        ("google.generativeai", legacy, "GenerativeModel", "generate_content", _google_legacy.method(False)),
-        ("google.generativeai", legacy, "GenerativeModel", "generate_content_async", _google_legacy.method(True)),
+        ("google-genai", "google.genai.models", "Models", "generate_content", sync_method(_google.PLAIN)),
+        ("google-genai", "google.genai.models", "Models", "generate_content_stream", sync_method(_google.STREAM)),
+        ("google-genai", "google.genai.models", "AsyncModels", "generate_content", async_method(_google.PLAIN)),
+        ("google-genai", "google.genai.models", "AsyncModels", "generate_content_stream", async_method(_google.STREAM)),
+        ("google-generativeai", legacy, "GenerativeModel", "generate_content", _google_legacy.method(False)),
+        ("google-generativeai", legacy, "GenerativeModel", "generate_content_async", _google_legacy.method(True)),
     ]
 
 
-#: the SDK name (as in events) of each target's root module, for the untracked-calls count
-_SDK_OF_ROOT = {"openai": "openai", "anthropic": "anthropic", "google": "google-genai", "google.generativeai": "google-generativeai"}
-
-
-def _class_wrapper(func: Callable[..., Any], make: Callable[[Any], Any], sdk: str = "") -> Callable[..., Any]:
+def _class_wrapper(func: Callable[..., Any], make: Callable[[Any], Any], sdk: str) -> Callable[..., Any]:
     def call(self: Any, *args: Any, **kwargs: Any) -> Any:
         if not active():
             _census.untracked(sdk)  # it passes untracked: counted for the "untracked calls" signal, nothing else
@@ -101,9 +98,9 @@ def instrument_loaded_sdks() -> None:
         if all(t[1:4] in _done for t in targets):
             return
         with _lock:
-            for root, module_name, class_name, method, make in targets:
+            for sdk, module_name, class_name, method, make in targets:
                 key = (module_name, class_name, method)
-                if key in _done or root not in sys.modules or (root == "google" and "google.genai" not in sys.modules):
+                if key in _done or _census.SDK_MODULES[sdk] not in sys.modules:
                     continue
                 _done.add(key)
                 try:
@@ -111,7 +108,7 @@ def instrument_loaded_sdks() -> None:
                     func = cls.__dict__.get(method)
                     if func is None or not callable(func) or getattr(func, CLASS_MARK, False):
                         continue
-                    setattr(cls, method, _class_wrapper(func, make, _SDK_OF_ROOT.get(root, root)))
+                    setattr(cls, method, _class_wrapper(func, make, sdk))
                 except Exception as err:  # an SDK version laid out differently: those calls need wrap()
                     runtime().count("errors", error=f"track(): cannot instrument {module_name}.{class_name}.{method}: {type(err).__name__}: {err}")
     except Exception as err:
