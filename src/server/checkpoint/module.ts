@@ -31,13 +31,7 @@ export interface CheckpointModuleOptions extends Partial<EngineOptions> {
 
 const ListQuery = z.object({ limit: z.coerce.number().int().min(1).max(500).optional() }).strict();
 
-/** The engine of the running module, for other modules that report on checkpoints (session report). */
-export interface CheckpointFacts {
-  /** Newest verified checkpoint at or before a time (ms), from the database. */
-  latestVerifiedBefore(atMs: number): { step: number | null; time: string; path: string } | null;
-}
-
-export function checkpointModule(ctx: SidecarContext, options: CheckpointModuleOptions = {}): SidecarModule & { engine(): CheckpointEngine | null } {
+export function checkpointModule(ctx: SidecarContext, options: CheckpointModuleOptions = {}): SidecarModule {
   let store: CheckpointStore | null = null;
   let engine: CheckpointEngine | null = null;
   let timer: NodeJS.Timeout | null = null;
@@ -48,7 +42,6 @@ export function checkpointModule(ctx: SidecarContext, options: CheckpointModuleO
   };
   return {
     name: 'checkpoint',
-    engine: () => engine,
     async start() {
       store = new CheckpointStore(join(ctx.config.dataDir, CHECKPOINT_DB_FILE));
       engine = new CheckpointEngine(ctx, store, { stagingDir: join(ctx.config.dataDir, 'checkpoint-staging'), ...options });
