@@ -201,13 +201,12 @@ export class CheckpointEngine {
     }
   }
 
-  /** The folder that must exist before anything is written (never created by Vigilo). */
+  /**
+   * The folder that must exist before anything is written (never created by Vigilo): two levels
+   * above the run folder, i.e. Drive's MyDrive, /kaggle/working, or the configured folder's parent.
+   */
   private mustExist(dest: CheckpointDestination): string | undefined {
-    const root = this.ctx.config.fsRoot;
-    if (dest.kind === 'drive') return underRoot(root, '/content/drive/MyDrive');
-    if (dest.kind === 'kaggle') return underRoot(root, '/kaggle/working');
-    if (dest.kind === 'configured' && dest.path) return dirname(dirname(dest.path));
-    return undefined;
+    return dest.path ? dirname(dirname(dest.path)) : undefined;
   }
 
   private currentRun(): string {
@@ -229,10 +228,11 @@ export class CheckpointEngine {
         this.freeRefreshing = false;
       });
     }
-    if (this.order && !this.order.staged && now - this.order.orderedAtMs > (this.options.orderTimeoutMs ?? 10 * 60_000)) {
+    const orderTimeoutMs = this.options.orderTimeoutMs ?? 10 * 60_000;
+    if (this.order && !this.order.staged && now - this.order.orderedAtMs > orderTimeoutMs) {
       this.fail(
         this.order,
-        `the kernel did not reach vigilo.checkpoint.step() within ${Math.round((this.options.orderTimeoutMs ?? 600_000) / 60_000)} min of the request`,
+        `the kernel did not reach vigilo.checkpoint.step() within ${Math.round(orderTimeoutMs / 60_000)} min of the request`,
         'Call vigilo.checkpoint.step() inside the training loop (it costs microseconds), or run `%vigilo checkpoint now` while no cell is running.',
         true
       );
@@ -353,15 +353,15 @@ export class CheckpointEngine {
 
   watch(kernelId: string, watching: boolean, run?: string): void {
     if (watching) {
-      const where = this.destination(this.runName(run)).path;
-      if (where) void this.adopt(where, this.runName(run)).catch(error => this.ctx.log(`checkpoint manifest not read: ${String(error)}`));
+      const name = this.runName(run);
+      const dest = this.destination(name);
+      if (dest.path) void this.adopt(dest.path, name).catch(error => this.ctx.log(`checkpoint manifest not read: ${String(error)}`));
       const existing = this.watchers.get(kernelId);
-      this.watchers.set(kernelId, { run: this.runName(run), sinceMs: existing?.sinceMs ?? this.ctx.clock.now() });
-      const dest = this.destination(this.runName(run));
+      this.watchers.set(kernelId, { run: name, sinceMs: existing?.sinceMs ?? this.ctx.clock.now() });
       if (!dest.durable) {
         this.ctx.alerts.fire({
           ruleId: 'checkpoint.destination',
-          key: this.runName(run),
+          key: name,
           severity: 'warning',
           message: `Checkpoints have no durable destination: ${dest.reason}. ${dest.fix ?? ''}`.trim(),
           dedupeMs: 600_000
@@ -423,7 +423,7 @@ export class CheckpointEngine {
           : 'Fix the error in the save function; the previous checkpoint is intact.',
         !unpicklable
       );
-      return { accepted: false, id: order.id, message: order ? `save failed in the kernel: ${body.error}` : '' };
+      return { accepted: false, id: order.id, message: `save failed in the kernel: ${body.error}` };
     }
     const o = order;
     this.copying = this.copyOrder(o, body.stagingPath, body.name, body.saveS, body.keepSource ?? false).finally(() => {
