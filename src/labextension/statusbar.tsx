@@ -1,16 +1,31 @@
 import { ReactWidget, UseSignal } from '@jupyterlab/ui-components';
 import * as React from 'react';
-import { countdowns, verdict } from '../shared/dashboard';
+import type { PlatformName } from '../shared/api';
+import { countdowns, verdict, type IVerdict } from '../shared/dashboard';
 import { formatMoney, formatPercent, formatShortDuration, ratioPercent } from '../shared/format';
 import { vigiloIcon } from './icons';
 import { costText, findBucket, utcDayKey } from './llmFormat';
 import { DEFAULT_SETTINGS, type IVigiloModel, type IVigiloSettings, type IVigiloState } from './tokens';
 
+function platformOf(state: IVigiloState): PlatformName {
+  return state.metrics?.platform?.name ?? state.status?.platform.name ?? 'local';
+}
+
+/** The verdict on the latest figures; null before the first snapshot. */
+function verdictOf(state: IVigiloState): IVerdict | null {
+  return state.metrics ? verdict(state.metrics, platformOf(state)) : null;
+}
+
 /**
  * One line for the status bar: the soonest countdown, VRAM and today's LLM
  * spend, e.g. "10h57m · VRAM 53% · $0.82"; each part switchable in the settings.
+ * `v`: the state's verdict, when the caller has it already.
  */
-export function summarize(state: IVigiloState, parts: IVigiloSettings['statusBar'] = DEFAULT_SETTINGS.statusBar): string {
+export function summarize(
+  state: IVigiloState,
+  parts: IVigiloSettings['statusBar'] = DEFAULT_SETTINGS.statusBar,
+  v: IVerdict | null = verdictOf(state)
+): string {
   switch (state.connection) {
     case 'connecting':
       return 'Vigilo: connecting…';
@@ -27,16 +42,14 @@ export function summarize(state: IVigiloState, parts: IVigiloSettings['statusBar
   if (!metrics) {
     return 'Vigilo: waiting for data';
   }
-  const platform = metrics.platform?.name ?? state.status?.platform.name ?? 'local';
   const out: string[] = [];
   if (parts.countdown) {
     // Never the word "idle": JupyterLab shows the kernel's "Idle" in the same bar, and tools (Galata's runCell) look for it.
-    const v = verdict(metrics, platform);
-    const threat = v.threat;
+    const threat = v?.threat;
     if (threat && (threat.kind === 'oom' || threat.kind === 'vram')) {
       out.push(threat.kind === 'oom' ? `OOM ${formatShortDuration(threat.seconds)}` : threat.text);
     } else {
-      const soonest = countdowns(metrics, platform)
+      const soonest = countdowns(metrics, platformOf(state))
         .filter(c => c.remainingS !== null)
         .sort((a, b) => (a.remainingS ?? 0) - (b.remainingS ?? 0))[0];
       if (soonest) {
@@ -61,15 +74,13 @@ export function summarize(state: IVigiloState, parts: IVigiloSettings['statusBar
 }
 
 /** The status bar's tooltip: the verdict in full. */
-export function statusTitle(state: IVigiloState): string {
+export function statusTitle(state: IVigiloState, v: IVerdict | null = verdictOf(state)): string {
   if (state.reason) {
     return state.reason;
   }
-  const metrics = state.metrics;
-  if (!metrics) {
+  if (!v) {
     return 'Vigilo: open the panel';
   }
-  const v = verdict(metrics, metrics.platform?.name ?? state.status?.platform.name ?? 'local');
   return `Vigilo: ${v.text}. Click to open the panel.`;
 }
 
@@ -88,12 +99,14 @@ export class VigiloStatusItem extends ReactWidget {
       <UseSignal signal={this._model.changed} initialArgs={this._model.state}>
         {(_, state) => {
           const s = state ?? this._model.state;
-          const text = summarize(s, this._model.settings.statusBar);
+          // One verdict per render, shared by the line, the tooltip and the level.
+          const v = verdictOf(s);
+          const text = summarize(s, this._model.settings.statusBar, v);
           return (
             <div
               className={`jp-Vigilo-statusText jp-Vigilo-status-${s.connection}`}
-              title={statusTitle(s)}
-              data-level={s.metrics ? verdict(s.metrics, s.metrics.platform?.name ?? s.status?.platform.name ?? 'local').level : 'ok'}
+              title={statusTitle(s, v)}
+              data-level={v?.level ?? 'ok'}
               onClick={this._onClick}
             >
               <vigiloIcon.react tag="span" className="jp-Vigilo-statusIcon" />
