@@ -10,7 +10,7 @@ import { VERSION } from './version';
 
 // The bundle's entry is this file: the price-file worker loads the bundle and needs this export.
 export { parseLiteLLMText } from './llm/pricingConfig';
-import { shippedTable } from './llm/pricingConfig';
+import { buildTable } from './llm/pricingConfig';
 import { PRICING_TIMEOUT_MS } from './llm/pricingSource';
 import { describePricingUpdate, pricingUpdateSource, readPricingUpdate, updatePricing } from './llm/pricingUpdate';
 
@@ -129,8 +129,9 @@ async function pricingUpdateCommand(options: { from?: string; dataDir?: string }
     return 0;
   }
   const from = pricingUpdateSource(options.from, io.env);
+  // The table a sidecar would start with (shipped, the kept update, pricing.json), as llmModule builds it.
   const previous = readPricingUpdate(dataDir).update;
-  const current = { ...shippedTable().models, ...(previous?.models ?? {}) };
+  const current = buildTable(dataDir, previous ? { from: previous.from, models: previous.models, at: previous.fetchedAt } : null).models;
   try {
     const { result } = await updatePricing(dataDir, from, current, new Date());
     io.out(`${describePricingUpdate(result)}\nNo sidecar is running for ${dataDir}: the next one starts with these prices.`);
