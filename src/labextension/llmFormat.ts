@@ -6,11 +6,8 @@
 export { isoWeekKey, utcDayKey } from '../shared/costBuckets';
 import type { CostBucket, DayProviderBucket } from '../shared/llm-api';
 import { utcDayKey } from '../shared/costBuckets';
-
-
-/** Money and counts are formatted once for panel, status bar and report (src/shared/format.ts). */
-export { formatCount as formatTokens, formatMoney as formatUsd } from '../shared/format';
-import { formatMoney as formatUsd } from '../shared/format';
+// Money and counts are formatted once for panel, status bar and report.
+import { formatMoney } from '../shared/format';
 
 /**
  * A cost and the calls it leaves out: "$0.012", "$0.012 + 2 unpriced calls",
@@ -21,12 +18,12 @@ export function costText(costUsd: number | null, unpricedCalls: number): string 
   if (costUsd === null) {
     return unpricedCalls > 0 ? `unknown (${unpriced})` : 'unknown';
   }
-  return unpricedCalls > 0 ? `${formatUsd(costUsd)} + ${unpriced}` : formatUsd(costUsd);
+  return unpricedCalls > 0 ? `${formatMoney(costUsd)} + ${unpriced}` : formatMoney(costUsd);
 }
 
 /** The cost of one /llm/cost bucket, or "$0.00" when it has no calls (no bucket). */
 export function bucketText(bucket: CostBucket | undefined): string {
-  return bucket ? costText(bucket.costUsd, bucket.unpricedCalls) : formatUsd(0);
+  return bucket ? costText(bucket.costUsd, bucket.unpricedCalls) : formatMoney(0);
 }
 
 /** The bucket with this key, if any. */

@@ -35,7 +35,7 @@ async function sidecarMetrics(discovery: any): Promise<any> {
   }
 }
 
-/** The same money formatting the panel uses (src/labextension/llmFormat.ts `formatUsd`). */
+/** The same money formatting the panel uses (src/shared/format.ts `formatMoney`). */
 function usd(value: number): string {
   if (value === 0) {
     return '$0.00';

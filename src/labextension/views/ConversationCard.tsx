@@ -1,8 +1,7 @@
 /** One conversation's health: score with its status word, context bar, messages left, latency sparkline, cost per message, advice, "Copy summary". */
 import * as React from 'react';
-import { formatPercent } from '../../shared/format';
+import { formatMoney, formatPercent } from '../../shared/format';
 import type { ConversationHealth } from '../../shared/llm-api';
-import { formatUsd } from '../llmFormat';
 import { Bar, Ident, Row, Sparkline } from './common';
 
 const STATUS_WORDS: Record<ConversationHealth['status'], string> = { healthy: 'healthy', watch: 'watch', degrading: 'degrading' };
@@ -41,7 +40,7 @@ export function ConversationCard(props: {
         <span className={`jp-Vigilo-statusWord jp-mod-${level}`}>{STATUS_WORDS[c.status]}</span>
       </div>
       <p className="jp-Vigilo-llmModel" title={c.provider}>
-        <Ident text={c.model ?? 'unknown model'} /> · {c.calls} call{c.calls === 1 ? '' : 's'} · {formatUsd(c.costUsd)}
+        <Ident text={c.model ?? 'unknown model'} /> · {c.calls} call{c.calls === 1 ? '' : 's'} · {formatMoney(c.costUsd)}
       </p>
       <Row label="Context used" value={formatPercent(c.context.percent)} valueClass="jp-Vigilo-llmContextPercent" />
       <Bar percent={c.context.percent} label={`Context used by ${c.conversationId}`} />
@@ -58,7 +57,7 @@ export function ConversationCard(props: {
         }
         title={c.latency.rising ? 'Latency is rising with each message' : 'Latency of each call, oldest to newest'}
       />
-      <Row label="Per message" value={perMessage === null ? 'unknown' : formatUsd(perMessage)} valueClass="jp-Vigilo-llmPerMessage" />
+      <Row label="Per message" value={perMessage === null ? 'unknown' : formatMoney(perMessage)} valueClass="jp-Vigilo-llmPerMessage" />
       {c.reasons.length > 0 && (
         <ul className="jp-Vigilo-llmReasons">
           {c.reasons.map(reason => (
