@@ -18,10 +18,10 @@ from typing import Any, Callable, Iterator, Optional
 
 from ._context import active, current, track
 from ._delivery import runtime
+from ._wrapping import MARK as WRAPPED  # on an instance-patched method
 
 ATTR = "_vigilo_conversation_id"
 MARK = "__vigilo_session__"
-WRAPPED = "__vigilo_wrapped__"  # _wrapping.MARK, on an instance-patched method
 
 
 def session_id(session: Any) -> Optional[str]:
