@@ -29,6 +29,7 @@ from . import _census
 from ._context import active, current
 from ._delivery import runtime
 from ._record import CallRecord, error_info, get, role_messages, to_json_dict
+from ._wrapping import _emit
 
 _PROVIDERS = {"openai": "openai", "azure": "openai", "text-completion-openai": "openai", "anthropic": "anthropic", "gemini": "google"}
 _OPERATIONS = {"openai": "chat.completions", "anthropic": "messages", "google": "generateContent"}
@@ -168,7 +169,6 @@ def _send(kwargs: Any, response: Any, start_time: Any, end_time: Any, exc: Any) 
         record.latency = max(0.0, (end_time - start_time).total_seconds()) if start_time and end_time else rt.config.clock() - t0
         if exc is not None:
             record.error = error_info(exc)
-        _census.tracked("litellm")
-        rt.enqueue(record)
+        _emit(record)
     except Exception as err:
         runtime().count("errors", error=f"LiteLLM event: {type(err).__name__}: {err}")
