@@ -26,15 +26,10 @@ def sidecar_built() -> Path:
 def ip():
     """The one in-process IPython shell of this pytest run. IPython's start_ipython()
     returns the shell only on its first call (None afterwards), so every module shares it."""
+    from IPython.core.interactiveshell import InteractiveShell
     from IPython.testing.globalipapp import start_ipython
 
-    return start_ipython() or get_ipython_instance()
-
-
-def get_ipython_instance():
-    from IPython.core.interactiveshell import InteractiveShell
-
-    return InteractiveShell.instance()
+    return start_ipython() or InteractiveShell.instance()
 
 
 @pytest.fixture
