@@ -175,18 +175,13 @@ export class AlertEngine {
     if (value === null || value === undefined || !Number.isFinite(value) || !state.enabled || state.levels.length === 0) {
       if (state.rule.unknownClears && (value === null || value === undefined) && (state.keys.get(key) ?? -1) >= 0) {
         state.keys.set(key, -1);
-        if (this.activeMap.delete(activeKey(ruleId, key))) {
-          this.emitActive();
-        }
+        this.dropActive(ruleId, key);
       }
       return null;
     }
     const current = state.keys.get(key) ?? -1;
     const next = step(current, value, state.levels, state.rule.direction, state.hysteresis);
     state.keys.set(key, next.level);
-    if (next.entered === null) {
-      this.refreshActive(state, key, value, next.level);
-    }
     if (next.entered !== null) {
       const level = state.levels[next.entered];
       return this.record({
@@ -200,6 +195,7 @@ export class AlertEngine {
         data: state.rule.data?.(value, key)
       });
     }
+    this.refreshActive(state, key, value, next.level);
     if (next.cleared && state.rule.notifyResolved) {
       return this.record({
         ruleId,
@@ -217,9 +213,7 @@ export class AlertEngine {
   /** Forget the state of one key (e.g. a GPU that went away), so its next crossing alerts again. */
   clear(ruleId: string, key: string): void {
     this.rules.get(ruleId)?.keys.delete(key);
-    if (this.activeMap.delete(activeKey(ruleId, key))) {
-      this.emitActive();
-    }
+    this.dropActive(ruleId, key);
   }
 
   /** The alerts that hold now, one per (rule, key), most severe first, then newest. */
@@ -231,11 +225,7 @@ export class AlertEngine {
 
   /** Hide one current alert (until its key crosses a more severe level). False when nothing held there. */
   dismiss(ruleId: string, key: string): boolean {
-    const removed = this.activeMap.delete(activeKey(ruleId, key));
-    if (removed) {
-      this.emitActive();
-    }
-    return removed;
+    return this.dropActive(ruleId, key);
   }
 
   onActiveChange(listener: () => void): () => void {
@@ -251,8 +241,7 @@ export class AlertEngine {
       return;
     }
     if (level < 0) {
-      this.activeMap.delete(id);
-      this.emitActive();
+      this.dropActive(state.rule.id, key);
       return;
     }
     const l = state.levels[level];
@@ -262,6 +251,15 @@ export class AlertEngine {
     }
     this.activeMap.set(id, { ...entry, value, severity: l.severity, threshold: l.value, message, updatedAt: new Date(this.options.clock.now()).toISOString() });
     this.emitActive();
+  }
+
+  /** Remove one current alert and tell the listeners; false when nothing held there. */
+  private dropActive(ruleId: string, key: string): boolean {
+    const removed = this.activeMap.delete(activeKey(ruleId, key));
+    if (removed) {
+      this.emitActive();
+    }
+    return removed;
   }
 
   private expireEvents(): void {
@@ -412,18 +410,17 @@ export class AlertEngine {
       this.history.splice(0, this.history.length - this.capacity);
     }
     this.persist(alert);
-    const id = activeKey(alert.ruleId, alert.key);
     if (alert.kind === 'resolved') {
-      this.activeMap.delete(id);
-    } else if (alert.kind === 'event' && alert.severity === 'info') {
-      // News, not a state to act on ("the previous session ended cleanly"): history and notifications only.
-    } else {
+      this.dropActive(alert.ruleId, alert.key);
+      // An info event is news, not a state to act on ("the previous session ended cleanly"): history and notifications only.
+    } else if (alert.kind !== 'event' || alert.severity !== 'info') {
+      const id = activeKey(alert.ruleId, alert.key);
       const previous = this.activeMap.get(id);
       // A threshold key keeps its first crossing time while it stays crossed.
       const raisedAt = previous && previous.kind === 'threshold' && alert.kind === 'threshold' ? previous.raisedAt : alert.at;
       this.activeMap.set(id, { ...alert, raisedAt, updatedAt: alert.at });
+      this.emitActive();
     }
-    this.emitActive();
     this.options.bus?.publish('alert', alert);
     for (const listener of this.listeners) {
       try {
