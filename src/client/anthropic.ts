@@ -52,7 +52,7 @@ function wrapCreate(rt: VigiloRuntime, client: any, original: (...a: any[]) => a
  * client's default headers, a `betas` parameter), comma-split: facts the
  * sidecar uses for the context window (docs/LLM.md).
  */
-export function anthropicBetas(client: any, params: any, options: any): string[] {
+function anthropicBetas(client: any, params: any, options: any): string[] {
   const out: string[] = [];
   const add = (v: unknown): void => {
     for (const part of Array.isArray(v) ? v : typeof v === 'string' ? v.split(',') : []) {

@@ -10,7 +10,7 @@ import type { TrackOptions, VigiloRuntime } from './runtime';
  */
 const ids = new WeakMap<object, string>();
 
-export function sessionId(session: object): string {
+function sessionId(session: object): string {
   let id = ids.get(session);
   if (!id) {
     id = `chat-${randomUUID().replace(/-/g, '').slice(0, 16)}`;
@@ -20,7 +20,7 @@ export function sessionId(session: object): string {
 }
 
 /** Run `fn` in the session's conversation (AsyncLocalStorage: through the SDK's awaits). */
-export function inSession<R>(rt: VigiloRuntime, session: object, scope: TrackOptions | undefined, fn: () => R): R {
+function inSession<R>(rt: VigiloRuntime, session: object, scope: TrackOptions | undefined, fn: () => R): R {
   const ambient = rt.scope.getStore();
   if (scope?.conversationId || ambient?.conversationId) {
     return fn();

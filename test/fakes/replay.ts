@@ -15,7 +15,7 @@ export interface RecordedCase {
   expected: { pricedAs: string; prices: Record<string, number>; split: Record<string, number>; arithmetic: string; costUsd: number } | null;
 }
 
-export const RECORDED_DIR = join(import.meta.dirname, '..', 'fixtures', 'llm-recorded');
+const RECORDED_DIR = join(import.meta.dirname, '..', 'fixtures', 'llm-recorded');
 
 export function recordedCases(): RecordedCase[] {
   const out: RecordedCase[] = [];
