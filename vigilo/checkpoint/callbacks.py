@@ -32,15 +32,8 @@ import os
 from pathlib import Path
 from typing import Optional
 
+from .._progress import progress
 from . import _core
-
-
-def _progress(step, total, name: str, source: str) -> None:
-    try:
-        from .._progress import progress  # engineer C's vigilo.progress; absent in older checkouts
-    except ImportError:
-        return
-    progress(step, total, name=name, source=source)
 
 
 def _attach(data_dir) -> "_core.Checkpointer":
@@ -60,7 +53,7 @@ def HFTrainerCallback(name: str = "train", data_dir=None):
             self.cp = _attach(data_dir)
 
         def on_step_end(self, args, state, control, **kwargs):
-            _progress(state.global_step, state.max_steps or None, name, "hf-trainer")
+            progress(state.global_step, state.max_steps or None, name=name, source="hf-trainer")
             if _core._due and self.cp.pending() is not None:
                 control.should_save = True  # the Trainer saves checkpoint-<step>/ at the end of this step
             return control
@@ -72,7 +65,7 @@ def HFTrainerCallback(name: str = "train", data_dir=None):
             return control
 
         def on_train_end(self, args, state, control, **kwargs):
-            _progress(state.global_step, state.global_step, name, "hf-trainer")
+            progress(state.global_step, state.global_step, name=name, source="hf-trainer")
             return control
 
     return VigiloTrainerCallback()
@@ -97,7 +90,7 @@ def LightningCallback(name: str = "train", data_dir=None):
 
         def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
             total = trainer.max_steps if trainer.max_steps and trainer.max_steps > 0 else getattr(trainer, "estimated_stepping_batches", None)
-            _progress(trainer.global_step, total, name, "lightning")
+            progress(trainer.global_step, total, name=name, source="lightning")
             if _core._due and self.cp.pending() is not None:
                 def save(base: Path) -> Path:
                     path = base.with_suffix(".ckpt")
@@ -126,7 +119,7 @@ def KerasCallback(name: str = "train", data_dir=None, weights_only: bool = False
 
         def on_train_batch_end(self, batch, logs=None):
             self.step += 1
-            _progress(self.step, self._total(), name, "keras")
+            progress(self.step, self._total(), name=name, source="keras")
             if _core._due and self.cp.pending() is not None:
                 def save(base: Path) -> Path:
                     path = Path(os.fspath(base) + (".weights.h5" if weights_only else ".keras"))
