@@ -332,18 +332,22 @@ def _destination(dest=None, data_dir=None) -> Path:
     return Path(where["path"])
 
 
+def _manifest_entries(folder: Path) -> list:
+    """The checkpoints the folder's manifest lists, newest first; none when it is missing or unreadable."""
+    try:
+        with open(folder / MANIFEST_FILE, encoding="utf-8") as fh:
+            return json.load(fh).get("checkpoints", [])
+    except (OSError, ValueError):
+        return []
+
+
 def latest(dest=None, data_dir=None) -> Optional[str]:
     """Path of the newest verified checkpoint in the destination (from its manifest), or None.
 
     Works after a runtime restart: the manifest lives next to the checkpoints.
     """
     folder = _destination(dest, data_dir)
-    try:
-        with open(folder / MANIFEST_FILE, encoding="utf-8") as fh:
-            manifest = json.load(fh)
-    except (OSError, ValueError):
-        return None
-    for entry in manifest.get("checkpoints", []):
+    for entry in _manifest_entries(folder):
         path = folder / entry["name"]
         if path.exists():
             return str(path)
@@ -351,12 +355,7 @@ def latest(dest=None, data_dir=None) -> Optional[str]:
 
 
 def _manifest_entry(path: Path) -> Optional[dict]:
-    try:
-        with open(path.parent / MANIFEST_FILE, encoding="utf-8") as fh:
-            manifest = json.load(fh)
-    except (OSError, ValueError):
-        return None
-    return next((e for e in manifest.get("checkpoints", []) if e.get("name") == path.name), None)
+    return next((e for e in _manifest_entries(path.parent) if e.get("name") == path.name), None)
 
 
 def _sha256(path: Path) -> str:
