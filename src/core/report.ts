@@ -13,12 +13,11 @@
  */
 import type { MetricsSnapshot, PlatformName, StatusResponse } from '../shared/api';
 import type { CheckpointStatus } from '../shared/checkpoint-api';
-import { countdowns, oomLevel, oomText, verdict, type Level } from '../shared/dashboard';
+import { countdownBar, countdowns, disks, oomLevel, oomText, outputText, verdict, type Level } from '../shared/dashboard';
 import {
   formatApproxDuration,
   formatBytes,
   formatClock,
-  formatDecimalBytes,
   formatDuration,
   formatMiB,
   formatMoney,
@@ -106,7 +105,7 @@ export function buildReport(input: ReportInput): Report {
       label: c.label,
       value: `${formatDuration(c.remainingS)} left${ends}${c.detail ? ` · ${c.detail}` : ''}`,
       level: LEVEL[c.level],
-      bar: c.totalS ? { percent: (100 * c.remainingS) / c.totalS, marks: c.marksS.filter(m => m < c.totalS!).map(m => (100 * m) / c.totalS!) } : undefined
+      bar: countdownBar(c) ?? undefined
     });
   }
   if (platform === 'local' && runtime.length === 1) {
@@ -178,17 +177,19 @@ export function buildReport(input: ReportInput): Report {
     });
   }
   const storage = snapshot.storage;
-  const disks = storage
-    ? storage.disks.map(d => ({ path: d.path, used: d.usedBytes, total: d.totalBytes, pct: d.usedPercent }))
-    : (snapshot.system?.disks ?? []).slice(0, 3).map(d => ({ path: d.mount, used: d.usedBytes, total: d.totalBytes, pct: ratioPercent(d.usedBytes, d.totalBytes) }));
-  for (const d of disks) {
-    storageRows.push({ label: `Disk ${d.path}`, value: `${formatBytes(d.used)} of ${formatBytes(d.total)} (${formatPercent(d.pct)})`, level: levelAbove(d.pct, 85, 95), bar: { percent: d.pct } });
+  for (const d of disks(snapshot)) {
+    storageRows.push({
+      label: `Disk ${d.path}`,
+      value: `${formatBytes(d.usedBytes)} of ${formatBytes(d.totalBytes)} (${formatPercent(d.usedPercent)})`,
+      level: levelAbove(d.usedPercent, 85, 95),
+      bar: { percent: d.usedPercent }
+    });
   }
   if (storage?.output) {
     const o = storage.output;
     storageRows.push({
       label: 'Output folder',
-      value: `${o.path}: ${o.truncated ? 'at least ' : ''}${formatDecimalBytes(o.bytes)} of the ${formatDecimalBytes(o.limitBytes)} limit (${formatPercent(o.usedPercent)})`,
+      value: `${o.path}: ${outputText(o)}`,
       level: levelAbove(o.usedPercent, 80, 95),
       bar: { percent: o.usedPercent }
     });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { MetricsSnapshot } from './api';
-import { countdowns, verdict } from './dashboard';
+import { countdownBar, countdowns, verdict } from './dashboard';
 
 const clock = { locale: 'en-GB', timeZone: 'Europe/Paris', nowMs: Date.parse('2026-11-30T10:31:00Z') };
 const base: MetricsSnapshot = {
@@ -67,6 +67,8 @@ describe('countdowns: only what applies on the platform, "unknown" with a reason
       ['idle', 600, 'warning']
     ]);
     expect(items[0].marksS).toEqual([3600, 1800, 600, 300]);
+    // The bar: a twelfth of a 12 h runtime left; every mark fits inside the span.
+    expect(countdownBar(items[0])).toEqual({ percent: 100 / 12, marks: [100 / 12, 100 / 24, 100 / 72, 100 / 144] });
   });
 
   it('asks for the Kaggle quota when nobody stated it', () => {

@@ -5,7 +5,7 @@
  * out; text uses src/shared/format.ts.
  */
 import type { GpuDevice, MetricsSnapshot, PlatformName } from './api';
-import { formatApproxDuration, formatClock, ratioPercent, type IClockOptions } from './format';
+import { formatApproxDuration, formatClock, formatDecimalBytes, formatPercent, ratioPercent, type IClockOptions } from './format';
 
 export type Level = 'ok' | 'warning' | 'critical';
 
@@ -121,6 +121,37 @@ export function countdowns(snapshot: MetricsSnapshot, platform: PlatformName, cl
     }
   }
   return out;
+}
+
+/** How much of a countdown is left, as a bar: percent filled and the warning marks (0–100); null when its span is unknown. */
+export function countdownBar(c: ICountdown): { percent: number; marks: number[] } | null {
+  const total = c.totalS;
+  if (!total || c.remainingS === null) {
+    return null;
+  }
+  return { percent: (100 * c.remainingS) / total, marks: c.marksS.filter(m => m < total).map(m => (100 * m) / total) };
+}
+
+export interface IDisk {
+  path: string;
+  usedBytes: number;
+  totalBytes: number;
+  usedPercent: number | null;
+}
+
+/** The disks to show: the storage section's (the platform's paths), else the first three the system section reports. */
+export function disks(snapshot: Pick<MetricsSnapshot, 'storage' | 'system'>): IDisk[] {
+  if (snapshot.storage) {
+    return snapshot.storage.disks.map(d => ({ path: d.path, usedBytes: d.usedBytes, totalBytes: d.totalBytes, usedPercent: d.usedPercent }));
+  }
+  return (snapshot.system?.disks ?? [])
+    .slice(0, 3)
+    .map(d => ({ path: d.mount, usedBytes: d.usedBytes, totalBytes: d.totalBytes, usedPercent: ratioPercent(d.usedBytes, d.totalBytes) }));
+}
+
+/** The output folder against its limit: "at least 18.6 GB of the 20 GB limit (93%)". */
+export function outputText(output: NonNullable<NonNullable<MetricsSnapshot['storage']>['output']>): string {
+  return `${output.truncated ? 'at least ' : ''}${formatDecimalBytes(output.bytes)} of the ${formatDecimalBytes(output.limitBytes)} limit (${formatPercent(output.usedPercent)})`;
 }
 
 function unknown(id: ICountdown['id'], label: string, reason: string): ICountdown {

@@ -1,6 +1,6 @@
 /** Session time left, idle cut-off and the Kaggle GPU quota as bars that deplete, with the warning marks. */
 import * as React from 'react';
-import type { ICountdown } from '../../shared/dashboard';
+import { countdownBar, type ICountdown } from '../../shared/dashboard';
 import { formatClock, formatDuration } from '../../shared/format';
 import { Bar, Section } from './common';
 
@@ -34,8 +34,7 @@ function CountdownRow(props: { countdown: ICountdown }): React.ReactElement {
       </div>
     );
   }
-  const percent = c.totalS ? (100 * c.remainingS) / c.totalS : null;
-  const marks = c.totalS ? c.marksS.filter(m => m < c.totalS!).map(m => (100 * m) / c.totalS!) : [];
+  const bar = countdownBar(c);
   return (
     <div className={`jp-Vigilo-countdown jp-Vigilo-countdown-${c.id}`} data-countdown={c.id} data-level={c.level}>
       <div className="jp-Vigilo-countdownHead">
@@ -44,7 +43,7 @@ function CountdownRow(props: { countdown: ICountdown }): React.ReactElement {
           {formatDuration(c.remainingS)} left
         </span>
       </div>
-      <Bar percent={percent} label={`${c.label}: time left`} level={c.level} marks={marks} className="jp-Vigilo-countdownBar" />
+      <Bar percent={bar?.percent ?? null} label={`${c.label}: time left`} level={c.level} marks={bar?.marks ?? []} className="jp-Vigilo-countdownBar" />
       <p className="jp-Vigilo-countdownDetail">
         {[c.endsAt && c.id !== 'quota' ? `${c.id === 'session' ? 'ends' : 'at'} ${formatClock(c.endsAt)}` : null, c.detail].filter(Boolean).join(' · ')}
       </p>

@@ -1,24 +1,23 @@
 /** Disks with the platform's paths, Kaggle's output folder against its limit, and whether Google Drive is mounted. */
 import * as React from 'react';
 import type { MetricsSnapshot, PlatformName } from '../../shared/api';
-import { formatDecimalBytes, formatPercent, formatUsedOf, ratioPercent } from '../../shared/format';
-import { Bar, Row, Section } from './common';
+import { disks, outputText } from '../../shared/dashboard';
+import { formatPercent, formatUsedOf } from '../../shared/format';
+import { Bar, levelOfPercent, Row, Section } from './common';
 
 export const DRIVE_HOW_TO = "from google.colab import drive; drive.mount('/content/drive')";
 
 export function StorageSectionView(props: { storage: MetricsSnapshot['storage']; system: MetricsSnapshot['system']; platform: PlatformName }): React.ReactElement {
   const { storage, system, platform } = props;
-  const disks = storage
-    ? storage.disks.map(d => ({ path: d.path, used: d.usedBytes, total: d.totalBytes, percent: d.usedPercent }))
-    : (system?.disks ?? []).slice(0, 3).map(d => ({ path: d.mount, used: d.usedBytes, total: d.totalBytes, percent: ratioPercent(d.usedBytes, d.totalBytes) }));
+  const shown = disks({ storage, system });
   return (
     <Section title="Storage" className="jp-Vigilo-storage">
       {storage && storage.status !== 'ok' && <p className="jp-Vigilo-reason">{storage.reason ?? storage.status}</p>}
-      {disks.length === 0 && <p className="jp-Vigilo-reason">No disk reported yet.</p>}
-      {disks.map(d => (
+      {shown.length === 0 && <p className="jp-Vigilo-reason">No disk reported yet.</p>}
+      {shown.map(d => (
         <div key={d.path} className="jp-Vigilo-disk-entry" data-path={d.path}>
-          <Row label={d.path} value={`${formatUsedOf(d.used, d.total)} · ${formatPercent(d.percent)}`} valueClass="jp-Vigilo-diskValue" />
-          <Bar percent={d.percent} label={`Disk ${d.path} used`} level={d.percent !== null && d.percent >= 95 ? 'critical' : d.percent !== null && d.percent >= 85 ? 'warning' : 'ok'} />
+          <Row label={d.path} value={`${formatUsedOf(d.usedBytes, d.totalBytes)} · ${formatPercent(d.usedPercent)}`} valueClass="jp-Vigilo-diskValue" />
+          <Bar percent={d.usedPercent} label={`Disk ${d.path} used`} level={levelOfPercent(d.usedPercent, 85, 95)} />
         </div>
       ))}
       {storage?.output && (
@@ -27,12 +26,12 @@ export function StorageSectionView(props: { storage: MetricsSnapshot['storage'];
             label={`${storage.output.path} (output)`}
             block
             valueClass="jp-Vigilo-outputValue"
-            value={`${storage.output.truncated ? 'at least ' : ''}${formatDecimalBytes(storage.output.bytes)} of the ${formatDecimalBytes(storage.output.limitBytes)} limit (${formatPercent(storage.output.usedPercent)}) · ${storage.output.files} file${storage.output.files === 1 ? '' : 's'}`}
+            value={`${outputText(storage.output)} · ${storage.output.files} file${storage.output.files === 1 ? '' : 's'}`}
           />
           <Bar
             percent={storage.output.usedPercent}
             label="Output folder against its limit"
-            level={(storage.output.usedPercent ?? 0) >= 95 ? 'critical' : (storage.output.usedPercent ?? 0) >= 80 ? 'warning' : 'ok'}
+            level={levelOfPercent(storage.output.usedPercent, 80, 95)}
           />
         </div>
       )}
