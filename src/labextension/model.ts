@@ -1,7 +1,7 @@
 import { ServerConnection } from '@jupyterlab/services';
 import { Poll } from '@lumino/polling';
 import { Signal, type ISignal } from '@lumino/signaling';
-import { API_VERSION, type ActiveAlert, type Alert, type MetricsSnapshot, type StatusResponse } from '../shared/api';
+import { API_VERSION, type ActiveAlert, type Alert, type GpuHistoryResponse, type MetricsSnapshot, type StatusResponse } from '../shared/api';
 import type { CheckpointEvent, CheckpointRequestResponse, CheckpointsResponse } from '../shared/checkpoint-api';
 import type {
   ConversationHealth,
@@ -432,9 +432,9 @@ export class VigiloModel implements IVigiloModel {
 
   /** The VRAM series the sidecar already holds (once per connection); snapshots append to it. */
   private async _fetchGpuHistory(): Promise<void> {
-    let gpus: Array<{ uuid: string; samples: Array<{ t: string; usedMiB: number }> }>;
+    let gpus: GpuHistoryResponse['gpus'];
     try {
-      gpus = (await requestAPI<{ gpus: typeof gpus }>('api/gpu/history', {}, this._serverSettings)).gpus;
+      gpus = (await requestAPI<GpuHistoryResponse>('api/gpu/history', {}, this._serverSettings)).gpus;
     } catch {
       // No GPU module (or an older sidecar): the chart starts from the live samples.
       return;

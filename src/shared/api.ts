@@ -138,6 +138,10 @@ export const GpuSection = SectionState.extend({
 }).passthrough();
 export type GpuSection = z.infer<typeof GpuSection>;
 
+/** GET /gpu/history: recent VRAM samples per GPU, oldest first (the GPU module's ring buffer). */
+export const GpuHistoryResponse = z.object({ gpus: z.array(z.object({ uuid: z.string(), samples: z.array(z.object({ t: z.string(), usedMiB: z.number() })) })) });
+export type GpuHistoryResponse = z.infer<typeof GpuHistoryResponse>;
+
 export const SidecarSection = z.object({
   pid: z.number().int(),
   uptimeS: z.number(),

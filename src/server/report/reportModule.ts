@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { prometheusText } from '../../core/prometheus';
 import { buildReport, renderHtml, renderText, type ReportLlm, type ReportVramPoint } from '../../core/report';
-import type { StatusResponse } from '../../shared/api';
+import type { GpuHistoryResponse, StatusResponse } from '../../shared/api';
 import type { CheckpointsResponse } from '../../shared/checkpoint-api';
 import { utcDayKey, isoWeekKey } from '../../shared/costBuckets';
 import type { ConversationHealth, LlmCostResponse } from '../../shared/llm-api';
@@ -73,9 +73,7 @@ export function reportModule(ctx: SidecarContext, status: () => StatusResponse, 
 
   /** The last VRAM samples per GPU, from the GPU module's own ring (GET /gpu/history). */
   async function vramHistory(): Promise<Record<string, ReportVramPoint[]>> {
-    const history = await read<{ gpus: Array<{ uuid: string; samples: Array<{ t: string; usedMiB: number }> }> }>('/gpu/history', {
-      limit: String(REPORT_VRAM_POINTS)
-    });
+    const history = await read<GpuHistoryResponse>('/gpu/history', { limit: String(REPORT_VRAM_POINTS) });
     return Object.fromEntries((history?.gpus ?? []).map(g => [g.uuid, g.samples.map(p => ({ t: Date.parse(p.t), usedMiB: p.usedMiB }))]));
   }
 
