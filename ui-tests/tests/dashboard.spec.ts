@@ -9,7 +9,7 @@
  */
 import { expect, test, type IJupyterLabPageFixture } from '@jupyterlab/galata';
 import type { Locator, Page } from '@playwright/test';
-import { readdirSync, rmSync, truncateSync } from 'fs';
+import { truncateSync } from 'fs';
 import * as path from 'path';
 import { fakeMachine, type FakeMachine } from '../../test/helpers/fakeRuntime';
 import { llmEvents } from '../llm-events';
@@ -31,29 +31,16 @@ test.describe.configure({ mode: 'serial' });
 let machine: FakeMachine | null = null;
 let discovery: any = null;
 
-/**
- * Stop the sidecar and empty its data dir (LLM store, alerts, session record):
- * each scenario, and the test files after this one, start from a fresh state.
- */
-async function stopAndForget(): Promise<void> {
-  await sidecar.stopSidecar('SIGTERM');
-  for (const name of readdirSync(env.dataDir)) {
-    rmSync(path.join(env.dataDir, name), { recursive: true, force: true });
-  }
-}
-
-/** Replace the running sidecar with one on a fake machine. */
+/** Replace the running sidecar with a fresh one (empty data dir) on a fake machine. */
 async function bootOn(m: FakeMachine, extraEnv: Record<string, string> = {}): Promise<void> {
-  await stopAndForget();
-  discovery = await sidecar.startSidecar({ ...m.env, VIGILO_FS_ROOT: m.root, VIGILO_GPU_INTERVAL_MS: '1000', ...extraEnv });
+  discovery = await sidecar.restartFresh({ ...m.env, VIGILO_FS_ROOT: m.root, VIGILO_GPU_INTERVAL_MS: '1000', ...extraEnv });
 }
 
-/** Back to the plain sidecar the other test files expect. */
+/** Back to the plain sidecar (fresh state) the other test files expect. */
 async function restorePlain(): Promise<void> {
-  await stopAndForget();
+  discovery = await sidecar.restartFresh();
   machine?.cleanup();
   machine = null;
-  discovery = await sidecar.startSidecar();
 }
 
 async function metrics(): Promise<any> {
