@@ -170,6 +170,9 @@ async function fsyncDir(dir: string): Promise<void> {
   }
 }
 
+/** errno codes of a FUSE/network hiccup of the destination: the same copy may well work a moment later. */
+export const HICCUP_CODES: ReadonlySet<string> = new Set(['EIO', 'ENOTCONN', 'ETIMEDOUT', 'EAGAIN', 'EBUSY', 'ECONNABORTED']);
+
 /** errno → what happened and what to do. */
 export function explain(error: unknown, dest: string): CopyError {
   if (error instanceof CopyError) {
@@ -177,6 +180,9 @@ export function explain(error: unknown, dest: string): CopyError {
   }
   const code = (error as NodeJS.ErrnoException)?.code ?? null;
   const raw = (error as Error)?.message ?? String(error);
+  if (code !== null && HICCUP_CODES.has(code)) {
+    return new CopyError(`the destination ${dest} failed mid-copy (${raw}): a FUSE/network hiccup`, 'Nothing to do unless it repeats; Vigilo retries with backoff. If it repeats, remount Drive.', true, code);
+  }
   switch (code) {
     case 'ENOSPC':
       return new CopyError(`the destination ${dest} is full (${raw})`, 'Free space there (delete old checkpoints or files), lower "keep", or choose another destination.', false, code);
@@ -189,13 +195,6 @@ export function explain(error: unknown, dest: string): CopyError {
     case 'ENOENT':
     case 'ENOTDIR':
       return new CopyError(`the destination ${dest} disappeared during the save (unmounted or deleted) (${raw})`, 'Mount Google Drive again (drive.mount(\'/content/drive\')) or recreate the folder; the next save retries.', true, code);
-    case 'EIO':
-    case 'ENOTCONN':
-    case 'ETIMEDOUT':
-    case 'EAGAIN':
-    case 'EBUSY':
-    case 'ECONNABORTED':
-      return new CopyError(`the destination ${dest} failed mid-copy (${raw}): a FUSE/network hiccup`, 'Nothing to do unless it repeats; Vigilo retries with backoff. If it repeats, remount Drive.', true, code);
     default:
       return new CopyError(`copy to ${dest} failed: ${raw}`, 'See the sidecar log; the previous checkpoint is intact and Vigilo retries with backoff.', true, code);
   }

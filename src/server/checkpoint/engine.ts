@@ -28,12 +28,13 @@ import { defaultProfile } from '../../core/profiles';
 import { chooseDestination, decideCheckpoint, DEFAULT_CHECKPOINT_SETTINGS, type Latches } from '../../core/checkpointPolicy';
 import type { SidecarContext } from '../core/context';
 import { underRoot } from '../core/paths';
-import { copyVerified, CopyError, mib, RESERVE_BYTES, removePartials } from './copy';
+import { copyVerified, CopyError, HICCUP_CODES, mib, RESERVE_BYTES, removePartials } from './copy';
 import { Mirror } from './mirror';
 import type { CheckpointStore } from './store';
 
 export const MANIFEST_FILE = 'vigilo-checkpoints.json';
-const TRANSIENT = new Set(['EIO', 'ENOTCONN', 'ETIMEDOUT', 'EAGAIN', 'EBUSY', 'ECONNABORTED', 'EVERIFY']);
+/** Copy failures retried once at once with the same staged file: a destination hiccup, or a read-back that did not match. */
+const TRANSIENT = new Set([...HICCUP_CODES, 'EVERIFY']);
 
 export interface EngineOptions {
   /** Where kernels stage their saves: `<dataDir>/checkpoint-staging`. */
