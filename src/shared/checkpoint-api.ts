@@ -70,6 +70,9 @@ export const CheckpointDestination = z.object({
 });
 export type CheckpointDestination = z.infer<typeof CheckpointDestination>;
 
+/** A run name: the folder under the destination. */
+const RunName = z.string().min(1).max(100).regex(/^[\w.-]+$/);
+
 export const CheckpointSettings = z.object({
   /** Automatic checkpoints on/off ("Checkpoint now" works either way). */
   auto: z.boolean(),
@@ -88,7 +91,7 @@ export const CheckpointSettings = z.object({
   /** Destination when neither Drive nor Kaggle applies (and over them when set); null: none. */
   destination: z.string().startsWith('/', 'an absolute path').max(4096).nullable(),
   /** Run name (folder under the destination); null: derived from the start time. */
-  run: z.string().min(1).max(100).regex(/^[\w.-]+$/).nullable()
+  run: RunName.nullable()
 });
 export type CheckpointSettings = z.infer<typeof CheckpointSettings>;
 
@@ -185,7 +188,7 @@ export const CheckpointWatchBody = z
     kernelId: z.string().min(1).max(200),
     watching: z.boolean(),
     /** Folder name under the destination; absent: the settings' run, else "default". */
-    run: z.string().min(1).max(100).regex(/^[\w.-]+$/).optional()
+    run: RunName.optional()
   })
   .strict();
 
