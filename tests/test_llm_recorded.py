@@ -6,8 +6,6 @@ from __future__ import annotations
 import inspect
 import json
 import re
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import anthropic
@@ -15,6 +13,7 @@ import openai
 import pytest
 from google import genai
 
+from fakes.server import LoopbackServer, Reply
 from llm_fixtures import llm  # noqa: F401
 
 from vigilo import _sidecar
@@ -23,42 +22,10 @@ ROOT = Path(__file__).resolve().parent.parent
 CASES = sorted((ROOT / "test" / "fixtures" / "llm-recorded").glob("*/*.json"))
 
 
-class Replay:
+def replay(case: dict) -> LoopbackServer:
     """Answers every request with one recorded response: its status, Content-Type and body as recorded."""
-
-    def __init__(self, case: dict) -> None:
-        body = case["response"]["body"].encode("utf-8")
-        status, ctype = case["response"]["status"], case["response"]["contentType"]
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args) -> None:
-                pass
-
-            def do_POST(self) -> None:
-                self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                self.send_response(status)
-                self.send_header("Content-Type", ctype)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            do_GET = do_POST
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-
-    def __enter__(self) -> "Replay":
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-        self.thread.join(timeout=5)
+    reply = Reply(case["response"]["status"], case["response"]["body"].encode("utf-8"), headers={"Content-Type": case["response"]["contentType"]})
+    return LoopbackServer(lambda _request: reply)
 
 
 def _call(method, body: dict):
@@ -104,7 +71,7 @@ def real_sidecar(tmp_path_factory, sidecar_built):
 def test_recorded_response_is_priced_as_the_provider_bills_it(llm, real_sidecar, path):  # noqa: F811
     case = json.loads(path.read_text())
     llm.configure(url=f"http://127.0.0.1:{real_sidecar['port']}", token=real_sidecar["token"])
-    with llm.track(conversation_id=f"recorded-{case['id']}"), Replay(case) as server:
+    with llm.track(conversation_id=f"recorded-{case['id']}"), replay(case) as server:
         _replay(llm, case, server.url)
     assert llm.flush() is not False
     code, body = _sidecar.request(real_sidecar, "GET", f"/llm/calls?limit=5&conversationId=recorded-{case['id']}")

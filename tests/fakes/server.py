@@ -62,15 +62,17 @@ class LoopbackServer:
                 self._send(reply)
 
             def _send(self, reply: Reply) -> None:
+                # A reply may name its content type; else it is the one its kind of body has.
+                ctype = reply.headers.get("Content-Type")
+                extra = [(key, value) for key, value in reply.headers.items() if key != "Content-Type"]
                 if reply.sse is not None:
+                    # `sse` frames are written as they come (chunked).
                     self.send_response(reply.status)
-                    # `sse` frames are written as they come (chunked); a reply may name another content type.
-                    self.send_header("Content-Type", reply.headers.get("Content-Type", "text/event-stream"))
+                    self.send_header("Content-Type", ctype or "text/event-stream")
                     self.send_header("Cache-Control", "no-cache")
                     self.send_header("Transfer-Encoding", "chunked")
-                    for key, value in reply.headers.items():
-                        if key != "Content-Type":
-                            self.send_header(key, value)
+                    for key, value in extra:
+                        self.send_header(key, value)
                     self.end_headers()
                     for frame in reply.sse:
                         data = frame.encode("utf-8")
@@ -80,13 +82,13 @@ class LoopbackServer:
                     self.wfile.flush()
                     return
                 if isinstance(reply.body, bytes):
-                    data, ctype = reply.body, "application/octet-stream"
+                    data, default = reply.body, "application/octet-stream"
                 else:
-                    data, ctype = json.dumps(reply.body).encode("utf-8"), "application/json"
+                    data, default = json.dumps(reply.body).encode("utf-8"), "application/json"
                 self.send_response(reply.status)
-                self.send_header("Content-Type", ctype)
+                self.send_header("Content-Type", ctype or default)
                 self.send_header("Content-Length", str(len(data)))
-                for key, value in reply.headers.items():
+                for key, value in extra:
                     self.send_header(key, value)
                 self.end_headers()
                 self.wfile.write(data)
