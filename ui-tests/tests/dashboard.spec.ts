@@ -13,13 +13,13 @@ import { truncateSync } from 'fs';
 import * as path from 'path';
 import { fakeMachine, type FakeMachine } from '../../test/helpers/fakeRuntime';
 import { llmEvents } from '../llm-events';
+import { openPanelFromSidebar, PANEL } from '../panel';
 
 // eslint-disable-next-line @typescript-eslint/no-var-requires
 const env = require('../vigilo-env');
 // eslint-disable-next-line @typescript-eslint/no-var-requires
 const sidecar = require('../sidecar');
 
-const PANEL = '#vigilo-panel';
 const DOCS = path.join(env.root, 'docs');
 const T4_TOTAL_MIB = 15360;
 /** README screenshots: the sidebar and the start of the main area. */
@@ -73,11 +73,7 @@ async function post(p: string, body: unknown): Promise<any> {
 }
 
 async function openPanel(page: IJupyterLabPageFixture): Promise<Locator> {
-  const tab = page.locator('.jp-SideBar.jp-mod-left .lm-TabBar-tab[data-id="vigilo-panel"]');
-  await expect(tab).toBeVisible();
-  if (!(await page.locator(PANEL).isVisible())) {
-    await tab.click();
-  }
+  await openPanelFromSidebar(page);
   const panel = page.locator(PANEL);
   await expect(panel.locator('.jp-Vigilo-badge')).toHaveText(/live|polling/, { timeout: 60_000 });
   return panel;

@@ -1,6 +1,7 @@
-import { expect, test, type IJupyterLabPageFixture } from '@jupyterlab/galata';
+import { expect, test } from '@jupyterlab/galata';
 import * as path from 'path';
 import { llmEvents } from '../llm-events';
+import { openPanelFromSidebar, PANEL } from '../panel';
 
 // CommonJS helpers shared with the global set-up.
 // eslint-disable-next-line @typescript-eslint/no-var-requires
@@ -9,7 +10,6 @@ const env = require('../vigilo-env');
 const sidecar = require('../sidecar');
 
 const SCREENSHOT = path.join(env.root, 'docs', 'screenshot.png');
-const PANEL = '#vigilo-panel';
 
 /** The same formatting the panel uses for byte counts (binary units, one decimal). */
 function gib(bytes: number): string {
@@ -42,15 +42,6 @@ function usd(value: number): string {
   }
   const digits = value >= 1 ? 2 : value >= 0.01 ? 3 : value >= 0.0001 ? 5 : 7;
   return `$${value.toFixed(digits)}`;
-}
-
-async function openPanelFromSidebar(page: IJupyterLabPageFixture): Promise<void> {
-  const tab = page.locator('.jp-SideBar.jp-mod-left .lm-TabBar-tab[data-id="vigilo-panel"]');
-  await expect(tab).toBeVisible();
-  if (!(await page.locator(PANEL).isVisible())) {
-    await tab.click();
-  }
-  await expect(page.locator(PANEL)).toBeVisible();
 }
 
 // One JupyterLab, one data dir: the steps depend on the sidecar's state.
