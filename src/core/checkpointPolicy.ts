@@ -97,14 +97,16 @@ export function decideCheckpoint(input: PolicyInput): PolicyDecision {
   const { settings, nowMs } = input;
   const interval = effectiveIntervalS(settings, input.lastSaveS);
   const retryAtMs = input.failure?.retryable ? input.failure.atMs + retryDelayS(input.failure.consecutive) * 1000 : null;
+  /** A retry is planned and not yet due. */
+  const waiting = retryAtMs !== null && retryAtMs > nowMs;
   const backoff =
-    interval.reason || (retryAtMs !== null && retryAtMs > nowMs)
+    interval.reason || waiting
       ? {
           intervalMin: interval.seconds / 60,
-          reason: [interval.reason, retryAtMs !== null && retryAtMs > nowMs ? `the last save failed ${input.failure!.consecutive} time(s) in a row: next try in ${minutes((retryAtMs - nowMs) / 1000)}` : null]
+          reason: [interval.reason, waiting ? `the last save failed ${input.failure!.consecutive} time(s) in a row: next try in ${minutes((retryAtMs - nowMs) / 1000)}` : null]
             .filter(Boolean)
             .join('; '),
-          retryAtMs: retryAtMs !== null && retryAtMs > nowMs ? retryAtMs : null
+          retryAtMs: waiting ? retryAtMs : null
         }
       : null;
 
@@ -158,7 +160,7 @@ export function decideCheckpoint(input: PolicyInput): PolicyDecision {
   if (input.manualRequested) {
     return result({ trigger: 'manual', reason: 'requested ("Checkpoint now")' });
   }
-  if (!settings.auto || (retryAtMs !== null && nowMs < retryAtMs)) {
+  if (!settings.auto || waiting) {
     return result(null);
   }
   // Most urgent first: OOM and session end lose the state, idle and disk lose the runtime soon after.
