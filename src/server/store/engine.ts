@@ -2,6 +2,7 @@ import { chmodSync, closeSync, existsSync, openSync, readFileSync, rmdirSync, st
 import { resolve } from 'node:path';
 import type { Database as WasmDatabase, Statement as WasmStatement } from 'node-sqlite3-wasm';
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
+import { isPidAlive } from '../core/discovery';
 
 /**
  * The embedded SQLite behind one small interface, so the rest of the sidecar
@@ -143,12 +144,8 @@ function processStart(pid: number): string | null {
 }
 
 function ownerAlive(owner: { pid: number; start: string | null }): boolean {
-  try {
-    process.kill(owner.pid, 0);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EPERM') {
-      return false;
-    }
+  if (!isPidAlive(owner.pid)) {
+    return false;
   }
   // The pid is in use: it is the owner unless /proc proves it is a newer process.
   const start = processStart(owner.pid);
