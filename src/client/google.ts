@@ -1,4 +1,4 @@
-import { cachedProxy, finishWhenDropped, newTally, observeIterator, requestFacts, safely, streamFacts, type StreamObserver } from './observe';
+import { cachedProxy, finishWhenDropped, newTally, observeIterator, observePromiseCall, requestFacts, safely, streamFacts, type StreamObserver } from './observe';
 import type { CallRecorder, TrackOptions, VigiloRuntime } from './runtime';
 import { wrapChats } from './sessions';
 import { googleRequest } from './text';
@@ -68,11 +68,7 @@ export function wrapGoogle<T extends object>(rt: VigiloRuntime, client: T, scope
   });
 }
 
-/**
- * models.generateContent(Stream), observed: the budget may refuse it; a
- * failure noting the request leaves the call unobserved; `onResult` sees what
- * the SDK resolved to (never changing it), an error finishes the call.
- */
+/** models.generateContent(Stream), observed (observePromiseCall), called on `models` with its params only. */
 function observeGenerate(
   rt: VigiloRuntime,
   models: any,
@@ -82,27 +78,12 @@ function observeGenerate(
   version: string | null,
   onResult: (rec: CallRecorder, params: any, result: any) => void
 ) {
-  const observed = function (params: any) {
-    const refused = rt.checkBudget();
-    if (refused) {
-      return Promise.reject(refused);
-    }
-    const rec = start(rt, params, stream, scope, version);
-    const promise = original.call(models, params);
-    if (!rec) {
-      return promise;
-    }
-    return promise.then(
-      (result: any) => {
-        safely(rt, () => onResult(rec, params, result), undefined);
-        return result;
-      },
-      (error: unknown) => {
-        rec.finish({ error });
-        throw error;
-      }
-    );
-  };
+  const observed = observePromiseCall(
+    rt,
+    (params: any) => original.call(models, params),
+    (_self, [params]) => start(rt, params, stream, scope, version),
+    (rec, result, [params]) => onResult(rec, params, result)
+  );
   // Named as the SDK method it stands for (generateContent / generateContentStream).
   return Object.defineProperty(observed, 'name', { value: stream ? 'generateContentStream' : 'generateContent' });
 }

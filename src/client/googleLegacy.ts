@@ -1,5 +1,5 @@
 import { candidateText, finishWithResponse } from './google';
-import { cachedProxy, observeIterator, requestFacts, safely, wrappedClients } from './observe';
+import { cachedProxy, observeIterator, observePromiseCall, requestFacts, safely, wrappedClients } from './observe';
 import type { CallRecorder, TrackOptions, VigiloRuntime } from './runtime';
 import { sessionProxy } from './sessions';
 import { googleRequest, type Extracted } from './text';
@@ -70,34 +70,17 @@ function observeStreamResult(rt: VigiloRuntime, rec: CallRecorder, result: any):
   );
 }
 
-/**
- * One observed call: the budget may refuse it; `extract` failing leaves it
- * unobserved; a plain result finishes at once, a stream when its `response` settles.
- */
+/** One observed call (observePromiseCall): a plain result finishes at once, a stream when its `response` settles. */
 function observeCall(rt: VigiloRuntime, original: (...a: any[]) => Promise<any>, stream: boolean, scope: TrackOptions | undefined, describe: (self: any, first: any) => { model: string | null; request: Extracted }) {
-  return function (this: any, ...args: any[]) {
-    const refused = rt.checkBudget();
-    if (refused) {
-      return Promise.reject(refused);
-    }
-    const self = this;
-    const described = safely(rt, () => describe(self, args[0]), null);
-    const rec = described ? start(rt, described.model, described.request, stream, scope) : null;
-    const promise = original.apply(self, args);
-    if (!rec || !described) {
-      return promise;
-    }
-    return promise.then(
-      (result: any) => {
-        safely(rt, () => (stream ? observeStreamResult(rt, rec, result) : finishWithResponse(rec, result?.response)), undefined);
-        return result;
-      },
-      (error: unknown) => {
-        rec.finish({ error });
-        throw error;
-      }
-    );
-  };
+  return observePromiseCall(
+    rt,
+    original,
+    (self, args) => {
+      const described = safely(rt, () => describe(self, args[0]), null);
+      return described ? start(rt, described.model, described.request, stream, scope) : null;
+    },
+    (rec, result) => (stream ? observeStreamResult(rt, rec, result) : finishWithResponse(rec, result?.response))
+  );
 }
 
 const modelName = (m: any): string | null => (typeof m?.model === 'string' ? m.model : null);

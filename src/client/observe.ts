@@ -258,6 +258,40 @@ export function observeStainlessCreate<S>(rt: VigiloRuntime, original: (...a: an
 }
 
 /**
+ * A promise-returning SDK method (the Gemini SDKs), observed: the budget may refuse it; `begin` returning null
+ * (the request could not be noted) leaves the call unobserved; `onResult` sees what the SDK resolved to (never
+ * changing it); an error finishes the call.
+ */
+export function observePromiseCall(
+  rt: VigiloRuntime,
+  original: (...a: any[]) => Promise<any>,
+  begin: (self: any, args: any[]) => CallRecorder | null,
+  onResult: (rec: CallRecorder, result: any, args: any[]) => void
+) {
+  return function (this: any, ...args: any[]) {
+    const refused = rt.checkBudget();
+    if (refused) {
+      return Promise.reject(refused);
+    }
+    const rec = begin(this, args);
+    const promise = original.apply(this, args);
+    if (!rec) {
+      return promise;
+    }
+    return promise.then(
+      (result: any) => {
+        safely(rt, () => onResult(rec, result, args), undefined);
+        return result;
+      },
+      (error: unknown) => {
+        rec.finish({ error });
+        throw error;
+      }
+    );
+  };
+}
+
+/**
  * A proxy of `target` whose `method` is replaced, once, by `make(original)`; cached per target. With `client`
  * (the wrapped client), the resource's `_client` is that client: the SDK's helpers that call back through
  * `this._client` (openai's chat.completions.parse/stream/runTools, responses.parse/stream) reach the observed method.
