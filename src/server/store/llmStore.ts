@@ -1,5 +1,6 @@
 import { utcDayKey } from '../../shared/costBuckets';
 import type { LlmMessage, LlmProvider, TokenCounts } from '../../shared/llm-api';
+import { ZERO_TOKENS } from '../../core/llm/usage';
 import { migrate, openDatabase, type Database, type SqlRow, type SqlValue } from './engine';
 
 /** One LLM call as persisted: the event's facts plus what the sidecar decided at ingest. */
@@ -188,37 +189,32 @@ function rowToHealth(r: SqlRow): HealthRow {
   };
 }
 
+/** The five token columns (a call row's and a totals row's share their names). */
+function tokenColumns(r: SqlRow): TokenCounts {
+  return {
+    inputTokens: num(r.input_tokens),
+    outputTokens: num(r.output_tokens),
+    cachedInputTokens: num(r.cached_input_tokens),
+    cacheWriteTokens: num(r.cache_write_tokens),
+    reasoningTokens: num(r.reasoning_tokens)
+  };
+}
+
 function rowTokens(r: SqlRow): TokenCounts | null {
-  return num(r.has_usage) === 1
-    ? {
-        inputTokens: num(r.input_tokens),
-        outputTokens: num(r.output_tokens),
-        cachedInputTokens: num(r.cached_input_tokens),
-        cacheWriteTokens: num(r.cache_write_tokens),
-        reasoningTokens: num(r.reasoning_tokens)
-      }
-    : null;
+  return num(r.has_usage) === 1 ? tokenColumns(r) : null;
 }
 
 function rowToCall(r: SqlRow): StoredCall {
   return {
+    ...rowToHealth(r),
     id: String(r.id),
     runId: String(r.run_id),
-    provider: r.provider as LlmProvider,
     operation: String(r.operation),
-    requestModel: str(r.request_model),
-    responseModel: str(r.response_model),
     pricedModel: str(r.priced_model),
-    startedAtMs: num(r.started_at_ms),
-    ttftMs: r.ttft_ms === null ? null : num(r.ttft_ms),
-    latencyMs: num(r.latency_ms),
     stream: num(r.stream) === 1,
-    status: r.status as 'ok' | 'error',
     errorClass: str(r.error_class),
     httpStatus: r.http_status === null ? null : num(r.http_status),
-    tokens: rowTokens(r),
     usageEstimated: num(r.usage_estimated) === 1,
-    costUsd: r.cost_usd === null ? null : num(r.cost_usd),
     conversationKey: str(r.conversation_key),
     fingerprint: str(r.fingerprint),
     tags: JSON.parse(String(r.tags)) as Record<string, string>,
@@ -260,7 +256,7 @@ export interface ConversationTotals {
 }
 
 function emptyTotals(ms: number): Totals {
-  return { calls: 0, errors: 0, pricedCalls: 0, costUsd: 0, estimatedCalls: 0, tokens: { inputTokens: 0, outputTokens: 0, cachedInputTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0 }, firstMs: ms, lastMs: ms };
+  return { calls: 0, errors: 0, pricedCalls: 0, costUsd: 0, estimatedCalls: 0, tokens: { ...ZERO_TOKENS }, firstMs: ms, lastMs: ms };
 }
 
 function rowToTotals(r: SqlRow): BucketTotals {
@@ -272,13 +268,7 @@ function rowToTotals(r: SqlRow): BucketTotals {
     pricedCalls: num(r.priced_calls),
     costUsd: num(r.cost_usd),
     estimatedCalls: num(r.estimated_calls),
-    tokens: {
-      inputTokens: num(r.input_tokens),
-      outputTokens: num(r.output_tokens),
-      cachedInputTokens: num(r.cached_input_tokens),
-      cacheWriteTokens: num(r.cache_write_tokens),
-      reasoningTokens: num(r.reasoning_tokens)
-    },
+    tokens: tokenColumns(r),
     firstMs: num(r.first_ms),
     lastMs: num(r.last_ms)
   };
