@@ -210,11 +210,7 @@ export class ConversationIndex {
     this.tips.delete(key);
     this.tips.set(key, tip);
     this.index(tip);
-    while (this.tips.size > this.capacity) {
-      const oldest = this.tips.keys().next().value as string;
-      this.unindex(this.tips.get(oldest)!);
-      this.tips.delete(oldest);
-    }
+    this.evict();
   }
 
   /**
@@ -264,12 +260,17 @@ export class ConversationIndex {
       index.tips.set(tip.key, tip);
       index.index(tip);
     }
-    while (index.tips.size > capacity) {
-      const oldest = index.tips.keys().next().value as string;
-      index.unindex(index.tips.get(oldest)!);
-      index.tips.delete(oldest);
-    }
+    index.evict();
     return index;
+  }
+
+  /** Drop the least recently used conversations beyond `capacity`. */
+  private evict(): void {
+    while (this.tips.size > this.capacity) {
+      const oldest = this.tips.keys().next().value as string;
+      this.unindex(this.tips.get(oldest)!);
+      this.tips.delete(oldest);
+    }
   }
 
   private index(tip: ConversationTip): void {
