@@ -18,7 +18,7 @@ with warnings.catch_warnings():
     from langchain_openai import ChatOpenAI
 
 from llm_fixtures import *  # noqa: F401,F403
-from llm_fixtures import assert_event_shape
+from llm_fixtures import sent_events
 
 PROMPT = "Say hello."
 
@@ -30,10 +30,7 @@ def events_after(llm, sidecar, expected: int) -> "list[dict]":
         if len(sidecar.events()) >= expected:
             break
         time.sleep(0.05)
-    events = sidecar.events()
-    for event in events:
-        assert_event_shape(event)
-    return events
+    return sent_events(llm, sidecar)
 
 
 def requests(*fakes) -> int:
