@@ -57,10 +57,8 @@ def tmpfs():
 
 def writer(size_mib: int):
     """A save=fn writing `size_mib` MiB of data that changes with each call."""
-    calls = {"n": 0}
 
     def save(path):
-        calls["n"] += 1
         with open(path, "wb") as fh:
             fh.write(os.urandom(1 << 20) * size_mib)
 
