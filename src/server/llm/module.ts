@@ -383,11 +383,15 @@ export function llmModule(ctx: SidecarContext, options: LlmModuleOptions = {}): 
     return { limits: budget().current, spent, state: budget().state(spent), file: budget().file };
   };
 
-  const importPricing = async (from: string): Promise<void> => {
-    const models = await fetchLiteLLM(from);
-    imported = { from, models };
+  /** Use `next` as the import layer from now on, and tell the panel. */
+  const useImported = (next: NonNullable<typeof imported>): void => {
+    imported = next;
     table = buildTable(ctx.config.dataDir, imported);
     ctx.bus.publish('llm', { type: 'pricing', imported: table.imported });
+  };
+
+  const importPricing = async (from: string): Promise<void> => {
+    useImported({ from, models: await fetchLiteLLM(from) });
   };
 
   const routes = [
@@ -575,9 +579,7 @@ export function llmModule(ctx: SidecarContext, options: LlmModuleOptions = {}): 
         } catch (error) {
           throw new ApiError(error instanceof ApiError ? error.code : 'storage_failed', `Prices not updated (the previous ones are kept): ${(error as Error).message}`);
         }
-        imported = { from, models: done.update.models, at: done.update.fetchedAt };
-        table = buildTable(ctx.config.dataDir, imported);
-        ctx.bus.publish('llm', { type: 'pricing', imported: table.imported });
+        useImported({ from, models: done.update.models, at: done.update.fetchedAt });
         return { ...done.result, summary: describePricingUpdate(done.result) };
       }
     }),
