@@ -249,4 +249,18 @@ describe('current alerts from one-shot events', () => {
     expect(engine.active()).toEqual([]);
     expect(engine.list()).toHaveLength(2);
   });
+
+  it('tell the listeners when an event leaves on time, so the snapshot drops it without anyone reading active()', () => {
+    const clock = new ManualClock(0);
+    const engine = new AlertEngine({ clock, eventActiveMs: 60_000 });
+    engine.fire({ ruleId: 'kernel.restarted', key: 'k1', severity: 'warning', message: 'Kernel restarted: in-memory state lost.' });
+    let published: string[] | null = null;
+    engine.onActiveChange(() => (published = engine.active().map(a => a.ruleId)));
+    clock.advance(30_000);
+    engine.expireEvents();
+    expect(published).toBeNull();
+    clock.advance(31_000);
+    engine.expireEvents();
+    expect(published).toEqual([]);
+  });
 });

@@ -262,12 +262,21 @@ export class AlertEngine {
     return removed;
   }
 
-  private expireEvents(): void {
+  /**
+   * Drop one-shot events older than their time in `active()` and tell the listeners
+   * when any left. Run on a timer by the alerts module, so the snapshot's `alerts`
+   * section loses them on time even when nothing else changes.
+   */
+  expireEvents(): void {
     const cutoff = this.options.clock.now() - (this.options.eventActiveMs ?? 30 * 60_000);
+    let expired = false;
     for (const [id, entry] of this.activeMap) {
       if (entry.kind === 'event' && Date.parse(entry.raisedAt) < cutoff) {
-        this.activeMap.delete(id);
+        expired = this.activeMap.delete(id) || expired;
       }
+    }
+    if (expired) {
+      this.emitActive();
     }
   }
 

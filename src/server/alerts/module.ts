@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ActiveAlertsResponse, AlertDismissBody, AlertSettingsBody, AlertSettingsResponse, AlertsResponse } from '../../shared/api';
+import { intervalCollector } from '../core/collector';
 import { ApiError } from '../core/errors';
 import type { SidecarContext } from '../core/context';
 import type { SidecarModule } from '../core/module';
@@ -25,6 +26,8 @@ export function alertsModule(ctx: SidecarContext): SidecarModule {
   publish();
   return {
     name: 'alerts',
+    // One-shot events leave the current alerts after their time even when nothing else changes.
+    collectors: [intervalCollector({ name: 'alerts-expiry', intervalMs: 60_000, sample: async () => ctx.alerts.expireEvents() })],
     routes: [
       jsonRoute({
         method: 'get',
