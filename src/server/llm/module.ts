@@ -572,7 +572,7 @@ export function llmModule(ctx: SidecarContext, options: LlmModuleOptions = {}): 
       body: PricingUpdateBody,
       response: PricingUpdateResponse,
       handler: async ({ body }) => {
-        const from = pricingUpdateSource(body.from, ctx.config.env ?? process.env);
+        const from = pricingUpdateSource(body.from, ctx.config.env);
         let done;
         try {
           done = await updatePricing(ctx.config.dataDir, from, table.models, new Date(ctx.clock.now()));
