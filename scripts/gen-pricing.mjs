@@ -14,10 +14,14 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-// The importer is the sidecar's own (src/core/llm/litellm.ts), bundled on the fly: no build needed.
+// The importer, the correction test and the table schema are the sidecar's own, bundled on the fly: no build needed.
 const { build } = await import('esbuild');
-const bundled = await build({ entryPoints: [join(root, 'src/core/llm/litellm.ts')], bundle: true, format: 'esm', platform: 'node', write: false, logLevel: 'error' });
-const { importLiteLLM } = await import(`data:text/javascript;base64,${Buffer.from(bundled.outputFiles[0].text).toString('base64')}`);
+const sidecarExports = `
+  export { importLiteLLM } from './src/core/llm/litellm';
+  export { isCorrection } from './src/core/llm/pricing';
+  export { PricingFile } from './src/shared/llm-api';`;
+const bundled = await build({ stdin: { contents: sidecarExports, resolveDir: root, loader: 'ts' }, bundle: true, format: 'esm', platform: 'node', write: false, logLevel: 'error' });
+const { importLiteLLM, isCorrection, PricingFile } = await import(`data:text/javascript;base64,${Buffer.from(bundled.outputFiles[0].text).toString('base64')}`);
 
 const args = process.argv.slice(2);
 const file = args.find(a => !a.startsWith('--'));
@@ -44,7 +48,7 @@ try {
 }
 let kept = 0;
 for (const [key, entry] of Object.entries(previous?.models ?? {})) {
-  if (!models[key] && !entry.from?.startsWith('correction:')) {
+  if (!models[key] && !isCorrection(entry)) {
     models[key] = { ...entry, from: entry.from?.startsWith('kept from') ? entry.from : `kept from ${previous.date} snapshot (${entry.from ?? 'earlier LiteLLM mirror'})` };
     kept++;
   }
@@ -77,9 +81,6 @@ const data = {
   models: sorted
 };
 // The sidecar refuses a table that does not parse: check it here, with the same schema, before writing.
-const { build: build2 } = await import('esbuild');
-const schema = await build2({ stdin: { contents: "export { PricingFile } from './src/shared/llm-api';", resolveDir: root, loader: 'ts' }, bundle: true, format: 'esm', platform: 'node', write: false, logLevel: 'error' });
-const { PricingFile } = await import(`data:text/javascript;base64,${Buffer.from(schema.outputFiles[0].text).toString('base64')}`);
 PricingFile.parse(data);
 writeFileSync(out, JSON.stringify(data, null, 1) + '\n');
 console.log(`${Object.keys(sorted).length} models written to data/pricing.json (${considered} entries read, ${skipped} skipped, ${invalid.length} invalid, ${kept} kept from the previous snapshot)`);
