@@ -84,8 +84,8 @@ export function latencySeries(calls: HealthCall[]): number[] {
   return ok.map(c => (allTtft ? c.ttftMs! : c.latencyMs));
 }
 
-/** "$0.31", "$0.0042", "$12". */
-export function formatUsd(v: number): string {
+/** "$0.31", "$0.0042", "$12" (the advice text's own rounding; not shared/format's formatUsd or formatMoney). */
+function formatUsd(v: number): string {
   if (v >= 10) return `$${v.toFixed(0)}`;
   if (v >= 0.1) return `$${v.toFixed(2)}`;
   if (v >= 0.01) return `$${v.toFixed(3)}`;
