@@ -14,6 +14,7 @@ from datetime import datetime, timezone
 from typing import Callable, Optional
 
 from . import _progress, _sidecar, _torch
+from ._llm_sdks import SDK_MODULES
 
 PLATFORM_MODULES = ("google.colab", "kaggle_secrets")
 
@@ -58,10 +59,6 @@ def importable(names=PLATFORM_MODULES) -> "dict[str, bool]":
         except (ImportError, ValueError):
             out[name] = False
     return out
-
-
-#: modules whose presence means an LLM SDK (or LiteLLM) is loaded; the same list as vigilo/llm/_census.py
-LLM_SDK_MODULES = ("openai", "anthropic", "google.genai", "google.generativeai", "litellm")
 
 
 class Heartbeat:
@@ -118,7 +115,7 @@ class Heartbeat:
         # LLM SDKs loaded, calls tracked and calls that passed untracked (vigilo.llm is imported only
         # once an LLM SDK is; importing it instruments the loaded SDKs so untracked calls are counted).
         try:
-            if "vigilo.llm" in sys.modules or any(m in sys.modules for m in LLM_SDK_MODULES):
+            if "vigilo.llm" in sys.modules or any(m in sys.modules for m in SDK_MODULES.values()):
                 from .llm import _census
 
                 llm = _census.facts()

@@ -11,15 +11,8 @@ from __future__ import annotations
 import sys
 from typing import Optional
 
-#: SDK name (as in the events' ``sdk.name``) -> the module whose presence says it is loaded
-SDK_MODULES = {
-    "openai": "openai",
-    "anthropic": "anthropic",
-    "google-genai": "google.genai",
-    "google-generativeai": "google.generativeai",
-    "litellm": "litellm",
-    "langchain": "langchain_core",
-}
+from .._llm_sdks import SDK_MODULES
+
 _tracked: "dict[str, int]" = {}
 _untracked: "dict[str, int]" = {}
 
