@@ -104,7 +104,7 @@ def test_python_and_node_agree_on_the_default_data_dir(sidecar_built, tmp_path, 
     env["HOME"] = str(tmp_path)
     env.update({k: str(tmp_path / v) for k, v in extra.items()})
     node = subprocess.run(
-        ["node", "-e", "console.log(require('./dist/server/core/paths.js').defaultDataDir())"],
+        ["node", "-e", "console.log(require('./dist/shared/dataDir.js').dataDirFor(process.env, require('os').homedir()))"],
         cwd=sidecar_built.parent.parent, env=env, capture_output=True, text=True, check=True,
     ).stdout.strip()
     assert node == str(data_dir(env, home=tmp_path))

@@ -1,4 +1,4 @@
-"""Where Vigilo keeps its state. Same three steps as src/server/core/paths.ts."""
+"""Where Vigilo keeps its state. Same three steps as src/shared/dataDir.ts."""
 from __future__ import annotations
 
 import os

@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BudgetState, LlmCallEvent } from '../shared/llm-api';
-import { defaultDataDir } from '../server/core/paths';
+import { homedir } from 'node:os';
+import { dataDirFor } from '../shared/dataDir';
 import type { ResolvedOptions } from './config';
 
 /** What the client did with its telemetry; failures are counted here, never thrown. */
@@ -162,7 +163,7 @@ export class Transport {
       return { url: o.url.replace(/\/+$/, ''), token: o.token };
     }
     try {
-      const dir = o.dataDir ?? defaultDataDir();
+      const dir = o.dataDir ?? dataDirFor(process.env, homedir());
       const d = JSON.parse(readFileSync(join(dir, 'sidecar.json'), 'utf8')) as { url?: unknown; token?: unknown };
       if (typeof d.url === 'string' && typeof d.token === 'string') {
         return { url: (o.url ?? d.url).replace(/\/+$/, ''), token: o.token ?? d.token };

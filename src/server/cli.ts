@@ -1,9 +1,11 @@
+import { homedir } from 'node:os';
 import { Command, InvalidArgumentError } from 'commander';
 import { systemClock } from './core/clock';
 import type { SidecarConfig } from './core/context';
 import { isLoopbackHost } from './core/security';
 import { DataDirError, isPidAlive, newToken, probeSidecar, readDiscovery, removeDiscovery, sidecarStatus, type Discovery } from './core/discovery';
-import { defaultDataDir, fsRoot } from './core/paths';
+import { dataDirFor } from '../shared/dataDir';
+import { fsRoot } from './core/paths';
 import { buildOpenApi } from './core/openapi';
 import { PortInUseError, Sidecar } from './sidecar';
 import { VERSION } from './version';
@@ -53,7 +55,7 @@ export interface CliIo {
 
 /** Start, or attach to the live sidecar of this data dir. Resolves when serving stops. */
 async function serve(options: ServeOptions, io: CliIo): Promise<number> {
-  const dataDir = options.dataDir ?? defaultDataDir(io.env);
+  const dataDir = options.dataDir ?? dataDirFor(io.env, homedir());
   const existing = readDiscovery(dataDir);
   if (existing && (await probeSidecar(existing))) {
     const line = { event: 'attached', ...publicView(existing) };
@@ -111,7 +113,7 @@ async function serve(options: ServeOptions, io: CliIo): Promise<number> {
  * table changes at once), else directly into the data dir (used at the next start).
  */
 async function pricingUpdateCommand(options: { from?: string; dataDir?: string }, io: CliIo): Promise<number> {
-  const dataDir = options.dataDir ?? defaultDataDir(io.env);
+  const dataDir = options.dataDir ?? dataDirFor(io.env, homedir());
   const d = readDiscovery(dataDir);
   if (d && (await probeSidecar(d))) {
     const response = await fetch(`${d.url}/llm/pricing/update`, {
@@ -166,7 +168,7 @@ export function buildCli(io: CliIo, setExit: (code: number) => void): Command {
     .description("Print the running sidecar's /status.")
     .option('--data-dir <dir>', 'state directory')
     .action(async (options: { dataDir?: string }) => {
-      const dataDir = options.dataDir ?? defaultDataDir(io.env);
+      const dataDir = options.dataDir ?? dataDirFor(io.env, homedir());
       const d = readDiscovery(dataDir);
       // The probe's own answer is the status: one request, not two.
       const status = d ? await sidecarStatus(d) : null;
@@ -184,7 +186,7 @@ export function buildCli(io: CliIo, setExit: (code: number) => void): Command {
     .description('Stop the running sidecar (SIGTERM) and wait until it removed its discovery file.')
     .option('--data-dir <dir>', 'state directory')
     .action(async (options: { dataDir?: string }) => {
-      const dataDir = options.dataDir ?? defaultDataDir(io.env);
+      const dataDir = options.dataDir ?? dataDirFor(io.env, homedir());
       const d = readDiscovery(dataDir);
       // Signal only a pid that answers as this sidecar: a stale file may name a reused pid.
       if (!d || !(await probeSidecar(d))) {
@@ -218,7 +220,7 @@ export function buildCli(io: CliIo, setExit: (code: number) => void): Command {
     .description('Print the OpenAPI document of the REST API without starting a sidecar.')
     .action(() => {
       const sidecar = new Sidecar({
-        config: { host: '127.0.0.1', port: 0, dataDir: defaultDataDir(io.env), fsRoot: fsRoot(io.env), intervalMs: 2000, heartbeatIntervalS: 10, version: VERSION, env: io.env },
+        config: { host: '127.0.0.1', port: 0, dataDir: dataDirFor(io.env, homedir()), fsRoot: fsRoot(io.env), intervalMs: 2000, heartbeatIntervalS: 10, version: VERSION, env: io.env },
         token: 'unused'
       });
       io.out(JSON.stringify(buildOpenApi(sidecar.modules.flatMap(m => m.routes ?? []), VERSION), null, 2));
