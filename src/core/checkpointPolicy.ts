@@ -180,7 +180,7 @@ export function decideCheckpoint(input: PolicyInput): PolicyDecision {
 // Destination
 
 export interface DestinationInput {
-  platform: 'colab' | 'kaggle' | 'local';
+  platform: 'colab' | 'kaggle' | 'local' | 'unknown';
   driveMounted: boolean;
   /** Where Drive is mounted (the platform path, e.g. /content/drive). */
   driveMountPoint: string;

@@ -86,3 +86,20 @@ export function parseComputeAppLine(line: string): ParseResult<ComputeAppRow> {
   }
   return { ok: true, row: { pid: Number(pid), processName, usedMiB: used, gpuUuid } };
 }
+
+export interface SmiVersions {
+  driver: string | null;
+  cuda: string | null;
+}
+
+/**
+ * Driver and CUDA versions from nvidia-smi's own report: the header of the
+ * plain table ("| NVIDIA-SMI 535.104.05   Driver Version: 535.104.05   CUDA
+ * Version: 12.2 |") or `-q` ("Driver Version : 460.32.03", "CUDA Version :
+ * 11.2"). null when neither is there.
+ */
+export function parseSmiVersions(text: string): SmiVersions | null {
+  const driver = /Driver Version\s*:\s*([0-9][0-9.]*)/i.exec(text)?.[1] ?? null;
+  const cuda = /CUDA Version\s*:\s*([0-9][0-9.]*)/i.exec(text)?.[1] ?? null;
+  return driver || cuda ? { driver, cuda } : null;
+}

@@ -69,14 +69,29 @@ const none = (unit: 's' | 'bytes', why: string): ProfileNumber => num(null, unit
 
 export type AcceleratorKind = AcceleratorInfo['kind'];
 
+/** What else picks the variant: Kaggle's run type, the Colab plan (stated or inferred). */
+export interface ProfileContext {
+  runType?: 'batch' | 'interactive' | 'unknown' | null;
+  /** "free", "pro", "pro+", "paid", "payg" or null when unknown. */
+  tier?: string | null;
+  /** How the tier is known: "inferred from A100", "stated". */
+  tierBasis?: string | null;
+}
+
 /** The built-in profile of a platform, for the accelerator it runs with. */
-export function defaultProfile(platform: PlatformName, accelerator: AcceleratorKind = 'unknown'): PlatformProfile {
+export function defaultProfile(platform: PlatformName, accelerator: AcceleratorKind = 'unknown', context: ProfileContext = {}): PlatformProfile {
   if (platform === 'colab') {
+    const tier = context.tier ?? null;
+    const paid = tier !== null && tier !== 'free';
+    const tierNote = tier ? `tier: ${tier}${context.tierBasis ? `, ${context.tierBasis}` : ''}` : 'tier unknown: the free tier is assumed; say yours with %vigilo profile tier=pro';
     return {
       platform,
-      variant: 'colab/free',
+      variant: tier === null ? 'colab/free' : `colab/${tier}`,
       fields: {
-        sessionLifetime: num(12 * H, 's', 'Colab FAQ ("can be as much as 12 hours"), quoted in googlecolab/colabtools#1961', false, 'Pro+ background execution up to 24 h: override for paid tiers'),
+        sessionLifetime:
+          tier === 'pro+'
+            ? num(24 * H, 's', 'Colab FAQ: Pro+ background execution keeps a runtime up to 24 hours', false, tierNote)
+            : num(12 * H, 's', 'Colab FAQ ("can be as much as 12 hours"), quoted in googlecolab/colabtools#1961', false, paid ? `${tierNote}; Pro+ background execution up to 24 h: say tier=pro+ or override sessionLifetime` : `${tierNote}; Pro+ background execution up to 24 h: override for paid tiers`),
         idleCutoff: num(90 * 60, 's', 'community reports; unpublished by Google (Colab Enterprise default idle shutdown is 180 min)', false, 'folklore'),
         gpuSessionCap: none('s', 'Colab publishes no separate GPU session cap (GPU use draws on usage limits / compute units)'),
         weeklyGpuQuota: none('s', 'Colab has no published weekly quota (dynamic usage limits)'),
@@ -89,21 +104,41 @@ export function defaultProfile(platform: PlatformName, accelerator: AcceleratorK
   }
   if (platform === 'kaggle') {
     const tpu = accelerator === 'tpu';
+    const batch = context.runType === 'batch';
     return {
       platform,
-      variant: tpu ? 'kaggle/tpu' : accelerator === 'gpu' ? 'kaggle/gpu' : 'kaggle/cpu',
+      variant: `${tpu ? 'kaggle/tpu' : accelerator === 'gpu' ? 'kaggle/gpu' : 'kaggle/cpu'}${batch ? '/batch' : ''}`,
       fields: {
         sessionLifetime: tpu
           ? num(9 * H, 's', 'kaggle.com/docs/notebooks (9 h per TPU session)', false, 'not re-read this session; second-hand guides agree')
           : num(12 * H, 's', 'kaggle.com/docs/notebooks (12 h per CPU/GPU session)', false, 'not re-read this session; the owner once noted 9 h for GPU: override if your session ends earlier'),
-        idleCutoff: num(20 * 60, 's', 'kaggle.com/docs/notebooks (20 min idle in interactive sessions)', false),
+        idleCutoff: batch
+          ? none('s', 'a Kaggle batch run (KAGGLE_KERNEL_RUN_TYPE=Batch, "Save & Run All") has no idle cut-off: the 20 min idle rule of kaggle.com/docs/notebooks applies to interactive sessions; the session cap stays')
+          : num(20 * 60, 's', 'kaggle.com/docs/notebooks (20 min idle in interactive sessions)', false),
         gpuSessionCap: num(12 * H, 's', 'kaggle.com/docs/notebooks (12 h per GPU session)', false),
         weeklyGpuQuota: num(30 * H, 's', 'kaggle.com/docs/efficient-gpu-usage ("30 hours or sometimes higher"), resets Saturday 00:00 UTC', false, 'floating quota: state yours with %vigilo quota'),
-        weeklyTpuQuota: num(20 * H, 's', 'Kaggle product feedback (second-hand)', false),
+        weeklyTpuQuota: num(20 * H, 's', 'Kaggle product feedback (second-hand); a real Kaggle TPU v5e-8 user notes "20h/week" (test/fixtures/runtimes/kaggle-tpu-v5e8-batch.json)', false),
         outputLimit: num(20e9, 'bytes', 'kaggle.com/docs/notebooks (20 GB auto-saved in /kaggle/working)', false)
       },
       ephemeralPaths: ['/kaggle/temp', '/tmp'],
       durablePaths: ['/kaggle/working']
+    };
+  }
+  if (platform === 'unknown') {
+    const why = 'platform unknown (evidence missing or conflicting, see the platform evidence): no limit is assumed; state yours with %vigilo profile';
+    return {
+      platform,
+      variant: 'unknown',
+      fields: {
+        sessionLifetime: none('s', why),
+        idleCutoff: none('s', why),
+        gpuSessionCap: none('s', why),
+        weeklyGpuQuota: none('s', why),
+        weeklyTpuQuota: none('s', why),
+        outputLimit: none('bytes', why)
+      },
+      ephemeralPaths: [],
+      durablePaths: []
     };
   }
   return {

@@ -1,7 +1,10 @@
 /**
- * Kaggle's weekly GPU quota, pure. The user states what is left (`%vigilo
- * quota 23h`); Vigilo counts GPU session time against it and resets it at the
- * weekly boundary (Saturday 00:00 UTC, Kaggle docs / MISSION.md facts table).
+ * Kaggle's weekly accelerator quotas, pure: one QuotaState per resource (the
+ * GPU quota, ~30 h; the TPU quota, 20 h). The user states what is left
+ * (`%vigilo quota 23h`, for the resource of the current session); Vigilo
+ * counts session time against the quota of the accelerator attached (a TPU
+ * session draws on the TPU quota, a GPU session on the GPU quota) and resets
+ * both at the weekly boundary (Saturday 00:00 UTC, Kaggle docs / MISSION.md).
  */
 import { utcDayStart } from '../shared/costBuckets';
 import { parseDuration } from './units';
@@ -10,7 +13,7 @@ export interface QuotaState {
   /** What the user last stated was left, in seconds, and when. null: never stated. */
   statedRemainingS: number | null;
   statedAtMs: number | null;
-  /** GPU seconds counted since the statement (or since the week started when never stated). */
+  /** Seconds counted on this resource since the statement (or since the week started when never stated). */
   gpuUsedS: number;
   /** Start of the quota week the figures belong to. */
   weekStartMs: number;
@@ -60,6 +63,16 @@ export function tickQuota(state: QuotaState, nowMs: number, gpuActive: boolean, 
   }
   next.lastTickMs = nowMs;
   return next;
+}
+
+export type QuotaResource = 'gpu' | 'tpu';
+
+/** The quota a Kaggle session draws on: the TPU quota with a TPU attached, the GPU quota with a GPU, none on CPU. */
+export function quotaResource(platform: string, acceleratorKind: string | undefined, gpusSeen: number): QuotaResource | null {
+  if (platform !== 'kaggle') return null;
+  if (acceleratorKind === 'tpu') return 'tpu';
+  if (acceleratorKind === 'gpu' || gpusSeen > 0) return 'gpu';
+  return null;
 }
 
 export interface QuotaView {

@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { detectAccelerator, detectPlatform } from './platform';
 import { applyOverrides, defaultProfile, parseOverrides } from './profiles';
 import { initialQuota, parseQuotaRemaining, quotaView, stateRemaining, tickQuota, weekStartUtc } from './quota';
 import { idleClock, pidStartTicks, runtimeStart, sessionClock } from './session';
@@ -106,28 +105,7 @@ describe('session and idle clocks', () => {
   });
 });
 
-describe('platform and accelerator detection', () => {
-  it('detects Colab first even with kagglehub’s /kaggle/input present', () => {
-    const p = detectPlatform({ env: { COLAB_RELEASE_TAG: 'release-colab_20260101' }, existingPaths: new Set(['/content', '/kaggle', '/kaggle/input']), kernelModules: {} });
-    expect(p.name).toBe('colab');
-  });
-  it('never decides Kaggle from paths alone', () => {
-    expect(detectPlatform({ env: {}, existingPaths: new Set(['/kaggle', '/kaggle/working']), kernelModules: {} }).name).toBe('local');
-  });
-  it('names the GPU from nvidia-smi and counts two T4s', () => {
-    expect(detectAccelerator({ env: {}, accelDevices: [], pciVendors: [], gpuNames: ['Tesla T4', 'Tesla T4'] })).toMatchObject({ kind: 'gpu', model: '2 × Tesla T4', count: 2 });
-  });
-  it('finds a TPU from the environment, /dev/accel* or the Google PCI vendor', () => {
-    expect(detectAccelerator({ env: { TPU_ACCELERATOR_TYPE: 'v3-8', ISTPUVM: '1' }, accelDevices: [], pciVendors: [], gpuNames: null })).toMatchObject({ kind: 'tpu', model: 'TPU v3-8' });
-    expect(detectAccelerator({ env: {}, accelDevices: ['accel0', 'accel1'], pciVendors: [], gpuNames: null })).toMatchObject({ kind: 'tpu', count: 2 });
-    expect(detectAccelerator({ env: {}, accelDevices: [], pciVendors: ['0x8086', '0x1ae0\n'], gpuNames: null }).kind).toBe('tpu');
-    expect(detectAccelerator({ env: { PJRT_DEVICE: 'TPU' }, accelDevices: [], pciVendors: [], gpuNames: null }).kind).toBe('tpu');
-  });
-  it('treats an empty COLAB_GPU as a CPU runtime', () => {
-    expect(detectAccelerator({ env: { COLAB_GPU: '' }, accelDevices: [], pciVendors: [], gpuNames: null }).kind).toBe('none');
-    expect(detectAccelerator({ env: { COLAB_GPU: '1' }, accelDevices: [], pciVendors: [], gpuNames: null }).kind).toBe('gpu');
-  });
-});
+// Platform and accelerator detection: src/core/platform.spec.ts (the precedence table).
 
 describe('nvidia-smi rows', () => {
   it('parses a query-gpu row and turns [N/A] / [Not Supported] cells into null', () => {

@@ -10,7 +10,7 @@ import { durationString, sizeString } from './unitPatterns';
 
 export const API_VERSION = 1;
 
-export const PlatformName = z.enum(['colab', 'kaggle', 'local']);
+export const PlatformName = z.enum(['colab', 'kaggle', 'local', 'unknown']);
 export type PlatformName = z.infer<typeof PlatformName>;
 
 export const AcceleratorInfo = z.object({
@@ -18,7 +18,13 @@ export const AcceleratorInfo = z.object({
   /** "Tesla T4", "2 × Tesla T4", "TPU v3-8"; null when unknown. */
   model: z.string().nullable(),
   count: z.number().int().nullable(),
-  evidence: z.array(z.string())
+  evidence: z.array(z.string()),
+  /** From nvidia-smi's own report, when it gave them. */
+  driverVersion: z.string().nullable().optional(),
+  cudaVersion: z.string().nullable().optional(),
+  /** TPU type ("v5litepod-8", "TPU v5 lite") and HBM per chip (GiB) where known. */
+  tpuType: z.string().nullable().optional(),
+  hbmPerChipGiB: z.number().nullable().optional()
 });
 export type AcceleratorInfo = z.infer<typeof AcceleratorInfo>;
 
@@ -27,7 +33,13 @@ export const PlatformInfo = z.object({
   /** Human-readable facts that decided `name`, e.g. "env COLAB_RELEASE_TAG=release-colab_20261101". */
   evidence: z.array(z.string()),
   /** GPU model / TPU / none, with its evidence (absent until the platform module reports). */
-  accelerator: AcceleratorInfo.optional()
+  accelerator: AcceleratorInfo.optional(),
+  /** Kaggle: a committed "Save & Run All" run (batch: no idle cut-off) or the editor (interactive). */
+  runType: z.enum(['batch', 'interactive', 'unknown']).nullable().optional(),
+  /** Kaggle: the image named by KAGGLE_DOCKER_IMAGE and its kind. */
+  image: z.object({ name: z.string(), kind: z.enum(['gpu', 'cpu', 'tpu', 'unknown']), language: z.enum(['python', 'r']).nullable() }).nullable().optional(),
+  /** Colab: the plan, inferred only from evidence (a paid-only GPU) or stated by the user; `ask` is the line that states it. */
+  tier: z.object({ value: z.string().nullable(), basis: z.enum(['inferred', 'stated', 'unknown']), evidence: z.array(z.string()), ask: z.string().nullable() }).nullable().optional()
 });
 export type PlatformInfo = z.infer<typeof PlatformInfo>;
 
@@ -223,6 +235,8 @@ export type KernelHeartbeat = z.infer<typeof KernelHeartbeat>;
 
 export const KernelTask = z.object({
   kind: z.literal('kernel'),
+    /** TPU devices as an already-imported jax / torch_xla sees them (never imported by Vigilo). */
+    tpu: z.object({ source: z.enum(['jax', 'torch_xla']), deviceKind: z.string().max(80).nullable(), count: z.number().int().nonnegative().max(4096).nullable() }).strict().optional(),
   kernelId: z.string(),
   pid: z.number().int(),
   startedAt: z.string(),
@@ -368,7 +382,9 @@ export const ProfileBody = z
         gpuSessionCap: DurationOverride.optional(),
         weeklyGpuQuota: DurationOverride.optional(),
         weeklyTpuQuota: DurationOverride.optional(),
-        outputLimit: z.union([z.number().min(0).max(2 ** 50), z.null(), sizeString({ noLimit: true })]).optional()
+        outputLimit: z.union([z.number().min(0).max(2 ** 50), z.null(), sizeString({ noLimit: true })]).optional(),
+        /** The Colab plan when it cannot be inferred: free, pro, pro+ or paid (payg); null forgets it. */
+        tier: z.union([z.enum(['free', 'pro', 'pro+', 'paid', 'payg']), z.null()]).optional()
       })
       .strict()
   })
@@ -464,6 +480,10 @@ export const QuotaSection = z.object({
 
 /** Hours left this week: at most a week (168 h) as a number; a string is parsed and refused above a week. */
 export const QuotaBody = z
+  /** TPU seconds counted (Kaggle TPU sessions draw on the 20 h TPU quota). */
+  countedTpuS: z.number().optional(),
+  /** Which quota the figures above are: the session's accelerator (tpu on a TPU session, else gpu). */
+  resource: z.enum(['gpu', 'tpu']).optional(),
   .object({ remaining: z.union([z.number().min(0).max(168, { error: 'more than a week of quota (168 h); give the hours left this week, e.g. 23' }), durationString()]) })
   .strict();
 

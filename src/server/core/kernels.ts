@@ -19,6 +19,8 @@ interface KernelRecord {
   lastHeartbeatMs: number;
   executionCount: number | null;
   modules: Record<string, boolean>;
+  /** TPU devices as the kernel's already-imported jax / torch_xla sees them. */
+  tpu: KernelHeartbeat['tpu'] | null;
   alive: boolean;
 }
 
@@ -83,6 +85,7 @@ export class KernelRegistry {
       lastHeartbeatMs: now,
       executionCount: beat.executionCount ?? existing?.executionCount ?? null,
       modules: { ...(existing?.modules ?? {}), ...(beat.modules ?? {}) },
+      tpu: beat.tpu ?? existing?.tpu ?? null,
       alive: true
     });
     for (const listener of this.beatListeners) {
@@ -127,6 +130,14 @@ export class KernelRegistry {
       executionCount: record.executionCount,
       alive: record.alive
     }));
+  }
+
+  /** The first TPU report of a live kernel, or null. */
+  kernelTpu(): NonNullable<KernelHeartbeat['tpu']> | null {
+    for (const record of this.kernels.values()) {
+      if (record.alive && record.tpu) return record.tpu;
+    }
+    return null;
   }
 
   /** Union of what every live kernel reported importable. */

@@ -17,7 +17,9 @@ export interface PlatformModuleDeps {
 }
 
 function profileFor(deps: PlatformModuleDeps, info: PlatformInfo): PlatformProfile {
-  return deps.profiles.effective(info.name, info.accelerator?.kind ?? 'unknown');
+  const tier = info.tier?.value ?? null;
+  const tierBasis = info.tier?.basis === 'inferred' ? info.tier.evidence[0]?.replace(/^tier: \S+, /, '') ?? null : info.tier?.basis === 'stated' ? 'stated with %vigilo profile' : null;
+  return deps.profiles.effective(info.name, info.accelerator?.kind ?? 'unknown', { runType: info.runType ?? null, tier, tierBasis });
 }
 
 /** The effective profile for the platform and accelerator detected now. */
@@ -41,6 +43,7 @@ function gpuSettled(gpu: GpuSection | undefined): boolean {
 export function platformModule(ctx: SidecarContext, deps: PlatformModuleDeps): SidecarModule {
   let lastAccel: NonNullable<PlatformInfo['accelerator']> | null = null;
   let lastGpuKey = '';
+  deps.detector.statedTier = () => deps.profiles.tier;
   const view = () => ({ ...currentProfile(deps), overridesFile: deps.profiles.path });
   const collector = intervalCollector({
     name: 'platform',
@@ -69,6 +72,8 @@ export function platformModule(ctx: SidecarContext, deps: PlatformModuleDeps): S
       });
     }
   });
+  // nvidia-smi's driver / CUDA versions arrive after a separate run: publish them when they do.
+  deps.detector.onLateFact = () => void collector.runOnce();
   // Follow the accelerator actually seen: re-read when nvidia-smi's answer (status, GPU names) changes.
   const unsubscribe = ctx.snapshot.onUpdate(() => {
     const gpu = ctx.snapshot.get('gpu') as GpuSection | undefined;

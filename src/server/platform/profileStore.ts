@@ -7,12 +7,18 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import type { PlatformName } from '../../shared/api';
-import { applyOverrides, defaultProfile, parseOverrides, type AcceleratorKind, type PlatformProfile, type ProfileField } from '../../core/profiles';
+import { applyOverrides, defaultProfile, parseOverrides, type AcceleratorKind, type PlatformProfile, type ProfileContext, type ProfileField } from '../../core/profiles';
+import { UnitParseError } from '../../core/units';
 import { writePrivateFile } from '../core/discovery';
 
 export const PROFILE_FILE = 'profile.json';
 
+/** The Colab plans `%vigilo profile tier=…` accepts. */
+export const TIERS = ['free', 'pro', 'pro+', 'paid', 'payg'] as const;
+
 const FileShape = z.object({
+  /** The Colab plan the user stated; absent when never stated. */
+  tier: z.enum(TIERS).nullable().optional(),
   overrides: z.record(z.string(), z.union([z.string(), z.number(), z.null()])).default({}),
   /** Where each override came from and when (written by POST /profile). */
   origins: z.record(z.string(), z.object({ origin: z.string(), at: z.string() })).default({})
@@ -22,6 +28,8 @@ type FileShape = z.infer<typeof FileShape>;
 export class ProfileStore {
   private file: FileShape = { overrides: {}, origins: {} };
   private parsed: Partial<Record<ProfileField, number | null>> = {};
+  /** The stated Colab plan, or null. */
+  tier: string | null = null;
   readonly problems: string[] = [];
 
   constructor(
@@ -34,6 +42,7 @@ export class ProfileStore {
       try {
         this.file = FileShape.parse(JSON.parse(readFileSync(path, 'utf8')));
         this.parsed = parseOverrides(this.file.overrides);
+        this.tier = this.file.tier ?? null;
       } catch (error) {
         const msg = `ignoring ${path}: ${(error as Error).message}`;
         this.problems.push(msg);
@@ -49,10 +58,18 @@ export class ProfileStore {
   }
 
   /** Parse (throws UnitParseError on nonsense), merge, persist, then apply: a failed write changes nothing. */
-  set(raw: Record<string, string | number | null>, origin: string): void {
+  set(input: Record<string, string | number | null>, origin: string): void {
+    const { tier, ...raw } = input;
+    if (tier !== undefined && tier !== null && !(TIERS as readonly string[]).includes(String(tier))) {
+      throw new UnitParseError(`tier: "${tier}" is not a plan; known: ${TIERS.join(', ')}.`);
+    }
     const parsed = parseOverrides(raw);
     const at = new Date(this.now()).toISOString();
-    const next = { ...this.file, overrides: { ...this.file.overrides }, origins: { ...this.file.origins } };
+    const next: FileShape = { ...this.file, overrides: { ...this.file.overrides }, origins: { ...this.file.origins } };
+    if (tier !== undefined) {
+      next.tier = tier === null ? null : (String(tier) as FileShape['tier']);
+      next.origins.tier = { origin, at };
+    }
     for (const name of Object.keys(parsed)) {
       next.overrides[name] = raw[name];
       next.origins[name] = { origin, at };
@@ -60,10 +77,11 @@ export class ProfileStore {
     writePrivateFile(this.path, JSON.stringify(next, null, 2) + '\n');
     this.file = next;
     this.parsed = { ...this.parsed, ...parsed };
+    this.tier = next.tier ?? null;
   }
 
-  effective(platform: PlatformName, accelerator: AcceleratorKind): PlatformProfile {
-    let profile = defaultProfile(platform, accelerator);
+  effective(platform: PlatformName, accelerator: AcceleratorKind, context: ProfileContext = {}): PlatformProfile {
+    let profile = defaultProfile(platform, accelerator, context);
     for (const [name, value] of Object.entries(this.parsed) as Array<[ProfileField, number | null]>) {
       const origin = this.file.origins[name] ?? { origin: PROFILE_FILE, at: 'file' };
       profile = applyOverrides(profile, { [name]: value }, origin.origin === PROFILE_FILE ? `${this.path}` : origin.origin, origin.at);

@@ -1,8 +1,9 @@
 /**
- * The `quota` section: Kaggle's weekly GPU quota (stated by the user with
- * POST /quota or `%vigilo quota 23h`, counted down while a GPU session runs,
- * persisted in `<dataDir>/quota.json`, reset at Saturday 00:00 UTC), and
- * internet access from a TCP probe.
+ * The `quota` section: Kaggle's weekly GPU and TPU quotas (stated by the user
+ * with POST /quota or `%vigilo quota 23h` for the current session's resource,
+ * counted down while a GPU session runs on the GPU quota and while a TPU
+ * session runs on the TPU quota, persisted in `<dataDir>/quota.json`, reset at
+ * Saturday 00:00 UTC), and internet access from a TCP probe.
  *
  * The probe target is VIGILO_INTERNET_PROBE=host:port ("off" disables). Unset,
  * it is off except on Kaggle, where it connects to www.kaggle.com:443 once a
@@ -13,7 +14,7 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { QuotaBody, QuotaSection, type GpuSection } from '../../shared/api';
-import { initialQuota, parseQuotaRemaining, quotaView, stateRemaining, tickQuota, type QuotaState } from '../../core/quota';
+import { initialQuota, parseQuotaRemaining, quotaResource, quotaView, stateRemaining, tickQuota, type QuotaResource, type QuotaState } from '../../core/quota';
 import type { PlatformProfile } from '../../core/profiles';
 import { UnitParseError } from '../../core/units';
 import { intervalCollector } from '../core/collector';
@@ -26,13 +27,15 @@ import { jsonRoute } from '../core/route';
 export const QUOTA_FILE = 'quota.json';
 export const KAGGLE_PROBE_DEFAULT = 'www.kaggle.com:443';
 
-const Persisted = z.object({
+const PersistedState = z.object({
   statedRemainingS: z.number().nullable(),
   statedAtMs: z.number().nullable(),
   gpuUsedS: z.number(),
   weekStartMs: z.number(),
   lastTickMs: z.number().nullable()
 });
+/** `{ gpu, tpu }`; a file from before TPU counting holds the GPU state alone. */
+const Persisted = z.union([z.object({ gpu: PersistedState, tpu: PersistedState }), PersistedState.transform(gpu => ({ gpu, tpu: null }))]);
 
 export interface QuotaModuleDeps {
   intervalMs: number;
@@ -64,13 +67,19 @@ export function tcpProbe(host: string, port: number, timeoutMs: number): Promise
 
 export function quotaModule(ctx: SidecarContext, deps: QuotaModuleDeps): SidecarModule {
   const file = join(ctx.config.dataDir, QUOTA_FILE);
-  let state: QuotaState = initialQuota(ctx.clock.now());
+  const states: Record<QuotaResource, QuotaState> = { gpu: initialQuota(ctx.clock.now()), tpu: initialQuota(ctx.clock.now()) };
   try {
     const parsed = Persisted.safeParse(JSON.parse(readFileSync(file, 'utf8')));
-    if (parsed.success) state = parsed.data;
+    if (parsed.success) {
+      states.gpu = parsed.data.gpu;
+      if (parsed.data.tpu) states.tpu = parsed.data.tpu;
+    }
   } catch {
     // First session on this machine.
   }
+  /** The quota this session draws on (null off Kaggle or on a CPU session, where the GPU quota is shown). */
+  let resource: QuotaResource | null = null;
+  const shown = (): QuotaResource => resource ?? 'gpu';
   let counting = false;
   let lastSavedMs = 0;
   let lastProbeMs = -Infinity;
@@ -78,19 +87,21 @@ export function quotaModule(ctx: SidecarContext, deps: QuotaModuleDeps): Sidecar
 
   ctx.alerts.addRule({
     id: 'quota.remaining',
-    description: 'Weekly GPU quota left',
+    description: 'Weekly Kaggle GPU or TPU quota left (the one the session draws on)',
     unit: 'min',
     direction: 'below',
     severity: 'warning',
     thresholds: [{ value: 120, severity: 'warning' }, { value: 30, severity: 'critical' }],
     hysteresis: 5,
-    message: value => `Weekly GPU quota: about ${Math.round(value)} min left. The GPU session stops when it runs out.`
+    message: value => `Weekly ${shown().toUpperCase()} quota: about ${Math.round(value)} min left. The ${shown().toUpperCase()} session stops when it runs out.`
   });
 
-  const save = (value = state) => writePrivateFile(file, JSON.stringify(value) + '\n');
+  const save = (value = states) => writePrivateFile(file, JSON.stringify(value) + '\n');
+  const weekly = (r: QuotaResource) => (r === 'tpu' ? deps.profile().fields.weeklyTpuQuota.value : deps.profile().fields.weeklyGpuQuota.value);
   const view = () => {
-    const q = quotaView(state, deps.profile().fields.weeklyGpuQuota.value);
-    return { ...q, counting, internet };
+    const r = shown();
+    const q = quotaView(states[r], weekly(r));
+    return { ...q, countedGpuS: Math.round(states.gpu.gpuUsedS), countedTpuS: Math.round(states.tpu.gpuUsedS), resource: r, counting, internet };
   };
 
   async function probe(now: number): Promise<void> {
@@ -123,9 +134,11 @@ export function quotaModule(ctx: SidecarContext, deps: QuotaModuleDeps): Sidecar
       const now = ctx.clock.now();
       const platform = ctx.platform();
       const gpu = ctx.snapshot.get('gpu') as GpuSection | undefined;
-      // A Kaggle GPU session draws on the quota from its start, used or not.
-      counting = platform.name === 'kaggle' && (platform.accelerator?.kind === 'gpu' || (gpu?.devices.length ?? 0) > 0);
-      state = tickQuota(state, now, counting, Math.max(deps.intervalMs * 3, 10_000));
+      // A Kaggle GPU (TPU) session draws on the GPU (TPU) quota from its start, used or not.
+      resource = quotaResource(platform.name, platform.accelerator?.kind, gpu?.devices.length ?? 0);
+      counting = resource !== null;
+      const maxGap = Math.max(deps.intervalMs * 3, 10_000);
+      for (const r of ['gpu', 'tpu'] as const) states[r] = tickQuota(states[r], now, resource === r, maxGap);
       if (counting && now - lastSavedMs >= 30_000) {
         lastSavedMs = now;
         save();
@@ -153,7 +166,7 @@ export function quotaModule(ctx: SidecarContext, deps: QuotaModuleDeps): Sidecar
       jsonRoute({
         method: 'get',
         path: '/quota',
-        summary: 'Weekly GPU quota (Kaggle): what the user stated, GPU time counted since, time left, next reset; internet probe state.',
+        summary: "Weekly Kaggle quota of the session's accelerator (GPU or TPU): what the user stated, time counted since, time left, next reset; internet probe state.",
         tags: ['runtime'],
         response: QuotaSection,
         handler: view
@@ -161,7 +174,7 @@ export function quotaModule(ctx: SidecarContext, deps: QuotaModuleDeps): Sidecar
       jsonRoute({
         method: 'post',
         path: '/quota',
-        summary: 'State the weekly GPU quota left: "23h", "22h30m", "22:30" or a number of hours (what `%vigilo quota 23h` sends).',
+        summary: 'State the weekly quota left for the current session\'s accelerator (TPU on a TPU session, else GPU): "23h", "22h30m", "22:30" or a number of hours (what `%vigilo quota 23h` sends).',
         tags: ['runtime'],
         body: QuotaBody,
         response: QuotaSection,
@@ -175,10 +188,11 @@ export function quotaModule(ctx: SidecarContext, deps: QuotaModuleDeps): Sidecar
             }
             throw error;
           }
-          const next = { ...stateRemaining(state, seconds, ctx.clock.now()), lastTickMs: ctx.clock.now() };
+          const r = shown();
+          const next = { ...states, [r]: { ...stateRemaining(states[r], seconds, ctx.clock.now()), lastTickMs: ctx.clock.now() } };
           // Persist first: a failed write (full or read-only disk) answers 507 with the old state kept.
           save(next);
-          state = next;
+          states[r] = next[r];
           ctx.alerts.clear('quota.remaining', '');
           await collector.runOnce();
           return view();
