@@ -142,7 +142,7 @@ describe('budget hard stop', () => {
       const sent = fake.requests.length;
       const error = await openai.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'refused' }] }).catch(e => e);
       expect(error).toBeInstanceOf(VigiloBudgetExceededError);
-      expect(error.message).toMatch(/session LLM budget of \$0\.0000 reached/);
+      expect(error.message).toMatch(/session LLM budget of \$0\.0000010 reached/);
       expect(fake.requests.length).toBe(sent);
       // Raising the limit lifts the stop: the refused call asked the sidecar again.
       await sc.send('PUT', '/llm/budgets', { sessionUsd: 1000, hardStop: true });

@@ -72,7 +72,7 @@ describe('the %vigilo report (Colab/Kaggle output-cell dashboard)', () => {
 
   it('shows VRAM with a bar, the OOM ETA with its confidence, an unmounted Drive with how to mount it', () => {
     const text = renderText(buildReport({ status, snapshot: colab, clock }));
-    expect(text).toMatch(/!! GPU 0\s+Tesla T4 · VRAM 14\.6 GiB of 15\.0 GiB \(97%\)/);
+    expect(text).toMatch(/!! GPU 0\s+Tesla T4 · VRAM 14\.6 GiB of 15 GiB \(97%\)/);
     expect(text).toMatch(/\[#{19}-\]/);
     expect(text).toMatch(/!! Out of memory\s+VRAM full in ~4 min \(confidence 90%\)/);
     expect(text).toMatch(/ ! Google Drive\s+not mounted — checkpoints have nowhere durable to go\. Mount it: from google\.colab import drive/);
@@ -110,7 +110,7 @@ describe('the %vigilo report (Colab/Kaggle output-cell dashboard)', () => {
     const text = renderText(
       buildReport({ status, snapshot: colab, clock, checkpoints: null, llm: { todayUsd: 0.82, weekUsd: 3.1, unpricedToday: 0, callsToday: 40, worst } })
     );
-    expect(text).toMatch(/Spend today \(UTC\)\s+\$0\.820 · 40 calls/);
+    expect(text).toMatch(/Spend today \(UTC\)\s+\$0\.82 · 40 calls/);
     expect(text).toMatch(/This week\s+\$3\.10/);
     expect(text).toMatch(/!! Worst conversation\s+chat-1 \(gpt-4o-mini\): 41\/100 degrading · context 78% · about 9 messages left · Start a fresh/);
     expect(text).toMatch(/Checkpoints\s+not available in this sidecar yet/);

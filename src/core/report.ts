@@ -15,11 +15,11 @@ import type { MetricsSnapshot, PlatformName, StatusResponse } from '../shared/ap
 import type { CheckpointStatus } from '../shared/checkpoint-api';
 import { countdownBar, countdowns, disks, oomLevel, oomText, outputText, verdict, type Level } from '../shared/dashboard';
 import {
+  bytesOfMiB,
   formatApproxDuration,
   formatBytes,
   formatClock,
   formatDuration,
-  formatMiB,
   formatMoney,
   formatPercent,
   ratioPercent,
@@ -135,7 +135,7 @@ export function buildReport(input: ReportInput): Report {
       const history = input.vramHistory?.[d.uuid] ?? [];
       rows.push({
         label: `GPU ${d.index}`,
-        value: `${d.name} · VRAM ${formatMiB(d.memoryUsedMiB)} of ${formatMiB(d.memoryTotalMiB)} (${formatPercent(pct)}) · util ${formatPercent(d.utilizationPercent)} · ${d.temperatureC === null ? '—' : `${d.temperatureC.toFixed(0)} °C`}`,
+        value: `${d.name} · VRAM ${formatBytes(bytesOfMiB(d.memoryUsedMiB))} of ${formatBytes(bytesOfMiB(d.memoryTotalMiB))} (${formatPercent(pct)}) · util ${formatPercent(d.utilizationPercent)} · ${d.temperatureC === null ? '—' : `${d.temperatureC.toFixed(0)} °C`}`,
         level: levelAbove(pct, 90, 95),
         bar: { percent: pct },
         chart:

@@ -13,7 +13,7 @@ describe('LLM formatting', () => {
   it('never shows an unknown price as $0', () => {
     expect(formatMoney(null)).toBe('unknown');
     expect(costText(null, 3)).toBe('unknown (3 unpriced calls)');
-    expect(costText(0.5, 1)).toBe('$0.500 + 1 unpriced call');
+    expect(costText(0.5, 1)).toBe('$0.50 + 1 unpriced call');
     expect(bucketText({ key: 'k', calls: 2, costUsd: null, unpricedCalls: 2, inputTokens: 1, outputTokens: 1 })).toBe(
       'unknown (2 unpriced calls)'
     );

@@ -38,11 +38,11 @@ function state(oomS: number | null): IVigiloState {
 
 describe('the status-bar line', () => {
   it('shows the soonest countdown, VRAM and today’s spend — never the word "idle"', () => {
-    expect(summarize(state(null))).toBe('cut-off 1h30m · VRAM 53% · $0.820');
+    expect(summarize(state(null))).toBe('cut-off 1h30m · VRAM 53% · $0.82');
   });
 
   it('shows the OOM ETA instead when VRAM is heading to full, and only the parts switched on', () => {
-    expect(summarize(state(180))).toBe('OOM 3m · VRAM 53% · $0.820');
+    expect(summarize(state(180))).toBe('OOM 3m · VRAM 53% · $0.82');
     expect(summarize(state(null), { ...DEFAULT_SETTINGS.statusBar, spend: false, countdown: false })).toBe('VRAM 53%');
   });
 });

@@ -5,7 +5,7 @@
  * out; text uses src/shared/format.ts.
  */
 import type { GpuDevice, MetricsSnapshot, PlatformName } from './api';
-import { formatApproxDuration, formatClock, formatDecimalBytes, formatPercent, ratioPercent, type IClockOptions } from './format';
+import { bytesOfMiB, formatApproxDuration, formatBytes, formatClock, formatPercent, ratioPercent, type IClockOptions } from './format';
 
 export type Level = 'ok' | 'warning' | 'critical';
 
@@ -151,7 +151,7 @@ export function disks(snapshot: Pick<MetricsSnapshot, 'storage' | 'system'>): ID
 
 /** The output folder against its limit: "at least 18.6 GB of the 20 GB limit (93%)". */
 export function outputText(output: NonNullable<NonNullable<MetricsSnapshot['storage']>['output']>): string {
-  return `${output.truncated ? 'at least ' : ''}${formatDecimalBytes(output.bytes)} of the ${formatDecimalBytes(output.limitBytes)} limit (${formatPercent(output.usedPercent)})`;
+  return `${output.truncated ? 'at least ' : ''}${formatBytes(output.bytes, 'decimal')} of the ${formatBytes(output.limitBytes, 'decimal')} limit (${formatPercent(output.usedPercent)})`;
 }
 
 function unknown(id: ICountdown['id'], label: string, reason: string): ICountdown {

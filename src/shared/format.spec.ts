@@ -1,14 +1,18 @@
 import { describe, expect, it } from 'vitest';
-import { formatByKey, formatBytes, formatDuration, formatMiB, humanize, ratioPercent } from './format';
+import { bytesOfMiB, formatByKey, formatBytes, formatDuration, formatMoney, humanize, ratioPercent } from './format';
 
 describe('panel formatting', () => {
   it('writes sizes in binary units', () => {
     expect(formatBytes(0)).toBe('0 B');
     expect(formatBytes(1536)).toBe('1.5 KiB');
-    expect(formatBytes(16 * 1024 ** 3)).toBe('16.0 GiB');
+    expect(formatBytes(16 * 1024 ** 3)).toBe('16 GiB');
+    expect(formatBytes(16e9)).toBe('14.9 GiB');
+    // Rounding to the next unit reads as that unit, never "1024 KiB".
+    expect(formatBytes(1024 * 1024 - 10)).toBe('1 MiB');
     expect(formatBytes(null)).toBe('—');
-    expect(formatMiB(15360)).toBe('15.0 GiB');
-    expect(formatMiB(512)).toBe('512 MiB');
+    expect(formatBytes(bytesOfMiB(15360))).toBe('15 GiB');
+    expect(formatBytes(bytesOfMiB(512))).toBe('512 MiB');
+    expect(formatBytes(bytesOfMiB(null))).toBe('—');
   });
 
   it('writes durations a person reads at a glance', () => {
@@ -22,7 +26,7 @@ describe('panel formatting', () => {
 
   it('formats unknown sections by the unit their field names carry', () => {
     expect(formatByKey('remainingS', 5400)).toBe('1 h 30 min');
-    expect(formatByKey('disks.usedBytes', 2048)).toBe('2.0 KiB');
+    expect(formatByKey('disks.usedBytes', 2048)).toBe('2 KiB');
     expect(formatByKey('usedPercent', 14.66)).toBe('14.7%');
     expect(formatByKey('mounted', false)).toBe('no');
     expect(formatByKey('warnAtMin', [60, 30])).toBe('60, 30');
@@ -49,5 +53,23 @@ describe('dashboard formats', () => {
     const now = Date.parse('2026-11-30T12:00:00Z');
     expect(formatClock('2026-11-30T20:28:00Z', { locale: 'en-GB', timeZone: 'Europe/Paris', nowMs: now })).toBe('21:28 CET');
     expect(formatClock('2026-12-01T08:12:00Z', { locale: 'en-GB', timeZone: 'Europe/Paris', nowMs: now })).toBe('Tue, 09:12 CET');
+  });
+});
+
+describe('the one byte and money rules', () => {
+  it('states platform limits in decimal units, as the platforms do', () => {
+    expect(formatBytes(20e9, 'decimal')).toBe('20 GB');
+    expect(formatBytes(18_600_000_000, 'decimal')).toBe('18.6 GB');
+    expect(formatBytes(999, 'decimal')).toBe('999 B');
+  });
+
+  it('prices in cents from a dollar up, else two significant digits', () => {
+    expect(formatMoney(12.3)).toBe('$12.30');
+    expect(formatMoney(0.31)).toBe('$0.31');
+    expect(formatMoney(0.0042)).toBe('$0.0042');
+    expect(formatMoney(0.0999)).toBe('$0.10');
+    expect(formatMoney(0.999)).toBe('$1.00');
+    expect(formatMoney(-0.5)).toBe('-$0.50');
+    expect(formatMoney(null)).toBe('unknown');
   });
 });

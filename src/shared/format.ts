@@ -1,28 +1,42 @@
 /** Human formatting shared by the panel, the status bar and the %vigilo report. Pure functions. */
 
-const BINARY_UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
+/** Bytes in a MiB: nvidia-smi and PyTorch report memory in MiB. */
+export const MIB_BYTES = 1_048_576;
 
-/** 16_000_000_000 → "14.9 GiB". */
-export function formatBytes(bytes: number | null | undefined): string {
+/** Binary units for memory and files, decimal units for the limits platforms state in GB. */
+export type ByteUnits = 'binary' | 'decimal';
+
+const BYTE_UNITS: Record<ByteUnits, { base: number; names: string[] }> = {
+  binary: { base: 1024, names: ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'] },
+  decimal: { base: 1000, names: ['B', 'kB', 'MB', 'GB', 'TB', 'PB'] }
+};
+
+/** MiB (nvidia-smi, PyTorch) → bytes, for formatBytes; null stays null. */
+export function bytesOfMiB(mib: number | null | undefined): number | null {
+  return mib === null || mib === undefined ? null : mib * MIB_BYTES;
+}
+
+/**
+ * The one byte formatter, with the rounding the user sees everywhere: whole
+ * bytes, else one decimal with a trailing ".0" dropped.
+ * 16_000_000_000 → "14.9 GiB", 16 GiB → "16 GiB", 512 MiB → "512 MiB";
+ * decimal: 20e9 → "20 GB", 18_600_000_000 → "18.6 GB".
+ */
+export function formatBytes(bytes: number | null | undefined, units: ByteUnits = 'binary'): string {
   if (bytes === null || bytes === undefined || !Number.isFinite(bytes)) {
     return '—';
   }
+  const { base, names } = BYTE_UNITS[units];
   let value = Math.abs(bytes);
   let unit = 0;
-  while (value >= 1024 && unit < BINARY_UNITS.length - 1) {
-    value /= 1024;
+  // Move up while the figure would round to a whole `base` ("1024.0 KiB" reads "1 MiB").
+  while (unit < names.length - 1 && value >= base - 0.05) {
+    value /= base;
     unit++;
   }
-  const sign = bytes < 0 ? '-' : '';
-  return `${sign}${unit === 0 ? value.toFixed(0) : value.toFixed(1)} ${BINARY_UNITS[unit]}`;
-}
-
-/** MiB as nvidia-smi reports them → "15.0 GiB" / "512 MiB". */
-export function formatMiB(mib: number | null | undefined): string {
-  if (mib === null || mib === undefined || !Number.isFinite(mib)) {
-    return '—';
-  }
-  return mib >= 1024 ? `${(mib / 1024).toFixed(1)} GiB` : `${mib.toFixed(0)} MiB`;
+  const rounded = unit === 0 ? Math.round(value) : Math.round(value * 10) / 10;
+  const text = Number.isInteger(rounded) ? rounded.toFixed(0) : rounded.toFixed(1);
+  return `${bytes < 0 ? '-' : ''}${text} ${names[unit]}`;
 }
 
 /** 12.345 → "12%"; null → "—". */
@@ -59,11 +73,6 @@ export function formatDuration(seconds: number | null | undefined): string {
   return negative ? `-${text}` : text;
 }
 
-/** 0.0123 → "$0.0123", 12.3 → "$12.30": four decimals below a dollar, where LLM calls cost. */
-export function formatUsd(value: number): string {
-  return `$${value.toFixed(value < 1 ? 4 : 2)}`;
-}
-
 /** used/total as a percentage, or null when it cannot be computed. */
 export function ratioPercent(used: number | null | undefined, total: number | null | undefined): number | null {
   if (used === null || used === undefined || !total || !Number.isFinite(used) || !Number.isFinite(total)) {
@@ -93,7 +102,7 @@ export function formatByKey(key: string, value: unknown): string {
       return formatBytes(value);
     }
     if (/MiB$/.test(key)) {
-      return formatMiB(value);
+      return formatBytes(bytesOfMiB(value));
     }
     if (/Percent$/.test(key)) {
       return formatPercent(value, 1);
@@ -105,7 +114,7 @@ export function formatByKey(key: string, value: unknown): string {
       return `${Math.round(value)} ms`;
     }
     if (/Usd$|Cost$/i.test(key)) {
-      return formatUsd(value);
+      return formatMoney(value);
     }
     return Number.isInteger(value) ? String(value) : value.toFixed(2);
   }
@@ -124,17 +133,23 @@ export function formatByKey(key: string, value: unknown): string {
   return JSON.stringify(value);
 }
 
-/** USD with the precision small LLM bills need: 12.3 → "$12.30", 0.0123 → "$0.012", 0.000684 → "$0.00068"; null → "unknown". */
+/**
+ * The one money formatter (panel, status bar, report, budget and health advice):
+ * cents from a dollar up, else two significant digits, because single LLM calls
+ * cost fractions of a cent. 12.3 → "$12.30", 0.31 → "$0.31", 0.0123 → "$0.012",
+ * 0.000684 → "$0.00068", 0 → "$0.00"; null → "unknown".
+ */
 export function formatMoney(value: number | null | undefined): string {
   if (value === null || value === undefined || !Number.isFinite(value)) {
     return 'unknown';
   }
-  if (value === 0) {
-    return '$0.00';
-  }
   const abs = Math.abs(value);
-  const digits = abs >= 1 ? 2 : abs >= 0.01 ? 3 : abs >= 0.0001 ? 5 : 7;
-  return `${value < 0 ? '-' : ''}$${abs.toFixed(digits)}`;
+  if (abs >= 0.995 || abs === 0) {
+    return `${value < 0 ? '-' : ''}$${abs.toFixed(2)}`;
+  }
+  const twoSignificant = Number(abs.toPrecision(2));
+  const digits = Math.max(2, 1 - Math.floor(Math.log10(twoSignificant)));
+  return `${value < 0 ? '-' : ''}$${twoSignificant.toFixed(digits)}`;
 }
 
 /**
@@ -260,18 +275,3 @@ export function formatUsedOf(usedBytes: number | null | undefined, totalBytes: n
   return uUnit && uUnit === tUnit ? `${u} / ${total}` : `${used} / ${total}`;
 }
 
-/** Decimal units, as platforms state their limits: 18_600_000_000 → "18.6 GB", 20e9 → "20 GB". */
-export function formatDecimalBytes(bytes: number | null | undefined): string {
-  if (bytes === null || bytes === undefined || !Number.isFinite(bytes)) {
-    return '—';
-  }
-  const units = ['B', 'kB', 'MB', 'GB', 'TB', 'PB'];
-  let value = Math.abs(bytes);
-  let unit = 0;
-  while (value >= 1000 && unit < units.length - 1) {
-    value /= 1000;
-    unit++;
-  }
-  const text = unit === 0 || Number.isInteger(Math.round(value * 10) / 10) ? value.toFixed(0) : value.toFixed(1);
-  return `${bytes < 0 ? '-' : ''}${text} ${units[unit]}`;
-}

@@ -1,6 +1,7 @@
 import type { ConversationHealth, LlmProvider, PriceEntry, TokenCounts, TrendView } from '../../shared/llm-api';
 import { callCost } from './pricing';
 import { trend, type Trend } from './trend';
+import { formatCount, formatMoney } from '../../shared/format';
 
 /** One call of a conversation as the health score sees it (already normalised and priced). */
 export interface HealthCall {
@@ -28,17 +29,6 @@ export interface HealthInput {
   hasContent: boolean;
 }
 
-/** "87K", "1.2M", "950". */
-export function formatTokens(n: number): string {
-  if (n >= 1_000_000) {
-    return `${(n / 1_000_000).toFixed(n >= 10_000_000 ? 0 : 1).replace(/\.0$/, '')}M`;
-  }
-  if (n >= 1000) {
-    return `${Math.round(n / 1000)}K`;
-  }
-  return String(Math.round(n));
-}
-
 /**
  * Context exhaustion: the last call's prompt plus completion against the
  * window, and how many more exchanges fit at the average growth per exchange
@@ -61,12 +51,12 @@ export function contextForecast(calls: HealthCall[], window: number | null): Con
     }
   }
   if (!window) {
-    return { usedTokens: used, windowTokens: null, percent: null, growthPerMessage: growth, messagesLeft: null, text: `${formatTokens(used)} used; context window unknown for this model` };
+    return { usedTokens: used, windowTokens: null, percent: null, growthPerMessage: growth, messagesLeft: null, text: `${formatCount(used)} used; context window unknown for this model` };
   }
   const percent = Math.min(100, (used / window) * 100);
   const messagesLeft = growth ? Math.max(0, Math.floor((window - used) / growth)) : null;
   const left = messagesLeft === null ? '' : messagesLeft === 0 ? ' — the next message may not fit' : ` — about ${messagesLeft} message${messagesLeft === 1 ? '' : 's'} left`;
-  return { usedTokens: used, windowTokens: window, percent, growthPerMessage: growth, messagesLeft, text: `${formatTokens(used)} of ${formatTokens(window)} used${left}` };
+  return { usedTokens: used, windowTokens: window, percent, growthPerMessage: growth, messagesLeft, text: `${formatCount(used)} of ${formatCount(window)} used${left}` };
 }
 
 function view(t: Trend): TrendView {
@@ -82,14 +72,6 @@ export function latencySeries(calls: HealthCall[]): number[] {
   const ok = calls.filter(c => c.status === 'ok');
   const allTtft = ok.length > 0 && ok.every(c => c.ttftMs !== null);
   return ok.map(c => (allTtft ? c.ttftMs! : c.latencyMs));
-}
-
-/** "$0.31", "$0.0042", "$12" (the advice text's own rounding; not shared/format's formatUsd or formatMoney). */
-function formatUsd(v: number): string {
-  if (v >= 10) return `$${v.toFixed(0)}`;
-  if (v >= 0.1) return `$${v.toFixed(2)}`;
-  if (v >= 0.01) return `$${v.toFixed(3)}`;
-  return `$${v.toPrecision(2)}`;
 }
 
 /** Penalty for rising latency: grows with the size of the rise (2× → 35, 4× → 50, 8× → 65, capped at 70). */
@@ -122,7 +104,7 @@ export function freshStartAdvice(calls: HealthCall[], context: ConversationHealt
   return {
     lastUsd,
     freshUsd,
-    text: `each message now costs ${formatUsd(lastUsd)} because the context is ${formatTokens(last.tokens.inputTokens)}; a fresh conversation with the summary would cost about ${formatUsd(freshUsd)}`
+    text: `each message now costs ${formatMoney(lastUsd)} because the context is ${formatCount(last.tokens.inputTokens)}; a fresh conversation with the summary would cost about ${formatMoney(freshUsd)}`
   };
 }
 

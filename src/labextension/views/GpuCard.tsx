@@ -1,8 +1,8 @@
 /** One card per GPU: name, VRAM bar and chart, the live OOM ETA, utilisation, temperature, per-process VRAM. */
 import * as React from 'react';
 import type { GpuDevice, GpuSection } from '../../shared/api';
-import { oomLevel, oomText } from '../../shared/dashboard';
-import { formatApproxDuration, formatBytes, formatMiB, formatPercent, formatUsedOf, ratioPercent } from '../../shared/format';
+import { oomLevel, oomSummary } from '../../shared/dashboard';
+import { bytesOfMiB, formatBytes, formatPercent, formatUsedOf, ratioPercent } from '../../shared/format';
 
 const mib = (v: number | null): number | null => (v === null ? null : v * 1048576);
 import type { IVramPoint } from '../tokens';
@@ -123,7 +123,7 @@ function GpuCard(props: {
                 <span className="jp-Vigilo-muted" title={p.kernelId ? `kernel ${p.kernelId}` : undefined}>
                   {p.kernelId ? 'a notebook kernel' : `pid ${p.pid}`}
                 </span>
-                <span>{formatMiB(p.usedMiB)}</span>
+                <span>{formatBytes(bytesOfMiB(p.usedMiB))}</span>
               </li>
             ))}
           </ul>

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { utcDayKey } from '../../shared/costBuckets';
-import { formatUsd as usd } from '../../shared/format';
+import { formatMoney as usd } from '../../shared/format';
 import { BudgetLimits, type BudgetState } from '../../shared/llm-api';
 import type { AlertEngine, ThresholdRule } from '../alerts/engine';
 import type { Clock } from '../core/clock';
