@@ -22,6 +22,8 @@ const sidecar = require('../sidecar');
 
 const DOCS = path.join(env.root, 'docs');
 const T4_TOTAL_MIB = 15360;
+/** Pins every live figure's box during layout comparisons: the time of day cannot move a row. */
+const LAYOUT_CSS = path.join(__dirname, 'layout-compare.css');
 /** README screenshots: the sidebar and the start of the main area. */
 const README_CLIP = { x: 0, y: 0, width: 720, height: 1500 };
 
@@ -105,10 +107,15 @@ async function compareLayout(page: Page, panel: Locator, name: string): Promise<
   // Which alerts hold at that instant depends on timing (their own test checks them): hidden from the layout comparison.
   await expect(panel).toHaveScreenshot(name, {
     mask: liveNumbers(panel),
-    stylePath: path.join(__dirname, 'layout-compare.css'),
+    stylePath: LAYOUT_CSS,
     maxDiffPixelRatio: 0.03,
     animations: 'disabled'
   });
+}
+
+/** The report's layout comparison: live spans masked and pinned (layout-compare.css). */
+function reportLayout(output: Locator) {
+  return { mask: [output.locator('.vigilo-live')], stylePath: LAYOUT_CSS, maxDiffPixelRatio: 0.03 };
 }
 
 async function setTheme(page: IJupyterLabPageFixture, dark: boolean): Promise<void> {
@@ -256,13 +263,10 @@ test.describe('simulated Colab: a T4 filling up, Drive mounted', () => {
     await expect(output).toContainText('Google Drive');
     await expect(output.locator('svg')).not.toHaveCount(0);
     await output.screenshot({ path: path.join(DOCS, 'screenshot-report.png') });
-    await expect(output).toHaveScreenshot('report-colab.png', {
-      mask: [output.locator('.vigilo-live')],
-      maxDiffPixelRatio: 0.03
-    });
+    await expect(output).toHaveScreenshot('report-colab.png', reportLayout(output));
     // The same output in the dark theme: inherited text colour, mid-tone bars.
     await setTheme(page, true);
-    await expect(output).toHaveScreenshot('report-colab-dark.png', { mask: [output.locator('.vigilo-live')], maxDiffPixelRatio: 0.03 });
+    await expect(output).toHaveScreenshot('report-colab-dark.png', reportLayout(output));
     await output.screenshot({ path: path.join(env.tmp, 'report-dark.png') });
     await setTheme(page, false);
     await page.notebook.close(true);
