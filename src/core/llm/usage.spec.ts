@@ -7,6 +7,25 @@ import { mergeCumulativeUsage, readUsage } from './usage';
 const table = tableFromFile(PricingFile.parse(shipped));
 const price = (provider: 'openai' | 'anthropic' | 'google', model: string) => lookupPrice(table, provider, model)!.entry;
 
+describe('Anthropic extended thinking', () => {
+  it('reads output_tokens_details.thinking_tokens as reasoning, already inside output_tokens (cost unchanged)', () => {
+    const usage = { input_tokens: 2, cache_creation_input_tokens: 4016, cache_read_input_tokens: 6157, output_tokens: 137, output_tokens_details: { thinking_tokens: 11 } };
+    const u = readUsage('anthropic', usage)!;
+    expect(u.tokens).toMatchObject({ outputTokens: 137, reasoningTokens: 11 });
+    const without = readUsage('anthropic', { ...usage, output_tokens_details: undefined })!;
+    expect(usageCost(price('anthropic', 'claude-sonnet-4-5'), u)).toBe(usageCost(price('anthropic', 'claude-sonnet-4-5'), without));
+  });
+
+  it('takes the thinking count from the stream’s message_delta, and never more than the output', () => {
+    const events = [
+      { type: 'message_start', usage: { input_tokens: 12, output_tokens: 1 } },
+      { type: 'message_delta', usage: { output_tokens: 9, output_tokens_details: { thinking_tokens: 7 } } }
+    ];
+    expect(readUsage('anthropic', events[0].usage, events)!.tokens.reasoningTokens).toBe(7);
+    expect(readUsage('anthropic', { input_tokens: 1, output_tokens: 3, output_tokens_details: { thinking_tokens: 50 } })!.tokens.reasoningTokens).toBe(3);
+  });
+});
+
 describe('Anthropic stream usage', () => {
   it('keeps message_start cache reads when message_delta says 0 (counts are cumulative)', () => {
     const events = [

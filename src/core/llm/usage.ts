@@ -134,7 +134,8 @@ function anthropicPart(u: Obj): BillablePart {
 }
 
 /**
- * Anthropic: `input_tokens` excludes cache reads and writes. With compaction
+ * Anthropic: `input_tokens` excludes cache reads and writes; thinking is
+ * counted in `output_tokens` and itemised in `output_tokens_details`. With compaction
  * (`usage.iterations`), each iteration is a separately billed sampling step
  * and the top-level counts cover only the last ("message") one: the bill is
  * the sum over `iterations` (Anthropic compaction docs).
@@ -150,7 +151,11 @@ function anthropic(usage: Obj): NormalizedUsage {
   if (usage.speed === 'fast') {
     multipliers.push('fast');
   }
-  return withBilling({ tokens: totals(parts, 0), parts }, tierOf(usage.service_tier), multipliers, n(obj(usage.server_tool_use).web_search_requests));
+  // Extended thinking: `output_tokens_details.thinking_tokens` is the part of
+  // `output_tokens` spent thinking (billed as output, already in the count).
+  const output = parts.reduce((a, p) => a + p.output, 0);
+  const thinking = Math.min(output, n(obj(usage.output_tokens_details).thinking_tokens));
+  return withBilling({ tokens: totals(parts, thinking), parts }, tierOf(usage.service_tier), multipliers, n(obj(usage.server_tool_use).web_search_requests));
 }
 
 function tierOf(v: unknown): string | undefined {
