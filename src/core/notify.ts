@@ -50,6 +50,8 @@ export interface NotifySettings {
   runtimeMarksMin: number[];
   /** A cell that ran at least this long sends "cell finished". */
   longCellMin: number;
+  /** A finished progress bar is "training finished" when it ran at least this long (inner per-epoch bars are shorter). */
+  trainingMinMin: number;
   /** Messages per channel in any sliding hour. */
   capPerHour: number;
   /** A condition that re-raises within this time of its last message stays quiet. */
@@ -63,6 +65,7 @@ export const DEFAULT_NOTIFY_SETTINGS: NotifySettings = {
   rules: { runtime: true, idle: true, oom: true, disk: true, checkpoint: true, training: true, cell: false, spend: true, kernel: true },
   runtimeMarksMin: [30, 10],
   longCellMin: 20,
+  trainingMinMin: 5,
   capPerHour: 6,
   resendAfterClearMin: 15,
   mergeWindowS: 300,
@@ -154,6 +157,7 @@ export function composeAlert(alert: Pick<Alert, 'ruleId' | 'key' | 'severity' | 
 /** Words of a fact that is not an alert. */
 export function composeFact(fact: NotifyFact, settings: NotifySettings): NotifyMessage | null {
   if (fact.type === 'training-finished') {
+    if (fact.elapsedS !== null && fact.elapsedS < settings.trainingMinMin * MIN) return null;
     const steps = fact.total ? `${fact.n.toLocaleString('en-US')} of ${fact.total.toLocaleString('en-US')} steps` : `${fact.n.toLocaleString('en-US')} steps`;
     const took = fact.elapsedS !== null ? ` in ${formatAge(fact.elapsedS)}` : '';
     return {

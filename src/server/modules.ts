@@ -8,6 +8,7 @@ import { currentStatus } from './core/coreModule';
 import { reportModule } from './report/reportModule';
 import { progressModule } from './progress/module';
 import { checkpointModule } from './checkpoint/module';
+import { notifyModule } from './notify/module';
 
 /**
  * Every capability beyond the core, in one list. A new capability adds one
@@ -22,7 +23,8 @@ export function featureModules(ctx: SidecarContext): SidecarModule[] {
     ...runtimeModules(ctx),
     progressModule(ctx),
     checkpointModule(ctx),
-    llmModule(ctx)
+    llmModule(ctx),
+    notifyModule(ctx)
   ];
   return modules;
 }
