@@ -9,6 +9,7 @@ import { reportModule } from './report/reportModule';
 import { progressModule } from './progress/module';
 import { checkpointModule } from './checkpoint/module';
 import { notifyModule } from './notify/module';
+import { exportModule } from './export/module';
 
 /**
  * Every capability beyond the core, in one list. A new capability adds one
@@ -24,6 +25,7 @@ export function featureModules(ctx: SidecarContext): SidecarModule[] {
     progressModule(ctx),
     checkpointModule(ctx),
     llmModule(ctx),
+    exportModule(ctx),
     notifyModule(ctx)
   ];
   return modules;
