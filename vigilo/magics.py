@@ -158,6 +158,7 @@ class VigiloMagics(Magics):
             shell = self.shell
             self.heartbeat = Heartbeat(self.data_dir, execution_count=lambda: getattr(shell, "execution_count", 0))
             self.heartbeat.after_beat = self._refresh_live
+            self.heartbeat.on_notice = self._show_notice
             self.heartbeat.answer_listeners.append(self._note_answer)
             shell.events.register("pre_run_cell", self.heartbeat.activity)
         self.heartbeat.beat()
@@ -173,6 +174,18 @@ class VigiloMagics(Magics):
         discovery = _sidecar.read_discovery(self.data_dir)
         if handle is not None and discovery:
             handle.update(self._report(discovery))
+
+    def _show_notice(self, _message: str) -> None:
+        """A restart (or restarts given up) while no sidecar may answer: the live output says
+        it at once, on the last report when there is no new one to fetch."""
+        handle = self.live_output
+        if handle is None:
+            return
+        discovery = _sidecar.read_discovery(self.data_dir)
+        if _sidecar.probe(discovery):
+            handle.update(self._report(discovery))  # type: ignore[arg-type]
+        else:
+            handle.update(_with_notes(Report("Vigilo: no sidecar answers."), [self.heartbeat.notice if self.heartbeat else None]))
 
     def _note_answer(self, answer: dict) -> None:
         note = answer.get("llmUntracked")
@@ -192,7 +205,23 @@ class VigiloMagics(Magics):
                     f'<div class="vigilo-untracked">⚠ {html.escape(note["message"])}<br>'
                     f"Fix: <code>{html.escape(note['fix'])}</code></div>"
                 )
-        return report
+        return _with_notes(report, [self.heartbeat.notice if self.heartbeat else None, self._runtime_line(discovery)])
+
+    def _runtime_line(self, discovery: dict) -> Optional[str]:
+        """Which Node and storage engine run the sidecar, and its restarts (GET /status)."""
+        try:
+            status, body = _sidecar.request(discovery, "GET", "/status", timeout=2.0)
+        except OSError:
+            return None
+        life = body.get("lifecycle") if status == 200 and isinstance(body, dict) else None
+        if not isinstance(life, dict):
+            return None
+        node, restarts = life.get("node") or {}, life.get("restarts") or {}
+        line = f"Sidecar pid {body.get('pid')}: Node {node.get('version')} ({node.get('path')}), storage engine {life.get('storageEngine')}"
+        if restarts.get("count"):
+            last = restarts.get("last") or {}
+            line += f"; restarted {restarts['count']}× (last {str(last.get('at', ''))[:19].replace('T', ' ')} UTC: {last.get('reason')})"
+        return line + "."
 
     def unload(self) -> None:
         """Stop this kernel's heartbeat and its activity hook, and stop refreshing the report."""
@@ -204,3 +233,13 @@ class VigiloMagics(Magics):
             except ValueError:
                 pass
             self.heartbeat = None
+
+
+def _with_notes(report: Report, notes: "list[Optional[str]]") -> Report:
+    """The report with one line per note (lifecycle notices, the Node and engine running)."""
+    for note in notes:
+        if note:
+            report.text += f"\n{note}"
+            if report.html is not None:
+                report.html += f'<div class="vigilo-lifecycle">{html.escape(note)}</div>'
+    return report

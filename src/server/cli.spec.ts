@@ -3,7 +3,9 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { claimDataDir } from './core/dataDirClaim';
 import { discoveryPath, readDiscovery } from './core/discovery';
+import { ATTACHED_EXIT } from './cli';
 import { cliPath, runCli, type RunningCli } from '../../test/sidecarProcess';
 import { spawn, spawnSync } from 'node:child_process';
 
@@ -44,8 +46,34 @@ describe('vigilo serve (real process)', () => {
     const second = await runCli(['serve', '--port', '0', '--json'], env());
     running.push(second);
     expect(second.announce).toMatchObject({ event: 'attached', pid: first.child.pid, url: first.announce.url });
-    expect(await second.exited).toBe(0);
+    expect(await second.exited).toBe(ATTACHED_EXIT);
     expect(readDiscovery(dataDir)!.pid).toBe(first.child.pid);
+  });
+
+  it('three serves started together on one data dir: one listens, the others attach to it (exit 4)', async () => {
+    for (let round = 0; round < 3; round++) {
+      const starts = await Promise.all([0, 1, 2].map(() => runCli(['serve', '--port', '0', '--json'], env(), 30_000)));
+      running.push(...starts);
+      const listening = starts.filter(s => s.announce.event === 'listening');
+      expect(listening, starts.map(s => s.stderr()).join('\n')).toHaveLength(1);
+      for (const s of starts.filter(x => x !== listening[0])) {
+        expect(s.announce).toMatchObject({ event: 'attached', pid: listening[0].child.pid });
+        expect(await s.exited).toBe(ATTACHED_EXIT);
+      }
+      listening[0].child.kill('SIGTERM');
+      expect(await listening[0].exited).toBe(0);
+    }
+  });
+
+  it("a sidecar killed with SIGKILL leaves no claim behind: the next serve starts at once", async () => {
+    const first = await runCli(['serve', '--port', '0', '--json'], env());
+    first.child.kill('SIGKILL');
+    await first.exited;
+    const claim = await claimDataDir(dataDir);
+    expect(claim.claimed).toBe(true);
+    if (claim.claimed) {
+      await claim.claim.release();
+    }
   });
 
   it('replaces a stale discovery file whose pid is dead', async () => {

@@ -3,7 +3,8 @@ import { Command, InvalidArgumentError } from 'commander';
 import { systemClock } from './core/clock';
 import type { SidecarConfig } from './core/context';
 import { isLoopbackHost } from './core/security';
-import { DataDirError, isPidAlive, newToken, probeSidecar, readDiscovery, removeDiscovery, sidecarStatus, type Discovery } from './core/discovery';
+import { claimDataDir, type DataDirClaim } from './core/dataDirClaim';
+import { DataDirError, ensureDataDir, isPidAlive, newToken, probeSidecar, readDiscovery, removeDiscovery, sidecarStatus, type Discovery } from './core/discovery';
 import { dataDirFor } from '../shared/dataDir';
 import { fsRoot } from './core/paths';
 import { buildOpenApi } from './core/openapi';
@@ -53,19 +54,73 @@ export interface CliIo {
   env: NodeJS.ProcessEnv;
 }
 
+/** `vigilo serve` exits with this when another live sidecar serves the data dir: it attached instead of starting. */
+export const ATTACHED_EXIT = 4;
+/** How long a sidecar that lost the claim waits for the holder to answer before it says so (exit 5). */
+const HOLDER_WAIT_MS = 30_000;
+
+function attached(existing: Discovery, dataDir: string, options: ServeOptions, io: CliIo): number {
+  const line = { event: 'attached', ...publicView(existing) };
+  io.out(options.json ? JSON.stringify(line) : `vigilo: a sidecar is already running for ${dataDir} at ${existing.url} (pid ${existing.pid}); attached.`);
+  return ATTACHED_EXIT;
+}
+
+/** The holder of the data dir's claim, once its sidecar.json answers; null if it does not within `ms` or the claim frees. */
+async function awaitHolder(dataDir: string, holderPid: number | null, ms: number): Promise<Discovery | null> {
+  const until = Date.now() + ms;
+  while (Date.now() < until) {
+    const d = readDiscovery(dataDir);
+    if (d && (holderPid === null || d.pid === holderPid) && (await probeSidecar(d, 1000))) {
+      return d;
+    }
+    if (holderPid !== null && !isPidAlive(holderPid)) {
+      return null;
+    }
+    await new Promise(r => setTimeout(r, 50));
+  }
+  return null;
+}
+
 /** Start, or attach to the live sidecar of this data dir. Resolves when serving stops. */
 async function serve(options: ServeOptions, io: CliIo): Promise<number> {
   const dataDir = options.dataDir ?? dataDirFor(io.env, homedir());
   const existing = readDiscovery(dataDir);
   if (existing && (await probeSidecar(existing))) {
-    const line = { event: 'attached', ...publicView(existing) };
-    io.out(options.json ? JSON.stringify(line) : `vigilo: a sidecar is already running for ${dataDir} at ${existing.url} (pid ${existing.pid}); attached.`);
-    return 0;
+    return attached(existing, dataDir, options, io);
   }
-  if (existing) {
-    io.err(`vigilo: replacing a stale sidecar.json (pid ${existing.pid} ${isPidAlive(existing.pid) ? 'does not answer' : 'is gone'}).`);
+  // One sidecar per data dir: claim it before opening anything in it; the loser attaches to the winner.
+  let claim: DataDirClaim | null = null;
+  try {
+    ensureDataDir(dataDir);
+    for (let tries = 0; claim === null; tries++) {
+      const result = await claimDataDir(dataDir);
+      if (result.claimed) {
+        claim = result.claim;
+        break;
+      }
+      const holder = await awaitHolder(dataDir, result.holderPid, HOLDER_WAIT_MS);
+      if (holder) {
+        return attached(holder, dataDir, options, io);
+      }
+      if (tries >= 3 || (result.holderPid !== null && isPidAlive(result.holderPid))) {
+        io.err(`vigilo: another sidecar (pid ${result.holderPid ?? 'unknown'}) holds ${dataDir} but did not answer within ${HOLDER_WAIT_MS / 1000} s; stop it (kill ${result.holderPid ?? '<pid>'}) or use another --data-dir.`);
+        return 5;
+      }
+      // The holder died before it answered: claim again.
+    }
+  } catch (error) {
+    if (error instanceof DataDirError) {
+      io.err(`vigilo: ${error.message}`);
+      return 3;
+    }
+    throw error;
+  }
+  const stale = readDiscovery(dataDir);
+  if (stale) {
+    // Holding the claim, any sidecar.json is a dead sidecar's (its pid gone, or reused by another program).
+    io.err(`vigilo: replacing a stale sidecar.json (pid ${stale.pid} ${isPidAlive(stale.pid) ? 'does not answer' : 'is gone'}).`);
     // May fail on a read-only dir; the start below then says so in one line.
-    removeDiscovery(dataDir, existing.pid);
+    removeDiscovery(dataDir, stale.pid);
   }
   const config: SidecarConfig = {
     host: options.host,
@@ -84,6 +139,7 @@ async function serve(options: ServeOptions, io: CliIo): Promise<number> {
     discovery = await sidecar.start();
   } catch (error) {
     await sidecar.stop();
+    await claim.release();
     if (error instanceof PortInUseError) {
       io.err(`vigilo: ${error.message}`);
       return 2;
@@ -100,7 +156,10 @@ async function serve(options: ServeOptions, io: CliIo): Promise<number> {
   return new Promise<number>(resolve => {
     const shutdown = (signal: string): void => {
       io.err(`vigilo: ${signal} received, shutting down`);
-      void sidecar.stop().then(() => resolve(0));
+      void sidecar
+        .stop()
+        .then(() => claim.release())
+        .then(() => resolve(0));
     };
     process.once('SIGTERM', () => shutdown('SIGTERM'));
     process.once('SIGINT', () => shutdown('SIGINT'));
@@ -160,7 +219,7 @@ export function buildCli(io: CliIo, setExit: (code: number) => void): Command {
     .option('--interval <ms>', 'sampling period of the timer collectors, in ms', intArg('--interval', 100, 600_000), 2000)
     .option('--heartbeat <s>', 'kernel heartbeat period, in s', intArg('--heartbeat', 1, 3600), 10)
     .option('--json', 'print one JSON line when listening or attached')
-    .addHelpText('after', '\nThe token is random per start unless VIGILO_TOKEN is set; clients read it from <data-dir>/sidecar.json (mode 0600).\nExit codes: 0 stopped or attached, 2 port in use, 3 data dir unusable (read-only, full disk, permission denied).')
+    .addHelpText('after', '\nThe token is random per start unless VIGILO_TOKEN is set; clients read it from <data-dir>/sidecar.json (mode 0600).\nExit codes: 0 stopped, 2 port in use, 3 data dir unusable (read-only, full disk, permission denied), 4 attached to the sidecar already serving this data dir (only one may), 5 another sidecar holds the data dir but does not answer.')
     .action(async (options: ServeOptions) => setExit(await serve(options, io)));
 
   program

@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { CheckpointOrder } from './checkpoint-api';
 import { LlmKernelFacts } from './llm-api';
+import { SidecarLifecycle } from './lifecycle-api';
 import { durationString, sizeString } from './unitPatterns';
 
 export const API_VERSION = 1;
@@ -50,7 +51,9 @@ export const StatusResponse = z.object({
   pid: z.number().int(),
   startedAt: z.string().describe('ISO 8601 time the sidecar started'),
   uptimeS: z.number(),
-  platform: PlatformInfo
+  platform: PlatformInfo,
+  /** Which Node and storage engine run the sidecar, and the restarts of its data dir. */
+  lifecycle: SidecarLifecycle.optional()
 });
 export type StatusResponse = z.infer<typeof StatusResponse>;
 

@@ -7,7 +7,10 @@ import {
   StatusResponse,
   TasksResponse
 } from '../../shared/api';
+import type { SidecarLifecycle } from '../../shared/lifecycle-api';
+import { defaultEngine } from '../store/engine';
 import type { SidecarContext } from './context';
+import { readRestarts } from './restarts';
 import { ApiError } from './errors';
 import { EventStream, type EventStreamOptions } from './eventStream';
 import type { SidecarModule } from './module';
@@ -39,8 +42,17 @@ function eventsRoute(ctx: SidecarContext, url: () => string, stream: EventStream
   };
 }
 
+/** The Node and storage engine of this process, and the restart record its data dir had at start. */
+export function lifecycleFacts(dataDir: string): SidecarLifecycle {
+  return {
+    node: { version: process.version, path: process.execPath },
+    storageEngine: defaultEngine(),
+    restarts: readRestarts(dataDir)
+  };
+}
+
 /** The body of GET /status. */
-export function currentStatus(ctx: SidecarContext): StatusResponse {
+export function currentStatus(ctx: SidecarContext, lifecycle?: SidecarLifecycle): StatusResponse {
   return {
     name: 'vigilo',
     apiVersion: API_VERSION,
@@ -48,13 +60,15 @@ export function currentStatus(ctx: SidecarContext): StatusResponse {
     pid: process.pid,
     startedAt: new Date(ctx.startedAtMs).toISOString(),
     uptimeS: Math.max(0, (ctx.clock.now() - ctx.startedAtMs) / 1000),
-    platform: ctx.platform()
+    platform: ctx.platform(),
+    ...(lifecycle ? { lifecycle } : {})
   };
 }
 
 /** /status, /metrics, /tasks, /kernels/heartbeat and /events. */
 export function coreModule(ctx: SidecarContext, url: () => string, events: EventStreamOptions = {}): SidecarModule {
   const stream = new EventStream(ctx.bus, events, ctx.log);
+  const lifecycle = lifecycleFacts(ctx.config.dataDir);
   return {
     name: 'core',
     stop: () => stream.closeAll(),
@@ -65,7 +79,7 @@ export function coreModule(ctx: SidecarContext, url: () => string, events: Event
         summary: 'Health of the sidecar: version, uptime, pid and the platform with its evidence.',
         tags: ['core'],
         response: StatusResponse,
-        handler: () => currentStatus(ctx)
+        handler: () => currentStatus(ctx, lifecycle)
       }),
       jsonRoute({
         method: 'get',
