@@ -51,7 +51,7 @@ export function runtimeGaugePoints(snapshot: MetricsSnapshot, checkpointVerified
     }
   };
   for (const d of snapshot.gpu?.devices ?? []) {
-    const a = { 'vigilo.gpu.index': d.index, 'vigilo.gpu.name': d.name };
+    const a = { 'vigilo.gpu.index': d.index, 'vigilo.gpu.uuid': d.uuid, 'vigilo.gpu.name': d.name };
     push('gpuMemoryUsed', d.memoryUsedMiB === null ? null : d.memoryUsedMiB * MIB, a);
     push('gpuMemoryLimit', d.memoryTotalMiB === null ? null : d.memoryTotalMiB * MIB, a);
     push('gpuOomTimeLeft', d.oom?.secondsToLimit, a);
