@@ -37,14 +37,62 @@ export interface Database {
   all(sql: string, params?: readonly SqlValue[]): SqlRow[];
   /** Run `fn` in one transaction (committed when it returns, rolled back when it throws). Nested calls join the outer one. */
   transaction<T>(fn: () => T): T;
+  /** Bytes of the database file and of its write-ahead log, as they are on disk now. */
+  sizes(): DatabaseSizes;
+  /**
+   * Copy the write-ahead log into the database and truncate it to 0 bytes
+   * (SQLite's TRUNCATE checkpoint). False when a reader in another process
+   * kept it from completing; the log is then left as it was.
+   */
+  checkpoint(): boolean;
+  /**
+   * Give up to `pages` free pages back to the file system (the database is
+   * in INCREMENTAL auto-vacuum mode; see `compact`). Returns the pages given back.
+   */
+  vacuumStep(pages: number): number;
+  /** SQLite's auto_vacuum mode of the file: 'incremental' for every file this version created. */
+  autoVacuum(): 'none' | 'full' | 'incremental';
+  /**
+   * Switch a file created without INCREMENTAL auto-vacuum (by 0.1.0 – 0.2.x)
+   * to it, giving all free pages back: one VACUUM, which rewrites the whole
+   * file and blocks for as long as that takes. Done once per file.
+   */
+  compact(): void;
   close(): void;
 }
+
+export interface DatabaseSizes {
+  dbBytes: number;
+  walBytes: number;
+}
+
+/**
+ * Bounds on the write-ahead log (docs/ARCHITECTURE.md "Bounded disk"). SQLite
+ * copies the log back into the database every `autocheckpointPages` pages;
+ * after every commit that left the log larger than `limitBytes` (a reader in
+ * another process held a checkpoint back, or one huge transaction), it is
+ * checkpointed and truncated to 0 bytes.
+ */
+export const WAL_LIMITS = { limitBytes: 64 * 1024 * 1024, autocheckpointPages: 1000 } as const;
 
 export interface OpenOptions {
   /** Force an engine (tests, bench); default `VIGILO_SQLITE` (`node` or `wasm`), else node:sqlite when this Node has it. */
   engine?: 'node' | 'wasm';
   /** WASM engine: how long a lock with no owner file must stay unchanged to count as stale (default 2000 ms). */
   staleLockSettleMs?: number;
+  /** Largest the -wal file may stay after a commit (default WAL_LIMITS.limitBytes, or `VIGILO_WAL_LIMIT_BYTES`). */
+  walLimitBytes?: number;
+  /** Pages the log grows by between SQLite's own checkpoints (default 1000, 4 MiB); tests pass fewer. */
+  walAutocheckpointPages?: number;
+}
+
+/** The WAL bound in effect: the option, else `VIGILO_WAL_LIMIT_BYTES` (bytes, ≥ 1 MiB), else 64 MiB. */
+export function walLimitBytes(options: OpenOptions = {}, env: NodeJS.ProcessEnv = process.env): number {
+  if (options.walLimitBytes !== undefined) {
+    return options.walLimitBytes;
+  }
+  const fromEnv = Number(env.VIGILO_WAL_LIMIT_BYTES);
+  return Number.isInteger(fromEnv) && fromEnv >= 1024 * 1024 ? fromEnv : WAL_LIMITS.limitBytes;
 }
 
 /** Thrown when another live process holds the database. */
@@ -110,12 +158,21 @@ function cachedStatement<S>(cache: Map<string, S>, sql: string, prepare: () => S
   return s;
 }
 
-function openNode(file: string): Raw {
+/**
+ * Pragmas every connection gets. auto_vacuum=INCREMENTAL takes effect only on
+ * a new, empty file (older files are switched once by `compact`); WAL +
+ * synchronous=NORMAL: a commit is in the WAL file when it returns, so it
+ * survives the process being killed; only a power cut can lose the last
+ * commits. journal_size_limit truncates the log when SQLite restarts it.
+ */
+function pragmas(limitBytes: number, autocheckpointPages: number): string {
+  return `PRAGMA auto_vacuum=INCREMENTAL; PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA journal_size_limit=${Math.floor(limitBytes)}; PRAGMA wal_autocheckpoint=${Math.floor(autocheckpointPages)};`;
+}
+
+function openNode(file: string, setup: string): Raw {
   const { DatabaseSync: Sqlite } = loadNodeSqlite() as NodeSqlite;
   const db = new Sqlite(file, { timeout: 5000 });
-  // WAL + synchronous=NORMAL: a commit is in the WAL file when it returns, so
-  // it survives the process being killed; only a power cut can lose the last commits.
-  db.exec('PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;');
+  db.exec(setup);
   const cache = new Map<string, StatementSync>();
   const prepared = (sql: string) => cachedStatement(cache, sql, () => db.prepare(sql));
   return {
@@ -235,7 +292,7 @@ function claimWasmLock(file: string, settleMs = 2000): string {
   throw new DatabaseBusyError(`${file} is being opened by another process; only one sidecar may use a data dir at a time`);
 }
 
-function openWasm(file: string, settleMs?: number): Raw {
+function openWasm(file: string, setup: string, settleMs?: number): Raw {
   const ownerFile = claimWasmLock(file, settleMs);
   let db: WasmDatabase;
   try {
@@ -244,7 +301,7 @@ function openWasm(file: string, settleMs?: number): Raw {
     db = new Database(file);
     // EXCLUSIVE: the lock is taken once and held until close (our owner file
     // vouches for it); it also lets WAL run without shared memory.
-    db.exec('PRAGMA locking_mode=EXCLUSIVE; PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;');
+    db.exec(`PRAGMA locking_mode=EXCLUSIVE; ${setup}`);
   } catch (error) {
     unlinkSync(ownerFile);
     throw error;
@@ -275,7 +332,11 @@ function openWasm(file: string, settleMs?: number): Raw {
       const r = using(sql, s => s.run(params as SqlValue[]));
       return { changes: r.changes, lastInsertRowid: Number(r.lastInsertRowid) };
     },
-    get: (sql, params) => (using(sql, s => s.get(params as SqlValue[])) as SqlRow | null) ?? undefined,
+    // Not Statement.get: it steps to the first row and leaves the statement
+    // active, and an active statement keeps a read transaction open on the
+    // connection, so no checkpoint could ever reset the log (it grew to 532 MB
+    // after 100k events). all() steps it to the end, which ends that transaction.
+    get: (sql, params) => (using(sql, s => s.all(params as SqlValue[])) as SqlRow[])[0],
     all: (sql, params) => using(sql, s => s.all(params as SqlValue[])) as SqlRow[],
     close: () => {
       for (const s of cache.values()) {
@@ -306,13 +367,46 @@ export function openDatabase(file: string, options: OpenOptions = {}): Database 
   closeSync(openSync(path, 'a', 0o600));
   chmodSync(path, 0o600);
   const engine = defaultEngine(options);
-  const raw = engine === 'node:sqlite' ? openNode(path) : openWasm(path, options.staleLockSettleMs);
+  const limitBytes = walLimitBytes(options);
+  const setup = pragmas(limitBytes, options.walAutocheckpointPages ?? WAL_LIMITS.autocheckpointPages);
+  const raw = engine === 'node:sqlite' ? openNode(path, setup) : openWasm(path, setup, options.staleLockSettleMs);
+  const walFile = `${path}-wal`;
+  const fileBytes = (f: string): number => statSync(f, { throwIfNoEntry: false })?.size ?? 0;
+  /** When the last checkpoint that a reader held back failed (performance.now()); null when none did. */
+  let heldBackAt: number | null = null;
+  const checkpoint = (): boolean => {
+    // Never wait for another process's reader: the event loop must not block on it.
+    if (engine === 'node:sqlite') raw.exec('PRAGMA busy_timeout=0');
+    try {
+      const row = raw.all('PRAGMA wal_checkpoint(TRUNCATE)', [])[0];
+      const done = Number(row?.busy ?? 0) === 0;
+      heldBackAt = done ? null : performance.now();
+      return done;
+    } catch {
+      heldBackAt = performance.now();
+      return false;
+    } finally {
+      if (engine === 'node:sqlite') raw.exec('PRAGMA busy_timeout=5000');
+    }
+  };
+  /** After a write: a log past the bound is checkpointed and truncated (a held-back one is tried again after 30 s). */
+  const boundWal = (): void => {
+    if (fileBytes(walFile) > limitBytes && (heldBackAt === null || performance.now() - heldBackAt > 30_000)) {
+      checkpoint();
+    }
+  };
   let depth = 0;
   const db: Database = {
     engine,
     file: path,
     exec: sql => raw.exec(sql),
-    run: (sql, params = []) => raw.run(sql, params),
+    run: (sql, params = []) => {
+      const result = raw.run(sql, params);
+      if (depth === 0) {
+        boundWal();
+      }
+      return result;
+    },
     get: (sql, params = []) => raw.get(sql, params),
     all: (sql, params = []) => raw.all(sql, params),
     transaction<T>(fn: () => T): T {
@@ -321,10 +415,10 @@ export function openDatabase(file: string, options: OpenOptions = {}): Database 
       }
       raw.exec('BEGIN IMMEDIATE');
       depth++;
+      let result: T;
       try {
-        const result = fn();
+        result = fn();
         raw.exec('COMMIT');
-        return result;
       } catch (error) {
         try {
           raw.exec('ROLLBACK');
@@ -335,6 +429,21 @@ export function openDatabase(file: string, options: OpenOptions = {}): Database 
       } finally {
         depth--;
       }
+      boundWal();
+      return result;
+    },
+    sizes: () => ({ dbBytes: fileBytes(path), walBytes: fileBytes(walFile) }),
+    checkpoint,
+    vacuumStep: pages => {
+      const before = Number(raw.get('PRAGMA freelist_count', [])?.freelist_count ?? 0);
+      raw.exec(`PRAGMA incremental_vacuum(${Math.max(1, Math.floor(pages))})`);
+      return before - Number(raw.get('PRAGMA freelist_count', [])?.freelist_count ?? 0);
+    },
+    autoVacuum: () => (['none', 'full', 'incremental'] as const)[Number(raw.get('PRAGMA auto_vacuum', [])?.auto_vacuum ?? 0)] ?? 'none',
+    compact: () => {
+      raw.exec('PRAGMA auto_vacuum=INCREMENTAL');
+      raw.exec('VACUUM');
+      checkpoint();
     },
     close: () => undefined
   };

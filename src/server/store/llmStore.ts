@@ -1,7 +1,7 @@
 import { utcDayKey } from '../../shared/costBuckets';
 import type { LlmMessage, LlmProvider, TokenCounts } from '../../shared/llm-api';
 import { ZERO_TOKENS } from '../../core/llm/usage';
-import { migrate, openDatabase, type Database, type SqlRow, type SqlValue } from './engine';
+import { migrate, openDatabase, type Database, type OpenOptions, type SqlRow, type SqlValue } from './engine';
 
 /** One LLM call as persisted: the event's facts plus what the sidecar decided at ingest. */
 export interface StoredCall {
@@ -419,8 +419,9 @@ const MIGRATIONS: ReadonlyArray<(db: Database) => void> = [
 export class LlmStore {
   readonly db: Database;
 
-  constructor(readonly path: string) {
-    this.db = openDatabase(path);
+  /** `options`: the engine and WAL bounds (tests, bench); default as engine.ts decides. */
+  constructor(readonly path: string, options: OpenOptions = {}) {
+    this.db = openDatabase(path, options);
     try {
       migrate(this.db, 'llm', MIGRATIONS);
     } catch (error) {
