@@ -41,12 +41,26 @@ const fast = fills.filter(s => s.fillS >= 90);
 lines.push('', `Lead on every trace that takes 90 s or more to fill: min **${Math.min(...fast.map(s => s.leadS ?? -Infinity))} s**.`, '');
 
 lines.push('### OOM prediction: traces that never fill (one hour each)', '');
-lines.push('| trace | false alarms | per hour |', '|---|---|---|');
+lines.push(
+  'False alarm = a gpu.oom alert raised. Scare text = the GPU card starts showing an OOM time ("VRAM full in ~…" or the tentative "maybe in ~…", src/shared/dashboard.ts `oomSummary`) on a trace that never fills; counted in the first tooth, the second tooth and after the second tooth of a sawtooth (all "after" on a trace without teeth), with the seconds a time stayed shown after the second tooth.',
+  ''
+);
+lines.push('| trace | false alarms | after 1st tooth | scares: 1st tooth | 2nd tooth | after | seconds shown after |', '|---|---|---|---|---|---|---|');
 const quiet = ev.quietTraces().map(t => ev.scoreVram(t));
-for (const s of quiet) lines.push(`| ${s.name} | ${s.alerts} | ${(s.alerts / s.hours).toFixed(1)} |`);
+for (const s of quiet) {
+  const teeth = /sawtooth|epochs/.test(s.name);
+  lines.push(`| ${s.name} | ${s.alerts} | ${teeth ? s.alertsAfterFirstTooth : '—'} | ${teeth ? s.scares.firstTooth : '—'} | ${teeth ? s.scares.secondTooth : '—'} | ${s.scares.after} | ${s.scares.afterSeconds} |`);
+}
 const totalAlarms = quiet.reduce((a, s) => a + s.alerts, 0);
 const totalHours = quiet.reduce((a, s) => a + s.hours, 0);
-lines.push('', `All quiet traces: **${totalAlarms} false alarms in ${totalHours.toFixed(0)} h** (${(totalAlarms / totalHours).toFixed(2)} per hour).`, '');
+const saws = quiet.filter(s => /sawtooth|epochs/.test(s.name));
+const sawScaresAfter = saws.reduce((a, s) => a + s.scares.secondTooth + s.scares.after, 0);
+lines.push(
+  '',
+  `All quiet traces: **${totalAlarms} false alarms in ${totalHours.toFixed(0)} h** (${(totalAlarms / totalHours).toFixed(2)} per hour), ${quiet.reduce((a, s) => a + s.alertsAfterFirstTooth, 0)} of them after a first tooth. ` +
+    `Flat sawtooths (${saws.length}): **${sawScaresAfter} scare texts from the second tooth on**, ${saws.reduce((a, s) => a + s.scares.firstTooth, 0)} in first teeth (a first tooth alone is a ramp).`,
+  ''
+);
 
 lines.push('### Will it finish? (10 s heartbeats)', '');
 lines.push('Finish-time error = |estimated − true time left| / true, 10 % and 25 % into the run. Verdict: at 10 %, against a runtime with 0.8× and 1.25× the true time left, is "runs out" / "finishes" right?', '');

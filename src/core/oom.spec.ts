@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { AlertEngine } from '../server/alerts/engine';
 import { ManualClock } from '../server/core/clock';
-import { oomAlertValue, predictOom, type VramSample } from './oom';
+import type { GpuDevice } from '../shared/api';
+import { oomSummary } from '../shared/dashboard';
+import { oomAlertValue, predictOom, type TorchReservedSample, type VramSample } from './oom';
+import { seeded } from './predictionEval';
 
 const TOTAL = 15360; // Tesla T4, MiB (telegraf tesla-t4 capture)
 
@@ -115,13 +118,14 @@ describe('OOM prediction', () => {
     expectWithin20(q.secondsToLimit, (TOTAL - f(425)) / 75);
   });
 
-  it('does not warn about a climb that repeats the one before a free until it passes the old peak', () => {
+  it('gives no time, not even a tentative one, for a climb that repeats the one before a free until it passes the old peak', () => {
     // The same 30 MiB/s climb again after the free: maybe the next turn of a cycle.
     const f = (t: number) => (t < 360 ? 1200 + 30 * t : 2000 + 30 * (t - 360));
-    const p = predictOom(series(450, f), TOTAL);
-    expect(p).toMatchObject({ secondsToLimit: null, trend: 'uncertain' });
-    expectWithin20(p.estimateS, (TOTAL - f(450)) / 30);
-    expect(p.basis).toMatch(/still below the 11970 MiB held before/);
+    for (const at of [380, 450, 600]) {
+      const p = predictOom(series(at, f), TOTAL);
+      expect(p, `t = ${at} s`).toMatchObject({ secondsToLimit: null, estimateS: null, trend: 'uncertain' });
+      expect(p.basis).toMatch(/still below the 11970 MiB held before/);
+    }
     // Past that peak it is new ground: warned.
     const q = predictOom(series(700, f), TOTAL);
     expect(q.trend).toBe('rising');
@@ -235,5 +239,79 @@ describe('OOM alerts along a whole run', () => {
 
   it('does not alert on a slow ramp that is hours from the limit', () => {
     expect(alertsAlong(t => 3000 + 0.5 * t, 1800)).toEqual([]);
+  });
+});
+
+describe('OOM on a training sawtooth: the peaks decide', () => {
+  const GiB = 1024;
+  /** 6 → 12 GiB over each 10 s and freed at once, ± `jitter` MiB of seeded noise (the issue's case). */
+  const sawtooth = (seconds: number, jitter: number, peakGrowthPerTooth = 0): VramSample[] => {
+    const rand = seeded(5);
+    return series(seconds, t => 6 * GiB + 6 * GiB * ((t % 10) / 10) + peakGrowthPerTooth * Math.floor(t / 10) + (rand() - 0.5) * 2 * jitter);
+  };
+  /** What the GPU card and the report read for a prediction. */
+  const shown = (oom: ReturnType<typeof predictOom>) => oomSummary({ oom } as GpuDevice);
+
+  it('shows no time to the limit, tentative or not, at any sample after the second tooth of a flat 6 → 12 GiB sawtooth', () => {
+    for (const jitter of [0, 100]) {
+      const samples = sawtooth(900, jitter);
+      for (let i = 20; i < samples.length; i++) {
+        const p = predictOom(samples.slice(Math.max(0, i - 400), i + 1), TOTAL);
+        expect(p.secondsToLimit, `t = ${i} s ± ${jitter}`).toBeNull();
+        expect(p.estimateS, `t = ${i} s ± ${jitter}`).toBeNull();
+        const card = shown(p);
+        expect(card.shownS, `t = ${i} s ± ${jitter}`).toBeNull();
+        expect(card.text).not.toMatch(/in ~|full in/);
+      }
+    }
+  });
+
+  it('says the memory rises and falls and where its peaks hold, once the window holds two frees', () => {
+    const p = predictOom(sawtooth(300, 100), TOTAL);
+    expect(p.trend).toBe('flat');
+    expect(p.cycle).toMatchObject({ periodS: 10, peaksFrom: 'samples' });
+    expect(p.cycle!.peakMiB).toBeGreaterThan(11 * GiB);
+    expect(p.basis).toMatch(/rises and falls.*about every 10 s.*hold at about/);
+    expect(shown(p).text).toMatch(/^not heading there \(rises and falls every ~10 s; peaks steady at 1[12](\.\d)? GiB\)$/);
+    // Flat peaks clear the gpu.oom alert rather than leave it standing.
+    expect(oomAlertValue(p)).toBe(Number.MAX_SAFE_INTEGER);
+  });
+
+  it('warns from the envelope of the peaks when they grow, with the time the envelope takes to reach the card', () => {
+    // Peaks +60 MiB a tooth (6 MiB/s); each tooth's top sample is at 0.9 of its climb: 11,674 MiB + 60 MiB a tooth,
+    // 13,414 MiB in the 30th tooth, so the samples reach 15,360 MiB about (15360 − 13414) / 6 ≈ 324 s later.
+    const samples = sawtooth(300, 100, 60);
+    const p = predictOom(samples, TOTAL);
+    expect(p.trend).toBe('rising');
+    expect(p.cycle).not.toBeNull();
+    const peakNow = 6 * GiB + 0.9 * 6 * GiB + 60 * 29;
+    expectWithin20(p.secondsToLimit, (TOTAL - peakNow) / 6);
+  });
+
+  it("reads the peaks from PyTorch's max_memory_reserved when the kernel reports it", () => {
+    // 1 Hz samples land below the real tops (the allocation peak lasts a fraction of a second), at
+    // random heights: the samples alone read as flat. PyTorch's high-water mark sees every peak.
+    const rand = seeded(9);
+    const samples = series(300, t => 6 * GiB + 5 * GiB * ((t % 10) / 10) + rand() * 300);
+    const overhead = 400; // CUDA context beside PyTorch's reserve
+    const beats = (growthPerS: number): TorchReservedSample[] =>
+      Array.from({ length: 30 }, (_, k) => {
+        const t = (k + 1) * 10;
+        return { tMs: t * 1000 + 300, reservedMiB: samples[t].usedMiB - overhead, maxReservedMiB: 12 * GiB - overhead + growthPerS * t };
+      });
+    const flat = predictOom(samples, TOTAL, {}, beats(0));
+    expect(flat).toMatchObject({ trend: 'flat', estimateS: null });
+    expect(flat.cycle?.peaksFrom).toBe('torch');
+    expect(flat.basis).toMatch(/PyTorch's peak reserved memory hold at about 12288 MiB/);
+    const growing = predictOom(samples, TOTAL, {}, beats(5));
+    expect(growing.trend).toBe('rising');
+    expectWithin20(growing.secondsToLimit, (TOTAL - (12 * GiB + 5 * 300)) / 5);
+  });
+
+  it('on a slow first tooth may still estimate (it looks like a ramp), but never once memory was freed and climbs the same way', () => {
+    // 45 s teeth, 4 → 10 GB: the first tooth alone is a ramp heading to the card.
+    const f = (t: number) => 4000 + 6000 * ((t % 45) / 45);
+    expect(predictOom(series(40, f), TOTAL).estimateS).not.toBeNull();
+    for (let at = 46; at < 90; at++) expect(predictOom(series(at, f), TOTAL).estimateS, `t = ${at} s`).toBeNull();
   });
 });

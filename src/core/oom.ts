@@ -2,12 +2,12 @@
  * VRAM out-of-memory prediction, pure. Input: recent (t, usedMiB) samples of
  * one GPU and its total. Method:
  *
- * 1. Keep the samples of the last `windowMs`. Memory freed at once (a drop of
- *    more than `dropFraction` of the card between two samples) is a change
- *    point: after a single drop the fit restarts from it, so a new trend is
- *    read from its own samples, not averaged with the ones before the free.
- *    Two drops or more in the window are a cycle (training sawtooth): the
- *    whole window is kept and the envelope below reads it as flat.
+ * 1. Keep the samples of the last `windowMs`. Memory freed at once (a fall
+ *    of more than `dropFraction` of the card between two samples; falls on
+ *    consecutive samples are one free) is a change point: after a single free
+ *    the fit restarts from it, so a new trend is read from its own samples,
+ *    not averaged with the ones before the free. Two frees or more in the
+ *    window are a cycle (training sawtooth): see "Cycles" below.
  * 2. Cut the samples into equal time buckets and keep each bucket's peak (the
  *    upper envelope). A caching allocator's sawtooth (allocate, free,
  *    allocate) has the same peak in every bucket, so it reads as flat.
@@ -29,8 +29,19 @@
  *    minute of evidence, and the rising half of a short allocation cycle
  *    (which drops before the evidence is long enough) never. After a free,
  *    a new ramp still below the peak held before the free is not warned
- *    about while it climbs like the one before did (within 2×: it may be the
- *    next turn of a cycle) until it passes that peak.
+ *    about, and no time is given, while it climbs like the one before did
+ *    (within 1.5×: it may be the next turn of a cycle) until it passes that
+ *    peak by more than `riseFraction` of the card.
+ *
+ * Cycles (two frees or more): memory that rises and falls is predicted from
+ * the envelope of its peaks only, never from a climb inside one tooth. Each
+ * tooth's peak (the highest sample before its free; PyTorch's
+ * max_memory_reserved when the kernel reports it, which also sees the peaks
+ * between two 1 Hz samples) is a point; the current tooth counts once it is
+ * above every earlier peak. Peaks that rise less than `riseFraction` of the
+ * card over the window are flat: trend 'flat', no time at all. Peaks that
+ * rise on ≥ 75 % of their pairs give an estimate from the peaks' Theil–Sen
+ * slope, a warning once three peaks span the evidence step 6 asks for.
  *
  * Output: seconds until usage reaches the limit (or null), the early
  * estimate, the basis in words, the confidence and the current used %.
@@ -66,6 +77,8 @@ export interface OomOptions {
   minSpanMs?: number;
   /** A fall of more than this share of the card between two samples is memory freed (default 3 %). */
   dropFraction?: number;
+  /** Peaks (or a climb past an earlier peak) must rise more than this share of the card to count (default 1 %). */
+  riseFraction?: number;
 }
 
 /**
@@ -89,6 +102,8 @@ export interface OomPrediction {
   /** Fitted growth of the envelope (MiB/s), when there was enough data to fit. */
   slopeMiBPerS: number | null;
   samples: number;
+  /** Set when the window holds two frees or more: the series rises and falls, and its peaks decide. */
+  cycle: OomCycle | null;
 }
 
 /** Evidence (ms) a warning needs when the limit is `secondsLeft` away (step 6). */
@@ -98,7 +113,113 @@ export function evidenceNeededMs(secondsLeft: number, minSpanMs: number): number
   return Math.min(minSpanMs, Math.max(minSpanMs / 4, 0.45 * ms));
 }
 
-export function predictOom(samples: readonly VramSample[], totalMiB: number | null, options: OomOptions = {}): OomPrediction {
+/** PyTorch's view of one device at a heartbeat, in MiB: what it reserves now and the most it ever reserved. */
+export interface TorchReservedSample {
+  tMs: number;
+  reservedMiB: number;
+  maxReservedMiB: number;
+}
+
+/** A series that rises and falls: how many teeth the window holds, how often, and where its peaks are. */
+export interface OomCycle {
+  /** Frees seen in the window. */
+  frees: number;
+  /** Median time between frees (s), null with a single free. */
+  periodS: number | null;
+  /** The highest peak of the envelope (MiB, nvidia-smi's scale). */
+  peakMiB: number;
+  /** Where the peaks came from: the 1 Hz samples, or PyTorch's max_memory_reserved. */
+  peaksFrom: 'samples' | 'torch';
+}
+
+interface Point {
+  t: number;
+  v: number;
+}
+
+/** Memory freed: a fall of more than `drop` MiB between two samples; falls on consecutive samples are one free. */
+function findFrees(recent: readonly VramSample[], drop: number): Array<{ first: number; last: number }> {
+  const frees: Array<{ first: number; last: number }> = [];
+  for (let i = 1; i < recent.length; i++) {
+    if (recent[i - 1].usedMiB - recent[i].usedMiB <= drop) continue;
+    const prev = frees[frees.length - 1];
+    if (prev && prev.last === i - 1) prev.last = i;
+    else frees.push({ first: i, last: i });
+  }
+  return frees;
+}
+
+/** Theil–Sen slope (per s) of points and the share of pairs rising by more than `noise`. */
+function pairSlopes(points: readonly Point[], noise: number): { slope: number; risingShare: number; pairs: number } {
+  const slopes: number[] = [];
+  let rising = 0;
+  for (let i = 0; i < points.length; i++) {
+    for (let j = i + 1; j < points.length; j++) {
+      const dt = (points[j].t - points[i].t) / 1000;
+      if (dt <= 0) continue;
+      const dv = points[j].v - points[i].v;
+      slopes.push(dv / dt);
+      if (dv > noise) rising++;
+    }
+  }
+  return { slope: slopes.length ? median(slopes) : 0, risingShare: slopes.length ? rising / slopes.length : 0, pairs: slopes.length };
+}
+
+/** When the envelope last rose above every earlier point by more than `tol`, and its highest point. */
+function lastRise(points: readonly Point[], tol: number): { t: number; max: number } {
+  let max = -Infinity;
+  let t = points[0].t;
+  for (const p of points) {
+    if (p.v > max + tol) {
+      max = p.v;
+      t = p.t;
+    }
+  }
+  return { t, max };
+}
+
+/** The highest sample of a run, the earliest one when several are equal. */
+function peakOf(run: readonly VramSample[]): Point {
+  let best = run[0];
+  for (const s of run) if (s.usedMiB > best.usedMiB) best = s;
+  return { t: best.tMs, v: best.usedMiB };
+}
+
+/** How fast a tooth climbed (MiB/s): from its lowest sample before the peak to the first sample within `tol` of the peak. */
+function climbRate(run: readonly VramSample[], tol: number): number | null {
+  const peak = peakOf(run);
+  let low: VramSample | null = null;
+  for (const s of run) if (s.tMs < peak.t && (!low || s.usedMiB < low.usedMiB)) low = s;
+  if (!low) return null;
+  const top = run.find(s => s.tMs > low!.tMs && s.usedMiB >= peak.v - tol) ?? null;
+  return top && top.tMs > low.tMs ? (top.usedMiB - low.usedMiB) / ((top.tMs - low.tMs) / 1000) : null;
+}
+
+/**
+ * PyTorch's high-water marks on nvidia-smi's scale: max_memory_reserved plus
+ * what the card holds beside PyTorch's reserve (the CUDA context, other
+ * processes), read as the median of used − reserved at the heartbeats.
+ */
+function torchPeaks(recent: readonly VramSample[], torch: readonly TorchReservedSample[], fromMs: number): Point[] {
+  const inWindow = torch.filter(p => p.tMs >= fromMs && Number.isFinite(p.maxReservedMiB) && Number.isFinite(p.reservedMiB));
+  const offsets: number[] = [];
+  for (const p of inWindow) {
+    let near: VramSample | null = null;
+    for (const s of recent) if (!near || Math.abs(s.tMs - p.tMs) < Math.abs(near.tMs - p.tMs)) near = s;
+    // The kernel reads torch within a heartbeat; a sample more than 5 s away describes another moment.
+    if (near && Math.abs(near.tMs - p.tMs) <= 5000) offsets.push(near.usedMiB - p.reservedMiB);
+  }
+  if (!offsets.length) return [];
+  const offset = Math.max(0, median(offsets));
+  return inWindow.map(p => ({ t: p.tMs, v: p.maxReservedMiB + offset }));
+}
+
+export function predictOom(
+  samples: readonly VramSample[],
+  totalMiB: number | null,
+  options: OomOptions = {},
+  torch: readonly TorchReservedSample[] = []
+): OomPrediction {
   const windowMs = options.windowMs ?? 300_000;
   const bucketCount = options.buckets ?? 12;
   const minSamples = options.minSamples ?? 10;
@@ -109,6 +230,7 @@ export function predictOom(samples: readonly VramSample[], totalMiB: number | nu
   const minSpanMs = options.minSpanMs ?? windowMs / 5;
   const last = samples.length ? samples[samples.length - 1] : null;
   const usedPercent = last && totalMiB && totalMiB > 0 ? Math.round((last.usedMiB / totalMiB) * 1000) / 10 : null;
+  let cycle: OomCycle | null = null;
   const out = (
     secondsToLimit: number | null,
     basis: string,
@@ -125,31 +247,79 @@ export function predictOom(samples: readonly VramSample[], totalMiB: number | nu
     confidence: Math.round(confidence * 100) / 100,
     usedPercent,
     slopeMiBPerS: slope,
-    samples: n
+    samples: n,
+    cycle
   });
   if (!last || !totalMiB || totalMiB <= 0) {
     return out(null, totalMiB ? 'no VRAM samples yet' : 'the GPU does not report its total memory', 0, null, samples.length);
   }
-  let recent = samples.filter(s => s.tMs > last.tMs - windowMs && Number.isFinite(s.usedMiB));
-  // Change point: memory freed at once.
-  const drop = (options.dropFraction ?? 0.03) * totalMiB;
-  const drops: number[] = [];
-  for (let i = 1; i < recent.length; i++) {
-    if (recent[i - 1].usedMiB - recent[i].usedMiB > drop) drops.push(i);
+  const fromMs = last.tMs - windowMs;
+  /** Samples older than the window exist: the window's first tooth may be cut, its peak unseen. */
+  const cut = samples.length > 0 && samples[0].tMs <= fromMs;
+  let recent = samples.filter(s => s.tMs > fromMs && Number.isFinite(s.usedMiB));
+  const noise = noiseFraction * totalMiB;
+  const riseTol = (options.riseFraction ?? 0.01) * totalMiB;
+  const minGrowth = ((options.minGrowthFractionPerHour ?? 0.01) * totalMiB) / 3600;
+  const frees = findFrees(recent, (options.dropFraction ?? 0.03) * totalMiB);
+
+  if (frees.length >= 2) {
+    // A cycle: the envelope of the peaks decides, never a climb inside one tooth.
+    const starts = [0, ...frees.map(f => f.last)];
+    const teeth = frees.map((f, k) => recent.slice(starts[k], f.first)).filter((run, k) => run.length > 0 && !(k === 0 && cut));
+    const current = recent.slice(frees[frees.length - 1].last);
+    const gaps = frees.slice(1).map((f, k) => (recent[f.first].tMs - recent[frees[k].first].tMs) / 1000);
+    const periodS = Math.round(median(gaps));
+    const fromTorch = torchPeaks(recent, torch, fromMs);
+    const peaksFrom = fromTorch.length >= 2 ? 'torch' : 'samples';
+    const peaks: Point[] = peaksFrom === 'torch' ? fromTorch : teeth.map(peakOf);
+    const top = peaks.length ? Math.max(...peaks.map(p => p.v)) : -Infinity;
+    const now = peakOf(current);
+    if (now.v > top + riseTol) peaks.push(now);
+    peaks.sort((a, b) => a.t - b.t);
+    cycle = { frees: frees.length, periodS, peakMiB: Math.round(Math.max(top, now.v)), peaksFrom };
+    const what = `VRAM rises and falls (${frees.length} frees in ${Math.round((last.tMs - recent[0].tMs) / 1000)} s, about every ${periodS} s)`;
+    const source = peaksFrom === 'torch' ? "PyTorch's peak reserved memory" : 'its peaks';
+    if (peaks.length < 2) {
+      return out(null, `${what}: watching ${source}`, 0, null, recent.length, 'uncertain', null);
+    }
+    const { slope, risingShare } = pairSlopes(peaks, noise);
+    const slopeRounded = Math.round(slope * 1000) / 1000;
+    const spanMs = peaks[peaks.length - 1].t - peaks[0].t;
+    const evidence = Math.min(1, peaks.length / 4);
+    const confidence = risingShare * evidence;
+    const level = Math.max(last.usedMiB, ...peaks.map(p => p.v));
+    // Peaks that jitter (1 Hz samples land anywhere near the top of a tooth) can line up by chance: their
+    // rise must exceed twice the spread of the peaks around the fitted line, and `riseFraction` of the card.
+    const intercept = median(peaks.map(p => p.v - (slope * p.t) / 1000));
+    const residuals = peaks.map(p => p.v - intercept - (slope * p.t) / 1000);
+    const jitter = Math.max(...residuals) - Math.min(...residuals);
+    if (slope <= minGrowth || slope * (spanMs / 1000) <= Math.max(riseTol, 2 * jitter)) {
+      return out(null, `${what}; ${source} hold at about ${Math.round(level)} MiB (trend ${slopeRounded} MiB/s): not heading to the limit`, confidence, slopeRounded, recent.length, 'flat', null);
+    }
+    if (risingShare < minConfidence) {
+      return out(null, `${what}; ${source} vary without a clear rise (${Math.round(risingShare * 100)} % of pairs rising)`, confidence, slopeRounded, recent.length, 'uncertain', null);
+    }
+    const staleS = (last.tMs - lastRise(peaks, riseTol).t) / 1000;
+    if (staleS > ((last.tMs - peaks[0].t) / 1000) * staleFraction && peaks.length >= 3) {
+      return out(null, `${what}; ${source} have not grown for ${Math.round(staleS)} s (plateau)`, confidence * 0.5, slopeRounded, recent.length, 'plateau', null);
+    }
+    const estimate = Math.round(Math.max(0, (totalMiB - level) / slope));
+    const grew = `${what}; ${source} grow ${slopeRounded} MiB/s (${peaks.length} peaks over ${Math.round(spanMs / 1000)} s)`;
+    const needMs = evidenceNeededMs(estimate, minSpanMs);
+    if (peaks.length < 3 || confidence < minConfidence || spanMs < needMs) {
+      return out(null, `${grew}: about ${estimate} s to the limit if they go on; more peaks before warning`, confidence, slopeRounded, recent.length, 'uncertain', estimate);
+    }
+    return out(estimate, `${grew}; ${Math.round(totalMiB - level)} MiB left`, confidence, slopeRounded, recent.length, 'rising');
   }
+
   let heldBeforeFree: number | null = null;
-  /** How fast the memory held before the free had risen (MiB/s), to tell the next turn of a cycle. */
+  /** How fast memory climbed before the free (MiB/s), to tell the next turn of a cycle. */
   let riseBeforeFree: number | null = null;
-  if (drops.length === 1) {
-    const at = drops[0];
-    const before = recent.slice(0, at);
-    let peak = before[0];
-    for (const s of before) if (s.usedMiB >= peak.usedMiB) peak = s;
-    let low = before[0];
-    for (const s of before) if (s.tMs < peak.tMs && s.usedMiB < low.usedMiB) low = s;
-    heldBeforeFree = peak.usedMiB;
-    riseBeforeFree = peak.tMs > low.tMs ? (peak.usedMiB - low.usedMiB) / ((peak.tMs - low.tMs) / 1000) : null;
-    recent = recent.slice(at);
+  if (frees.length === 1) {
+    const before = recent.slice(0, frees[0].first);
+    heldBeforeFree = peakOf(before).v;
+    riseBeforeFree = climbRate(before, riseTol);
+    recent = recent.slice(frees[0].last);
     if (recent.length < minSamples) {
       const freed = Math.round(recent.length ? recent[0].usedMiB - heldBeforeFree : 0);
       return out(null, `memory was freed (${freed} MiB); reading the new trend (${recent.length} of ${minSamples} samples)`, 0, null, recent.length);
@@ -165,7 +335,7 @@ export function predictOom(samples: readonly VramSample[], totalMiB: number | nu
   }
   const buckets = Math.min(bucketCount, recent.length);
   const width = span / buckets;
-  const peaks: Array<{ t: number; v: number }> = [];
+  const peaks: Point[] = [];
   for (let b = 0; b < buckets; b++) {
     const lo = t0 + b * width;
     const hi = b === buckets - 1 ? last.tMs + 1 : lo + width;
@@ -182,42 +352,38 @@ export function predictOom(samples: readonly VramSample[], totalMiB: number | nu
   if (peaks.length < minBuckets) {
     return out(null, `not enough spread of samples (${peaks.length} of ${minBuckets} time buckets filled)`, 0, null, recent.length);
   }
-  const slopes: number[] = [];
-  const noise = noiseFraction * totalMiB;
-  let rising = 0;
-  for (let i = 0; i < peaks.length; i++) {
-    for (let j = i + 1; j < peaks.length; j++) {
-      const dt = (peaks[j].t - peaks[i].t) / 1000;
-      if (dt <= 0) continue;
-      const dv = peaks[j].v - peaks[i].v;
-      slopes.push(dv / dt);
-      if (dv > noise) rising++;
-    }
-  }
-  const slope = slopes.length ? median(slopes) : 0;
+  const { slope, risingShare, pairs } = pairSlopes(peaks, noise);
   const evidence = Math.min(1, peaks.length / bucketCount);
-  const confidence = slopes.length ? (rising / slopes.length) * evidence : 0;
+  const confidence = pairs ? risingShare * evidence : 0;
   const slopeRounded = Math.round(slope * 1000) / 1000;
   const spanS = Math.round(span / 1000);
-  const minGrowth = ((options.minGrowthFractionPerHour ?? 0.01) * totalMiB) / 3600;
   if (slope <= minGrowth) {
     return out(null, `VRAM peaks flat over the last ${spanS} s (trend ${slopeRounded} MiB/s)`, confidence, slopeRounded, recent.length, 'flat');
   }
   // Plateau after growth: when did the envelope last rise above its earlier peak?
-  let runningMax = -Infinity;
-  let lastRiseT = peaks[0].t;
-  for (const p of peaks) {
-    if (p.v > runningMax + noise) {
-      runningMax = p.v;
-      lastRiseT = p.t;
-    }
-  }
-  const staleS = (last.tMs - lastRiseT) / 1000;
+  const rise = lastRise(peaks, noise);
+  const runningMax = rise.max;
+  const staleS = (last.tMs - rise.t) / 1000;
   if (staleS > (span / 1000) * staleFraction) {
     return out(null, `VRAM peaks have not grown for ${Math.round(staleS)} s (plateau)`, confidence * 0.5, slopeRounded, recent.length, 'plateau');
   }
   const level = Math.max(last.usedMiB, runningMax);
   const estimate = Math.round(Math.max(0, (totalMiB - level) / slope));
+  // After a free, a climb like the one before that has not passed the peak held then may be the next
+  // tooth of a cycle: no time at all (not even a tentative one) until it passes that peak.
+  const riseNow = heldBeforeFree !== null ? climbRate(recent, riseTol) : null;
+  const ratio = riseBeforeFree !== null && riseBeforeFree > 0 && riseNow !== null ? riseNow / riseBeforeFree : null;
+  if (heldBeforeFree !== null && ratio !== null && ratio >= 1 / 1.5 && ratio <= 1.5 && level <= heldBeforeFree + riseTol) {
+    return out(
+      null,
+      `memory was freed and climbs again like before (${Math.round(riseNow!)} MiB/s), still below the ${Math.round(heldBeforeFree)} MiB held before: may be the next turn of a cycle, watching the peaks`,
+      confidence,
+      slopeRounded,
+      recent.length,
+      'uncertain',
+      null
+    );
+  }
   // An estimate is only worth showing when most of the envelope rises; below that it is noise (days away).
   const shown = confidence >= 0.5 ? estimate : null;
   const grew = `VRAM peaks grew ${slopeRounded} MiB/s over the last ${spanS} s${heldBeforeFree !== null ? ' since memory was freed' : ''}`;
@@ -228,21 +394,9 @@ export function predictOom(samples: readonly VramSample[], totalMiB: number | nu
   if (span < needMs) {
     return out(null, `${grew}: about ${estimate} s to the limit if it goes on; ${Math.round(needMs / 1000)} s of evidence before warning`, confidence, slopeRounded, recent.length, 'uncertain', estimate);
   }
-  const repeats = riseBeforeFree !== null && riseBeforeFree > 0 && slope / riseBeforeFree >= 0.5 && slope / riseBeforeFree <= 2;
-  if (heldBeforeFree !== null && repeats && level < heldBeforeFree - noise) {
-    return out(
-      null,
-      `${grew}, still below the ${Math.round(heldBeforeFree)} MiB held before (may be the next turn of a cycle): about ${estimate} s to the limit if it goes on`,
-      confidence,
-      slopeRounded,
-      recent.length,
-      'uncertain',
-      estimate
-    );
-  }
   return out(
     estimate,
-    `${grew} (${peaks.length} buckets, ${Math.round((rising / slopes.length) * 100)} % of pairs rising); ${Math.round(totalMiB - level)} MiB left`,
+    `${grew} (${peaks.length} buckets, ${Math.round(risingShare * 100)} % of pairs rising); ${Math.round(totalMiB - level)} MiB left`,
     confidence,
     slopeRounded,
     recent.length,

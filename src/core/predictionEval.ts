@@ -11,6 +11,8 @@
  * issue names: leaks (ramps), staircases (growth per epoch), allocator
  * sawtooths, PyTorch's caching allocator reserving segments then holding.
  */
+import type { GpuDevice } from '../shared/api';
+import { oomSummary } from '../shared/dashboard';
 import { contextForecast, type HealthCall } from './llm/health';
 import { OOM_ALERT_LEVELS, oomAlertValue, predictOom, type OomOptions, type VramSample } from './oom';
 import { estimateProgress, ingestProgress, mainBar, progressVerdict, type BarTrack, type ProgressFact } from './progress';
@@ -35,6 +37,8 @@ export interface VramTrace {
   fillAtS: number | null;
   /** Where the ramp that fills starts (s): "10 % of the way" is measured from here. */
   rampStartS: number;
+  /** A sawtooth's period (s): its first two teeth end at 1× and 2× this. */
+  periodS?: number;
 }
 
 const T4 = 15360;
@@ -69,8 +73,26 @@ export function fillingTraces(): VramTrace[] {
     trace('leak 8 MiB/s under a 13 s allocator sawtooth of 800 MiB ± 150', 2000, t => 2000 + 8 * t + 800 * ((t % 13) / 13), 150, 8),
     trace('staircase: +900 MiB each 60 s epoch', 1000, t => 3000 + 900 * Math.floor(t / 60), 0, 9),
     trace('PyTorch allocator leak: a 2 GiB segment reserved every 120 s', 1000, t => 1500 + 2048 * Math.floor(t / 120), 30, 10),
-    trace('freed at 360 s, then a new 60 MiB/s ramp', 1000, t => (t < 360 ? 1200 + 30 * t : 2000 + 60 * (t - 360)), 40, 11, T4, 360)
+    trace('freed at 360 s, then a new 60 MiB/s ramp', 1000, t => (t < 360 ? 1200 + 30 * t : 2000 + 60 * (t - 360)), 40, 11, T4, 360),
+    // Sawtooths whose peaks grow: the envelope of the peaks fills the card.
+    saw('growing sawtooth 10 s, 6 → 12 GiB ± 100 MiB, peaks +60 MiB a tooth', 10, t => 6 * GiB + 6 * GiB * ((t % 10) / 10) + 60 * Math.floor(t / 10), 100, 12, 2000),
+    saw('growing sawtooth 30 s, 4 → 10 GiB ± 100 MiB, peaks +150 MiB a tooth', 30, t => 4 * GiB + 6 * GiB * ((t % 30) / 30) + 150 * Math.floor(t / 30), 100, 13, 2000)
   ];
+}
+
+const GiB = 1024;
+
+/** A periodic trace (sawtooth): its period is kept so its scares can be counted tooth by tooth. */
+function saw(name: string, periodS: number, f: (t: number) => number, noiseMiB: number, seed: number, seconds = 3600): VramTrace {
+  return { ...trace(name, seconds, f, noiseMiB, seed), periodS };
+}
+
+/** A training sawtooth: `lo` → `hi` GiB over `climbS` of every `periodS`, freed at once (or over `freeS` samples). */
+function tooth(t: number, periodS: number, lo: number, hi: number, climbS = periodS, freeS = 0): number {
+  const p = t % periodS;
+  if (p < climbS) return (lo + ((hi - lo) * p) / climbS) * GiB;
+  if (p >= periodS - freeS) return (hi - ((hi - lo) * (p - (periodS - freeS) + 1)) / (freeS + 1)) * GiB;
+  return hi * GiB;
 }
 
 /** Traces that never fill in their hour: every alert on them is a false alarm. */
@@ -78,10 +100,18 @@ export function quietTraces(): VramTrace[] {
   const hour = 3600;
   return [
     trace('flat at 9 GiB with ± 50 MiB jitter', hour, () => 9000, 50, 21),
-    trace('sawtooth 7 s, 6 GB deep', hour, t => 4000 + 6000 * ((t % 7) / 7), 0, 22),
-    trace('sawtooth 20 s, 6 GB deep', hour, t => 4000 + 6000 * ((t % 20) / 20), 0, 23),
-    trace('sawtooth 45 s, 6 GB deep', hour, t => 4000 + 6000 * ((t % 45) / 45), 0, 24),
-    trace('training epochs: 5 s climb, 60 s hold, empty_cache()', hour, t => 3000 + 7000 * Math.min(1, (t % 65) / 5), 80, 25),
+    saw('sawtooth 7 s, 6 GB deep', 7, t => 4000 + 6000 * ((t % 7) / 7), 0, 22),
+    saw('sawtooth 20 s, 6 GB deep', 20, t => 4000 + 6000 * ((t % 20) / 20), 0, 23),
+    saw('sawtooth 45 s, 6 GB deep', 45, t => 4000 + 6000 * ((t % 45) / 45), 0, 24),
+    saw('training epochs: 5 s climb, 60 s hold, empty_cache()', 65, t => 3000 + 7000 * Math.min(1, (t % 65) / 5), 80, 25),
+    // The issue's case: 6 → 12 GiB and back every 10 s on a 15 GiB card, with and without jitter.
+    saw('sawtooth 10 s, 6 → 12 GiB', 10, t => tooth(t, 10, 6, 12), 0, 41),
+    saw('sawtooth 10 s, 6 → 12 GiB ± 100 MiB', 10, t => tooth(t, 10, 6, 12), 100, 42),
+    saw('sawtooth 5 s, 10 → 12 GiB ± 50 MiB (shallow, fast)', 5, t => tooth(t, 5, 10, 12), 50, 43),
+    saw('sawtooth 30 s, 2 → 13 GiB ± 100 MiB (deep)', 30, t => tooth(t, 30, 2, 13), 100, 44),
+    saw('sawtooth 60 s, 8 → 11 GiB ± 100 MiB (shallow, slow)', 60, t => tooth(t, 60, 8, 11), 100, 45),
+    saw('sawtooth 20 s: 8 s climb 6 → 12 GiB, hold, freed over 3 s ± 100 MiB', 20, t => tooth(t, 20, 6, 12, 8, 3), 100, 46),
+    saw('sawtooth 90 s, 5 → 11 GiB ± 100 MiB (slow)', 90, t => tooth(t, 90, 5, 11), 100, 47),
     trace('model loaded at 120 s, then a plateau', hour, t => (t < 120 ? 800 : 11800), 20, 26),
     trace('PyTorch caching allocator: blocks reserved, then held', hour, t => 1500 + 2048 * (Math.min(4, Math.floor(t / 2)) + (t >= 300 ? 1 : 0) + (t >= 900 ? 1 : 0)), 10, 27),
     trace('slow drift, 0.3 MiB/s (10 h from the limit)', hour, t => 4000 + 0.3 * t, 20, 28)
@@ -97,7 +127,16 @@ export interface VramScore {
   /** Seconds the ramp took to fill. */
   fillS: number | null;
   alerts: number;
+  /** Alerts raised after a sawtooth's first tooth (its first tooth alone looks like a ramp). */
+  alertsAfterFirstTooth: number;
   hours: number;
+  /**
+   * Scare texts: times the GPU card starts showing an OOM time (oomSummary's
+   * shownS, tentative or not) on a trace that never fills, counted in the
+   * first tooth, the second tooth, and after the second tooth (a trace
+   * without a period counts all of them after). Null on traces that fill.
+   */
+  scares: { firstTooth: number; secondTooth: number; after: number; afterSeconds: number } | null;
 }
 
 /** Replay one trace at 1 Hz through predictOom and the gpu.oom alert levels. */
@@ -106,17 +145,30 @@ export function scoreVram(tr: VramTrace, options: OomOptions = {}): VramScore {
   const samples: VramSample[] = [];
   let level = -1;
   let alerts = 0;
+  let alertsAfterFirstTooth = 0;
   let firstAlertS: number | null = null;
   const estimates: Array<number | null> = [];
+  const scares = tr.fillAtS === null ? { firstTooth: 0, secondTooth: 0, after: 0, afterSeconds: 0 } : null;
+  let shownBefore = false;
   for (let t = 0; t < tr.used.length; t++) {
     samples.push({ tMs: t * 1000, usedMiB: tr.used[t] });
     // The sidecar keeps a ring; a window's worth of samples is all the predictor reads.
     const p = predictOom(samples.length > 400 ? samples.slice(-400) : samples, tr.totalMiB, options);
     estimates.push(p.estimateS);
+    const shown = oomSummary({ oom: p } as GpuDevice).shownS !== null;
+    if (scares && shown) {
+      const phase = tr.periodS === undefined ? 'after' : t < tr.periodS ? 'firstTooth' : t < 2 * tr.periodS ? 'secondTooth' : 'after';
+      if (!shownBefore) scares[phase]++;
+      if (phase === 'after') scares.afterSeconds++;
+    }
+    shownBefore = shown;
     const value = oomAlertValue(p);
     if (value !== null) {
       const s = step(level, value, levels, 'below', OOM_ALERT_LEVELS.hysteresis);
-      if (s.entered !== null) alerts++;
+      if (s.entered !== null) {
+        alerts++;
+        if (tr.periodS !== undefined && t >= tr.periodS) alertsAfterFirstTooth++;
+      }
       level = s.level;
     }
     // Warned: an alert level is active while the prediction points at the limit (after the ramp began).
@@ -137,7 +189,9 @@ export function scoreVram(tr: VramTrace, options: OomOptions = {}): VramScore {
     leadS: tr.fillAtS !== null && firstAlertS !== null ? tr.fillAtS - firstAlertS : null,
     fillS: tr.fillAtS === null ? null : tr.fillAtS - tr.rampStartS,
     alerts,
-    hours: tr.used.length / 3600
+    alertsAfterFirstTooth,
+    hours: tr.used.length / 3600,
+    scares
   };
 }
 

@@ -13,7 +13,7 @@
  */
 import type { MetricsSnapshot, PlatformName, StatusResponse } from '../shared/api';
 import type { CheckpointStatus } from '../shared/checkpoint-api';
-import { countdownBar, countdowns, disks, oomLevel, oomText, outputText, verdict, type Level } from '../shared/dashboard';
+import { countdownBar, countdowns, disks, oomLevel, oomSummary, outputText, verdict, type Level } from '../shared/dashboard';
 import {
   bytesOfMiB,
   formatApproxDuration,
@@ -143,14 +143,10 @@ export function buildReport(input: ReportInput): Report {
             ? { values: history.map(p => p.usedMiB), max: d.memoryTotalMiB, caption: `VRAM, last ${formatApproxDuration((history[history.length - 1].t - history[0].t) / 1000)}` }
             : undefined
       });
-      const eta = oomText(d);
+      const oom = oomSummary(d);
       rows.push({
         label: 'Out of memory',
-        value: eta
-          ? `${eta} (confidence ${Math.round((d.oom?.confidence ?? 0) * 100)}%)`
-          : d.oom && (d.oom.trend === 'flat' || d.oom.trend === 'plateau')
-            ? 'not heading there (stable)'
-            : 'learning the trend…',
+        value: oom.shownS !== null && !oom.tentative ? `${oom.text} (confidence ${Math.round((d.oom?.confidence ?? 0) * 100)}%)` : oom.text,
         level: LEVEL[oomLevel(d) ?? 'ok']
       });
       if (d.torch) {

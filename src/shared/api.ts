@@ -105,7 +105,12 @@ export const GpuDevice = z.object({
       confidence: z.number(),
       usedPercent: z.number().nullable(),
       slopeMiBPerS: z.number().nullable(),
-      samples: z.number().int()
+      samples: z.number().int(),
+      /** Set when VRAM rises and falls (two frees or more in the window): its peaks decide (src/core/oom.ts). */
+      cycle: z
+        .object({ frees: z.number().int(), periodS: z.number().nullable(), peakMiB: z.number(), peaksFrom: z.enum(['samples', 'torch']) })
+        .nullable()
+        .optional()
     })
     .optional(),
   /** Processes using this GPU (from --query-compute-apps, sampled more slowly); kernelId when the pid is a registered kernel's. */

@@ -167,6 +167,30 @@ export function oomText(device: GpuDevice): string | null {
   return s <= 0 ? 'VRAM full now' : `VRAM full in ~${formatApproxDuration(s)}`;
 }
 
+/**
+ * What the GPU card and the report say about OOM, one rule for both: a time
+ * only when the predictor gives one (`secondsToLimit` when it warns,
+ * `estimateS` while it is still learning), never for a series whose peaks are
+ * flat. `shownS` is the time the user reads, null when none is shown.
+ */
+export function oomSummary(device: GpuDevice): { text: string; shownS: number | null; tentative: boolean } {
+  const oom = device.oom;
+  const eta = oomText(device);
+  if (eta) return { text: eta, shownS: oom!.secondsToLimit!, tentative: false };
+  if (!oom) return { text: 'learning the trend…', shownS: null, tentative: false };
+  const stable = oom.trend === 'flat' || oom.trend === 'plateau';
+  if (!stable && oom.estimateS !== null && oom.estimateS !== undefined) {
+    return { text: `maybe in ~${formatApproxDuration(oom.estimateS)} (still learning the trend)`, shownS: oom.estimateS, tentative: true };
+  }
+  const cycle = oom.cycle;
+  if (cycle) {
+    const every = cycle.periodS ? ` every ~${formatApproxDuration(cycle.periodS)}` : '';
+    const peak = formatBytes(bytesOfMiB(cycle.peakMiB));
+    return { text: stable ? `not heading there (rises and falls${every}; peaks steady at ${peak})` : `rises and falls${every}; watching the peaks (highest ${peak})`, shownS: null, tentative: false };
+  }
+  return { text: stable ? 'not heading there (stable)' : 'learning the trend…', shownS: null, tentative: false };
+}
+
 /** How urgent one GPU's OOM ETA is: critical within 10 min; null when VRAM is not heading to full. */
 export function oomLevel(device: GpuDevice): Exclude<Level, 'ok'> | null {
   const s = device.oom?.secondsToLimit;

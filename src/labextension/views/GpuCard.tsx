@@ -57,10 +57,10 @@ function GpuCard(props: {
 }): React.ReactElement {
   const d = props.device;
   const vram = ratioPercent(d.memoryUsedMiB, d.memoryTotalMiB);
-  const eta = oomText(d);
   const oom = d.oom;
-  // The predictor's early estimate, before it is sure enough to warn.
-  const estimate = !oom || oom.trend === 'flat' || oom.trend === 'plateau' ? null : oom.estimateS ?? null;
+  // One rule with the report: a time only when the predictor gives one, never on flat peaks.
+  const summary = oomSummary(d);
+  const warned = oom?.secondsToLimit !== null && oom?.secondsToLimit !== undefined;
   const torch = d.torch ?? null;
   const processes = [...(d.processes ?? [])].sort((a, b) => (b.usedMiB ?? 0) - (a.usedMiB ?? 0));
   return (
@@ -87,16 +87,10 @@ function GpuCard(props: {
         </ChartBoundary>
       )}
       <p
-        className={`jp-Vigilo-oomEta ${eta ? `jp-mod-${oomLevel(d)}` : ''}`}
+        className={`jp-Vigilo-oomEta ${warned ? `jp-mod-${oomLevel(d)}` : ''}`}
         title={oom ? `${oom.basis}; ${oom.samples} samples` : undefined}
       >
-        {eta
-          ? `${eta} · confidence ${Math.round((oom?.confidence ?? 0) * 100)}%`
-          : estimate !== null
-            ? `Out of memory: maybe in ~${formatApproxDuration(estimate)} (still learning the trend)`
-            : oom && (oom.trend === 'flat' || oom.trend === 'plateau')
-              ? 'Out of memory: not heading there (stable)'
-              : 'Out of memory: learning the trend…'}
+        {warned ? `${summary.text} · confidence ${Math.round((oom?.confidence ?? 0) * 100)}%` : `Out of memory: ${summary.text}`}
       </p>
       {torch && (
         <div className={`jp-Vigilo-torch jp-mod-${torch.kind === 'ok' || torch.kind === 'cache' ? 'ok' : 'warning'}`}>

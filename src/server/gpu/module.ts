@@ -10,7 +10,7 @@
 import { z } from 'zod';
 import type { GpuDevice, GpuSection } from '../../shared/api';
 import type { GpuRow } from '../../core/nvidiaSmi';
-import { OOM_ALERT_LEVELS, oomAlertValue, predictOom, type OomOptions, type VramSample } from '../../core/oom';
+import { OOM_ALERT_LEVELS, oomAlertValue, predictOom, type OomOptions, type TorchReservedSample, type VramSample } from '../../core/oom';
 import { kernelOfPid, readTorchMemory } from '../../core/torchMemory';
 import type { TorchFacts } from '../../shared/api';
 import type { SidecarContext } from '../core/context';
@@ -67,6 +67,11 @@ function sameSet(a: GpuIdentity[], b: GpuIdentity[]): boolean {
 
 const HistoryQuery = z.object({ uuid: z.string().max(200).optional(), limit: z.coerce.number().int().min(1).max(100_000).optional() }).strict();
 
+/** The torch device a kernel reported for this GPU: by uuid, else (no uuids) the only one, else by index. */
+function torchDeviceOf(device: Pick<GpuDevice, 'uuid' | 'index'>, count: number, devs: TorchFacts['devices']): TorchFacts['devices'][number] | undefined {
+  return devs.find(d => d.uuid && d.uuid === device.uuid) ?? (devs.some(d => d.uuid) ? undefined : devs.length === 1 && count === 1 ? devs[0] : devs.find(d => d.index === device.index));
+}
+
 export function gpuModule(ctx: SidecarContext, options: GpuModuleOptions): SidecarModule {
   const historySize = options.historySize ?? 3600;
   const histories = new Map<string, Ring<VramSample>>();
@@ -79,18 +84,25 @@ export function gpuModule(ctx: SidecarContext, options: GpuModuleOptions): Sidec
   let lastAppsMs = 0;
   const appsEvery = options.appsIntervalMs ?? Math.max(5000, options.intervalMs * 10);
   /** Latest torch facts per kernel, with each device's allocated bytes over the last heartbeats. */
-  type TorchReport = { facts: TorchFacts; atMs: number; allocated: Map<number, number[]> };
+  type TorchReport = { facts: TorchFacts; atMs: number; allocated: Map<number, number[]>; reserved: Map<number, TorchReservedSample[]> };
   const torchByKernel = new Map<string, TorchReport>();
   const TORCH_HISTORY = 30;
   const unsubscribeBeats = ctx.kernels.onBeat(beat => {
     if (!beat.torch) return;
     const prev = torchByKernel.get(beat.kernelId);
     const allocated = new Map<number, number[]>();
+    const reserved = new Map<number, TorchReservedSample[]>();
+    const atMs = ctx.clock.now();
     for (const d of beat.torch.devices) {
       const before = prev?.allocated.get(d.index) ?? [];
       allocated.set(d.index, [...before, d.allocatedBytes].slice(-TORCH_HISTORY));
+      // PyTorch's high-water mark: the OOM predictor reads a sawtooth's peaks from it (src/core/oom.ts).
+      if (d.maxReservedBytes !== null && d.maxReservedBytes !== undefined) {
+        const point = { tMs: atMs, reservedMiB: d.reservedBytes / 1048576, maxReservedMiB: d.maxReservedBytes / 1048576 };
+        reserved.set(d.index, [...(prev?.reserved.get(d.index) ?? []), point].slice(-TORCH_HISTORY));
+      }
     }
-    torchByKernel.set(beat.kernelId, { facts: beat.torch, atMs: ctx.clock.now(), allocated });
+    torchByKernel.set(beat.kernelId, { facts: beat.torch, atMs, allocated, reserved });
   });
 
   /** The PyTorch finding last alerted per kernel and device: one alert when it turns to leak, fragmentation or OOM. */
@@ -122,8 +134,7 @@ export function gpuModule(ctx: SidecarContext, options: GpuModuleOptions): Sidec
   /** PyTorch's view of a device from the kernels that reported one (`entries` from aliveTorch). */
   function torchView(device: GpuDevice, count: number, entries: readonly TorchEntry[]): GpuDevice['torch'] {
     for (const [kernelId, entry] of entries) {
-      const devs = entry.facts.devices;
-      const match = devs.find(d => d.uuid && d.uuid === device.uuid) ?? (devs.some(d => d.uuid) ? undefined : devs.length === 1 && count === 1 ? devs[0] : devs.find(d => d.index === device.index));
+      const match = torchDeviceOf(device, count, entry.facts.devices);
       if (!match) continue;
       const history = entry.allocated.get(match.index) ?? [];
       const view = readTorchMemory(match, history.slice(0, -1), entry.facts.allocConf ?? null);
@@ -142,6 +153,15 @@ export function gpuModule(ctx: SidecarContext, options: GpuModuleOptions): Sidec
       };
     }
     return null;
+  }
+
+  /** PyTorch's max_memory_reserved over the heartbeats of the freshest alive kernel that sees this device. */
+  function torchReserved(device: Pick<GpuDevice, 'uuid' | 'index'>, count: number): TorchReservedSample[] {
+    for (const [, entry] of aliveTorch(ctx.kernels.tasks())) {
+      const match = torchDeviceOf(device, count, entry.facts.devices);
+      if (match) return entry.reserved.get(match.index) ?? [];
+    }
+    return [];
   }
 
   ctx.alerts.addRule({
@@ -261,7 +281,7 @@ export function gpuModule(ctx: SidecarContext, options: GpuModuleOptions): Sidec
           histories.set(row.uuid, ring);
         }
         if (row.memoryUsedMiB !== null) ring.push({ tMs: atMs, usedMiB: row.memoryUsedMiB });
-        return { ...row, oom: predictOom(ring.toArray(), row.memoryTotalMiB, options.oom) };
+        return { ...row, oom: predictOom(ring.toArray(), row.memoryTotalMiB, options.oom, torchReserved(row, rows.length)) };
       });
       // `devices` first: the rules' messages look device names up there.
       devices = predicted;
