@@ -5,7 +5,7 @@ import json
 from pathlib import Path
 
 from vigilo.llm._anthropic import _messages as anthropic_messages
-from vigilo.llm._google import _messages as google_messages
+from vigilo.llm._gemini import messages as google_messages
 from vigilo.llm._openai import _chat_messages, _responses_messages
 from vigilo.llm._record import fingerprint, fingerprint_of
 

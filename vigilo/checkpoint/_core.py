@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, Callable, Dict, Optional
 
 from .. import _sidecar
+from .._kernel import Heartbeat
 from .._paths import data_dir as default_data_dir
 
 MANIFEST_FILE = "vigilo-checkpoints.json"
@@ -58,10 +59,7 @@ def _call(data_dir, method: str, path: str, body: Any = None, timeout: float = 1
 
 def _shared_heartbeat():
     """The %vigilo magic's heartbeat when it runs (one channel per kernel)."""
-    import vigilo
-
-    magics = getattr(vigilo, "_magics", None)
-    hb = getattr(magics, "heartbeat", None)
+    hb = Heartbeat.current
     return hb if hb is not None and hb.running else None
 
 
@@ -86,8 +84,6 @@ class Checkpointer:
 
     # -- wiring -------------------------------------------------------------
     def attach(self) -> None:
-        from .._kernel import Heartbeat
-
         _sidecar.ensure_running(self.data_dir)
         hb = _shared_heartbeat()
         if hb is None:

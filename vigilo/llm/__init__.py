@@ -14,116 +14,20 @@ Standard library only: the SDKs are the user's own and are never imported here.
 """
 from __future__ import annotations
 
-import warnings
-from typing import Any, Optional, TypeVar
+from typing import Any, Optional
 
-from ._context import track
-from ._delivery import runtime
+from ._delivery import BudgetExceededError, runtime
+from ._registry import instrument_loaded_sdks, wrap
+from ._track import track
 
 __all__ = ["wrap", "track", "flush", "configure", "stats", "BudgetExceededError"]
 
-T = TypeVar("T")
-_WRAPPED = "_vigilo_wrapped"
 _UNSET: Any = object()
 
-
-class BudgetExceededError(RuntimeError):
-    """Raised before a call is sent when ``configure(hard_budget=True)`` and the sidecar says the budget is spent."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(f"Vigilo refused the LLM call: {reason}")
-        self.reason = reason
-
-
-def _provider_of(client: Any) -> "tuple[Optional[str], bool]":
-    """('openai' | 'anthropic' | 'google' | None, is_async) from the client's class, without importing the SDK."""
-    for cls in type(client).__mro__:
-        root = (cls.__module__ or "").split(".")
-        name = cls.__name__
-        is_async = name.startswith("Async") or name == "AsyncClient"
-        if root[0] == "openai" and name in ("OpenAI", "AsyncOpenAI"):
-            return "openai", is_async
-        if root[0] == "anthropic" and name in ("Anthropic", "AsyncAnthropic"):
-            return "anthropic", is_async
-        if root[:2] == ["google", "genai"] and name in ("Client", "AsyncClient"):
-            return "google", is_async
-        if root[:2] == ["google", "generativeai"] and name == "GenerativeModel":
-            return "google-legacy", False
-    return None, False
-
-
-def wrap(client: T) -> T:
-    """Instrument ``client`` in place and return it (same object, same type).
-
-    Supported: ``openai.OpenAI`` / ``AsyncOpenAI`` (and subclasses such as
-    ``AzureOpenAI``): ``chat.completions.create``, ``responses.create``;
-    ``anthropic.Anthropic`` / ``AsyncAnthropic``: ``messages.create``,
-    ``messages.stream``; ``google.genai.Client`` (with ``client.aio``) or a
-    bare ``client.aio``: ``models.generate_content``, ``generate_content_stream``,
-    ``chats.create`` sessions; ``google.generativeai.GenerativeModel``:
-    ``generate_content(_async)`` (also ``stream=True``), ``start_chat`` sessions.
-    Wrapping twice changes nothing. ``client.with_options(...)`` / ``copy()``
-    return wrapped clients too.
-    """
-    if getattr(client, _WRAPPED, False):
-        return client
-    provider, is_async = _provider_of(client)
-    if provider is None:
-        raise TypeError(
-            f"vigilo.wrap() takes an OpenAI, AsyncOpenAI, Anthropic, AsyncAnthropic or google.genai Client, "
-            f"or a google.generativeai GenerativeModel, "
-            f"not {type(client).__module__}.{type(client).__qualname__}"
-        )
-    try:
-        if provider == "openai":
-            from ._openai import instrument
-        elif provider == "anthropic":
-            from ._anthropic import instrument
-        elif provider == "google":
-            from ._google import instrument
-        else:
-            from ._google_legacy import instrument
-        missing = instrument(client, is_async)
-        _wrap_copies(client)
-        object.__setattr__(client, _WRAPPED, True)
-    except Exception as err:  # a layout this version does not know: the client still works, untracked
-        runtime().count("errors", error=f"wrap({provider}): {type(err).__name__}: {err}")
-        warnings.warn(f"vigilo.wrap could not instrument this {provider} client: {err}", RuntimeWarning, stacklevel=2)
-        return client
-    if missing:
-        runtime().count("errors", error=f"wrap({provider}): not found: {', '.join(missing)}")
-        warnings.warn(
-            f"vigilo.wrap: this {provider} SDK has no {', '.join(missing)}; those calls are not tracked",
-            RuntimeWarning,
-            stacklevel=2,
-        )
-    return client
-
-
-def _wrap_copies(client: Any) -> None:
-    for name in ("copy", "with_options"):
-        original = getattr(client, name, None)
-        if original is None or not callable(original) or getattr(original, "__vigilo_wrapped__", False):
-            continue
-
-        def wrapped_copy(*args: Any, __original: Any = original, **kwargs: Any) -> Any:
-            return wrap(__original(*args, **kwargs))
-
-        wrapped_copy.__vigilo_wrapped__ = True  # type: ignore[attr-defined]
-        wrapped_copy.__doc__ = getattr(original, "__doc__", None)
-        object.__setattr__(client, name, wrapped_copy)
-
-
-def _instrument_early() -> None:
-    """SDKs (and LiteLLM) already imported are instrumented now, not only at the first track() block: a framework
-    that binds the SDK's method on its first call (``with_raw_response``) would otherwise keep the untracked one.
-    Outside a block the class-level wrappers call the SDK at once and record nothing."""
-    from ._global import instrument_loaded_sdks
-
-    instrument_loaded_sdks()
-
-
-_instrument_early()
+# SDKs (and LiteLLM) already imported are instrumented now, not only at the first track() block: a framework
+# that binds the SDK's method on its first call (``with_raw_response``) would otherwise keep the untracked one.
+# Outside a block the class-level wrappers call the SDK at once and record nothing.
+instrument_loaded_sdks()
 
 
 def flush(timeout: float = 5.0) -> bool:

@@ -3,14 +3,16 @@ from __future__ import annotations
 
 import functools
 import time
-from typing import Any
+from typing import Any, Optional
 
+from .._llm_sdks import SDK_MODULES
 from ._delivery import runtime
 from ._record import get, listed, role_messages, text_of, to_json_dict
-from ._wrapping import Spec, _begin, _fail, async_method, instrument_stream, patch, sync_method
+from ._wrapping import Spec, _begin, _fail, async_method, instrument_stream, patch, patch_classes, sync_method
 
 PROVIDER = "anthropic"
 SDK = "anthropic"
+MODULE = SDK_MODULES[SDK]
 
 
 def _prepare(args: tuple, kwargs: dict, force_stream: bool = False, default_betas: "tuple[str, ...]" = ()) -> tuple:
@@ -158,6 +160,24 @@ def _stream_helper(is_async: bool, spec: Spec = STREAM_HELPER):
         return wrapper
 
     return make
+
+
+def client_kind(cls: type) -> Optional[bool]:
+    """For a class in a client's MRO: whether it is the async client, or None when it is not this SDK's client."""
+    if (cls.__module__ or "").split(".")[0] == "anthropic" and cls.__name__ in ("Anthropic", "AsyncAnthropic"):
+        return cls.__name__ == "AsyncAnthropic"
+    return None
+
+
+def instrument_classes() -> None:
+    """track(): messages.create and messages.stream on the resource classes, sync and async."""
+    module = "anthropic.resources.messages"
+    patch_classes([
+        (SDK, module, "Messages", "create", sync_method(MESSAGES)),
+        (SDK, module, "AsyncMessages", "create", async_method(MESSAGES)),
+        (SDK, module, "Messages", "stream", _stream_helper(False)),
+        (SDK, module, "AsyncMessages", "stream", _stream_helper(True)),
+    ])
 
 
 def instrument(client: Any, is_async: bool) -> "list[str]":

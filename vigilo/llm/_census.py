@@ -1,9 +1,10 @@
-"""Raw facts for the "untracked calls" signal, sent with the kernel's heartbeat.
+"""Raw facts for the "untracked calls" signal, sent with the kernel's heartbeat (core; imports no SDK module).
 
 Per SDK: the calls recorded, and the calls that went through an SDK method
 Vigilo instruments but were not recorded (outside any ``track()`` block, on a
-client never passed to ``wrap()``; the class-level hook of ``_global`` sees
+client never passed to ``wrap()``; the class-level hook of ``_wrapping`` sees
 them pass and only counts them), plus which LLM SDKs the kernel has loaded.
+``_registry.heartbeat_facts`` instruments newly loaded SDKs, then reads these.
 The sidecar decides what to tell the user (src/core/llm/untracked.ts).
 """
 from __future__ import annotations
@@ -30,12 +31,8 @@ def loaded() -> "list[str]":
 
 
 def facts() -> Optional[dict]:
-    """The heartbeat's ``llm`` facts, or None when no LLM SDK was ever seen. SDKs imported since the last
-    look are instrumented now, so their untracked calls are counted from here on."""
+    """The heartbeat's ``llm`` facts, or None when no LLM SDK was ever seen."""
     names = loaded()
     if not names and not _tracked and not _untracked:
         return None
-    from ._global import instrument_loaded_sdks
-
-    instrument_loaded_sdks()
     return {"loaded": names, "tracked": dict(_tracked), "untracked": dict(_untracked)}

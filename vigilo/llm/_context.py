@@ -1,4 +1,4 @@
-"""``track()``: the conversation id and tags that calls inside a block carry.
+"""The conversation id and tags that calls carry: the state a ``track()`` block sets (core; imports no SDK module).
 
 The state lives in a ``contextvars.ContextVar``, so it follows the code that
 runs inside the block: asyncio tasks created inside it inherit it (a task
@@ -11,9 +11,7 @@ thread.
 from __future__ import annotations
 
 import contextvars
-import functools
-import inspect
-from typing import Any, Callable, Mapping, NamedTuple, Optional
+from typing import Any, Mapping, NamedTuple, Optional
 
 
 class TrackState(NamedTuple):
@@ -34,83 +32,31 @@ def active() -> bool:
     return _current.get() is not _EMPTY
 
 
-def _instrument_sdks() -> None:
-    from ._global import instrument_loaded_sdks
+def nested(conversation_id: Optional[str], tags: "Mapping[str, str]") -> TrackState:
+    """The state of a block opened here: an inner ``conversation_id`` replaces the outer one, inner tags are merged
+    over the outer ones."""
+    outer = _current.get()
+    return TrackState(conversation_id if conversation_id is not None else outer.conversation_id, {**outer.tags, **tags})
 
-    instrument_loaded_sdks()
+
+def enter(state: TrackState) -> "contextvars.Token[TrackState]":
+    return _current.set(state)
 
 
-class track:
-    """Track every call inside a block (or a function), with a conversation id and tags.
+def leave(token: "contextvars.Token[TrackState]") -> None:
+    _current.reset(token)
 
-    Calls of wrapped clients are always tracked; inside the block, calls of
-    clients that were never wrapped (openai, anthropic, google-genai, already
-    imported) are tracked too (see ``_global``).
 
-    As a context manager::
+class scope:
+    """A block whose calls carry ``conversation_id`` (a chat session's own id); nothing else happens on entry."""
 
-        with vigilo.track(conversation_id="support-42", tags={"user": "ana"}):
-            client.chat.completions.create(...)
-
-    As a decorator (plain and ``async def`` functions)::
-
-        @vigilo.track(conversation_id="nightly-eval")
-        async def run(): ...
-
-    Blocks nest: an inner ``conversation_id`` replaces the outer one, inner
-    tags are merged over the outer ones.
-    """
-
-    def __init__(self, conversation_id: Optional[str] = None, tags: "Optional[Mapping[str, Any]]" = None) -> None:
-        if conversation_id is not None and not isinstance(conversation_id, str):
-            raise TypeError(f"conversation_id must be a str, not {type(conversation_id).__name__}")
-        if tags is not None and not isinstance(tags, Mapping):
-            raise TypeError(f"tags must be a mapping of str to str, not {type(tags).__name__}")
+    def __init__(self, conversation_id: str) -> None:
         self.conversation_id = conversation_id
-        self.tags = {str(k): str(v) for k, v in (tags or {}).items()}
-        # One token per active `with`, so one track object can be entered again while active.
-        self._tokens: "list[contextvars.Token[TrackState]]" = []
+        self._token: Any = None
 
-    def _state(self) -> TrackState:
-        outer = _current.get()
-        conversation_id = self.conversation_id if self.conversation_id is not None else outer.conversation_id
-        return TrackState(conversation_id, {**outer.tags, **self.tags})
-
-    def __enter__(self) -> "track":
-        _instrument_sdks()
-        self._tokens.append(_current.set(self._state()))
+    def __enter__(self) -> "scope":
+        self._token = enter(nested(self.conversation_id, {}))
         return self
 
     def __exit__(self, *exc: object) -> None:
-        _current.reset(self._tokens.pop())
-
-    async def __aenter__(self) -> "track":
-        return self.__enter__()
-
-    async def __aexit__(self, *exc: object) -> None:
-        self.__exit__(*exc)
-
-    def __call__(self, fn: Callable[..., Any]) -> Callable[..., Any]:
-        if inspect.iscoroutinefunction(fn):
-
-            @functools.wraps(fn)
-            async def async_tracked(*args: Any, **kwargs: Any) -> Any:
-                _instrument_sdks()
-                token = _current.set(self._state())
-                try:
-                    return await fn(*args, **kwargs)
-                finally:
-                    _current.reset(token)
-
-            return async_tracked
-
-        @functools.wraps(fn)
-        def tracked(*args: Any, **kwargs: Any) -> Any:
-            _instrument_sdks()
-            token = _current.set(self._state())
-            try:
-                return fn(*args, **kwargs)
-            finally:
-                _current.reset(token)
-
-        return tracked
+        leave(self._token)

@@ -38,6 +38,14 @@ MAX_BACKOFF_S = 30.0
 _OFF = {"0", "false", "no", "off"}
 
 
+class BudgetExceededError(RuntimeError):
+    """Raised before a call is sent when ``configure(hard_budget=True)`` and the sidecar says the budget is spent."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"Vigilo refused the LLM call: {reason}")
+        self.reason = reason
+
+
 class Config:
     """What ``vigilo.configure`` sets. ``None`` means "use the default"."""
 
@@ -296,8 +304,6 @@ class Runtime:
     # ------------------------------------------------------------------- budget
     def check_budget(self) -> None:
         if self.config.hard_budget and self.budget.get("hardStop"):
-            from . import BudgetExceededError
-
             self.request_budget_refresh()
             raise BudgetExceededError(self.budget.get("reason") or "the LLM budget is exhausted")
 

@@ -1,4 +1,4 @@
-"""google-genai (``genai.Client()``; ``client.aio`` for async): models.generate_content(_stream).
+"""google-genai (``genai.Client()``; ``client.aio`` for async): models.generate_content(_stream), chats sessions.
 
 One public call is one event. The SDK may send several requests for one call
 (automatic continuation, which it already sums into the returned usage, and
@@ -10,11 +10,15 @@ from __future__ import annotations
 import functools
 from typing import Any, Optional
 
+from .._llm_sdks import SDK_MODULES
+from ._gemini import candidate_parts, messages
 from ._record import get, text_of
-from ._wrapping import Spec, async_method, patch, sync_method
+from ._sessions import patch_session_classes
+from ._wrapping import Spec, async_method, patch, patch_classes, sync_method
 
 PROVIDER = "google"
 SDK = "google-genai"
+MODULE = SDK_MODULES[SDK]
 
 
 def _prepare(args: tuple, kwargs: dict, stream: bool) -> tuple:
@@ -28,56 +32,15 @@ def _prepare(args: tuple, kwargs: dict, stream: bool) -> tuple:
     return kwargs.get("model"), {"contents": contents, "system": system}, kwargs, stream, None
 
 
-def _is_content(value: Any) -> bool:
-    if isinstance(value, dict):
-        return "parts" in value or "role" in value
-    return not isinstance(value, str) and hasattr(value, "parts") and hasattr(value, "role")
-
-
-def _content_message(content: Any) -> dict:
-    role = get(content, "role")
-    role = role if isinstance(role, str) and role else "user"
-    return {"role": "assistant" if role == "model" else role, "content": text_of(get(content, "parts"))}
-
-
-def _messages(snapshot: dict) -> "list[dict]":
-    """Same rules as src/client/text.ts googleRequest: a list of str/Parts is one user turn;
-    a list holding Contents gives one message per item; role "model" is reported as "assistant"."""
-    out = []
-    system = text_of(snapshot.get("system"))
-    if system:
-        out.append({"role": "system", "content": system})
-    contents = snapshot.get("contents")
-    if isinstance(contents, (list, tuple)):
-        if any(_is_content(c) for c in contents):
-            for item in contents:
-                out.append(_content_message(item) if _is_content(item) else {"role": "user", "content": text_of(item)})
-        else:
-            out.append({"role": "user", "content": text_of(contents)})
-    elif _is_content(contents):
-        out.append(_content_message(contents))
-    elif contents is not None:
-        out.append({"role": "user", "content": text_of(contents)})
-    return out
-
-
-def _candidate_parts(response: Any) -> Optional[list]:
-    """The first candidate's parts ([] when it has none), or None when there is no candidate."""
-    candidates = get(response, "candidates") or []
-    if not candidates:
-        return None
-    return get(get(candidates[0], "content"), "parts") or []
-
-
 def _read(response: Any) -> tuple:
-    parts = _candidate_parts(response)
+    parts = candidate_parts(response)
     return get(response, "model_version"), get(response, "usage_metadata"), None if parts is None else text_of(parts)
 
 
 def _observe(chunk: Any, record: Any, state: Any) -> bool:
     # Each chunk's usageMetadata is the running total so far: the last one counts.
     record.note(get(chunk, "model_version"), get(chunk, "usage_metadata"))
-    parts = _candidate_parts(chunk) or []
+    parts = candidate_parts(chunk) or []
     if record.capture:
         text = text_of(parts)
         if text:
@@ -94,13 +57,36 @@ def _spec(stream: bool) -> Spec:
         prepare=functools.partial(_prepare, stream=stream),
         read_response=_read,
         observe=_observe,
-        messages_of=_messages,
+        messages_of=messages,
         lazy_stream=stream,
     )
 
 
 PLAIN = _spec(False)
 STREAM = _spec(True)
+# (module, class, send methods, the attribute holding what the session calls): each session one conversation
+SESSION_CLASSES = (
+    ("google.genai.chats", "Chat", ("send_message", "send_message_stream"), "_modules"),
+    ("google.genai.chats", "AsyncChat", ("send_message", "send_message_stream"), "_modules"),
+)
+
+
+def client_kind(cls: type) -> Optional[bool]:
+    """For a class in a client's MRO: whether it is this SDK's async client, or None when it is not its client."""
+    if (cls.__module__ or "").split(".")[:2] == ["google", "genai"] and cls.__name__ in ("Client", "AsyncClient"):
+        return cls.__name__ == "AsyncClient"
+    return None
+
+
+def instrument_classes() -> None:
+    """track(): the models' methods on their classes, and the chat session classes."""
+    patch_session_classes(SESSION_CLASSES)
+    patch_classes([
+        (SDK, "google.genai.models", "Models", "generate_content", sync_method(PLAIN)),
+        (SDK, "google.genai.models", "Models", "generate_content_stream", sync_method(STREAM)),
+        (SDK, "google.genai.models", "AsyncModels", "generate_content", async_method(PLAIN)),
+        (SDK, "google.genai.models", "AsyncModels", "generate_content_stream", async_method(STREAM)),
+    ])
 
 
 def instrument(client: Any, is_async: bool) -> "list[str]":
@@ -120,7 +106,5 @@ def instrument(client: Any, is_async: bool) -> "list[str]":
         for name, spec in (("generate_content", PLAIN), ("generate_content_stream", STREAM)):
             if not patch(models, name, method(spec)):
                 missing.append(name)
-    from ._sessions import instrument_session_classes
-
-    instrument_session_classes()  # client.chats sessions: each one conversation
+    patch_session_classes(SESSION_CLASSES)  # client.chats sessions: each one conversation
     return missing

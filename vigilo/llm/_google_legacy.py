@@ -17,13 +17,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Callable, Optional
 
-from . import _google
-from ._record import get
-from ._sessions import instrument_session_classes
-from ._wrapping import Spec, async_method, patch, sync_method
+from .._llm_sdks import SDK_MODULES
+from ._gemini import candidate_parts, messages
+from ._record import get, text_of
+from ._sessions import patch_session_classes
+from ._wrapping import Spec, async_method, patch, patch_classes, sync_method
 
 PROVIDER = "google"
 SDK = "google-generativeai"
+MODULE = SDK_MODULES[SDK]
+_MODULE = "google.generativeai.generative_models"
+SESSION_CLASSES = ((_MODULE, "ChatSession", ("send_message", "send_message_async"), "model"),)
 
 
 def proto_json(message: Any) -> Optional[dict]:
@@ -40,7 +44,7 @@ def proto_json(message: Any) -> Optional[dict]:
 
 
 def _plain(value: Any) -> Any:
-    """Contents and parts as plain lists and dicts (proto-plus repeated fields are not lists), for ``_google``'s rules."""
+    """Contents and parts as plain lists and dicts (proto-plus repeated fields are not lists), for ``_gemini``'s rules."""
     if value is None or isinstance(value, (str, bytes, dict)):
         return value
     if isinstance(value, Sequence):
@@ -53,11 +57,11 @@ def _plain(value: Any) -> Any:
 
 
 def _messages(snapshot: dict) -> "list[dict]":
-    return _google._messages({"contents": _plain(snapshot.get("contents")), "system": _plain(snapshot.get("system"))})
+    return messages({"contents": _plain(snapshot.get("contents")), "system": _plain(snapshot.get("system"))})
 
 
 def _parts(chunk: Any) -> Optional[list]:
-    parts = _google._candidate_parts(chunk)
+    parts = candidate_parts(chunk)
     return None if parts is None else _plain(parts)
 
 
@@ -93,7 +97,7 @@ def _usage(chunk: Any) -> Any:
 def _read(response: Any) -> tuple:
     result = _result(response)
     parts = _parts(result)
-    return get(result, "model_version") or None, _usage(result), None if parts is None else _google.text_of(parts)
+    return get(result, "model_version") or None, _usage(result), None if parts is None else text_of(parts)
 
 
 def _observe_chunk(chunk: Any, record: Any, state: Any) -> bool:
@@ -115,7 +119,7 @@ def _read_chunks(chunks: "list[Any]") -> tuple:
         usage = _usage(chunk) or usage
         parts = _parts(chunk)
         if parts:
-            texts.append(_google.text_of(parts))
+            texts.append(text_of(parts))
     return model, usage, "".join(texts) if texts else None
 
 
@@ -151,8 +155,21 @@ def method(is_async: bool) -> Callable[[Callable[..., Any]], Callable[..., Any]]
     return make
 
 
+def client_kind(cls: type) -> Optional[bool]:
+    """A GenerativeModel (one class for both call styles: never "the async client"), or None."""
+    if (cls.__module__ or "").split(".")[:2] == ["google", "generativeai"] and cls.__name__ == "GenerativeModel":
+        return False
+    return None
+
+
+def instrument_classes() -> None:
+    """track(): GenerativeModel's methods on the class, and the chat session class."""
+    patch_session_classes(SESSION_CLASSES)
+    patch_classes([(SDK, _MODULE, "GenerativeModel", "generate_content", method(False)), (SDK, _MODULE, "GenerativeModel", "generate_content_async", method(True))])
+
+
 def instrument(model: Any, is_async: bool) -> "list[str]":
     """Patch one GenerativeModel, both call styles; its start_chat() sessions call them, each session one conversation."""
     missing = [name for name, make in (("generate_content", method(False)), ("generate_content_async", method(True))) if not patch(model, name, make)]
-    instrument_session_classes()
+    patch_session_classes(SESSION_CLASSES)
     return missing

@@ -1,4 +1,4 @@
-"""Frameworks inside ``track()``.
+"""LiteLLM inside ``track()`` (and the frameworks on the SDKs: nothing of their own).
 
 LangChain's ChatOpenAI, ChatAnthropic and ChatGoogleGenerativeAI call the
 official SDKs (``chat.completions.create``, ``messages.with_raw_response.create``,
@@ -25,11 +25,15 @@ import threading
 import time
 from typing import Any, Optional
 
+from .._llm_sdks import SDK_MODULES
 from . import _census
 from ._context import active, current
 from ._delivery import runtime
 from ._record import CallRecord, error_info, get, role_messages, to_json_dict
 from ._wrapping import _emit
+
+SDK = "litellm"
+MODULE = SDK_MODULES[SDK]
 
 _PROVIDERS = {"openai": "openai", "azure": "openai", "text-completion-openai": "openai", "anthropic": "anthropic", "gemini": "google"}
 _OPERATIONS = {"openai": "chat.completions", "anthropic": "messages", "google": "generateContent"}
@@ -39,17 +43,17 @@ _pending: "dict[str, tuple]" = {}  # litellm_call_id -> (TrackState, wall time, 
 _sent: "dict[str, None]" = {}  # ids already sent (sync and async callbacks may both fire), bounded
 
 
-def instrument_litellm() -> None:
-    """Add the Vigilo logger to ``litellm.callbacks``, once, when LiteLLM is imported. Never raises."""
+def instrument_classes() -> None:
+    """Add the Vigilo logger to ``litellm.callbacks``, once (LiteLLM is imported). Never raises."""
     global _installed
-    if _installed or "litellm" not in sys.modules:
+    if _installed or MODULE not in sys.modules:
         return
     with _lock:
         if _installed:
             return
         _installed = True
         try:
-            litellm = sys.modules["litellm"]
+            litellm = sys.modules[MODULE]
             from litellm.integrations.custom_logger import CustomLogger  # the user's LiteLLM, already imported
 
             class VigiloLogger(CustomLogger):  # type: ignore[misc, valid-type]
@@ -78,7 +82,7 @@ def _note(kwargs: Any) -> None:
     try:
         call_id = kwargs.get("litellm_call_id")
         if not active():
-            _census.untracked("litellm")
+            _census.untracked(SDK)
         elif call_id:
             with _lock:
                 _pending[call_id] = (current(), time.time(), runtime().config.clock())
@@ -142,7 +146,7 @@ def _send(kwargs: Any, response: Any, start_time: Any, end_time: Any, exc: Any) 
         record = CallRecord(
             provider=provider,
             operation=_OPERATIONS[provider],
-            sdk="litellm",
+            sdk=SDK,
             request_model=kwargs.get("model"),
             request={"messages": list(kwargs.get("messages") or [])},
             messages_of=lambda snapshot: role_messages(snapshot["messages"]),

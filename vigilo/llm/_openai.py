@@ -3,11 +3,13 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
+from .._llm_sdks import SDK_MODULES
 from ._record import get, listed, role_messages, text_of
-from ._wrapping import Spec, async_method, patch, sync_method
+from ._wrapping import Spec, async_method, patch, patch_classes, sync_method
 
 PROVIDER = "openai"
 SDK = "openai"
+MODULE = SDK_MODULES[SDK]
 _CONTENT_DELTA_KEYS = ("content", "tool_calls", "function_call", "refusal", "reasoning_content", "audio")
 _END_EVENTS = ("response.completed", "response.incomplete", "response.failed")
 
@@ -134,6 +136,24 @@ RESPONSES = Spec(
     observe=_observe_responses,
     messages_of=_responses_messages,
 )
+
+
+def client_kind(cls: type) -> Optional[bool]:
+    """For a class in a client's MRO (``AzureOpenAI`` has ``OpenAI``): whether it is the async client, or None."""
+    if (cls.__module__ or "").split(".")[0] == "openai" and cls.__name__ in ("OpenAI", "AsyncOpenAI"):
+        return cls.__name__ == "AsyncOpenAI"
+    return None
+
+
+def instrument_classes() -> None:
+    """track(): create() and parse() on the resource classes, sync and async."""
+    chat, responses = "openai.resources.chat.completions", "openai.resources.responses"
+    patch_classes([
+        (SDK, module, cls, name, method(spec))
+        for module, spec, sync_cls, async_cls in ((chat, CHAT, "Completions", "AsyncCompletions"), (responses, RESPONSES, "Responses", "AsyncResponses"))
+        for name in ("create", "parse")
+        for cls, method in ((sync_cls, sync_method), (async_cls, async_method))
+    ])
 
 
 def instrument(client: Any, is_async: bool) -> "list[str]":

@@ -1,17 +1,19 @@
-"""One call's raw facts, and the event (docs/LLM-python.md) built from them.
+"""One call's raw facts, and the event (docs/LLM-python.md) built from them (core; imports no SDK module).
 
 The caller's thread only takes a note: times, a shallow copy of the request
 and a reference to the response. ``build()`` turns the note into the JSON
-event later, on the sender thread, so the wrapped call pays microseconds.
+event later, on the sender thread (the event's id included), so the wrapped
+call pays microseconds.
 """
 from __future__ import annotations
 
 import hashlib
 import sys
+import time
 import uuid
+from importlib import metadata
 from typing import Any, Callable, Optional
 
-from .._kernel import iso
 from ._context import current
 
 _SDK_VERSIONS: "dict[str, Optional[str]]" = {}
@@ -136,13 +138,17 @@ def fingerprint_of(provider: str, messages: "list[dict]") -> Optional[str]:
     return None
 
 
+def iso(ts: float) -> str:
+    """Epoch seconds as ISO 8601 UTC with milliseconds and a "Z" (the sidecar's timestamp format)."""
+    ms = int(ts * 1000)
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ms // 1000)) + f".{ms % 1000:03d}Z"
+
+
 def sdk_version(dist: str) -> Optional[str]:
     if dist not in _SDK_VERSIONS:
         version = None
         try:
-            from importlib.metadata import version as _version
-
-            version = _version(dist)
+            version = metadata.version(dist)
         except Exception:
             module = sys.modules.get({"google-genai": "google.genai"}.get(dist, dist))
             version = getattr(module, "__version__", None)
@@ -172,7 +178,6 @@ class CallRecord:
         wall: float,
     ) -> None:
         state = current()
-        self.id = str(uuid.uuid4())
         self.provider = provider
         self.operation = operation
         self.sdk = sdk
@@ -253,7 +258,7 @@ class CallRecord:
             **extra,
             "chain": chain,
             "replyHash": reply_hash(self.provider, chain, output) if chain is not None else None,
-            "id": self.id,
+            "id": str(uuid.uuid4()),
             "provider": self.provider,
             "operation": self.operation,
             "requestModel": _clip(self.request_model, 256),

@@ -1,8 +1,9 @@
-"""Chat sessions: one session object is one conversation.
+"""Chat sessions: one session object is one conversation (core; imports no SDK module).
 
 ``model.start_chat()`` (google.generativeai) and ``client.chats.create()``
 (google-genai) return a session that sends the whole history on every
-message. Each session gets a conversation id of its own, kept on the session
+message; each of those SDK modules names its session classes
+(``SESSION_CLASSES``) and ``patch_session_classes`` patches them. Each session gets a conversation id of its own, kept on the session
 object; while one of its send methods runs (or its stream is pulled), calls
 carry that id, unless the user's own ``track(conversation_id=...)`` named one.
 """
@@ -12,11 +13,10 @@ import contextlib
 import functools
 import importlib
 import inspect
-import sys
 import uuid
 from typing import Any, Callable, Iterator, Optional
 
-from ._context import active, current, track
+from ._context import active, current, scope
 from ._delivery import runtime
 from ._wrapping import MARK as WRAPPED  # on an instance-patched method
 
@@ -42,7 +42,7 @@ def _scope(session: Any) -> Any:
         sid = None if current().conversation_id is not None else session_id(session)
         if sid is None:
             return contextlib.nullcontext()
-        return track(conversation_id=sid)
+        return scope(sid)
     except Exception as err:
         runtime().count("errors", error=f"chat session: {type(err).__name__}: {err}")
         return contextlib.nullcontext()
@@ -95,13 +95,7 @@ def scoped(session: Any, original: Callable[..., Any]) -> Callable[..., Any]:
     return send
 
 
-# (module, class, send methods, the attribute holding what the session calls)
-_CLASSES = (
-    ("google.genai", "google.genai.chats", "Chat", ("send_message", "send_message_stream"), "_modules"),
-    ("google.genai", "google.genai.chats", "AsyncChat", ("send_message", "send_message_stream"), "_modules"),
-    ("google.generativeai", "google.generativeai.generative_models", "ChatSession", ("send_message", "send_message_async"), "model"),
-)
-_done: "set[tuple[str, str]]" = set()
+_done: "set[tuple[str, str, str]]" = set()
 
 
 def _tracked(session: Any, via: str) -> bool:
@@ -126,13 +120,12 @@ def _class_send(func: Callable[..., Any], via: str) -> Callable[..., Any]:
     return send
 
 
-def instrument_session_classes() -> None:
-    """Patch the chat session classes of the Gemini SDKs already imported, once. Never raises."""
-    for root, module_name, class_name, methods, via in _CLASSES:
-        if root not in sys.modules:
-            continue
+def patch_session_classes(classes: "tuple[tuple[str, str, tuple[str, ...], str], ...]") -> None:
+    """Patch chat session classes, each (module, class, send methods, the attribute holding what the session
+    calls), once; the SDK is already imported. Never raises."""
+    for module_name, class_name, methods, via in classes:
         for name in methods:
-            key = (class_name, name)
+            key = (module_name, class_name, name)
             if key in _done:
                 continue
             _done.add(key)

@@ -1,8 +1,18 @@
-"""Instrumenting one method of one client instance, sync or async, streamed or not.
+"""Instrumenting one SDK method, sync or async, streamed or not (core; imports no SDK module).
 
-A provider module describes each method with a ``Spec``; ``patch`` puts a
+An SDK module describes each method with a ``Spec``. ``wrap()``: ``patch`` puts a
 wrapper on the resource *instance* (``client.chat.completions.create = ...``),
 so the client keeps its class and only that client is instrumented.
+``track()``: ``patch_class`` puts a wrapper on the SDK's resource *class*
+(``openai.resources.chat.completions.Completions.create``), for SDKs the user
+has already imported (vigilo never imports an SDK the user did not). The
+class-level wrapper records a call only while a ``track()`` block is active;
+outside one it counts the call as untracked and calls the SDK method at once.
+
+A wrapped client is never counted twice: ``patch`` wraps the class's
+*original* method (``original_of`` unwraps the class wrapper), so a wrapped
+instance's calls go through its own wrapper only, whichever of ``wrap()`` and
+the first ``track()`` came first.
 
 Rules the wrappers keep (docs/STYLE.md item 12):
 - the provider's response, stream object and exceptions reach the caller
@@ -15,16 +25,19 @@ Rules the wrappers keep (docs/STYLE.md item 12):
 from __future__ import annotations
 
 import functools
+import importlib
 import inspect
 import time
 import weakref
 from typing import Any, Callable, Optional
 
 from . import _census
+from ._context import active
 from ._delivery import runtime
 from ._record import CallRecord
 
 MARK = "__vigilo_wrapped__"
+CLASS_MARK = "__vigilo_class_wrapper__"
 
 
 class Spec:
@@ -70,13 +83,56 @@ def patch(owner: Any, name: str, make: Callable[[Callable[..., Any]], Callable[.
     if getattr(original, MARK, False):
         return True
     # track() may have patched the SDK class: the instance wraps the SDK's own method, so a call counts once.
-    from ._global import original_of
-
     original = original_of(original)
     wrapper = make(original)
     setattr(wrapper, MARK, True)
     setattr(owner, name, wrapper)
     return True
+
+
+def original_of(method: Any) -> Any:
+    """For a bound class-level wrapper, the SDK's own method bound to the same instance; else ``method``."""
+    if getattr(method, CLASS_MARK, False) and hasattr(method, "__self__"):
+        return method.__wrapped__.__get__(method.__self__, type(method.__self__))
+    return method
+
+
+def _class_wrapper(func: Callable[..., Any], make: Callable[[Any], Any], sdk: str) -> Callable[..., Any]:
+    def call(self: Any, *args: Any, **kwargs: Any) -> Any:
+        if not active():
+            _census.untracked(sdk)  # it passes untracked: counted for the "untracked calls" signal, nothing else
+            return func(self, *args, **kwargs)
+        try:
+            instrumented = make(func.__get__(self, type(self)))
+        except Exception as err:  # never into the user's call
+            runtime().count("errors", error=f"track(): {type(err).__name__}: {err}")
+            return func(self, *args, **kwargs)
+        return instrumented(*args, **kwargs)
+
+    if inspect.iscoroutinefunction(func):
+
+        async def acall(self: Any, *args: Any, **kwargs: Any) -> Any:
+            return await call(self, *args, **kwargs)
+
+        wrapper = functools.wraps(func)(acall)
+    else:
+        wrapper = functools.wraps(func)(call)
+    setattr(wrapper, CLASS_MARK, True)
+    return wrapper
+
+
+def patch_classes(targets: "list[tuple[str, str, str, str, Callable[[Any], Any]]]") -> None:
+    """Put the class-level wrapper on each (SDK name as in events, module, class, method, make) target (the SDK is already imported). A target whose class or method
+    this SDK version lays out differently is counted as an error; its calls need ``wrap()``. Never raises."""
+    for sdk, module_name, class_name, method, make in targets:
+        try:
+            cls = getattr(importlib.import_module(module_name), class_name)
+            func = cls.__dict__.get(method)
+            if func is None or not callable(func) or getattr(func, CLASS_MARK, False):
+                continue
+            setattr(cls, method, _class_wrapper(func, make, sdk))
+        except Exception as err:
+            runtime().count("errors", error=f"track(): cannot instrument {module_name}.{class_name}.{method}: {type(err).__name__}: {err}")
 
 
 def _begin(spec: Spec, args: tuple, kwargs: dict) -> "tuple[Optional[CallRecord], dict, Any]":
