@@ -19,6 +19,18 @@ if [ ! -x /usr/bin/chromium ] && [ "${VIGILO_SKIP_CHROMIUM:-0}" != 1 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
 fi
 
+# The export tests run the real servers (tests/test_otel_phoenix.py, tests/test_prometheus_real.py):
+# Debian's prometheus, and Arize Phoenix in a venv of its own (its many dependencies stay out of .venv).
+if [ ! -x /usr/bin/prometheus ]; then
+  log "installing Debian's prometheus (export tests)"
+  [ "$(id -u)" -ne 0 ] && SUDO="sudo" || SUDO=""
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends prometheus >/dev/null
+fi
+log "Arize Phoenix (.venv-phoenix, export tests)"
+[ -x .venv-phoenix/bin/python ] || python3 -m venv .venv-phoenix
+.venv-phoenix/bin/python -m pip install -q --disable-pip-version-check "arize-phoenix==20.26.1"
+
 log "npm packages"
 # `npm install` (it follows package-lock.json), not `npm ci`: the registry we
 # install from lacks some optional per-platform builds (@rspack/binding-darwin-*
