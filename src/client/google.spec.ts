@@ -1,8 +1,11 @@
 import { ApiError, GoogleGenAI } from '@google/genai';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configure, flush, wrap } from 'vigilo';
 import { startFakeGoogle, type FakeGoogle } from '../../test/fakes/google';
 import { useSidecar } from '../../test/fakes/harness';
+import { groundingQueries } from './google';
 
 const harness = useSidecar();
 let fake: FakeGoogle;
@@ -79,5 +82,27 @@ describe('wrap(new GoogleGenAI())', () => {
     } finally {
       configure({ url: sc.url, token: sc.token });
     }
+  });
+});
+
+describe('Google Search grounding, read off the response', () => {
+  // A real recorded grounded stream (pydantic/pydantic-ai cassette, cited in the fixture): its last chunk carries
+  // groundingMetadata with one webSearchQueries entry.
+  const recorded = JSON.parse(readFileSync(join(__dirname, '../../test/fixtures/llm-recorded/google/google-stream-grounded.json'), 'utf8'));
+  const chunks = String(recorded.response.body)
+    .split('\n')
+    .filter(line => line.startsWith('data:'))
+    .map(line => JSON.parse(line.slice(5)));
+
+  it('counts the search queries of the chunk that carries grounding metadata, none elsewhere', () => {
+    const counts = chunks.map(groundingQueries);
+    expect(counts.filter(c => c !== undefined)).toEqual([1]);
+    expect(counts.slice(0, -1).every(c => c === undefined)).toBe(true);
+  });
+
+  it('says nothing for a response without grounding metadata, 0 for grounding that ran no query', () => {
+    expect(groundingQueries({ candidates: [{ content: { parts: [{ text: 'hi' }] } }] })).toBeUndefined();
+    expect(groundingQueries({ candidates: [{ groundingMetadata: { groundingChunks: [] } }] })).toBe(0);
+    expect(groundingQueries(null)).toBeUndefined();
   });
 });

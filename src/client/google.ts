@@ -12,6 +12,29 @@ export function candidateText(resp: any): string {
   return parts.filter((p: any) => typeof p?.text === 'string' && p.thought !== true).map((p: any) => p.text).join('');
 }
 
+/**
+ * Google Search grounding: how many search queries the response says the model
+ * ran (`groundingMetadata.webSearchQueries`, all candidates); undefined when it
+ * carries no grounding metadata. The sidecar prices it (src/core/llm/pricing.ts groundingCost).
+ */
+export function groundingQueries(resp: any): number | undefined {
+  const candidates = resp?.candidates;
+  if (!Array.isArray(candidates)) {
+    return undefined;
+  }
+  let found = false;
+  let queries = 0;
+  for (const c of candidates) {
+    const g = c?.groundingMetadata;
+    // Streams send an empty groundingMetadata on every chunk before the one that carries it.
+    if (g && typeof g === 'object' && Object.keys(g).length > 0) {
+      found = true;
+      queries += Array.isArray(g.webSearchQueries) ? g.webSearchQueries.length : 0;
+    }
+  }
+  return found ? queries : undefined;
+}
+
 function start(rt: VigiloRuntime, params: any, stream: boolean, scope: TrackOptions | undefined, version: string | null): CallRecorder | null {
   const sdk = { provider: 'google', sdkName: '@google/genai', sdkVersion: version } as const;
   return safely(rt, () => rt.start(requestFacts(sdk, 'generateContent', params, stream, googleRequest(params ?? {}), rt.currentScope(scope))), null);
@@ -19,7 +42,8 @@ function start(rt: VigiloRuntime, params: any, stream: boolean, scope: TrackOpti
 
 /** A whole GenerateContentResponse (of either Gemini SDK) finishes the call. */
 export function finishWithResponse(rec: CallRecorder, resp: any): void {
-  rec.finish({ responseModel: resp?.modelVersion ?? null, usage: resp?.usageMetadata ?? null, output: candidateText(resp) || null });
+  const grounding = groundingQueries(resp);
+  rec.finish({ responseModel: resp?.modelVersion ?? null, usage: resp?.usageMetadata ?? null, output: candidateText(resp) || null, ...(grounding === undefined ? {} : { groundingQueries: grounding }) });
 }
 
 function sdkVersionOf(client: any): string | null {
@@ -95,6 +119,8 @@ function wrapGenerate(rt: VigiloRuntime, models: any, original: (...a: any[]) =>
 function wrapGenerateStream(rt: VigiloRuntime, models: any, original: (...a: any[]) => Promise<any>, scope: TrackOptions | undefined, version: string | null) {
   return observeGenerate(rt, models, original, true, scope, version, (rec, params, generator) => {
     const tally = newTally();
+    // Grounding metadata arrives with a late chunk; a chunk that repeats it must not count it twice.
+    let grounding: number | undefined;
     const inner = { next: generator.next.bind(generator), return: generator.return.bind(generator), throw: generator.throw.bind(generator) };
     const observer: StreamObserver<any> = {
       onItem(chunk: any) {
@@ -103,6 +129,10 @@ function wrapGenerateStream(rt: VigiloRuntime, models: any, original: (...a: any
           // Each chunk's usageMetadata is the running total: the last one is the call's.
           tally.usage = chunk.usageMetadata;
         }
+        const queries = groundingQueries(chunk);
+        if (queries !== undefined) {
+          grounding = Math.max(grounding ?? 0, queries);
+        }
         const text = candidateText(chunk);
         if (text) {
           tally.output += text;
@@ -110,7 +140,7 @@ function wrapGenerateStream(rt: VigiloRuntime, models: any, original: (...a: any
         }
         return true;
       },
-      facts: () => streamFacts(tally, () => googleRequest(params), ['promptTokenCount', 'candidatesTokenCount'])
+      facts: () => ({ ...streamFacts(tally, () => googleRequest(params), ['promptTokenCount', 'candidatesTokenCount']), ...(grounding === undefined ? {} : { groundingQueries: grounding }) })
     };
     const observed = observeIterator(rt, inner, rec, observer);
     finishWhenDropped(rt, generator, rec, observer);

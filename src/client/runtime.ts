@@ -41,6 +41,8 @@ export interface ResponseFacts {
   /** Streams that report usage in several events: each one, as sent. */
   usageEvents?: Array<{ type: string; usage: Record<string, unknown> }>;
   usageEstimated?: boolean;
+  /** Gemini: search queries its Google Search grounding ran (absent: no grounding metadata). */
+  groundingQueries?: number;
   output?: string | null;
   error?: unknown;
   /** A stream that stopped before its end (the user broke off, or dropped it unread): tagged `vigilo.stream: incomplete`. */
@@ -153,6 +155,7 @@ export class VigiloRuntime {
             chain,
             replyHash: chain ? replyHash(request.provider, chain, facts.output) : null,
             usageEstimated: facts.usageEstimated ?? false,
+            ...(facts.groundingQueries === undefined ? {} : { groundingQueries: facts.groundingQueries }),
             conversationId: request.scope.conversationId ?? null,
             fingerprint: firstUser ? conversationFingerprint(request.provider, request.system, firstUser.content) : null,
             tags: facts.incomplete ? { ...(request.scope.tags ?? {}), 'vigilo.stream': 'incomplete' } : (request.scope.tags ?? {}),

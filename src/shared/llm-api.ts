@@ -70,6 +70,11 @@ export const LlmCallEvent = z
     replyHash: z.string().regex(/^[0-9a-f]{64}$/).nullable().optional(),
     /** True only when counted by the client (tokenizer or character heuristic), not reported by the provider. */
     usageEstimated: z.boolean(),
+    /**
+     * Gemini grounding with Google Search: the number of `groundingMetadata.webSearchQueries` in the response
+     * (summed over candidates; for a stream, over chunks). Absent when the response carries no grounding metadata.
+     */
+    groundingQueries: z.number().int().nonnegative().max(10_000).optional(),
     /** Given by the user through track() or options. */
     conversationId: z.string().max(256).nullable(),
     /** sha256 hex of provider + "\n" + system prompt + "\n" + first user message (docs/LLM.md). */
@@ -324,7 +329,17 @@ export const PriceEntry = z.object({
   /** Multipliers on every token rate, by what the usage says: Anthropic `inference_geo` ("us": 1.1), `speed` ("fast": 2). */
   multipliers: z.record(z.string(), z.number().positive()).optional(),
   /** USD per server-side web search request (Anthropic `server_tool_use.web_search_requests`). */
-  webSearch: z.number().nonnegative().nullable().optional()
+  webSearch: z.number().nonnegative().nullable().optional(),
+  /**
+   * Gemini grounding with Google Search: USD per grounded prompt (Gemini 2.x) or per search query the model ran
+   * (Gemini 3), and the free allowance Google grants before billing starts. Billed only when the user says the
+   * allowance is used up (`googleSearchGrounding: "billed"` in <dataDir>/pricing.json): Vigilo cannot see the
+   * account's daily or monthly count.
+   */
+  grounding: z
+    .object({ usd: z.number().nonnegative(), per: z.enum(['prompt', 'query']), freeAllowance: z.string().max(200).nullable() })
+    .nullable()
+    .optional()
 });
 export type PriceEntry = z.infer<typeof PriceEntry>;
 
@@ -345,7 +360,12 @@ export const PricingOverrides = z
   .object({
     models: z.record(z.string(), PriceEntry.partial().extend({ provider: LlmProvider.optional() })).default({}),
     /** A LiteLLM model_prices_and_context_window.json to import (file path or http(s) URL). */
-    litellm: z.string().optional()
+    litellm: z.string().optional(),
+    /**
+     * Gemini grounding with Google Search: "free" (default) while the account is within Google's free allowance
+     * (1,500 grounded prompts a day on Gemini 2.x, 5,000 queries a month on Gemini 3), "billed" once it is past it.
+     */
+    googleSearchGrounding: z.enum(['free', 'billed']).optional()
   })
   .strict();
 export type PricingOverrides = z.infer<typeof PricingOverrides>;
@@ -358,7 +378,9 @@ export const LlmPricingResponse = z.object({
   imported: z.object({ from: z.string(), models: z.number().int(), at: z.string().optional() }).nullable(),
   warnings: z.array(z.string()),
   /** The LiteLLM release the shipped table was generated from. */
-  litellm: z.object({ version: z.string(), file: z.string(), sha256: z.string() }).optional()
+  litellm: z.object({ version: z.string(), file: z.string(), sha256: z.string() }).optional(),
+  /** Whether Gemini's Google Search grounding is billed (the user's setting in <dataDir>/pricing.json; default "free"). */
+  googleSearchGrounding: z.enum(['free', 'billed']).optional()
 });
 
 export const PricingImportBody = z.object({ from: z.string().min(1).max(4096) }).strict();

@@ -41,7 +41,9 @@ export const LiteLLMEntry = z
     output_cost_per_token_priority: price.optional(),
     cache_read_input_token_cost_priority: price.optional(),
     provider_specific_entry: z.record(z.string(), z.number().positive()).optional(),
-    search_context_cost_per_query: z.record(z.string(), price.nullable()).optional()
+    search_context_cost_per_query: z.record(z.string(), price.nullable()).optional(),
+    web_search_billing_unit: z.string().optional(),
+    search_free_requests: z.object({ count: z.number().optional(), period: z.string().optional() }).passthrough().optional()
   })
   .passthrough();
 
@@ -176,6 +178,16 @@ export function entryFromLiteLLM(provider: LlmProvider, key: string, e: z.infer<
   const search = e.search_context_cost_per_query?.search_context_size_medium;
   if (provider === 'anthropic' && typeof search === 'number' && search > 0) {
     entry.webSearch = search;
+  }
+  // Gemini bills Google Search grounding per grounded prompt (2.x: $35 / 1,000) or, with
+  // web_search_billing_unit "per_query", per search query the model ran (3.x: $14 / 1,000), past a free allowance.
+  if (provider === 'google' && typeof search === 'number' && search > 0) {
+    const free = e.search_free_requests;
+    entry.grounding = {
+      usd: search,
+      per: e.web_search_billing_unit === 'per_query' ? 'query' : 'prompt',
+      freeAllowance: free?.count ? `${free.count} ${e.web_search_billing_unit === 'per_query' ? 'queries' : 'prompts'} a ${free.period ?? 'day'}` : null
+    };
   }
   return entry;
 }

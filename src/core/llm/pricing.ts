@@ -12,6 +12,8 @@ export interface PricingTable {
   warnings: string[];
   /** The LiteLLM release the shipped file was generated from. */
   litellm?: { version: string; file: string; sha256: string };
+  /** Gemini's Google Search grounding: "billed" once the user says the free allowance is used up (default "free"). */
+  googleSearchGrounding?: 'free' | 'billed';
 }
 
 export function tableFromFile(file: PricingFile): PricingTable {
@@ -225,6 +227,20 @@ export function usageCost(entry: PriceEntry, usage: NormalizedUsage, window?: nu
 }
 
 /**
+ * USD for Gemini's Google Search grounding on one call: nothing while the
+ * account is within Google's free allowance (the default, `billing` "free"),
+ * else the entry's price per grounded prompt (Gemini 2.x: one per call that
+ * searched, however many queries) or per search query (Gemini 3).
+ */
+export function groundingCost(entry: PriceEntry, queries: number | undefined, billing: 'free' | 'billed' | undefined): number {
+  const g = entry.grounding;
+  if (billing !== 'billed' || !g || !queries || queries <= 0) {
+    return 0;
+  }
+  return g.per === 'query' ? g.usd * queries : g.usd;
+}
+
+/**
  * USD for plain token counts (no per-step detail): uncached, cached, cache
  * writes (default duration) and output. Kept for callers that only have the
  * stored counts.
@@ -275,6 +291,9 @@ export function applyPricing(
   overrides: PricingOverrides | null
 ): PricingTable {
   const table: PricingTable = { ...base, models: { ...base.models }, overrides: [], imported: null, warnings: [...base.warnings] };
+  if (overrides?.googleSearchGrounding) {
+    table.googleSearchGrounding = overrides.googleSearchGrounding;
+  }
   if (imported) {
     for (const [key, entry] of Object.entries(imported.models)) {
       // A shipped correction is the provider's own published price where LiteLLM has only a cloud's: it stays.

@@ -6,6 +6,7 @@ import { openaiEvent, OPENAI_EVENT_COST } from '../../../test/fakes/events';
 import { json, startFake, type FakeServer } from '../../../test/fakes/server';
 import { removeDir, startSidecar, tempDir, type TestSidecar } from '../../../test/fakes/sidecar';
 import { isoWeekKey as isoWeek } from '../../shared/costBuckets';
+import shipped from '../../../data/pricing.json';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -123,7 +124,36 @@ describe('pricing in the sidecar', () => {
     expect((await sc.get('/llm/usage')).body.costUsd).toBeCloseTo((1000 * 1 + 500 * 2) / 1e6, 12);
     const pricing = (await sc.get('/llm/pricing')).body;
     expect(pricing.overrides).toEqual(['my-private-model']);
-    expect(pricing.date).toBe('2026-11-30');
+    expect(pricing.date).toBe(shipped.date);
+    expect(pricing.googleSearchGrounding).toBe('free');
+  });
+
+  it('bills Gemini Google Search grounding only once the user says the free allowance is used up', async () => {
+    const grounded = (id: string, model: string, queries: number) =>
+      openaiEvent({
+        id,
+        provider: 'google',
+        operation: 'generateContent',
+        requestModel: model,
+        responseModel: model,
+        usage: { promptTokenCount: 1000, candidatesTokenCount: 100 },
+        groundingQueries: queries
+      });
+    const tokens = (input: number, output: number) => (1000 * input + 100 * output) / 1e6;
+    const free = await sidecar();
+    await free.send('POST', '/llm/events', { events: [grounded('g1', 'gemini-2.5-flash', 2)] });
+    // Within the allowance (the default): the tokens only.
+    expect((await free.get('/llm/usage')).body.costUsd).toBeCloseTo(tokens(0.3, 2.5), 12);
+
+    const dir = tempDir();
+    writeFileSync(join(dir, 'pricing.json'), JSON.stringify({ googleSearchGrounding: 'billed' }));
+    const billed = await sidecar(dir);
+    expect((await billed.get('/llm/pricing')).body.googleSearchGrounding).toBe('billed');
+    // Gemini 2.5 Flash: $35 per 1,000 grounded prompts, however many queries ran; Gemini 3: $14 per 1,000 queries.
+    await billed.send('POST', '/llm/events', { events: [grounded('g2', 'gemini-2.5-flash', 2)] });
+    expect((await billed.get('/llm/usage')).body.costUsd).toBeCloseTo(tokens(0.3, 2.5) + 0.035, 12);
+    await billed.send('POST', '/llm/events', { events: [grounded('g3', 'gemini-3-flash-preview', 3), grounded('g4', 'gemini-2.5-flash', 0)] });
+    expect((await billed.get('/llm/usage')).body.costUsd).toBeCloseTo(2 * tokens(0.3, 2.5) + 0.035 + tokens(0.5, 3) + 3 * 0.014, 12);
   });
 
   it('imports LiteLLM prices from a URL (a loopback server here)', async () => {

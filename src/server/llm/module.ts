@@ -32,7 +32,7 @@ import {
 } from '../../shared/llm-api';
 import { ConversationIndex } from '../../core/llm/fingerprint';
 import { conversationHealth } from '../../core/llm/health';
-import { contextWindowFor, lookupPrice, usageCost, type PricingTable } from '../../core/llm/pricing';
+import { contextWindowFor, groundingCost, lookupPrice, usageCost, type PricingTable } from '../../core/llm/pricing';
 import { summarizeConversation } from '../../core/llm/summary';
 import { readUsage, ZERO_TOKENS } from '../../core/llm/usage';
 import type { SidecarContext } from '../core/context';
@@ -68,7 +68,9 @@ export function priceEvent(table: PricingTable, event: LlmCallEvent): Pick<Store
   const price = lookupPrice(table, event.provider, event.responseModel) ?? lookupPrice(table, event.provider, event.requestModel);
   let costUsd: number | null = null;
   if (price && usage) {
-    costUsd = usageCost(price.entry, usage, contextWindowFor(price.entry, event.betas, price.key));
+    costUsd =
+      usageCost(price.entry, usage, contextWindowFor(price.entry, event.betas, price.key)) +
+      groundingCost(price.entry, event.groundingQueries, table.googleSearchGrounding);
   } else if (price && event.status === 'error') {
     // A refused call (429, 500) without usage is not billed.
     costUsd = 0;
@@ -377,7 +379,7 @@ export function llmModule(ctx: SidecarContext, options: LlmModuleOptions = {}): 
     });
   };
 
-  const pricingView = () => ({ date: table.date, source: table.source, models: table.models, overrides: table.overrides, imported: table.imported, warnings: table.warnings, ...(table.litellm ? { litellm: table.litellm } : {}) });
+  const pricingView = () => ({ date: table.date, source: table.source, models: table.models, overrides: table.overrides, imported: table.imported, warnings: table.warnings, ...(table.litellm ? { litellm: table.litellm } : {}), googleSearchGrounding: table.googleSearchGrounding ?? 'free' });
   const budgetsView = () => {
     const spent = budget().spent();
     return { limits: budget().current, spent, state: budget().state(spent), file: budget().file };
