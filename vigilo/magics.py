@@ -9,6 +9,8 @@
     %vigilo quota 23h       tell Vigilo how much Kaggle GPU quota is left this week
     %vigilo profile sessionLifetime=24h idleCutoff=90m
                             override the platform profile (paid tiers differ)
+    %vigilo notify add URL  send warnings to a phone, chat or e-mail (Apprise URL; also:
+                            test | list | remove ID | on|off RULE | cell MIN | quiet 22:00-07:00)
     %vigilo pricing update  fetch LiteLLM's current LLM prices and say what changed
                             (also: --from FILE_OR_URL); a failure keeps the previous prices
 
@@ -25,7 +27,7 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_magic, magics_class
 from IPython.display import display
 
-from . import _sidecar
+from . import _notify_cells, _notify_magic, _sidecar
 from ._kernel import Heartbeat
 
 
@@ -71,6 +73,7 @@ class VigiloMagics(Magics):
             "profile": self._profile,
             "checkpoint": self._checkpoint,
             "pricing": self._pricing,
+            "notify": lambda rest: Report(_notify_magic.command(rest, self.data_dir)),
             "help": self._help,
         }.get(command)
         if handler is None:
@@ -161,6 +164,7 @@ class VigiloMagics(Magics):
             self.heartbeat.on_notice = self._show_notice
             self.heartbeat.answer_listeners.append(self._note_answer)
             shell.events.register("pre_run_cell", self.heartbeat.activity)
+            _notify_cells.register(shell, self.data_dir, self.heartbeat.kernel_id)
         self.heartbeat.beat()
         self.heartbeat.start()
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { renderBanner } from '../../core/notifyReport';
 import { prometheusText } from '../../core/prometheus';
 import { buildReport, renderHtml, renderText, type ReportLlm, type ReportVramPoint } from '../../core/report';
 import type { GpuHistoryResponse, StatusResponse } from '../../shared/api';
@@ -110,7 +111,9 @@ export function reportModule(ctx: SidecarContext, status: () => StatusResponse, 
             llm,
             checkpoints: options.siblings ? await checkpoints() : undefined
           });
-          return { text: renderText(report), html: renderHtml(report) };
+          // Critical alerts and failed notifications on top: on Colab and Kaggle this output is the only screen.
+          const banner = renderBanner(ctx.alerts.active());
+          return { text: banner.text + renderText(report), html: banner.html + renderHtml(report) };
         }
       }),
       {
