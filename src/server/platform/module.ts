@@ -82,11 +82,20 @@ export function platformModule(ctx: SidecarContext, deps: PlatformModuleDeps): S
     lastGpuKey = key;
     queueMicrotask(() => void collector.runOnce());
   });
+  // A kernel that reports platform facts (google.colab, kaggle_secrets, its jax TPU devices) can change the verdict.
+  let lastKernelFacts = '';
+  const unsubscribeBeats = ctx.kernels.onBeat(beat => {
+    const key = JSON.stringify([beat.modules ?? null, beat.tpu ?? null]);
+    if (key === lastKernelFacts) return;
+    lastKernelFacts = key;
+    queueMicrotask(() => void collector.runOnce());
+  });
   return {
     name: 'platform',
     collectors: [collector],
     stop() {
       unsubscribe();
+      unsubscribeBeats();
     },
     routes: [
       jsonRoute({

@@ -18,7 +18,7 @@ describe('platform facts that stay true', () => {
       return p?.profile.variant === 'kaggle/gpu' ? p : null;
     }, 'kaggle/gpu variant', 12_000);
     expect(platform.accelerator).toMatchObject({ kind: 'gpu', model: 'Tesla P100-PCIE-16GB' });
-    expect(platform.profile.basis).toMatch(/^kaggle\/gpu for kaggle with accelerator gpu \(Tesla P100-PCIE-16GB\): nvidia-smi lists 1 GPU/);
+    expect(platform.profile.basis).toMatch(/^kaggle\/gpu for kaggle with accelerator gpu \(Tesla P100-PCIE-16GB\): A1 nvidia-smi lists 1 GPU/);
     expect(platform.profile.reasons.sessionLifetime).toMatch(/^12h: kaggle\.com\/docs\/notebooks .*\(not verified\)/);
     expect((await sc.get('/profile')).body.variant).toBe('kaggle/gpu');
   }, 40_000);

@@ -50,8 +50,8 @@ describe('simulated Colab with a T4 and Drive mounted', () => {
       return s.platform.accelerator?.model === 'Tesla T4' ? s : null;
     }, 'accelerator in /status');
     expect(status.platform.name).toBe('colab');
-    expect(status.platform.evidence).toContain('env COLAB_RELEASE_TAG=release-colab_20260101-060000_RC00');
-    expect(status.platform.evidence).toContain('path /var/colab/hostname exists');
+    expect(status.platform.evidence.join('\n')).toContain('env COLAB_RELEASE_TAG=release-colab_20260101-060000_RC00');
+    expect(status.platform.evidence.join('\n')).toContain('path /var/colab/hostname exists');
     const snap = await until(async () => {
       const s = await metrics(sc);
       return s.session && s.storage && s.idle ? s : null;
@@ -108,7 +108,7 @@ describe('simulated Kaggle with a P100 and a nearly full /kaggle/working', () =>
     expect(stated.body.remainingS).toBeLessThanOrEqual(81000);
     const file = join(sc.dataDir, 'quota.json');
     expect(statSync(file).mode & 0o777).toBe(0o600);
-    expect(JSON.parse(readFileSync(file, 'utf8')).statedRemainingS).toBe(81000);
+    expect(JSON.parse(readFileSync(file, 'utf8')).gpu.statedRemainingS).toBe(81000);
     const profile = (await sc.get('/profile')).body;
     expect(profile.variant).toBe('kaggle/gpu');
     expect(profile.fields.outputLimit.source).toMatch(/profile\.json/);

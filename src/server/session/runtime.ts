@@ -25,6 +25,7 @@ export interface RuntimeOptions {
   oom?: OomOptions;
   /** Session / idle / quota / storage tick (default ctx.config.intervalMs). */
   tickMs?: number;
+  /** Re-read of markers and devices (default 30 s; env VIGILO_PLATFORM_REFRESH_MS). */
   platformRefreshMs?: number;
   outputEveryMs?: number;
   probeEveryMs?: number;
@@ -39,7 +40,7 @@ function envInt(env: NodeJS.ProcessEnv, name: string): number | undefined {
 export function runtimeModules(ctx: SidecarContext, options: RuntimeOptions = {}): SidecarModule[] {
   const { detector } = ctx;
   const profiles = new ProfileStore(ctx.config.dataDir, () => ctx.clock.now(), ctx.log);
-  const platformDeps = { detector, profiles, intervalMs: options.platformRefreshMs };
+  const platformDeps = { detector, profiles, intervalMs: options.platformRefreshMs ?? envInt(ctx.config.env, 'VIGILO_PLATFORM_REFRESH_MS') };
   const profile = () => currentProfile(platformDeps);
   const now = ctx.clock.now();
   const runtime = readRuntimeStart(ctx.config.fsRoot, now, ctx.startedAtMs);
