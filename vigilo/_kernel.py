@@ -71,6 +71,23 @@ def heartbeat_interval(env=None) -> float:
         return 10.0
 
 
+def tpu_facts() -> "Optional[dict]":
+    """TPU devices as the kernel's own jax sees them, or None.
+
+    Read only when the user's code already imported jax *and* initialised its
+    TPU backend: nothing is imported or initialised from here (that would
+    claim the TPU). torch_xla is not read: asking it initialises PJRT.
+    """
+    bridge = sys.modules.get("jax._src.xla_bridge")
+    backends = getattr(bridge, "_backends", None) if bridge is not None else None
+    client = backends.get("tpu") if isinstance(backends, dict) else None
+    if client is None:
+        return None
+    devices = list(client.local_devices())
+    kind = getattr(devices[0], "device_kind", None) if devices else None
+    return {"source": "jax", "deviceKind": str(kind)[:80] if kind else None, "count": len(devices)}
+
+
 class Heartbeat:
     """Registers the kernel and keeps it alive from a daemon thread.
 
@@ -139,6 +156,9 @@ class Heartbeat:
             torch = _torch.torch_facts()
             if torch is not None:
                 body["torch"] = torch
+            tpu = tpu_facts()
+            if tpu is not None:
+                body["tpu"] = tpu
         except Exception as err:  # extra facts never stop the heartbeat itself
             self.last_error = f"progress/torch facts failed: {err}"
         # LLM SDKs loaded, calls tracked and calls that passed untracked (vigilo.llm is imported only
