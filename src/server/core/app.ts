@@ -1,4 +1,5 @@
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
+import { bodyLimitBytes, directLane } from './directJson';
 import { ApiError, describeZodError, errorHandler, type DiskProbe } from './errors';
 import type { SidecarModule } from './module';
 import { allowedMethods, buildOpenApi } from './openapi';
@@ -91,6 +92,18 @@ export function createApp(options: AppOptions): Express {
   app.use((req: Request, _res: Response, next: NextFunction) => {
     next(new ApiError('not_found', `No endpoint ${req.method} ${req.path}; GET /openapi.json lists them.`));
   });
-  app.use(errorHandler({ log: options.log, dataDir: options.dataDir, probe: options.diskProbe }));
+  const onError = errorHandler({ log: options.log, dataDir: options.dataDir, probe: options.diskProbe });
+  app.use(onError);
+  // Routes declared `direct` skip Express (same guard, checks and errors): see directJson.ts.
+  const direct = directLane(
+    routes.filter((r): r is JsonRoute => !isRawRoute(r) && r.direct === true),
+    { token: options.token, limitBytes: bodyLimitBytes(options.bodyLimit ?? '1mb'), onError }
+  );
+  const viaExpress = (app as unknown as { handle: (req: Request, res: Response, next?: NextFunction) => void }).handle.bind(app);
+  (app as unknown as { handle: typeof viaExpress }).handle = (req, res, next) => {
+    if (!direct(req, res)) {
+      viaExpress(req, res, next);
+    }
+  };
   return app;
 }

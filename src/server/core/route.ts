@@ -32,6 +32,8 @@ export interface JsonRoute<B = unknown, Q = unknown, P = unknown> {
    * are documented in /openapi.json.
    */
   errors?: ErrorCode[];
+  /** Answered without Express (directJson.ts): for a route called once per event, without path parameters or query. */
+  direct?: boolean;
   handler(input: ValidatedInput<B, Q, P>): unknown | Promise<unknown>;
 }
 

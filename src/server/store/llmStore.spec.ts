@@ -69,6 +69,27 @@ describe('LLM history store', () => {
     expect(store.conversation('conv-1')).toMatchObject({ calls: 1, costUsd: 0.001, contentCallId: null });
   });
 
+  it('answers totals from memory once read, equal to the table after every insert', () => {
+    const file = join(dir(), 'llm.sqlite');
+    const store = new LlmStore(file);
+    cleanups.push(() => store.close());
+    const ids: Array<[string, string, string]> = [['run', 'run-a', ''], ['day', '2026-03-02', ''], ['run_provider', 'run-a', 'openai'], ['run', 'run-b', '']];
+    // Read before anything exists (cached as "none"), then after each insert.
+    expect(ids.map(([d, k, b]) => store.totals(d, k, b))).toEqual([null, null, null, null]);
+    const batches = [
+      [call(1), call(2, { status: 'error', costUsd: null, pricedModel: null, tokens: null })],
+      [call(3, { runId: 'run-b', startedAtMs: T0 - DAY }), call(4, { costUsd: 0.25, usageEstimated: true })],
+      [call(4), call(5, { startedAtMs: T0 - 3600_000 })]
+    ];
+    for (const batch of batches) {
+      store.insert(batch);
+      const fresh = new LlmStore(file); // same connection, its own (empty) cache: reads the table
+      expect(ids.map(([d, k, b]) => store.totals(d, k, b))).toEqual(ids.map(([d, k, b]) => fresh.totals(d, k, b)));
+      fresh.close();
+    }
+    expect(store.totals('run', 'run-a')?.calls).toBe(4);
+  });
+
   it('deletes raw calls past retention oldest first, in bounded steps, and keeps the totals', () => {
     const store = new LlmStore(join(dir(), 'llm.sqlite'));
     cleanups.push(() => store.close());

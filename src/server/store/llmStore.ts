@@ -259,6 +259,29 @@ function emptyTotals(ms: number): Totals {
   return { calls: 0, errors: 0, pricedCalls: 0, costUsd: 0, estimatedCalls: 0, tokens: { ...ZERO_TOKENS }, firstMs: ms, lastMs: ms };
 }
 
+/** Entries `totals()` keeps (the budget check reads two: this run and today). */
+const TOTALS_CACHE_SIZE = 256;
+
+/** `a` plus the delta `d`, as UPSERT_AGG adds them. */
+function addTotals(a: BucketTotals, d: Totals): BucketTotals {
+  const tokens = { ...a.tokens };
+  for (const k of Object.keys(tokens) as Array<keyof TokenCounts>) {
+    tokens[k] += d.tokens[k];
+  }
+  return {
+    key: a.key,
+    bucket: a.bucket,
+    calls: a.calls + d.calls,
+    errors: a.errors + d.errors,
+    pricedCalls: a.pricedCalls + d.pricedCalls,
+    costUsd: a.costUsd + d.costUsd,
+    estimatedCalls: a.estimatedCalls + d.estimatedCalls,
+    tokens,
+    firstMs: a.calls === 0 ? d.firstMs : Math.min(a.firstMs, d.firstMs),
+    lastMs: a.calls === 0 ? d.lastMs : Math.max(a.lastMs, d.lastMs)
+  };
+}
+
 function rowToTotals(r: SqlRow): BucketTotals {
   return {
     key: String(r.key),
@@ -418,6 +441,8 @@ const MIGRATIONS: ReadonlyArray<(db: Database) => void> = [
  */
 export class LlmStore {
   readonly db: Database;
+  /** `totals()` answers by (dim, key, bucket) id, kept equal to the table by insertGroups. */
+  private readonly totalsCache = new Map<string, BucketTotals | null>();
 
   /** `options`: the engine and WAL bounds (tests, bench); default as engine.ts decides. */
   constructor(readonly path: string, options: OpenOptions = {}) {
@@ -445,7 +470,7 @@ export class LlmStore {
       return groups.map(() => ({ inserted: 0, duplicates: 0 }));
     }
     const acc = new Accumulator();
-    return this.db.transaction(() => {
+    const counts = this.db.transaction(() => {
       const counts = groups.map(calls => {
         let inserted = 0;
         for (const c of calls) {
@@ -459,6 +484,14 @@ export class LlmStore {
       acc.write(this.db);
       return counts;
     });
+    // Committed: the cached totals take the same deltas the table just took.
+    for (const [id, { key, bucket, t }] of acc.agg) {
+      const cached = this.totalsCache.get(id);
+      if (cached !== undefined) {
+        this.totalsCache.set(id, addTotals(cached ?? { key, bucket, ...emptyTotals(t.firstMs) }, t));
+      }
+    }
+    return counts;
   }
 
   /** The latest calls (newest first), without message content; one conversation's when `conversationKey` is given. */
@@ -475,10 +508,25 @@ export class LlmStore {
     return this.db.all(LLM_QUERIES.healthWindow, [conversationKey, limit]).map(rowToHealth);
   }
 
-  /** Totals of one (dim, key, bucket), null when nothing was recorded there. */
+  /**
+   * Totals of one (dim, key, bucket), null when nothing was recorded there.
+   * Served from memory once read: every insert adds its calls to the cached
+   * entries it touches (after its commit), so the budget check after each
+   * ingest costs no query. Treat the answer as read-only.
+   */
   totals(dim: string, key: string, bucket = ''): BucketTotals | null {
+    const id = `${dim}${SEP}${key}${SEP}${bucket}`;
+    const cached = this.totalsCache.get(id);
+    if (cached !== undefined) {
+      return cached;
+    }
     const row = this.db.get(LLM_QUERIES.totals, [dim, key, bucket]);
-    return row ? rowToTotals(row) : null;
+    const totals = row ? rowToTotals(row) : null;
+    if (this.totalsCache.size >= TOTALS_CACHE_SIZE) {
+      this.totalsCache.clear();
+    }
+    this.totalsCache.set(id, totals);
+    return totals;
   }
 
   /** Every bucket of `dim` under `key` (e.g. the providers of a run). */
