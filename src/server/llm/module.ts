@@ -404,6 +404,8 @@ export function llmModule(ctx: SidecarContext, options: LlmModuleOptions = {}): 
       tags: ['llm'],
       body: LlmEventsBody,
       response: LlmEventsResponse,
+      // One request per tracked call: no Express on this path (core/directJson.ts).
+      direct: true,
       handler: ({ body }) => ingest(body.events)
     }),
     jsonRoute({
