@@ -6,9 +6,10 @@
     %vigilo status          show the report
     %vigilo stop            stop the sidecar and this kernel's heartbeat
     %vigilo checkpoint      checkpoint status (also: now | mirror DIR | dest PATH | auto on|off | every MIN | keep K)
-    %vigilo quota 23h       tell Vigilo how much Kaggle GPU quota is left this week
+    %vigilo quota 23h       tell Vigilo how much Kaggle GPU (TPU on a TPU session) quota is left this week
     %vigilo profile sessionLifetime=24h idleCutoff=90m
-                            override the platform profile (paid tiers differ)
+                            override the platform profile (paid tiers differ); tier=pro (free, pro,
+                            pro+, paid, payg) states the Colab plan when a paid GPU did not show it
     %vigilo notify add URL  send warnings to a phone, chat or e-mail (Apprise URL; also:
                             test | list | remove ID | on|off RULE | cell MIN | quiet 22:00-07:00)
     %vigilo pricing update  fetch LiteLLM's current LLM prices and say what changed
@@ -125,7 +126,7 @@ class VigiloMagics(Magics):
                 raise UsageError(f"%vigilo profile: expected key=value, got {item!r}")
             overrides[key] = value
         if not overrides:
-            raise UsageError("usage: %vigilo profile sessionLifetime=24h idleCutoff=90m")
+            raise UsageError("usage: %vigilo profile sessionLifetime=24h idleCutoff=90m   (or tier=pro for the Colab plan)")
         return self._post("/profile", {"overrides": overrides})
 
     def _pricing(self, rest):

@@ -12,6 +12,7 @@
  * translucent grey track, text in the output area's own colour).
  */
 import type { MetricsSnapshot, PlatformName, StatusResponse } from '../shared/api';
+import { acceleratorLine, runtimeNotes } from '../shared/runtimeFacts';
 import type { CheckpointStatus } from '../shared/checkpoint-api';
 import { countdownBar, countdowns, disks, oomLevel, oomSummary, outputText, verdict, type Level } from '../shared/dashboard';
 import {
@@ -95,6 +96,9 @@ export function buildReport(input: ReportInput): Report {
 
   // Runtime: the platform, then each countdown that applies here.
   const runtime: ReportRow[] = [{ label: 'Platform', value: `${platform}${acceleratorText(snapshot, status)}` }];
+  for (const n of runtimeNotes(snapshot.platform ?? status.platform)) {
+    runtime.push({ label: n.label, value: n.ask ? `${n.value} — say yours: ${n.ask}` : n.value, level: n.ask ? 'warn' : undefined });
+  }
   for (const c of countdowns(snapshot, platform, clock)) {
     if (c.remainingS === null) {
       runtime.push({ label: c.label, value: `unknown: ${c.unknownReason}` });
@@ -255,7 +259,7 @@ function acceleratorText(snapshot: MetricsSnapshot, status: StatusResponse): str
   if (!a || a.kind === 'unknown') {
     return '';
   }
-  return a.kind === 'none' ? ' · no accelerator' : ` · ${a.model ?? a.kind}${(a.count ?? 0) > 1 ? ` ×${a.count}` : ''}`;
+  return a.kind === 'none' ? ' · no accelerator' : ` · ${acceleratorLine(a)}`;
 }
 
 function escapeHtml(text: string): string {

@@ -98,23 +98,24 @@ export function countdowns(snapshot: MetricsSnapshot, platform: PlatformName, cl
   }
   const quota = snapshot.quota;
   if (platform === 'kaggle') {
+    const unit = quota?.resource === 'tpu' ? 'TPU' : 'GPU';
     if (quota && quota.remainingS !== null) {
       out.push({
         id: 'quota',
-        label: 'Kaggle GPU quota',
+        label: `Kaggle ${unit} quota`,
         remainingS: quota.remainingS,
         totalS: quota.weeklyQuotaS,
         endsAt: null,
         unknownReason: null,
         marksS: QUOTA_MARKS_MIN.map(m => m * 60),
         level: levelFor(quota.remainingS, 3 * 3600, 3600),
-        detail: `${quota.basis === 'stated' ? 'as you stated it' : 'estimated'}${quota.counting ? ', counting down while the GPU is on' : ''}; resets ${formatClock(quota.resetsAt, clock)}`
+        detail: `${quota.basis === 'stated' ? 'as you stated it' : 'estimated'}${quota.counting ? `, counting down while the ${unit} is on` : ''}; resets ${formatClock(quota.resetsAt, clock)}`
       });
     } else {
       out.push(
         unknown(
           'quota',
-          'Kaggle GPU quota',
+          `Kaggle ${unit} quota`,
           quota ? 'not stated: run %vigilo quota 30h (what kaggle.com shows) or set it in the settings' : 'the quota collector has not reported yet'
         )
       );

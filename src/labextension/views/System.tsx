@@ -2,6 +2,7 @@
 import * as React from 'react';
 import type { MetricsSnapshot, StatusResponse } from '../../shared/api';
 import { formatBytes, formatDuration, formatPercent, ratioPercent } from '../../shared/format';
+import { acceleratorLine, runtimeNotes } from '../../shared/runtimeFacts';
 import { Bar, Row, Section } from './common';
 
 export function SystemSection(props: { system: MetricsSnapshot['system'] }): React.ReactElement {
@@ -50,12 +51,10 @@ export function RuntimeSection(props: { status: StatusResponse; metrics: Metrics
   return (
     <Section title="Runtime" className="jp-Vigilo-platform">
       <Row label="Platform" value={platform.name} valueClass="jp-Vigilo-platformName" title={evidence.join('\n')} />
-      {accelerator && (
-        <Row
-          label="Accelerator"
-          value={accelerator.kind === 'none' ? 'none' : `${accelerator.model ?? accelerator.kind}${(accelerator.count ?? 0) > 1 ? ` ×${accelerator.count}` : ''}`}
-        />
-      )}
+      {accelerator && <Row label="Accelerator" value={acceleratorLine(accelerator) ?? accelerator.kind} valueClass="jp-Vigilo-accelerator" title={accelerator.evidence.join('\n')} />}
+      {runtimeNotes(platform).map(n => (
+        <Row key={n.label} label={n.label} value={n.ask ? `${n.value} — say yours: ${n.ask}` : n.value} valueClass={`jp-Vigilo-runtime${n.label}`} />
+      ))}
       {sidecar && (
         <Row
           label="Sidecar"
