@@ -80,3 +80,5 @@ def test_recorded_response_is_priced_as_the_provider_bills_it(llm, real_sidecar,
     assert call["status"] == "ok" and call["usageEstimated"] is False
     assert call["pricedModel"] is not None, f"{case['id']}: unpriced {call['model']}"
     assert call["costUsd"] == pytest.approx(case["expected"]["costUsd"], abs=1e-10), case["expected"]["arithmetic"]
+    if "reasoningTokens" in case["expected"]:
+        assert call["tokens"]["reasoningTokens"] == case["expected"]["reasoningTokens"]

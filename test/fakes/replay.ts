@@ -12,7 +12,15 @@ export interface RecordedCase {
   source: { repository: string; path: string; commit: string; interaction: number; recordedUri: string };
   request: { method: string; body: any };
   response: { status: number; contentType: string; bodyFrom: string; body: string };
-  expected: { pricedAs: string; prices: Record<string, number>; split: Record<string, number>; arithmetic: string; costUsd: number } | null;
+  expected: {
+    pricedAs: string;
+    prices: Record<string, number>;
+    split: Record<string, number>;
+    arithmetic: string;
+    costUsd: number;
+    /** Reasoning/thinking tokens the response itemises (checked when present). */
+    reasoningTokens?: number;
+  } | null;
 }
 
 const RECORDED_DIR = join(import.meta.dirname, '..', 'fixtures', 'llm-recorded');
