@@ -39,31 +39,11 @@ def _call(data_dir, method: str, path: str, body: Any = None, timeout: float = 5
 
 
 def describe(state: dict) -> str:
-    lines: List[str] = []
-    channels = state.get("channels", [])
-    if not channels:
-        lines.append("No notification channel yet. Add one: %vigilo notify add ntfy://ntfy.sh/YOUR-TOPIC   (or set VIGILO_NOTIFY)")
-    for c in channels:
-        label = f" ({c['label']})" if c.get("label") else ""
-        lines.append(f"  {c['id']}  {c['redacted']}{label}{'  [VIGILO_NOTIFY]' if c.get('source') == 'env' else ''}")
-    worker = state.get("worker", {})
-    if worker.get("reason"):
-        lines.append(f"⚠ {worker['reason']}  Fix: {worker.get('fix') or ''}")
-    rules = state.get("rules", [])
-    on = [r["id"] for r in rules if r.get("enabled")]
-    off = [r["id"] for r in rules if not r.get("enabled")]
-    settings = state.get("settings", {})
-    lines.append(f"On: {', '.join(on) or 'nothing'}" + (f"; off: {', '.join(off)}" if off else ""))
-    marks = ", ".join(str(m) for m in settings.get("runtimeMarksMin", []))
-    lines.append(f"Runtime marks: {marks} min · long cell: {settings.get('longCellMin')} min · at most {settings.get('capPerHour')} messages an hour per channel")
-    quiet = settings.get("quietHours")
-    if quiet:
-        lines.append(f"Quiet hours: {quiet['start']}–{quiet['end']} {quiet['timeZone']}{' (critical still sent)' if quiet.get('allowCritical') else ''}")
-    for f in state.get("failures", []):
-        lines.append(f"✗ {f['redacted']} failing since {f['at']}: {f['error']}")
+    """The sidecar's own summary, plus what only this kernel can tell: whether Apprise is installed here."""
+    text = str(state.get("summary", ""))
     if importlib.util.find_spec("apprise") is None:
-        lines.append(f"Note: Apprise is not installed for {sys.executable}; the sidecar's worker needs it: {INSTALL}")
-    return "\n".join(lines)
+        text += f"\nNote: Apprise is not installed for {sys.executable}; the delivery worker needs it: {INSTALL}"
+    return text
 
 
 def command(rest: List[str], data_dir=None) -> str:

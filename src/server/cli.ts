@@ -8,6 +8,7 @@ import { DataDirError, ensureDataDir, isPidAlive, newToken, probeSidecar, readDi
 import { dataDirFor } from '../shared/dataDir';
 import { fsRoot } from './core/paths';
 import { buildOpenApi } from './core/openapi';
+import { addNotifyCommand } from './notify/cli';
 import { PortInUseError, Sidecar } from './sidecar';
 import { VERSION } from './version';
 
@@ -273,6 +274,8 @@ export function buildCli(io: CliIo, setExit: (code: number) => void): Command {
     .option('--from <source>', 'a LiteLLM-format JSON file or http(s) URL (default: $VIGILO_PRICING_URL, else LiteLLM\'s public URL)')
     .option('--data-dir <dir>', 'state directory')
     .action(async (options: { from?: string; dataDir?: string }) => setExit(await pricingUpdateCommand(options, io)));
+
+  addNotifyCommand(program, io, setExit);
 
   program
     .command('openapi')

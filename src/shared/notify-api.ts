@@ -117,7 +117,9 @@ export const NotifyResponse = z.object({
   counts: z.record(z.string(), z.record(z.string(), z.number())),
   /** The latest failure per channel still standing (cleared by a later success). */
   failures: z.array(z.object({ channelId: z.string(), redacted: z.string(), at: z.string(), error: z.string() })),
-  file: z.string().nullable()
+  file: z.string().nullable(),
+  /** The same in a few lines (what `%vigilo notify` and `vigilo notify` print). */
+  summary: z.string()
 });
 export type NotifyResponse = z.infer<typeof NotifyResponse>;
 

@@ -101,7 +101,7 @@ describe('notify module with the real delivery worker', () => {
 
   it('simulated Colab reaching T-10 min: one message per mark, the 10-min one with the verified checkpoint age', async () => {
     const clock = new ManualClock(Date.now());
-    const m = fakeMachine({ platform: 'colab', nowMs: clock.now(), runtimeAgeS: 12 * 3600 - 35 * 60, scenario: null });
+    const m = fakeMachine({ platform: 'colab', nowMs: clock.now(), runtimeAgeS: 12 * 3600 - 35 * 60, driveMounted: true, scenario: null });
     cleanups.push(() => m.cleanup());
     const rx = await receiver();
     const sc = await boot(ctx => [alertsModule(ctx), ...runtimeModules(ctx, { tickMs: 25, platformRefreshMs: 50 }), checkpointModule(ctx, { tickMs: 50 }), notifyModule(ctx)], {
@@ -124,7 +124,7 @@ describe('notify module with the real delivery worker', () => {
     await sc.post('/kernels/heartbeat', { kernelId: 'k1', pid: process.pid, startedAt: new Date(clock.now()).toISOString() });
     await sc.post('/checkpoints/watch', { kernelId: 'k1', watching: true, run: 'colab' });
     const order = (await sc.post('/checkpoints', {})).body;
-    expect(order.accepted).toBe(true);
+    expect(order).toMatchObject({ accepted: true });
     await sc.post('/kernels/heartbeat', { kernelId: 'k1', pid: process.pid, startedAt: new Date(clock.now()).toISOString() });
     const staging = join(sc.dataDir, 'checkpoint-staging', order.id);
     mkdirSync(staging, { recursive: true });
@@ -132,10 +132,14 @@ describe('notify module with the real delivery worker', () => {
     await sc.post('/checkpoints/staged', { kernelId: 'k1', orderId: order.id, trigger: 'manual', kind: 'objects', step: 40, stagingPath: join(staging, 'step-40.pkl'), name: 'step-40.pkl', saveS: 0.01 });
     await until(async () => (await sc.get('/checkpoints')).body.status.lastVerified, 'a verified checkpoint');
 
+    // The checkpoint answers the 30-min warning: said once.
+    await until(() => rx.got.length === 2, 'the checkpoint message');
+    expect(rx.got[1].body.message).toBe('Checkpoint saved and verified (step 40) after the warning "Runtime ends in 29 min". Nothing to do.');
     for (const left of [12, 10]) await at(left);
-    await until(() => rx.got.length === 2, 'the 10-min message');
+    await until(() => rx.got.length === 3, 'the 10-min message');
     for (const left of [8, 4]) await at(left);
-    expect(rx.got.map(g => g.body.message)).toEqual([expect.any(String), 'Runtime ends in 10 min; last checkpoint 4 min ago, verified; nothing to do.']);
+    expect(rx.got).toHaveLength(3);
+    expect(rx.got[2].body).toMatchObject({ title: 'Runtime ends in 10 min', message: 'Runtime ends in 10 min; last checkpoint 4 min ago, verified; nothing to do.', type: 'warning' });
   }, 40_000);
 
   it('a receiver that answers 500, one that hangs and one that refuses: retries, then a visible failure; /metrics stays fast', async () => {

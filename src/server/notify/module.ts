@@ -29,6 +29,7 @@ import type { SidecarModule } from '../core/module';
 import { jsonRoute } from '../core/route';
 import { ChannelStore, type Channel } from './channels';
 import { DEFAULT_RETRY_MS, DeliveryQueue } from './delivery';
+import { describeNotify } from './describe';
 import { scrub } from './redact';
 import { NotifyWorker } from './worker';
 
@@ -146,7 +147,7 @@ export function notifyModule(ctx: SidecarContext): SidecarModule {
   const view = (): z.infer<typeof NotifyResponse> => {
     const settings = store.settings();
     const byId = new Map(store.channels().map(c => [c.id, c]));
-    return {
+    const state = {
       channels: store.channels().map(c => store.view(c)),
       settings,
       rules: NOTIFY_RULES.map(id => ({ id, text: NOTIFY_RULE_TEXT[id], enabled: settings.rules[id] })),
@@ -156,6 +157,7 @@ export function notifyModule(ctx: SidecarContext): SidecarModule {
       failures: [...failures].map(([channelId, f]) => ({ channelId, redacted: byId.has(channelId) ? store.view(byId.get(channelId) as Channel).redacted : '(removed)', ...f })),
       file: store.file
     };
+    return { ...state, summary: describeNotify(state) };
   };
 
   return {
