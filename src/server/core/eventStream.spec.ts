@@ -163,3 +163,39 @@ describe('GET /events with a client that reads', () => {
     expect(stream.dropped).toBe(0);
   });
 });
+
+describe('LLM calls on GET /events', () => {
+  const calls = (i: number) => ({ type: 'calls', accepted: 1, conversations: [`c${i % 3}`], calls: [{ id: `call-${i}` }] });
+
+  it('go out as one event per window, every call counted, instead of one write per tracked call', async () => {
+    const { bus, stream, url } = await serve({ coalesceCallsMs: 50 });
+    const res = await new Promise<IncomingMessage>((resolve, reject) => get(url, resolve).on('error', reject));
+    cleanups.push(() => res.destroy());
+    while (stream.size === 0) await tick();
+    for (let i = 0; i < 300; i++) bus.publish('llm', calls(i));
+    // An alert after them goes out after them, without waiting for the window.
+    bus.publish('alert', { ruleId: 'r' });
+    bus.publish('llm', calls(300));
+    const events = await readEvents(res, seen => seen.filter(e => e.event === 'llm').length === 2);
+    const kinds = events.filter(e => e.event !== 'hello' && e.event !== 'snapshot').map(e => e.event);
+    expect(kinds).toEqual(['llm', 'alert', 'llm']);
+    const [first, second] = events.filter(e => e.event === 'llm').map(e => e.data);
+    expect(first.accepted).toBe(300);
+    expect(first.conversations.sort()).toEqual(['c0', 'c1', 'c2']);
+    expect(first.calls).toHaveLength(300);
+    expect(first.calls[299]).toEqual({ id: 'call-299' });
+    expect(second).toEqual(calls(300));
+  });
+
+  it('lists at most the newest 500 calls of a window, and counts them all', async () => {
+    const { bus, stream, url } = await serve({ coalesceCallsMs: 50 });
+    const res = await new Promise<IncomingMessage>((resolve, reject) => get(url, resolve).on('error', reject));
+    cleanups.push(() => res.destroy());
+    while (stream.size === 0) await tick();
+    for (let i = 0; i < 1200; i++) bus.publish('llm', calls(i));
+    const [event] = (await readEvents(res, seen => seen.some(e => e.event === 'llm'))).filter(e => e.event === 'llm');
+    expect(event.data.accepted).toBe(1200);
+    expect(event.data.calls).toHaveLength(500);
+    expect(event.data.calls[0]).toEqual({ id: 'call-700' });
+  });
+});

@@ -12,10 +12,32 @@ export interface EventStreamOptions {
   stallMs?: number;
   /** How often keepalives go out and stalls are checked. */
   keepaliveMs?: number;
+  /**
+   * `llm` `calls` events published within this many ms go out as one (their
+   * counts added, their calls joined): one write per window to every client,
+   * not one per tracked call. 0 sends each at once.
+   */
+  coalesceCallsMs?: number;
   now?: () => number;
 }
 
-export const EVENT_STREAM_DEFAULTS = { maxQueuedBytes: 256 * 1024, stallMs: 60_000, keepaliveMs: 15_000 } as const;
+export const EVENT_STREAM_DEFAULTS = { maxQueuedBytes: 256 * 1024, stallMs: 60_000, keepaliveMs: 15_000, coalesceCallsMs: 250 } as const;
+
+/** Calls listed in one coalesced `calls` event at most (the newest are kept); `accepted` still counts them all. */
+export const COALESCED_CALLS_MAX = 500;
+
+/** The LLM module's `{ type: 'calls', accepted, conversations, calls }` event (docs/LLM.md). */
+interface CallsEvent {
+  type: 'calls';
+  accepted: number;
+  conversations: string[];
+  calls: unknown[];
+}
+
+function isCallsEvent(data: unknown): data is CallsEvent {
+  const d = data as Partial<CallsEvent> | null;
+  return !!d && d.type === 'calls' && typeof d.accepted === 'number' && Array.isArray(d.conversations) && Array.isArray(d.calls);
+}
 
 /** What one client holds in the sidecar's memory, for tests and /status. */
 export interface EventClientStats {
@@ -132,6 +154,9 @@ export class EventStream {
   private readonly options: Required<EventStreamOptions>;
   private unsubscribe: (() => void) | null = null;
   private timer: NodeJS.Timeout | null = null;
+  /** `calls` events waiting for the end of their window, merged. */
+  private pendingCalls: { accepted: number; conversations: Set<string>; calls: unknown[] } | null = null;
+  private callsTimer: NodeJS.Timeout | null = null;
   /** Clients dropped for being slow since start. */
   dropped = 0;
 
@@ -174,13 +199,46 @@ export class EventStream {
       this.unsubscribe = null;
       if (this.timer) clearInterval(this.timer);
       this.timer = null;
+      if (this.callsTimer) clearTimeout(this.callsTimer);
+      this.callsTimer = null;
+      this.pendingCalls = null;
     }
   }
 
   private broadcast(message: BusMessage): void {
-    const payload = JSON.stringify(message.data);
+    if (message.event === 'llm' && isCallsEvent(message.data) && this.options.coalesceCallsMs > 0) {
+      const data = message.data;
+      const pending = (this.pendingCalls ??= { accepted: 0, conversations: new Set(), calls: [] });
+      pending.accepted += data.accepted;
+      for (const c of data.conversations) pending.conversations.add(c);
+      pending.calls.push(...data.calls);
+      if (pending.calls.length > COALESCED_CALLS_MAX) pending.calls.splice(0, pending.calls.length - COALESCED_CALLS_MAX);
+      if (!this.callsTimer) {
+        this.callsTimer = setTimeout(() => this.sendPendingCalls(), this.options.coalesceCallsMs);
+        this.callsTimer.unref();
+      }
+      return;
+    }
+    if (message.event !== 'snapshot') {
+      // Other events keep their order after the calls published before them.
+      this.sendPendingCalls();
+    }
+    this.send(message.event, JSON.stringify(message.data));
+  }
+
+  private sendPendingCalls(): void {
+    if (this.callsTimer) clearTimeout(this.callsTimer);
+    this.callsTimer = null;
+    const pending = this.pendingCalls;
+    this.pendingCalls = null;
+    if (pending) {
+      this.send('llm', JSON.stringify({ type: 'calls', accepted: pending.accepted, conversations: [...pending.conversations], calls: pending.calls }));
+    }
+  }
+
+  private send(event: string, payload: string): void {
     for (const client of [...this.clients]) {
-      client.send(message.event, payload);
+      client.send(event, payload);
     }
   }
 
