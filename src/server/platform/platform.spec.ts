@@ -31,6 +31,23 @@ describe('platform facts that stay true', () => {
     expect((await sc.get('/alerts?ruleId=accelerator.changed')).body.alerts).toEqual([]);
   }, 40_000);
 
+  it('asks for the Colab plan when a T4 says nothing about it, and takes `%vigilo profile tier=pro` (POST /profile)', async () => {
+    const sc = await boot('colab', 't4');
+    const before = await until(async () => {
+      const p = (await sc.get('/metrics')).body.platform;
+      return p?.accelerator?.model === 'Tesla T4' ? p : null;
+    }, 'T4 seen', 12_000);
+    expect(before.tier).toMatchObject({ value: null, basis: 'unknown', ask: '%vigilo profile tier=pro' });
+    expect(before.profile.variant).toBe('colab/free');
+    expect((await sc.post('/profile', { overrides: { tier: 'platinum' } })).status).toBe(400);
+    const set = await sc.post('/profile', { overrides: { tier: 'pro' } });
+    expect(set.status).toBe(200);
+    expect(set.body.variant).toBe('colab/pro');
+    const after = (await sc.get('/metrics')).body.platform;
+    expect(after.tier).toMatchObject({ value: 'pro', basis: 'stated', ask: null });
+    expect(after.profile.reasons.sessionLifetime).toMatch(/tier: pro, stated with %vigilo profile/);
+  }, 40_000);
+
   it('tells a real accelerator change from a reading that only got more precise', () => {
     const gpu = { kind: 'gpu' as const, model: null, count: 1 };
     const t4 = { kind: 'gpu' as const, model: 'Tesla T4', count: 1 };
