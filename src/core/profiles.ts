@@ -6,7 +6,8 @@
  * explains every number.
  */
 import type { AcceleratorInfo, PlatformName } from '../shared/api';
-import { formatDuration, formatSize, parseDuration, parseSize, UnitParseError } from './units';
+import { formatBytes } from '../shared/format';
+import { formatDuration, parseDuration, parseSize, UnitParseError } from './units';
 
 export type ProfileField = 'sessionLifetime' | 'idleCutoff' | 'gpuSessionCap' | 'weeklyGpuQuota' | 'weeklyTpuQuota' | 'outputLimit';
 
@@ -50,7 +51,7 @@ const H = 3600;
 
 /** "12h", "20 GB"; null when there is no limit. */
 function display(value: number | null, unit: 's' | 'bytes'): string | null {
-  return value === null ? null : unit === 's' ? formatDuration(value) : formatSize(value);
+  return value === null ? null : unit === 's' ? formatDuration(value) : formatBytes(value, 'decimal');
 }
 
 function num(value: number | null, unit: 's' | 'bytes', source: string, verified: boolean, note?: string): ProfileNumber {

@@ -108,15 +108,3 @@ export function formatDuration(seconds: number): string {
   const r = s % 60;
   return [h ? `${h}h` : '', m ? `${m}m` : '', r || (!h && !m) ? `${r}s` : ''].join('');
 }
-
-/** 20e9 → "20 GB"; 15.5e9 → "15.5 GB" (decimal units). */
-export function formatSize(bytes: number): string {
-  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
-  let v = bytes;
-  let i = 0;
-  while (v >= 1000 && i < units.length - 1) {
-    v /= 1000;
-    i++;
-  }
-  return `${Math.round(v * 10) / 10} ${units[i]}`;
-}

@@ -8,7 +8,7 @@
 import { existsSync, promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import type { PlatformProfile } from '../../core/profiles';
-import { formatSize } from '../../core/units';
+import { formatBytes } from '../../shared/format';
 import { intervalCollector } from '../core/collector';
 import type { SidecarContext } from '../core/context';
 import type { SidecarModule } from '../core/module';
@@ -91,7 +91,7 @@ export function storageModule(ctx: SidecarContext, deps: StorageModuleDeps): Sid
     severity: 'warning',
     thresholds: [{ value: 80, severity: 'warning' }, { value: 95, severity: 'critical' }],
     hysteresis: 2,
-    message: (value, key) => `${key} holds ${output ? formatSize(output.bytes) : '?'}, ${value.toFixed(1)} % of the ${deps.profile().fields.outputLimit.display ?? '?'} output limit: files past the limit are not saved.`
+    message: (value, key) => `${key} holds ${output ? formatBytes(output.bytes, 'decimal') : '?'}, ${value.toFixed(1)} % of the ${deps.profile().fields.outputLimit.display ?? '?'} output limit: files past the limit are not saved.`
   });
 
   async function measureOutput(): Promise<void> {
