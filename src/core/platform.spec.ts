@@ -65,18 +65,19 @@ describe('accelerator precedence (A1–A4)', () => {
   it('A2 counts TPU chips by PCI device id, not the other Google functions beside them', () => {
     const pci = [...gVnicNvmeBridges.slice(0, 2), { vendor: '0x1ae0', device: '0x0063' }];
     const a = detectAccelerator(accel({ pci, env: { TPU_ACCELERATOR_TYPE: 'v5litepod-1' } }));
-    expect(a).toMatchObject({ kind: 'tpu', model: 'TPU v5litepod-1', count: 1, tpuType: 'v5litepod-1', hbmPerChipGiB: 16 });
+    expect(a).toMatchObject({ kind: 'tpu', model: 'TPU v5litepod-1', count: 1, tpuType: 'v5litepod-1', hbmPerChipGB: 16 });
     expect(a.evidence.join('\n')).toMatch(/2 other Google PCI function\(s\)/);
   });
   it('A2 counts /dev/accel* (v2–v4) and numeric /dev/vfio groups (v5e, v6e) beside TPU evidence', () => {
-    expect(detectAccelerator(accel({ accelDevices: ['accel0', 'accel1', 'accel2', 'accel3'], env: { TPU_ACCELERATOR_TYPE: 'v4-8' } }))).toMatchObject({ kind: 'tpu', count: 4, hbmPerChipGiB: 32 });
+    expect(detectAccelerator(accel({ accelDevices: ['accel0', 'accel1', 'accel2', 'accel3'], env: { TPU_ACCELERATOR_TYPE: 'v4-8' } }))).toMatchObject({ kind: 'tpu', count: 4, hbmPerChipGB: null });
+    expect(detectAccelerator(accel({ vfioGroups: ['0', '1', '2', '3'], env: { TPU_ACCELERATOR_TYPE: 'v6e-4' } }))).toMatchObject({ kind: 'tpu', count: 4, hbmPerChipGB: 32 });
     expect(detectAccelerator(accel({ vfioGroups: ['0', '1', '2', '3', '4', '5', '6', '7', 'vfio'], env: { ISTPUVM: '1' } }))).toMatchObject({ kind: 'tpu', count: 8 });
     // VFIO passes through anything: alone it proves nothing.
     expect(detectAccelerator(accel({ vfioGroups: ['0', '1'] })).kind).toBe('none');
   });
   it('A2 takes the type and chips from the kernel’s own jax report when the environment says only ISTPUVM=1', () => {
     const a = detectAccelerator(accel({ env: { ISTPUVM: '1' }, kernelTpu: { source: 'jax', deviceKind: 'TPU v5 lite', count: 8 } }));
-    expect(a).toMatchObject({ kind: 'tpu', model: '8 × TPU v5 lite', count: 8, tpuType: 'TPU v5 lite', hbmPerChipGiB: 16 });
+    expect(a).toMatchObject({ kind: 'tpu', model: '8 × TPU v5 lite', count: 8, tpuType: 'TPU v5 lite', hbmPerChipGB: 16 });
   });
   it('A2 TPU environment without hardware says the chip count is unknown', () => {
     const a = detectAccelerator(accel({ env: { COLAB_TPU_ADDR: '10.0.0.2:8470' } }));

@@ -182,15 +182,18 @@ export const TPU_PCI_DEVICE_IDS: Record<string, TpuGeneration> = {
 };
 
 /**
- * HBM per chip in GiB, from Google Cloud's TPU system-architecture pages
- * (cloud.google.com/tpu/docs/v2, v3, v4, v5e, v5p, v6e): v2 16, v3 32, v4 32,
- * v5e 16, v5p 95, v6e 32. A real Kaggle v5e-8 run saw a 15.7 GiB limit per
- * device (test/fixtures/runtimes/kaggle-tpu-v5e8-batch.json).
+ * HBM per chip in GB as the vendor states it, only where a source was read:
+ * v5e 16 GB (cloud.google.com/tpu/docs/v5e, "HBM2 capacity and bandwidth: 16 GB,
+ * 819 GBps"), v5p 95 GB (cloud.google.com/tpu/docs/v5p, "HBM2e: 95 GB"), v6e
+ * 32 GB (huggingface.co/docs/optimum-tpu, conceptual_guides/tpu_hardware_support).
+ * A real Kaggle v5e-8 run saw a 15.7 GiB limit per device
+ * (test/fixtures/runtimes/kaggle-tpu-v5e8-batch.json). v2, v3 and v4 are left
+ * out: their figures were not re-read from a source here.
  */
-export const TPU_HBM_GIB: Partial<Record<'v2' | 'v3' | 'v4' | 'v5e' | 'v5p' | 'v6e', number>> = { v2: 16, v3: 32, v4: 32, v5e: 16, v5p: 95, v6e: 32 };
+export const TPU_HBM_GB: Partial<Record<'v2' | 'v3' | 'v4' | 'v5e' | 'v5p' | 'v6e', number>> = { v5e: 16, v5p: 95, v6e: 32 };
 
 /** "v5litepod-8", "TPU v5 lite", "v5e-8", "v3-8", "TPU v4" → generation key, or null. */
-export function tpuGenerationOf(text: string): keyof typeof TPU_HBM_GIB | null {
+export function tpuGenerationOf(text: string): keyof typeof TPU_HBM_GB | null {
   const t = text.toLowerCase();
   if (/v5\s*lite|v5e|v5litepod/.test(t)) return 'v5e';
   if (/v5p/.test(t)) return 'v5p';
@@ -295,9 +298,9 @@ export function detectAccelerator(facts: AcceleratorFacts): Accelerator {
     if (chips === null && kernel?.count) chips = kernel.count;
     if (chips === null) evidence.push('chip count unknown: no TPU PCI ids, /dev/accel* or /dev/vfio groups seen');
     const generation = tpuGenerationOf(type ?? kernel?.deviceKind ?? (pciGeneration === 'v2/v3' ? '' : pciGeneration ?? ''));
-    const hbm = generation ? TPU_HBM_GIB[generation] ?? null : null;
-    if (hbm !== null) evidence.push(`HBM ${hbm} GiB per chip (${generation}, Google Cloud TPU docs)`);
-    return { kind: 'tpu', model, count: chips, evidence, tpuType: type ?? kernel?.deviceKind ?? pciGeneration ?? null, hbmPerChipGiB: hbm };
+    const hbm = generation ? TPU_HBM_GB[generation] ?? null : null;
+    if (hbm !== null) evidence.push(`HBM ${hbm} GB per chip (${generation}, vendor documentation)`);
+    return { kind: 'tpu', model, count: chips, evidence, tpuType: type ?? kernel?.deviceKind ?? pciGeneration ?? null, hbmPerChipGB: hbm };
   }
 
   const procModels = (facts.nvidiaProcGpus ?? []).map(procGpuModel);

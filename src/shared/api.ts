@@ -23,9 +23,9 @@ export const AcceleratorInfo = z.object({
   /** From nvidia-smi's own report, when it gave them. */
   driverVersion: z.string().nullable().optional(),
   cudaVersion: z.string().nullable().optional(),
-  /** TPU type ("v5litepod-8", "TPU v5 lite") and HBM per chip (GiB) where known. */
+  /** TPU type ("v5litepod-8", "TPU v5 lite") and HBM per chip (GB, as the vendor states it) where a source gives it. */
   tpuType: z.string().nullable().optional(),
-  hbmPerChipGiB: z.number().nullable().optional()
+  hbmPerChipGB: z.number().nullable().optional()
 });
 export type AcceleratorInfo = z.infer<typeof AcceleratorInfo>;
 

@@ -4,7 +4,7 @@ import { acceleratorLine, runtimeNotes } from './runtimeFacts';
 
 describe('runtime facts in words (panel and %vigilo report)', () => {
   it('names the TPU type, chips and HBM per chip, and the GPU driver and CUDA', () => {
-    expect(acceleratorLine({ kind: 'tpu', model: '8 × TPU v5 lite', count: 8, evidence: [], tpuType: 'TPU v5 lite', hbmPerChipGiB: 16 })).toBe('8 × TPU v5 lite · 8 chips · 16 GiB HBM per chip');
+    expect(acceleratorLine({ kind: 'tpu', model: '8 × TPU v5 lite', count: 8, evidence: [], tpuType: 'TPU v5 lite', hbmPerChipGB: 16 })).toBe('8 × TPU v5 lite · 8 chips · 16 GB HBM per chip');
     expect(acceleratorLine({ kind: 'tpu', model: 'TPU', count: null, evidence: [] })).toBe('TPU · chips unknown');
     expect(acceleratorLine({ kind: 'gpu', model: '2 × Tesla T4', count: 2, evidence: [], driverVersion: '535.54.03', cudaVersion: '12.2' })).toBe('2 × Tesla T4 · driver 535.54.03, CUDA 12.2');
     expect(acceleratorLine({ kind: 'gpu', model: null, count: null, evidence: [] })).toBe('GPU (model unknown: no nvidia-smi)');
@@ -21,7 +21,7 @@ describe('runtime facts in words (panel and %vigilo report)', () => {
     expect(runtimeNotes({ name: 'colab', tier: { value: null, basis: 'unknown', evidence: [], ask: '%vigilo profile tier=pro' } })[0]).toMatchObject({ label: 'Plan', ask: '%vigilo profile tier=pro' });
   });
   it('puts them in the %vigilo report, with the Kaggle TPU quota', () => {
-    const platform = { name: 'kaggle' as const, evidence: [], runType: 'batch' as const, accelerator: { kind: 'tpu' as const, model: '8 × TPU v5 lite', count: 8, evidence: [], hbmPerChipGiB: 16 } };
+    const platform = { name: 'kaggle' as const, evidence: [], runType: 'batch' as const, accelerator: { kind: 'tpu' as const, model: '8 × TPU v5 lite', count: 8, evidence: [], hbmPerChipGB: 16 } };
     const report = buildReport({
       status: { name: 'vigilo', apiVersion: 1, version: '0.0.0', pid: 1, startedAt: '2026-01-01T00:00:00.000Z', uptimeS: 5, platform },
       snapshot: {
@@ -31,7 +31,7 @@ describe('runtime facts in words (panel and %vigilo report)', () => {
       } as never
     });
     const rows = report.sections.find(s => s.title === 'Runtime')!.rows;
-    expect(rows.find(r => r.label === 'Platform')?.value).toBe('kaggle · 8 × TPU v5 lite · 8 chips · 16 GiB HBM per chip');
+    expect(rows.find(r => r.label === 'Platform')?.value).toBe('kaggle · 8 × TPU v5 lite · 8 chips · 16 GB HBM per chip');
     expect(rows.find(r => r.label === 'Run')?.value).toMatch(/no idle cut-off/);
     expect(rows.find(r => r.label === 'Kaggle TPU quota')?.value).toMatch(/^19 ?h.* left.*counting down while the TPU is on/);
   });

@@ -7,7 +7,7 @@
  */
 import type { AcceleratorInfo, PlatformInfo } from './api';
 
-/** "8 × TPU v5 lite · 8 chips · 16 GiB HBM per chip", "2 × Tesla T4 · driver 535.54.03, CUDA 12.2", "none". */
+/** "8 × TPU v5 lite · 8 chips · 16 GB HBM per chip", "2 × Tesla T4 · driver 535.54.03, CUDA 12.2", "none". */
 export function acceleratorLine(a: AcceleratorInfo | undefined | null): string | null {
   if (!a || a.kind === 'unknown') return a ? 'unknown (conflicting evidence)' : null;
   if (a.kind === 'none') return 'none';
@@ -15,7 +15,7 @@ export function acceleratorLine(a: AcceleratorInfo | undefined | null): string |
   const parts = [a.count !== null && a.count > 1 && !/^\d+ × /.test(name) ? `${a.count} × ${name}` : name];
   if (a.kind === 'tpu') {
     parts.push(a.count === null ? 'chips unknown' : `${a.count} chip${a.count === 1 ? '' : 's'}`);
-    if (a.hbmPerChipGiB) parts.push(`${a.hbmPerChipGiB} GiB HBM per chip`);
+    if (a.hbmPerChipGB) parts.push(`${a.hbmPerChipGB} GB HBM per chip`);
   }
   if (a.kind === 'gpu' && (a.driverVersion || a.cudaVersion)) {
     parts.push([a.driverVersion ? `driver ${a.driverVersion}` : '', a.cudaVersion ? `CUDA ${a.cudaVersion}` : ''].filter(Boolean).join(', '));

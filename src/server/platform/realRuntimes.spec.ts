@@ -4,12 +4,22 @@
  * bundled sidecar; the verdict is read back from GET /status and /metrics.
  * The table of these environments is in docs/PLATFORMS.md.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { writeFileSync } from 'node:fs';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { acceleratorLine } from '../../shared/runtimeFacts';
 import { cliPath } from '../../../test/sidecarProcess';
 import { loadFixtures, replay, type ReplayedSidecar, type RuntimeFixture } from '../../../test/fixtures/runtimes/replay';
 
 const fixtures = loadFixtures();
 let running: ReplayedSidecar | null = null;
+/** What the sidecar answered, one row per environment: `VIGILO_RUNTIME_TABLE=file` writes it as the docs/PLATFORMS.md table. */
+const detected: string[] = [];
+afterAll(() => {
+  const out = process.env.VIGILO_RUNTIME_TABLE;
+  if (out) writeFileSync(out, `${detected.sort().join('\n')}\n`);
+});
+const source = (f: RuntimeFixture) =>
+  f.sources.map(s => (s.url ? `[${s.repository ?? s.url}](${s.url})` : s.repository ? `${s.repository} \`${s.path}\` @ ${s.commit?.slice(0, 7)}` : `index id ${s.indexId} (repository not named)`)).join('; ');
 afterEach(async () => {
   await running?.stop();
   running = null;
@@ -67,7 +77,7 @@ describe('real runtimes replayed through the real sidecar', () => {
       if (e.accelerator.driverVersion) expect(a.driverVersion).toBe(e.accelerator.driverVersion);
       if (e.accelerator.cudaVersion) expect(a.cudaVersion).toBe(e.accelerator.cudaVersion);
       if (e.accelerator.tpuType) expect(a.tpuType).toBe(e.accelerator.tpuType);
-      if (e.accelerator.hbmPerChipGiB !== undefined) expect(a.hbmPerChipGiB).toBe(e.accelerator.hbmPerChipGiB);
+      if (e.accelerator.hbmPerChipGB !== undefined) expect(a.hbmPerChipGB).toBe(e.accelerator.hbmPerChipGB);
       for (const re of e.accelerator.evidence) expect(a.evidence.join('\n')).toMatch(new RegExp(re));
 
       expect(p.profile.variant).toBe(e.variant);
@@ -80,6 +90,9 @@ describe('real runtimes replayed through the real sidecar', () => {
       if (e.quota) {
         expect(metrics.quota).toMatchObject({ resource: e.quota.resource, weeklyQuotaS: e.quota.weeklyQuotaS, counting: e.quota.counting });
       }
+      const expected = `${e.platform}${e.runType ? ` (${e.runType})` : ''} · ${e.accelerator.kind}${e.accelerator.model ? ` ${e.accelerator.model}` : ''} · ${e.variant}`;
+      const got = `${p.name}${p.runType ? ` (${p.runType})` : ''} · ${acceleratorLine(a)} · ${p.profile.variant}, idle ${p.profile.idleCutoffS === null ? 'none' : `${p.profile.idleCutoffS / 60} min`}${p.tier ? `, plan ${p.tier.value ?? `unknown → ${p.tier.ask}`}` : ''}${metrics.quota?.counting ? `, ${metrics.quota.resource.toUpperCase()} quota counting` : ''}`;
+      detected.push(`| ${f.name} | ${f.environment} | ${expected} | ${got} | ${source(f)} |`);
       // Secrets named in the environment never come back.
       const all = JSON.stringify([status, metrics.platform]);
       for (const [k, v] of Object.entries(f.observed.env)) {
