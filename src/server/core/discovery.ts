@@ -42,7 +42,14 @@ export function ensureDataDir(dir: string): void {
     const problem = storageError(error, dir);
     const code = (error as NodeJS.ErrnoException).code;
     if (problem) {
-      throw new DataDirError(problem.code === 'disk_full' ? `the disk holding ${dir} is full; free some space or pass --data-dir <dir on another disk>.` : `${dir} is read-only; pass --data-dir <writable dir> (or set VIGILO_DATA_DIR).`);
+      // A full disk, a read-only one, or another I/O failure on a writable disk: each said as what it is.
+      const why: Record<string, string> = {
+        disk_full: `the disk holding ${dir} is full; free some space or pass --data-dir <dir on another disk>.`,
+        read_only: `${dir} is read-only; pass --data-dir <writable dir> (or set VIGILO_DATA_DIR).`
+      };
+      throw new DataDirError(
+        why[problem.code] ?? `writing to ${dir} failed (${code ?? (error as Error).message}); check the disk holding it, or pass --data-dir <dir on another disk>.`
+      );
     }
     if (code === 'EACCES' || code === 'EPERM' || code === 'ENOTDIR' || code === 'EEXIST') {
       throw new DataDirError(`cannot use ${dir} as the data dir (${code === 'ENOTDIR' || code === 'EEXIST' ? 'a file is in the way' : 'permission denied'}); pass --data-dir <writable dir> (or set VIGILO_DATA_DIR).`);

@@ -188,6 +188,15 @@ describe('a read-only data dir', () => {
     expect(() => ensureDataDir(d)).toThrow(`${d} is read-only; pass --data-dir`);
   });
 
+  it('ensureDataDir does not call an I/O error on a writable disk "read-only"', () => {
+    vi.spyOn(stateFs, 'openSync').mockImplementation(() => {
+      throw Object.assign(new Error('EIO: i/o error, open'), { code: 'EIO' });
+    });
+    const d = dir();
+    expect(() => ensureDataDir(d)).toThrow(`writing to ${d} failed (EIO); check the disk holding it`);
+    expect(() => ensureDataDir(d)).not.toThrow(/read-only/);
+  });
+
   it('that turns read-only while serving: stop logs why sidecar.json stays, and the next start replaces it as stale', async () => {
     const d = dir();
     const sc = await startSidecar(d);
