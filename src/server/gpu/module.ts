@@ -107,6 +107,14 @@ export function gpuModule(ctx: SidecarContext, options: GpuModuleOptions): Sidec
 
   /** The PyTorch finding last alerted per kernel and device: one alert when it turns to leak, fragmentation or OOM. */
   const torchKinds = new Map<string, string>();
+  // A kernel that is lost or restarted takes its PyTorch facts with it: nothing of a dead kernel is kept.
+  const unsubscribeKernels = ctx.kernels.onEvent(event => {
+    if (event.type === 'registered') return;
+    torchByKernel.delete(event.kernelId);
+    for (const key of [...torchKinds.keys()]) {
+      if (key.startsWith(`${event.kernelId}/`)) torchKinds.delete(key);
+    }
+  });
   function torchAlert(device: GpuDevice, view: GpuDevice['torch']): GpuDevice['torch'] {
     if (!view) return view;
     const key = `${view.kernelId}/${device.uuid}`;
@@ -329,6 +337,7 @@ export function gpuModule(ctx: SidecarContext, options: GpuModuleOptions): Sidec
         stop() {
           reader.stop();
           unsubscribeBeats();
+          unsubscribeKernels();
         }
       }
     ],
