@@ -4,8 +4,9 @@ Written by the launcher (vigilo/_sidecar.py) under the data dir's start lock, so
 every kernel of the data dir sees the same count; read by each new sidecar at
 start, which reports it in ``GET /status`` (``restarts``). Standard library only.
 
-    {"count": 3,                       restarts after a sidecar died, ever
+    {"count": 3,                       restarts (a sidecar answering in place of a dead one), ever
      "last": {"atMs": ..., "reason": "sidecar pid 123 exited", "previousPid": 123},
+     "pending": null,                  the restart under way (same shape), counted once it answers
      "failedStarts": 0,                consecutive starts that never answered
      "lastFailure": {"atMs": ..., "error": "The sidecar exited with code 1"}}
 
@@ -28,14 +29,14 @@ MAX_BACKOFF_S = 30.0
 
 def read(directory: Path) -> "dict[str, Any]":
     """The record, with defaults for a data dir that never restarted (or a damaged file)."""
-    record: "dict[str, Any]" = {"count": 0, "last": None, "failedStarts": 0, "lastFailure": None}
+    record: "dict[str, Any]" = {"count": 0, "last": None, "pending": None, "failedStarts": 0, "lastFailure": None}
     try:
         with open(directory / RECORD_FILE, encoding="utf-8") as fh:
             data = json.load(fh)
     except (OSError, ValueError):
         return record
     if isinstance(data, dict):
-        for key, kind in (("count", int), ("failedStarts", int), ("last", dict), ("lastFailure", dict)):
+        for key, kind in (("count", int), ("failedStarts", int), ("last", dict), ("pending", dict), ("lastFailure", dict)):
             if isinstance(data.get(key), kind) and not isinstance(data.get(key), bool):
                 record[key] = data[key]
     return record
@@ -57,13 +58,6 @@ def _write(directory: Path, record: "dict[str, Any]") -> None:
             pass
 
 
-def record_restart(directory: Path, reason: str, previous_pid: Any, now_s: float) -> None:
-    record = read(directory)
-    record["count"] += 1
-    record["last"] = {"atMs": int(now_s * 1000), "reason": reason, "previousPid": previous_pid if isinstance(previous_pid, int) else None}
-    _write(directory, record)
-
-
 def record_failed_start(directory: Path, error: str, now_s: float) -> "dict[str, Any]":
     record = read(directory)
     record["failedStarts"] += 1
@@ -72,11 +66,24 @@ def record_failed_start(directory: Path, error: str, now_s: float) -> "dict[str,
     return record
 
 
-def record_started(directory: Path) -> None:
+def record_pending(directory: Path, reason: str, previous_pid: Any, now_s: float) -> None:
+    """A start about to replace a dead sidecar: the new sidecar reads this at start."""
     record = read(directory)
-    if record["failedStarts"]:
-        record["failedStarts"] = 0
-        _write(directory, record)
+    record["pending"] = {"atMs": int(now_s * 1000), "reason": reason, "previousPid": previous_pid if isinstance(previous_pid, int) else None}
+    _write(directory, record)
+
+
+def record_started(directory: Path) -> None:
+    """A sidecar answers: failed starts go back to 0, and a pending restart is counted."""
+    record = read(directory)
+    if not record["failedStarts"] and not record["pending"]:
+        return
+    record["failedStarts"] = 0
+    if record["pending"]:
+        record["count"] += 1
+        record["last"] = record["pending"]
+        record["pending"] = None
+    _write(directory, record)
 
 
 def backoff_s(failed_starts: int) -> float:

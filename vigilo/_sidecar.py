@@ -320,7 +320,8 @@ def ensure_running(
                 return current  # type: ignore[return-value]  # the lock's previous holder started it
             reason = restart_reason or (stale_reason(current) if current else None)
             if reason:
-                _restarts.record_restart(directory, reason, current.get("pid") if current else None, clock())
+                # Read by the new sidecar at start (its /status), counted once it answers.
+                _restarts.record_pending(directory, reason, current.get("pid") if current else None, clock())
             proc = _spawn(directory, log_fd)
             try:
                 found = _wait_answering(directory, proc, deadline, log_path)
