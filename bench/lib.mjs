@@ -42,6 +42,36 @@ export function procUsage(pid) {
 }
 
 /** Start `node bin/vigilo.js serve` in a temp data dir; resolves once it printed its JSON line. */
+/**
+ * A paired measurement of two async calls: `warmup` rounds of both, then `n`
+ * rounds timed, alternating which runs first so neither always has the warm
+ * cache or the cold one. Returns both summaries and the summary of the paired
+ * differences (b − a), in ms.
+ */
+export async function pairedTimes(a, b, n, warmup) {
+  const time = async fn => {
+    const t0 = performance.now();
+    await fn();
+    return performance.now() - t0;
+  };
+  for (let i = 0; i < warmup; i++) {
+    await a();
+    await b();
+  }
+  const ta = [];
+  const tb = [];
+  for (let i = 0; i < n; i++) {
+    if (i % 2) {
+      ta.push(await time(a));
+      tb.push(await time(b));
+    } else {
+      tb.push(await time(b));
+      ta.push(await time(a));
+    }
+  }
+  return { a: summary(ta), b: summary(tb), delta: summary(tb.map((x, i) => x - ta[i])) };
+}
+
 export async function startSidecar(extraArgs = [], env = {}) {
   const dataDir = mkdtempSync(join(tmpdir(), 'vigilo-bench-'));
   const t0 = performance.now();

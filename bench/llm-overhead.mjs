@@ -5,7 +5,7 @@
 // Needs the build: npx tsc -p tsconfig.node.json
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { cliArgs, ROOT, startSidecar, summary } from './lib.mjs';
+import { cliArgs, pairedTimes, ROOT, startSidecar } from './lib.mjs';
 import { machine, startFakeOpenAI, writeSection } from './llm-lib.mjs';
 
 const require = createRequire(import.meta.url);
@@ -24,7 +24,6 @@ const wrapped = vigilo.wrap(new OpenAI({ apiKey: 'sk-bench-not-a-key', baseURL: 
 const ask = { model: 'gpt-4o-mini', messages: [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'Say hello.' }] };
 
 async function once(client, stream) {
-  const t0 = performance.now();
   if (stream) {
     for await (const _ of await client.chat.completions.create({ ...ask, stream: true })) {
       // read every chunk
@@ -32,27 +31,11 @@ async function once(client, stream) {
   } else {
     await client.chat.completions.create(ask);
   }
-  return performance.now() - t0;
 }
 
 async function measure(n, stream) {
-  for (let i = 0; i < 200; i++) {
-    await once(plain, stream);
-    await once(wrapped, stream);
-  }
-  const a = [];
-  const b = [];
-  for (let i = 0; i < n; i++) {
-    // Alternate the order so neither client always runs first.
-    if (i % 2) {
-      a.push(await once(plain, stream));
-      b.push(await once(wrapped, stream));
-    } else {
-      b.push(await once(wrapped, stream));
-      a.push(await once(plain, stream));
-    }
-  }
-  return { plain: summary(a), wrapped: summary(b) };
+  const r = await pairedTimes(() => once(plain, stream), () => once(wrapped, stream), n, 200);
+  return { plain: r.a, wrapped: r.b };
 }
 
 try {

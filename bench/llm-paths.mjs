@@ -6,7 +6,7 @@
 import http from 'node:http';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { cliArgs, ROOT, startSidecar, summary } from './lib.mjs';
+import { cliArgs, pairedTimes, ROOT, startSidecar } from './lib.mjs';
 import { machine, startFakeOpenAI, writeSection } from './llm-lib.mjs';
 
 const require = createRequire(import.meta.url);
@@ -43,27 +43,8 @@ async function startFakeGemini() {
 }
 
 async function paired(plain, wrapped) {
-  const time = async fn => {
-    const t0 = performance.now();
-    await fn();
-    return performance.now() - t0;
-  };
-  for (let i = 0; i < warmup; i++) {
-    await plain();
-    await wrapped();
-  }
-  const a = [];
-  const b = [];
-  for (let i = 0; i < calls; i++) {
-    if (i % 2) {
-      a.push(await time(plain));
-      b.push(await time(wrapped));
-    } else {
-      b.push(await time(wrapped));
-      a.push(await time(plain));
-    }
-  }
-  return { plain: summary(a), wrapped: summary(b), delta: summary(b.map((x, i) => x - a[i])) };
+  const r = await pairedTimes(plain, wrapped, calls, warmup);
+  return { plain: r.a, wrapped: r.b, delta: r.delta };
 }
 
 const openaiFake = await startFakeOpenAI();
