@@ -178,6 +178,15 @@ describe('VigiloModel', () => {
     expect(calls).toContainEqual(['api/llm/budgets', 'PUT', { dayUsd: 5, sessionUsd: null, conversationUsd: null }]);
   });
 
+  it('pushes the notification rules and quiet hours to the sidecar, never a channel URL', async () => {
+    requestMock.mockImplementation(async () => ({}) as any);
+    create();
+    const notify = { rules: { cell: true, spend: false }, longCellMin: 45, quietHours: { start: '22:00', end: '07:00', timeZone: 'Europe/Berlin' } };
+    expect(await model.applySidecarSettings({ notify })).toEqual([]);
+    const calls = requestMock.mock.calls.map(c => [c[0], c[1]?.method, JSON.parse(String(c[1]?.body))]);
+    expect(calls).toEqual([['api/settings/notify', 'POST', notify]]);
+  });
+
   it('emits `changed` only when the data really changed', async () => {
     serve({ 'api/metrics': () => snapshot(10), 'api/status': () => status() });
     create();

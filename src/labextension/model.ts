@@ -202,6 +202,9 @@ export class VigiloModel implements IVigiloModel {
         conversationUsd: usd(settings.llmConversationBudgetUsd)
       });
     }
+    if (settings.notify && Object.keys(settings.notify).length > 0) {
+      await attempt('Notifications', 'api/settings/notify', 'POST', settings.notify);
+    }
     return refusals;
   }
 

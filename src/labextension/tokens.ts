@@ -65,6 +65,13 @@ export interface ISidecarSettings {
   llmDayBudgetUsd?: number;
   llmSessionBudgetUsd?: number;
   llmConversationBudgetUsd?: number;
+  /** Notification rules, long-cell minutes, hourly cap, quiet hours (POST /settings/notify; docs/NOTIFY.md). */
+  notify?: {
+    rules?: Record<string, boolean>;
+    longCellMin?: number;
+    capPerHour?: number;
+    quietHours?: { start: string; end: string; timeZone: string };
+  };
 }
 
 /** One VRAM sample for the chart: time (ms) and MiB used. */
