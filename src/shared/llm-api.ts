@@ -272,7 +272,10 @@ export const LlmSummaryResponse = z.object({
     task: z.array(z.string()),
     decisions: z.array(z.string()),
     facts: z.array(z.string()),
-    preferences: z.array(z.string())
+    preferences: z.array(z.string()),
+    openQuestions: z.array(z.string()),
+    /** Files, URLs, identifiers and numbers named, as one comma-separated line. */
+    artifacts: z.array(z.string())
   }),
   /** Ready to paste as the system message of a fresh conversation. */
   text: z.string()
