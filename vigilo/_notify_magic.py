@@ -33,8 +33,7 @@ def _call(data_dir, method: str, path: str, body: Any = None, timeout: float = 5
         raise UsageError("No Vigilo sidecar is running. Start it with: %vigilo")
     status, answer = _sidecar.request(discovery, method, path, body, timeout=timeout)  # type: ignore[arg-type]
     if status >= 400:
-        message = answer.get("error", {}).get("message") if isinstance(answer, dict) else answer
-        raise UsageError(f"%vigilo notify: {message}")
+        raise UsageError(f"%vigilo notify: {_sidecar.error_message(answer)}")
     return answer
 
 

@@ -68,6 +68,15 @@ def read_discovery(data_dir: "str | os.PathLike[str] | None" = None) -> Optional
     return data
 
 
+def error_message(answer: Any) -> str:
+    """The message of a sidecar error answer (``{"error": {"code", "message"}}``), else the answer as text."""
+    if isinstance(answer, dict):
+        error = answer.get("error")
+        if isinstance(error, dict) and error.get("message"):
+            return str(error["message"])
+    return str(answer)
+
+
 def request(discovery: dict, method: str, path: str, body: Any = None, timeout: float = 5.0) -> "tuple[int, Any]":
     """One JSON request to the sidecar with its token (``body``: a JSON-able value, or
     bytes already encoded). Returns (status, parsed body)."""

@@ -149,8 +149,7 @@ class VigiloMagics(Magics):
         discovery = self._running()
         status, answer = _sidecar.request(discovery, "POST", path, body, timeout=timeout)
         if status >= 400:
-            message = answer.get("error", {}).get("message") if isinstance(answer, dict) else answer
-            raise UsageError(f"{what}: {message}")
+            raise UsageError(f"{what}: {_sidecar.error_message(answer)}")
         return discovery, answer
 
     def _post(self, path: str, body: dict):

@@ -52,8 +52,7 @@ def _discovery(data_dir) -> dict:
 def _call(data_dir, method: str, path: str, body: Any = None, timeout: float = 10.0) -> Any:
     status, answer = _sidecar.request(_discovery(data_dir), method, path, body, timeout=timeout)
     if status >= 400:
-        message = answer.get("error", {}).get("message") if isinstance(answer, dict) else answer
-        raise CheckpointError(f"sidecar answered HTTP {status}: {message}")
+        raise CheckpointError(f"sidecar answered HTTP {status}: {_sidecar.error_message(answer)}")
     return answer
 
 
