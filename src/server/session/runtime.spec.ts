@@ -97,7 +97,7 @@ describe('simulated Kaggle with a P100 and a nearly full /kaggle/working', () =>
     const out = await until(async () => (await alerts(sc, 'storage.output')).length ? alerts(sc, 'storage.output') : null, 'output alert');
     expect(out).toHaveLength(1);
     expect(out[0]).toMatchObject({ severity: 'warning' });
-    expect(out[0].message).toMatch(/\/kaggle\/working holds 900 KB, 90.0 % of the 1 MB output limit/);
+    expect(out[0].message).toMatch(/\/kaggle\/working holds 900 kB, 90.0 % of the 1 MB output limit/);
 
     const bad = await sc.post('/quota', { remaining: 'lots' });
     expect(bad.status).toBe(400);
