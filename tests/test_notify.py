@@ -194,7 +194,7 @@ def test_a_tqdm_loop_that_completes_sends_training_finished(sidecar_built, vigil
 
         run("%load_ext vigilo\n%vigilo\nfrom tqdm.auto import tqdm")
         # The heartbeat (every second here) hooks tqdm once it is imported; the loop below is quicker than a beat.
-        wait_for(lambda: "True" in run("import tqdm.std; getattr(tqdm.std.tqdm.close, '_vigilo_hooked', False)").get("text/plain", ""), "tqdm hooked")
+        wait_for(lambda: "True" in run("import tqdm.std as _std; getattr(_std.tqdm.close, '_vigilo_hooked', False)").get("text/plain", ""), "tqdm hooked")
         run("for _ in tqdm(range(500), desc='epochs'):\n    pass\n")
         wait_for(lambda: http.requests, "a message at the receiver")
         body = http.json(0)
