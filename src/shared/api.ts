@@ -235,6 +235,8 @@ export const KernelHeartbeat = z
     progress: z.array(ProgressFact).max(64).optional(),
     /** PyTorch's memory facts, only when torch is already imported. */
     torch: TorchFacts.optional(),
+    /** TPU devices as an already-imported jax / torch_xla sees them (never imported by Vigilo). */
+    tpu: z.object({ source: z.enum(['jax', 'torch_xla']), deviceKind: z.string().max(80).nullable(), count: z.number().int().nonnegative().max(4096).nullable() }).strict().optional(),
     /** LLM SDKs loaded and calls tracked / passed untracked (vigilo/llm/_census.py). */
     llm: LlmKernelFacts.optional()
   })
@@ -243,8 +245,6 @@ export type KernelHeartbeat = z.infer<typeof KernelHeartbeat>;
 
 export const KernelTask = z.object({
   kind: z.literal('kernel'),
-    /** TPU devices as an already-imported jax / torch_xla sees them (never imported by Vigilo). */
-    tpu: z.object({ source: z.enum(['jax', 'torch_xla']), deviceKind: z.string().max(80).nullable(), count: z.number().int().nonnegative().max(4096).nullable() }).strict().optional(),
   kernelId: z.string(),
   pid: z.number().int(),
   startedAt: z.string(),
@@ -480,6 +480,10 @@ export const QuotaSection = z.object({
   statedAt: z.string().nullable(),
   statedRemainingS: z.number().nullable(),
   countedGpuS: z.number(),
+  /** TPU seconds counted (Kaggle TPU sessions draw on the 20 h TPU quota). */
+  countedTpuS: z.number().optional(),
+  /** Which quota the figures above are: the session's accelerator (tpu on a TPU session, else gpu). */
+  resource: z.enum(['gpu', 'tpu']).optional(),
   weekStartedAt: z.string(),
   resetsAt: z.string(),
   counting: z.boolean(),
@@ -488,10 +492,6 @@ export const QuotaSection = z.object({
 
 /** Hours left this week: at most a week (168 h) as a number; a string is parsed and refused above a week. */
 export const QuotaBody = z
-  /** TPU seconds counted (Kaggle TPU sessions draw on the 20 h TPU quota). */
-  countedTpuS: z.number().optional(),
-  /** Which quota the figures above are: the session's accelerator (tpu on a TPU session, else gpu). */
-  resource: z.enum(['gpu', 'tpu']).optional(),
   .object({ remaining: z.union([z.number().min(0).max(168, { error: 'more than a week of quota (168 h); give the hours left this week, e.g. 23' }), durationString()]) })
   .strict();
 
