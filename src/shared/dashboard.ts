@@ -185,7 +185,8 @@ export function oomSummary(device: GpuDevice): { text: string; shownS: number | 
   }
   const cycle = oom.cycle;
   if (cycle) {
-    const every = cycle.periodS ? ` every ~${formatApproxDuration(cycle.periodS)}` : '';
+    // "~10 s" kept on one line in the narrow sidebar.
+    const every = cycle.periodS ? ` every ~${formatApproxDuration(cycle.periodS).replace(/ /g, '\u00a0')}` : '';
     const peak = formatBytes(bytesOfMiB(cycle.peakMiB));
     return { text: stable ? `not heading there (rises and falls${every}; peaks steady at ${peak})` : `rises and falls${every}; watching the peaks (highest ${peak})`, shownS: null, tentative: false };
   }

@@ -16,6 +16,8 @@ export interface Scenario {
   /** Wall-clock ramp: used grows by this many MiB per second since rampStartMs (epoch ms). */
   rampMiBPerS?: number;
   rampStartMs?: number;
+  /** A training sawtooth in wall-clock time: loMiB → hiMiB over each periodS since startMs, freed at once. */
+  sawtooth?: { periodS: number; loMiB: number; hiMiB: number; startMs: number };
   mode?: 'normal' | 'hang' | 'garbage' | 'mixed' | 'exit' | 'nvml-error';
   exitAfterBatches?: number;
   hangAfterBatches?: number;
