@@ -19,6 +19,23 @@ function dir(): string {
 }
 
 const DAY = 86_400_000;
+
+/** A call as the columns of its row (the subset these tests need; the rest default in SQL or are nullable). */
+function rowOf(c: StoredCall): Record<string, string | number | null> {
+  return {
+    id: c.id, run_id: c.runId, provider: c.provider, operation: c.operation, request_model: c.requestModel, response_model: c.responseModel, priced_model: c.pricedModel,
+    started_at_ms: c.startedAtMs, latency_ms: c.latencyMs, stream: 0, status: c.status, has_usage: 1, input_tokens: 1000, output_tokens: 100, cached_input_tokens: 0,
+    cache_write_tokens: 0, reasoning_tokens: 0, usage_estimated: 0, cost_usd: c.costUsd, conversation_key: c.conversationKey, tags: '{}', sdk: c.sdk
+  };
+}
+
+/** One totals row as the table holds it (not through the store's cache). */
+function rowTotals(store: LlmStore, dim: string, key: string, bucket: string) {
+  const r = store.db.get(LLM_QUERIES.totals, [dim, key, bucket]);
+  return r ? { key: r.key, bucket: r.bucket, calls: r.calls, errors: r.errors, pricedCalls: r.priced_calls, costUsd: r.cost_usd, estimatedCalls: r.estimated_calls,
+    tokens: { inputTokens: r.input_tokens, outputTokens: r.output_tokens, cachedInputTokens: r.cached_input_tokens, cacheWriteTokens: r.cache_write_tokens, reasoningTokens: r.reasoning_tokens },
+    firstMs: r.first_ms, lastMs: r.last_ms } : null;
+}
 const T0 = Date.parse('2026-03-02T12:00:00Z');
 
 function call(i: number, over: Partial<StoredCall> = {}): StoredCall {
@@ -83,9 +100,9 @@ describe('LLM history store', () => {
     ];
     for (const batch of batches) {
       store.insert(batch);
-      const fresh = new LlmStore(file); // same connection, its own (empty) cache: reads the table
-      expect(ids.map(([d, k, b]) => store.totals(d, k, b))).toEqual(ids.map(([d, k, b]) => fresh.totals(d, k, b)));
-      fresh.close();
+      const cached = ids.map(([d, k, b]) => store.totals(d, k, b));
+      store.flushTotals();
+      expect(cached).toEqual(ids.map(([d, k, b]) => rowTotals(store, d, k, b)));
     }
     expect(store.totals('run', 'run-a')?.calls).toBe(4);
   });
@@ -101,6 +118,38 @@ describe('LLM history store', () => {
     expect(store.totals('run', 'run-a')?.calls).toBe(30);
   });
 
+  it('writes the totals of one-event inserts later, together, and counts at the next open what a killed process left uncounted', () => {
+    const file = join(dir(), 'llm.sqlite');
+    const store = new LlmStore(file);
+    expect(store.totals('run', 'run-a')).toBeNull(); // read once: answered from memory from now on
+    for (let i = 0; i < 5; i++) store.insert([call(i)]);
+    // Rows are committed at once; their totals wait in memory (answered from there), not in the table yet.
+    expect(store.count()).toBe(5);
+    expect(store.totals('run', 'run-a')?.calls).toBe(5);
+    expect(rowTotals(store, 'run', 'run-a', '')).toBeNull();
+    // A read of the lists writes them first.
+    expect(store.conversations(100).reduce((a, c) => a + c.calls, 0)).toBe(5);
+    expect(rowTotals(store, 'run', 'run-a', '')?.calls).toBe(5);
+    // A killed process: rows committed, their totals never written (the rows go straight into the table here).
+    for (let i = 5; i < 8; i++) {
+      store.db.run(`INSERT INTO llm_calls (${Object.keys(rowOf(call(i))).join(', ')}) VALUES (${Object.keys(rowOf(call(i))).map(() => '?').join(', ')})`, Object.values(rowOf(call(i))));
+    }
+    store.close();
+    const reopened = new LlmStore(file);
+    cleanups.push(() => reopened.close());
+    expect(reopened.totals('run', 'run-a')?.calls).toBe(8);
+    expect(reopened.conversation('conv-6')?.calls).toBe(1);
+    expect(reopened.db.get('SELECT through_rowid AS n FROM llm_totals_mark')?.n).toBe(8);
+  });
+
+  it('never prunes the newest row, so new rows keep increasing rowids for the totals mark', () => {
+    const store = new LlmStore(join(dir(), 'llm.sqlite'));
+    cleanups.push(() => store.close());
+    store.insert(Array.from({ length: 5 }, (_, i) => call(i, { startedAtMs: T0 - (10 - i) * DAY })));
+    expect(store.prune(T0, 100)).toBe(4);
+    expect(store.recent(10).map(c => c.id)).toEqual(['c-4']);
+  });
+
   it('upgrades a history written before totals existed, counting its calls once', () => {
     const file = join(dir(), 'llm.sqlite');
     const first = new LlmStore(file);
@@ -113,7 +162,7 @@ describe('LLM history store', () => {
     expect(upgraded.totals('run', 'run-a')).toMatchObject({ calls: 2500, pricedCalls: 2500 });
     expect(upgraded.totals('run', 'run-a')?.costUsd).toBeCloseTo(2.5, 9);
     expect(upgraded.conversations(100)).toHaveLength(20);
-    expect(upgraded.db.get('SELECT version FROM vigilo_schema WHERE component = ?', ['llm'])?.version).toBe(2);
+    expect(upgraded.db.get('SELECT version FROM vigilo_schema WHERE component = ?', ['llm'])?.version).toBe(3);
   });
 });
 

@@ -161,7 +161,9 @@ export const LLM_QUERIES = {
   conversations: 'SELECT * FROM llm_conversations ORDER BY last_ms DESC LIMIT ?',
   conversation: 'SELECT * FROM llm_conversations WHERE key = ?',
   call: `SELECT ${COLUMNS.join(', ')} FROM llm_calls WHERE id = ?`,
-  prune: 'DELETE FROM llm_calls WHERE rowid IN (SELECT rowid FROM llm_calls WHERE started_at_ms < ? ORDER BY started_at_ms LIMIT ?)'
+  // Never the row with the highest rowid: SQLite gives a new row MAX(rowid) + 1, and rowids
+  // must keep increasing for llm_totals_mark to say which rows the totals count.
+  prune: 'DELETE FROM llm_calls WHERE rowid IN (SELECT rowid FROM llm_calls WHERE started_at_ms < ? AND rowid < (SELECT MAX(rowid) FROM llm_calls) ORDER BY started_at_ms LIMIT ?)'
 } as const;
 
 function num(v: unknown): number {
@@ -262,24 +264,18 @@ function emptyTotals(ms: number): Totals {
 /** Entries `totals()` keeps (the budget check reads two: this run and today). */
 const TOTALS_CACHE_SIZE = 256;
 
-/** `a` plus the delta `d`, as UPSERT_AGG adds them. */
-function addTotals(a: BucketTotals, d: Totals): BucketTotals {
-  const tokens = { ...a.tokens };
-  for (const k of Object.keys(tokens) as Array<keyof TokenCounts>) {
-    tokens[k] += d.tokens[k];
+/** Add the delta `d` into `a`, as UPSERT_AGG adds them (a with no calls takes d's first/last). */
+function addInto(a: Totals, d: Totals): void {
+  for (const k of Object.keys(a.tokens) as Array<keyof TokenCounts>) {
+    a.tokens[k] += d.tokens[k];
   }
-  return {
-    key: a.key,
-    bucket: a.bucket,
-    calls: a.calls + d.calls,
-    errors: a.errors + d.errors,
-    pricedCalls: a.pricedCalls + d.pricedCalls,
-    costUsd: a.costUsd + d.costUsd,
-    estimatedCalls: a.estimatedCalls + d.estimatedCalls,
-    tokens,
-    firstMs: a.calls === 0 ? d.firstMs : Math.min(a.firstMs, d.firstMs),
-    lastMs: a.calls === 0 ? d.lastMs : Math.max(a.lastMs, d.lastMs)
-  };
+  a.firstMs = a.calls === 0 ? d.firstMs : Math.min(a.firstMs, d.firstMs);
+  a.lastMs = a.calls === 0 ? d.lastMs : Math.max(a.lastMs, d.lastMs);
+  a.calls += d.calls;
+  a.errors += d.errors;
+  a.pricedCalls += d.pricedCalls;
+  a.costUsd += d.costUsd;
+  a.estimatedCalls += d.estimatedCalls;
 }
 
 function rowToTotals(r: SqlRow): BucketTotals {
@@ -362,6 +358,42 @@ class Accumulator {
     }
   }
 
+  /** Add another accumulator's deltas into this one. */
+  merge(o: Accumulator): void {
+    for (const [id, e] of o.agg) {
+      const mine = this.agg.get(id);
+      if (mine) {
+        addInto(mine.t, e.t);
+      } else {
+        this.agg.set(id, { dim: e.dim, key: e.key, bucket: e.bucket, t: { ...e.t, tokens: { ...e.t.tokens } } });
+      }
+    }
+    for (const [key, c] of o.conversations) {
+      const mine = this.conversations.get(key);
+      if (!mine) {
+        this.conversations.set(key, { ...c });
+        continue;
+      }
+      mine.calls += c.calls;
+      mine.errors += c.errors;
+      mine.pricedCalls += c.pricedCalls;
+      mine.costUsd += c.costUsd;
+      mine.firstMs = Math.min(mine.firstMs, c.firstMs);
+      if (c.lastMs >= mine.lastMs) {
+        mine.lastMs = c.lastMs;
+        mine.provider = c.provider;
+      }
+      if (c.contentMs !== null && (mine.contentMs === null || c.contentMs >= mine.contentMs)) {
+        mine.contentCallId = c.contentCallId;
+        mine.contentMs = c.contentMs;
+      }
+    }
+  }
+
+  get empty(): boolean {
+    return this.agg.size === 0 && this.conversations.size === 0;
+  }
+
   private bump(dim: string, key: string, bucket: string, c: StoredCall): void {
     const id = `${dim}${SEP}${key}${SEP}${bucket}`;
     const entry = this.agg.get(id) ?? { dim, key, bucket, t: emptyTotals(c.startedAtMs) };
@@ -403,8 +435,38 @@ function callValues(c: StoredCall): SqlValue[] {
   ];
 }
 
-/** Rows read per step when totals are rebuilt from existing history (upgrade from version 1). */
+/** Rows read per step when totals are rebuilt from existing history (upgrade from version 1, recovery after a kill). */
 const BACKFILL_CHUNK = 2000;
+/** Where the totals stand: every call row up to this rowid is counted in them (schema version 3). */
+const MARK_TABLE = `
+CREATE TABLE IF NOT EXISTS llm_totals_mark (id INTEGER PRIMARY KEY CHECK (id = 1), through_rowid INTEGER NOT NULL);
+INSERT OR IGNORE INTO llm_totals_mark (id, through_rowid) SELECT 1, COALESCE(MAX(rowid), 0) FROM llm_calls;
+`;
+const SET_MARK = 'UPDATE llm_totals_mark SET through_rowid = MAX(through_rowid, ?) WHERE id = 1';
+
+/**
+ * Count the call rows after rowid `after` into the totals, in rowid order,
+ * a chunk per transaction; with `mark`, each chunk also moves the mark.
+ */
+function countCallsAfter(db: Database, after: number, mark: boolean): void {
+  for (;;) {
+    const rows = db.all(`SELECT rowid AS rid, ${COLUMNS.join(', ')} FROM llm_calls WHERE rowid > ? ORDER BY rowid LIMIT ?`, [after, BACKFILL_CHUNK]);
+    if (rows.length === 0) {
+      return;
+    }
+    const acc = new Accumulator();
+    for (const r of rows) {
+      acc.add(rowToCall(r));
+    }
+    after = num(rows[rows.length - 1].rid);
+    db.transaction(() => {
+      acc.write(db);
+      if (mark) {
+        db.run(SET_MARK, [after]);
+      }
+    });
+  }
+}
 
 /**
  * Schema steps, version i → i + 1 (engine.ts `migrate`). To add a field, append a step
@@ -416,46 +478,73 @@ const MIGRATIONS: ReadonlyArray<(db: Database) => void> = [
   db => {
     db.exec(AGGREGATE_TABLES);
     // History written before totals existed: count it once, in rowid order.
-    for (let after = 0; ; ) {
-      const rows = db.all(`SELECT rowid AS rid, ${COLUMNS.join(', ')} FROM llm_calls WHERE rowid > ? ORDER BY rowid LIMIT ?`, [after, BACKFILL_CHUNK]);
-      if (rows.length === 0) {
-        break;
-      }
-      const acc = new Accumulator();
-      for (const r of rows) {
-        acc.add(rowToCall(r));
-      }
-      acc.write(db);
-      after = num(rows[rows.length - 1].rid);
-    }
-  }
+    countCallsAfter(db, 0, false);
+  },
+  db => db.exec(MARK_TABLE)
 ];
+
+/** Calls whose totals may wait in memory before they are written (a few ms of work at most). */
+const PENDING_CALLS_MAX = 1000;
+/** How long totals may wait in memory after the first call they count. */
+export const TOTALS_FLUSH_MS = 1000;
+
+/**
+ * The totals' side of one database file, shared by every LlmStore on it
+ * (they share its connection): deltas not yet written, and the totals
+ * `totals()` has read, kept equal to table + deltas.
+ */
+interface TotalsState {
+  refs: number;
+  pending: Accumulator;
+  pendingCalls: number;
+  /** Highest rowid among the calls in `pending`. */
+  pendingMaxRowid: number;
+  cache: Map<string, BucketTotals | null>;
+  timer: NodeJS.Timeout | null;
+}
+const totalsStates = new Map<string, TotalsState>();
 
 /**
  * LLM call history in the embedded SQLite (see engine.ts): raw call rows,
  * kept for the retention period, plus running totals that every read
- * endpoint and budget uses. Each insert updates the totals in the same
- * transaction, so its cost does not grow with the history, and a read never
- * scans it: totals are lookups, lists are index range scans with a LIMIT.
- * The file is 0600 in the data dir.
+ * endpoint and budget uses, so an insert's cost does not grow with the
+ * history and a read never scans it: totals are lookups, lists are index
+ * range scans with a LIMIT. The file is 0600 in the data dir.
+ *
+ * An insert commits its call rows and answers; their totals are written
+ * within TOTALS_FLUSH_MS (or PENDING_CALLS_MAX calls), in one transaction for
+ * all the calls of that time, and before any read of the totals. Until then
+ * they are in memory: a one-event request writes one row instead of nine.
+ * `llm_totals_mark` says which rows the written totals count; a process
+ * killed before writing them has them counted from the rows at the next open.
  */
 export class LlmStore {
   readonly db: Database;
-  /** `totals()` answers by (dim, key, bucket) id, kept equal to the table by insertGroups. */
-  private readonly totalsCache = new Map<string, BucketTotals | null>();
+  private readonly state: TotalsState;
+  private closed = false;
 
   /** `options`: the engine and WAL bounds (tests, bench); default as engine.ts decides. */
   constructor(readonly path: string, options: OpenOptions = {}) {
     this.db = openDatabase(path, options);
     try {
       migrate(this.db, 'llm', MIGRATIONS);
+      const shared = totalsStates.get(this.db.file);
+      if (shared) {
+        shared.refs++;
+        this.state = shared;
+      } else {
+        // First opener in this process: rows a killed process stored without writing their totals are counted now.
+        countCallsAfter(this.db, num(this.db.get('SELECT through_rowid FROM llm_totals_mark WHERE id = 1')?.through_rowid), true);
+        this.state = { refs: 1, pending: new Accumulator(), pendingCalls: 0, pendingMaxRowid: 0, cache: new Map(), timer: null };
+        totalsStates.set(this.db.file, this.state);
+      }
     } catch (error) {
       this.db.close();
       throw error;
     }
   }
 
-  /** Insert calls and update the totals, in one transaction; ids already stored are ignored (idempotent retries). */
+  /** Insert calls; ids already stored are ignored (idempotent retries). */
   insert(calls: StoredCall[]): { inserted: number; duplicates: number } {
     return this.insertGroups([calls])[0];
   }
@@ -470,28 +559,72 @@ export class LlmStore {
       return groups.map(() => ({ inserted: 0, duplicates: 0 }));
     }
     const acc = new Accumulator();
-    const counts = this.db.transaction(() => {
-      const counts = groups.map(calls => {
+    let maxRowid = 0;
+    let calls = 0;
+    const counts = this.db.transaction(() =>
+      groups.map(group => {
         let inserted = 0;
-        for (const c of calls) {
-          if (this.db.run(INSERT_CALL, callValues(c)).changes > 0) {
+        for (const c of group) {
+          const r = this.db.run(INSERT_CALL, callValues(c));
+          if (r.changes > 0) {
             acc.add(c);
+            maxRowid = Math.max(maxRowid, r.lastInsertRowid);
             inserted++;
           }
         }
-        return { inserted, duplicates: calls.length - inserted };
-      });
-      acc.write(this.db);
+        calls += inserted;
+        return { inserted, duplicates: group.length - inserted };
+      })
+    );
+    if (calls === 0) {
       return counts;
-    });
-    // Committed: the cached totals take the same deltas the table just took.
+    }
+    // Committed: the totals wait in memory, and the ones read take the same deltas.
+    const state = this.state;
     for (const [id, { key, bucket, t }] of acc.agg) {
-      const cached = this.totalsCache.get(id);
+      const cached = state.cache.get(id);
       if (cached !== undefined) {
-        this.totalsCache.set(id, addTotals(cached ?? { key, bucket, ...emptyTotals(t.firstMs) }, t));
+        const next = cached ? { ...cached, tokens: { ...cached.tokens } } : { key, bucket, ...emptyTotals(t.firstMs) };
+        addInto(next, t);
+        state.cache.set(id, next);
       }
     }
+    state.pending.merge(acc);
+    state.pendingCalls += calls;
+    state.pendingMaxRowid = Math.max(state.pendingMaxRowid, maxRowid);
+    if (state.pendingCalls >= PENDING_CALLS_MAX) {
+      this.flushTotals();
+    } else if (!state.timer) {
+      state.timer = setTimeout(() => {
+        try {
+          this.flushTotals();
+        } catch {
+          // Left pending: the next insert or read tries again, and their rows are stored (counted at the next open if need be).
+        }
+      }, TOTALS_FLUSH_MS);
+      state.timer.unref();
+    }
     return counts;
+  }
+
+  /** Write the totals waiting in memory (and move the mark past their calls), in one transaction. */
+  flushTotals(): void {
+    const state = this.state;
+    if (state.timer) {
+      clearTimeout(state.timer);
+      state.timer = null;
+    }
+    if (state.pending.empty) {
+      return;
+    }
+    const { pending, pendingMaxRowid } = state;
+    this.db.transaction(() => {
+      pending.write(this.db);
+      this.db.run(SET_MARK, [pendingMaxRowid]);
+    });
+    state.pending = new Accumulator();
+    state.pendingCalls = 0;
+    state.pendingMaxRowid = 0;
   }
 
   /** The latest calls (newest first), without message content; one conversation's when `conversationKey` is given. */
@@ -511,31 +644,35 @@ export class LlmStore {
   /**
    * Totals of one (dim, key, bucket), null when nothing was recorded there.
    * Served from memory once read: every insert adds its calls to the cached
-   * entries it touches (after its commit), so the budget check after each
-   * ingest costs no query. Treat the answer as read-only.
+   * entries it touches, so the budget check after each ingest costs no query
+   * and writes nothing. Treat the answer as read-only.
    */
   totals(dim: string, key: string, bucket = ''): BucketTotals | null {
     const id = `${dim}${SEP}${key}${SEP}${bucket}`;
-    const cached = this.totalsCache.get(id);
+    const cache = this.state.cache;
+    const cached = cache.get(id);
     if (cached !== undefined) {
       return cached;
     }
+    this.flushTotals();
     const row = this.db.get(LLM_QUERIES.totals, [dim, key, bucket]);
     const totals = row ? rowToTotals(row) : null;
-    if (this.totalsCache.size >= TOTALS_CACHE_SIZE) {
-      this.totalsCache.clear();
+    if (cache.size >= TOTALS_CACHE_SIZE) {
+      cache.clear();
     }
-    this.totalsCache.set(id, totals);
+    cache.set(id, totals);
     return totals;
   }
 
   /** Every bucket of `dim` under `key` (e.g. the providers of a run). */
   buckets(dim: string, key: string): BucketTotals[] {
+    this.flushTotals();
     return this.db.all(LLM_QUERIES.buckets, [dim, key]).map(rowToTotals);
   }
 
   /** Every bucket of a day dimension from UTC day `sinceDay` (YYYY-MM-DD) on. */
   daysSince(dim: 'day' | 'day_provider' | 'day_model' | 'day_unpriced', sinceDay: string): BucketTotals[] {
+    this.flushTotals();
     return this.db.all(LLM_QUERIES.daysSince, [dim, sinceDay]).map(rowToTotals);
   }
 
@@ -547,10 +684,12 @@ export class LlmStore {
 
   /** Conversations, most recent activity first. */
   conversations(limit: number): ConversationTotals[] {
+    this.flushTotals();
     return this.db.all(LLM_QUERIES.conversations, [limit]).map(rowToConversation);
   }
 
   conversation(key: string): ConversationTotals | null {
+    this.flushTotals();
     const row = this.db.get(LLM_QUERIES.conversation, [key]);
     return row ? rowToConversation(row) : null;
   }
@@ -566,6 +705,7 @@ export class LlmStore {
    * (totals are kept). Returns how many went; call again while it returns `limit`.
    */
   prune(beforeMs: number, limit: number): number {
+    this.flushTotals();
     return this.db.run(LLM_QUERIES.prune, [beforeMs, limit]).changes;
   }
 
@@ -575,6 +715,18 @@ export class LlmStore {
   }
 
   close(): void {
+    if (this.closed) {
+      return;
+    }
+    this.closed = true;
+    try {
+      this.flushTotals();
+    } catch {
+      // A full or read-only disk: the rows are stored; the next open counts them from the mark.
+    }
+    if (--this.state.refs === 0) {
+      totalsStates.delete(this.db.file);
+    }
     this.db.close();
   }
 }
