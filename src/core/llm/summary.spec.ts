@@ -15,8 +15,10 @@ const coding: SummaryMessage[] = [
 describe('offline context-transfer summary', () => {
   it('names the last substantive request as the current task, never a sign-off', () => {
     const s = summarizeConversation({ conversationId: 'c', messages: coding, budgetTokens: 400 });
-    expect(s.sections.task).toHaveLength(1);
-    expect(s.sections.task[0]).toMatch(/^User: Actually the port is 9090 now|^User: Please write a health check endpoint/);
+    expect(s.sections.task).toHaveLength(2);
+    expect(s.sections.task[0]).toMatch(/^User: Please write a health check endpoint in src\/server\/health\.ts\.$/);
+    // Where the work stands: the last reply after the request.
+    expect(s.sections.task[1]).toMatch(/^Assistant \(latest\): I renamed the route to \/healthz/);
     expect(s.text).not.toMatch(/Take care|Thanks, great work|Hi! Hope/);
   });
 

@@ -51,8 +51,8 @@ interface Candidate extends Sentence {
 }
 
 const PREFERENCE = /\b(i prefer|i'd prefer|i would prefer|i'd rather|i'd like|i would like|i want|i don't want|i do not want|please (always|never|keep|use|avoid|don't|do not)|always use|never use|don't use|do not use|avoid|my preference|keep it|make sure to|call me)\b/i;
-const DECISION = /\b((we|i)('ve| have)? decided|decided to|decided on|let's go with|let's use|we'll use|we will use|we'll go with|i'll go with|(we're|we are|i'm|i am) going with|settled on|(we|i) chose|chose to|opted for|(we|i) picked|(we|i)('ll| will) switch to|switched to|from now on|(we|you and i) agreed (to|on|that)|final decision|the plan is to)\b/i;
-const REQUEST = /^(please\b|can you|could you|would you|will you|i need you to|i'd like you to|help me|(write|build|implement|fix|add|create|draft|refactor|review|explain|summari[sz]e|analy[sz]e|compare|find|show|make|update|change|rename|remove|delete|convert|translate|plot|compute|calculate|check|test|run|debug|generate|list|give|rewrite|edit|improve|optimi[sz]e|port|migrate|set up|install|design|outline)\b)|\b(can you|could you|would you|please|i need you to|help me|i need (a|an|to)|i want you to)\b/i;
+const DECISION = /\b((we|i)('ve| have)? decided|decided to|decided on|let's go with|we'll go with|i'll go with|(we're|we are|i'm|i am) going with|settled on|(we|i) chose|chose to|opted for|(we|i) picked|(we|i)('ll| will) switch to|switched to|from now on|(we|you and i) agreed (to|on|that)|final decision|the plan is to)\b/i;
+const REQUEST = /^(please\b|next step\b|next,|can you|could you|would you|will you|i need you to|i'd like you to|help me|(write|build|implement|fix|add|create|draft|refactor|review|explain|summari[sz]e|analy[sz]e|compare|find|show|make|update|change|rename|remove|delete|convert|translate|plot|compute|calculate|check|test|run|debug|generate|list|give|rewrite|edit|improve|optimi[sz]e|port|migrate|set up|install|design|outline)\b)|\b(can you|could you|would you|please|i need you to|help me|i need (a|an|to)|i want you to)\b/i;
 const GREETING = /^(hey|hi|hello|hiya|yo|howdy|good (morning|afternoon|evening|to (see|hear|chat))|great to (see|hear|chat)|nice to (see|meet|hear)|long time no|what's up|how('s| is| are| have) (it|you|things|everything|your))\b/i;
 const SIGNOFF = /\b(take care|bye|goodbye|see (you|ya)|talk (to you )?(soon|later)|catch (you|ya) later|have (a|an) (great|good|nice|lovely|wonderful|awesome)|good ?night|until next time|ttyl|cheers|speak soon|chat (soon|later)|keep (it )?up|keep (going|at it|me posted|in touch)|stay (safe|strong|tuned)|all the best|best of luck|good luck)\b/i;
 const REACTION = /^(wow|whoa|oh|ooh|aw+|omg|haha|lol|yay|yes|yeah|yep|nope|no|ok(ay)?|sure|thanks?|thank you|great|awesome|amazing|cool|nice|sweet|congrat(s|ulations)|that's|that is|that sounds|sounds|what a|how (cool|nice|great|awesome|amazing|fun|sweet|lovely|wonderful)|so (cool|nice|great|awesome|amazing|glad|happy|proud|sorry)|i'm (so )?(glad|happy|proud|sorry)|i am (so )?(glad|happy|proud|sorry)|glad|you('re| are)|you (did|got|should|deserve|rock|must)|same|totally|absolutely|exactly|right|indeed|of course|no problem|no worries|my pleasure|you're welcome|agreed|true|love (it|that|this)|i love (it|that|this)|it's (so )?(great|awesome|amazing|cool|nice|lovely)|it sounds|looks)\b/i;
@@ -60,6 +60,8 @@ const FLUFF = /\b(i hope this helps|let me know if|feel free to|happy to help|gr
 const INTERJECTION = /^((wow|whoa|oh|ooh|aw+|omg|haha|hah|lol|yay|yeah|yes|yep|hey|hi|hello|well|so|um|uh|ah|hmm|okay|ok|sure|thanks|thank you|great|awesome|cool|nice|totally|absolutely|definitely|indeed|true|right)\b[,!.]*\s+)+/i;
 const COMMITMENT = /\b(i will|i'll|we will|we'll|i'm going to|i am going to|we're going to|plan(ning)? to|i plan|my plan|intend|want to|hoping to|hope to|i'm gonna|about to|next step|deadline|due|scheduled)\b/i;
 const CORRECTION = /\b(actually|correction|instead|no longer|not anymore|changed (it |my mind )?to|turns out|update:|rather than|in fact|i was wrong|scratch that)\b/i;
+/** Work done: what changed in the artifacts. */
+const CHANGE = /\b((has|have) been (updated|changed|fixed|added|removed|renamed|created|saved|replaced)|i('ve| have)? (changed|updated|fixed|added|renamed|removed|replaced|rewrote|refactored)|now (handles|uses|returns|reads|writes|saves))\b/i;
 const EVENT = /\b(went|got|started|bought|adopted|moved|joined|visited|finished|made|took|signed|won|lost|met|became|learned|learnt|decided|found|built|wrote|painted|ran|read|saw|received|graduated|married|born|traveled|travelled|attended|created|launched|released|opened|gave|volunteered|applied|ordered|paid|sold|hired|quit|left)\b/i;
 const EVALUATIVE = /\b(amazing|awesome|great|cool|wonderful|lovely|beautiful|proud|happy|glad|inspiring|incredible|fantastic|so much|really|super|totally|blessed|grateful|thankful|exciting|excited|fun)\b/gi;
 const STOPWORDS = new Set(
@@ -143,6 +145,9 @@ function isChatter(s: string, role: string): boolean {
   if (role !== 'user' && FLUFF.test(s)) {
     return true;
   }
+  if (/^[^\p{L}\p{N}"'(\[`]{3,}/u.test(s)) {
+    return true; // ">>>>>>>> EXECUTING CODE BLOCK", "----", "===="
+  }
   const specific = /\d/.test(s) || /[/_`]/.test(s);
   if (n < 5 && !specific) {
     return true;
@@ -202,6 +207,7 @@ function establishes(s: Sentence, idf: Map<string, number>, speakers: Set<string
   score += /\[[^\]]*\d{4}\]/.test(s.text) ? 3 : 0;
   score += COMMITMENT.test(s.text) ? 2 : 0;
   score += CORRECTION.test(s.text) ? 3 : 0;
+  score += CHANGE.test(s.text) ? 3 : 0;
   score += EVENT.test(s.text) ? 2 : 0;
   score += PREFERENCE.test(s.text) || /\b(my favou?rite|i love|i like|i enjoy|i hate)\b/i.test(s.text) ? 2 : 0;
   score += /^(i|we|my|our)\b/i.test(s.text) ? 1.5 : 0;
@@ -236,17 +242,26 @@ function cut(text: string, max: number): string {
   return text.length > max ? `${text.slice(0, max - 3)}...` : text;
 }
 
-/** The last substantive request by the user, and whether an answer followed. */
-function currentTask(all: Sentence[], lastTurn: number): Candidate[] {
-  const requests = all.filter(s => s.role === 'user' && REQUEST.test(s.text) && !SIGNOFF.test(s.text) && words(s.text).length >= 4);
+/** The last substantive request by the user, and where the work stands: the last statements said after it. */
+function currentTask(all: Sentence[], requestsAndQuestions: Sentence[]): Candidate[] {
+  const requests = requestsAndQuestions.filter(s => s.role === 'user' && REQUEST.test(s.text.replace(/^(now|then|ok(ay)?|so|and|also)\b,?\s+/i, '')) && !SIGNOFF.test(s.text) && words(s.text).length >= 4);
   const last = requests[requests.length - 1];
   if (!last) {
     return [];
   }
-  const answered = all.some(s => s.turn > last.turn && s.role !== 'user');
-  const state = answered ? (last.turn === lastTurn - 1 ? 'answered in the last reply' : 'answered; the conversation went on after it') : 'not answered yet';
-  const text = `${cut(last.text, 400)} (${state})`;
-  return [{ ...last, text, section: 'task', score: Infinity, tokens: estimateTokens(`- ${last.speaker}: ${text}\n`) }];
+  const request = { ...last, text: cut(last.text, 400) };
+  const after = all.filter(s => s.turn > last.turn && s.role !== 'user' && s.role !== 'tool');
+  const lastTurn = after[after.length - 1]?.turn;
+  const latest = after.filter(s => s.turn === lastTurn).slice(-2);
+  const out: Candidate[] = [{ ...request, section: 'task', score: Infinity, tokens: estimateTokens(`- ${request.speaker}: ${request.text}\n`) }];
+  if (latest.length) {
+    const text = cut(latest.map(s => s.text).join(' '), 400);
+    const speaker = `${latest[0].speaker} (latest)`;
+    out.push({ ...latest[latest.length - 1], speaker, text, section: 'task', score: Infinity, tokens: estimateTokens(`- ${speaker}: ${text}\n`) });
+  } else {
+    out[0].text += ' (not answered yet)';
+  }
+  return out;
 }
 
 /** Questions nobody answered (no one else said anything of substance after them), and what was said to be undecided. */
@@ -271,6 +286,7 @@ export function summarizeConversation(input: SummaryInput): LlmSummaryResponse {
   const artifactCount = new Map<string, { first: number; count: number }>();
   let day: Day | null = null;
   let order = 0;
+  const lastTool = messages.map(m => m.role).lastIndexOf('tool');
   messages.forEach((m, turn) => {
     day = parseDay(m.date) ?? day;
     const speaker = speakerOf(m);
@@ -279,7 +295,8 @@ export function summarizeConversation(input: SummaryInput): LlmSummaryResponse {
       e.count++;
       artifactCount.set(a, e);
     }
-    for (const raw of sentences(m.content)) {
+    // Tool output (files, listings, logs) is mined for artifacts; only the last one's statements say where things stand.
+    for (const raw of m.role === 'tool' && turn !== lastTool ? [] : sentences(m.content)) {
       order++;
       const text = anchorDates(cleanSentence(raw), day);
       const s: Sentence = { text, speaker, role: m.role, turn, order, day };
@@ -324,8 +341,15 @@ export function summarizeConversation(input: SummaryInput): LlmSummaryResponse {
   };
 
   // 1. The current task, 2. decisions (the latest first), 3. open questions: small, and what a fresh model needs most.
-  for (const t of currentTask(all.concat(questions).sort((a, b) => a.order - b.order), lastTurn)) {
+  for (const t of currentTask(all, all.concat(questions).sort((a, b) => a.order - b.order))) {
     take(t);
+  }
+  // The latest statements shown with the task are not repeated among the facts.
+  const stateTurn = chosen.find(c => c.speaker.endsWith(' (latest)'))?.turn;
+  for (const s of all.filter(x => x.turn === stateTurn)) {
+    if (chosen.find(c => c.speaker.endsWith(' (latest)'))!.text.includes(cut(s.text, 400))) {
+      seen.add(normalise(cut(s.text, 300)));
+    }
   }
   const decisions = all.filter(s => DECISION.test(s.text) && !PREFERENCE.test(s.text)).reverse();
   for (const d of decisions.slice(0, 8)) {
