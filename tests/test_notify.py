@@ -17,30 +17,19 @@ import os
 import stat
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from vigilo import _notify_cells, _sidecar
 
+from checkpoint_fixtures import until as wait_for
 from notify_receivers import HttpReceiver, SmtpReceiver, TlsInterceptingProxy
 
 ROOT = Path(__file__).resolve().parent.parent
 
 SLACK = ("T1JJ3T3L2", "A1BRTD4JD", "TIiajkdnlazkcOXrIdevi7")
 DISCORD = ("417429632418316298", "JHZ7lQml277CDHmQKMHI8qBe7bE2ifsHA5KLGI")
-
-
-def wait_for(check, what: str, timeout: float = 30.0):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
 
 
 @pytest.fixture
@@ -149,6 +138,7 @@ def test_failing_channels_retry_then_fail_visibly_and_no_secret_reaches_answers_
         # Visible where the user looks: the %vigilo report carries it at the top.
         report = get(discovery, "/report")
         assert "Notification to json://" in report["text"].split("\n\n")[0], report["text"][:400]
+        assert "All clear" not in report["text"]  # a red banner and "All clear" under it would contradict
         answers = json.dumps([get(discovery, p) for p in ("/notify", "/alerts", "/alerts/active", "/report", "/metrics", "/openapi.json")])
         answers += out + magic(ip, "notify list")
         for s in (secret, token):

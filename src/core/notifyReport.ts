@@ -49,8 +49,8 @@ export function renderBanner(active: ActiveAlert[]): Banner {
   const text = shown.map(a => `${a.severity === 'critical' ? '!!' : ' !'} ${a.message}`).join('\n') + '\n\n';
   const rows = shown
     .map(a => {
-      const color = a.severity === 'critical' ? '#d9363e' : '#d48806';
-      return `<div style="margin:0 0 4px;padding:6px 10px;border-left:4px solid ${color};background:rgba(217,54,62,0.10);border-radius:3px;font-weight:600;color:${color}">${escapeHtml(a.message)}</div>`;
+      const [color, tint] = a.severity === 'critical' ? ['#d9363e', 'rgba(217,54,62,0.10)'] : ['#d48806', 'rgba(212,136,6,0.10)'];
+      return `<div style="margin:0 0 4px;padding:6px 10px;border-left:4px solid ${color};background:${tint};border-radius:3px;font-weight:600;color:${color}">${escapeHtml(a.message)}</div>`;
     })
     .join('');
   return { text, html: `<div class="vigilo-banner" role="alert" style="margin:0 0 8px;max-width:700px">${rows}</div>${alarmControl(critical)}` };
@@ -63,7 +63,7 @@ function alarmControl(critical: ActiveAlert | null): string {
   const data = payload.replace(/</g, '\\u003c');
   return (
     `<div class="vigilo-alarm" style="font-size:11px;opacity:.75;margin:0 0 6px">` +
-    `<button type="button" class="vigilo-alarm-toggle" style="font-size:11px;padding:1px 6px;cursor:pointer">Sound on critical alerts: off</button></div>` +
+    `<button type="button" class="vigilo-alarm-toggle" style="font-size:11px;padding:1px 6px;cursor:pointer;background:transparent;color:inherit;border:1px solid rgba(128,128,128,0.6);border-radius:3px">Sound on critical alerts: off</button></div>` +
     `<script>(function(){try{` +
     `var s=document.currentScript,box=s&&s.previousElementSibling,b=box&&box.querySelector('button'),K='vigilo-alarm',L='vigilo-alarm-last',alarm=${data};` +
     `var on=function(){try{return localStorage.getItem(K)==='1'}catch(e){return false}};` +

@@ -113,6 +113,8 @@ export function reportModule(ctx: SidecarContext, status: () => StatusResponse, 
           });
           // Critical alerts and failed notifications on top: on Colab and Kaggle this output is the only screen.
           const banner = renderBanner(ctx.alerts.active());
+          // "All clear" under a red banner would contradict it: the banner is the verdict then.
+          if (banner.text && report.verdict.level === 'ok') report.verdict.text = '';
           return { text: banner.text + renderText(report), html: banner.html + renderHtml(report) };
         }
       }),
