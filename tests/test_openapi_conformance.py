@@ -37,6 +37,11 @@ EXCLUDED = [
     "/checkpoints/staged",
     "/checkpoints/mirror",
     "/checkpoints/settings",
+    # Add a notification channel (any Apprise URL: a generated one may name a host on the
+    # internet) and send to the channels: deliveries would leave loopback (tests: tests/test_notify.py
+    # and src/server/notify/module.spec.ts with loopback receivers).
+    "/notify/channels",
+    "/notify/test",
 ]
 
 
