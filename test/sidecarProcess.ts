@@ -18,8 +18,9 @@ export function cliPath(): string {
   return path;
 }
 
-export function runCli(args: string[], env: NodeJS.ProcessEnv, timeoutMs = 15_000): Promise<RunningCli> {
-  const child = spawn(process.execPath, ['-e', 'require(process.argv[1]).main(process.argv)', cliPath(), ...args], {
+/** `node`: the Node that runs it (default this one; another one picks that Node's storage engine). */
+export function runCli(args: string[], env: NodeJS.ProcessEnv, timeoutMs = 15_000, node = process.execPath): Promise<RunningCli> {
+  const child = spawn(node, ['-e', 'require(process.argv[1]).main(process.argv)', cliPath(), ...args], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe']
   });

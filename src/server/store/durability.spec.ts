@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { openaiEvent } from '../../../test/fakes/events';
 import { removeDir, tempDir } from '../../../test/fakes/sidecar';
 import { runCli, type RunningCli } from '../../../test/sidecarProcess';
+import { engineRuns } from '../../../test/storageNodes';
 import { utcDayKey } from '../../shared/costBuckets';
 import { LlmStore } from './llmStore';
 
@@ -30,14 +31,15 @@ async function post(sc: RunningCli, events: unknown[]): Promise<boolean> {
   }
 }
 
-describe('kill -9 of the sidecar during writes', () => {
+// Both engines where this machine has them (node:sqlite needs Node >= 22.13: this one or the wheel's in .venv).
+describe.each(engineRuns())('kill -9 of the sidecar during writes ($engine)', ({ node, env: engineEnv }) => {
   it('restarts every time and keeps every acknowledged event', async () => {
     const dataDir = tempDir('vigilo-kill-');
     cleanups.push(() => removeDir(dataDir));
-    const env = { VIGILO_DATA_DIR: dataDir, VIGILO_TOKEN: TOKEN };
+    const env = { VIGILO_DATA_DIR: dataDir, VIGILO_TOKEN: TOKEN, ...engineEnv };
     const acknowledged: string[] = [];
     for (let round = 0; round < 3; round++) {
-      const sc = await runCli(['serve', '--port', '0', '--json'], env);
+      const sc = await runCli(['serve', '--port', '0', '--json'], env, 15_000, node);
       cleanups.push(() => void sc.child.kill('SIGKILL'));
       expect(sc.announce.event).toBe('listening');
       let killed = false;
@@ -63,14 +65,15 @@ describe('kill -9 of the sidecar during writes', () => {
     }
     expect(acknowledged.length).toBeGreaterThanOrEqual(120);
     // A fourth start finds the history intact; the store then reads it back, rows and totals agreeing.
-    const last = await runCli(['serve', '--port', '0', '--json'], env);
+    const last = await runCli(['serve', '--port', '0', '--json'], env, 15_000, node);
     expect(last.announce.event).toBe('listening');
     last.child.kill('SIGTERM');
     if ((await last.exited) === 0) {
       // A clean stop releases the WASM engine's lock folder (node:sqlite has none).
       expect(existsSync(join(dataDir, 'llm.sqlite.lock'))).toBe(false);
     }
-    const store = new LlmStore(join(dataDir, 'llm.sqlite'));
+    // Read back with the WASM engine (this Node's; a node:sqlite file is the same SQLite file).
+    const store = new LlmStore(join(dataDir, 'llm.sqlite'), { engine: 'wasm' });
     cleanups.push(() => store.close());
     const missing = acknowledged.filter(id => !store.call(id));
     expect(missing).toEqual([]);
