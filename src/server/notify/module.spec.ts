@@ -3,7 +3,7 @@
  * worker (python -m vigilo.notify_worker with Apprise, from .venv) and a
  * loopback HTTP receiver that Apprise's json:// plugin posts to.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
@@ -96,7 +96,8 @@ describe('notify module with the real delivery worker', () => {
     await until(() => rx.got.length === 5, 'five posts at the receiver', 10_000);
     expect(rx.got).toHaveLength(5);
     // Apprise's JSON payload, as documented (appriseit.com/services/json): version, title, message, type.
-    expect(rx.got[0].body).toMatchObject({ version: '1.0', title: 'Disk 86 % full', message: 'Disk / is 86.0 % full. Delete files.', type: 'warning' });
+    // Delivered on the worker's threads: in any order.
+    expect(rx.got.map(g => g.body)).toContainEqual({ version: '1.0', title: 'Disk 86 % full', message: 'Disk / is 86.0 % full. Delete files.', type: 'warning', attachments: [] });
   }, 40_000);
 
   it('simulated Colab reaching T-10 min: one message per mark, the 10-min one with the verified checkpoint age', async () => {
@@ -180,6 +181,25 @@ describe('notify module with the real delivery worker', () => {
     expect(notify.failures).toHaveLength(3);
     expect(notify.worker).toMatchObject({ state: 'running', python: PYTHON });
   }, 60_000);
+
+  it('VIGILO_NOTIFY channels are used, shown redacted, never written to disk, and removed only by unsetting it', async () => {
+    const rx = await receiver();
+    const secretTopic = 'colab-secret-topic-31';
+    const sc = await boot(ctx => [alertsModule(ctx), notifyModule(ctx)], { env: { VIGILO_NOTIFY: `json://${rx.url}/${secretTopic}  not-a-url` } });
+    const state = (await sc.get('/notify')).body;
+    expect(state.channels).toEqual([{ id: expect.stringMatching(/^env-[0-9a-f]{8}$/), label: 'VIGILO_NOTIFY', redacted: `json://${rx.url}/•••`, source: 'env', addedAt: null }]);
+    expect(JSON.stringify(state)).not.toContain(secretTopic);
+    const test = (await sc.post('/notify/test', { waitS: 20 })).body;
+    expect(test.deliveries.map((d: any) => d.status)).toEqual(['sent']);
+    expect(rx.got[0].path).toBe(`/${secretTopic}`);
+    const del = await fetch(`${sc.url}/notify/channels/${state.channels[0].id}`, { method: 'DELETE', headers: { authorization: 'Bearer test-token-0123456789' } });
+    expect(del.status).toBe(404);
+    expect(((await del.json()) as any).error.message).toMatch(/comes from VIGILO_NOTIFY: unset it/);
+    await sc.post('/settings/notify', { capPerHour: 3 });
+    const files = readdirSync(sc.dataDir).map(f => join(sc.dataDir, f)).filter(f => statSync(f).isFile());
+    expect(files.length).toBeGreaterThan(0);
+    expect(files.filter(f => readFileSync(f).includes(secretTopic))).toEqual([]);
+  }, 30_000);
 
   it('refuses what is not an Apprise URL with a 400 that does not echo it, and removes channels', async () => {
     const sc = await boot(ctx => [alertsModule(ctx), notifyModule(ctx)]);
