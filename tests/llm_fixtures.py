@@ -132,8 +132,10 @@ _UUID4 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0
 
 def assert_event_shape(event: "dict[str, Any]") -> None:
     """The LlmCallEvent contract (src/shared/llm-api.ts), field by field."""
-    # Always there, plus the optional keys (usageEvents on Anthropic streams, betas when sent).
-    assert _KEYS | {"chain", "replyHash"} <= set(event) <= _KEYS | {"chain", "replyHash", "usageEvents", "betas"}, set(event) ^ _KEYS
+    # Always there, plus the optional keys (usageEvents on Anthropic streams, betas when sent, groundingQueries on
+    # grounded Gemini responses).
+    assert _KEYS | {"chain", "replyHash"} <= set(event) <= _KEYS | {"chain", "replyHash", "usageEvents", "betas", "groundingQueries"}, set(event) ^ _KEYS
+    assert "groundingQueries" not in event or (isinstance(event["groundingQueries"], int) and event["groundingQueries"] >= 0)
     assert event["chain"] is None or all(re.fullmatch(r"[0-9a-f]{64}", h) for h in event["chain"])
     assert _UUID4.match(event["id"])
     assert event["provider"] in ("openai", "anthropic", "google")

@@ -48,3 +48,27 @@ def candidate_parts(response: Any) -> Optional[list]:
     if not candidates:
         return None
     return get(get(candidates[0], "content"), "parts") or []
+
+
+def grounding_queries(response: Any) -> Optional[int]:
+    """Google Search grounding, as a raw fact: how many search queries the response says the model ran
+    (``grounding_metadata.web_search_queries`` over all candidates), or None when no candidate carries grounding
+    metadata (streams send an empty one on every chunk before the one that carries it). The sidecar prices it;
+    src/client/google.ts ``groundingQueries`` reads the same field."""
+    found = False
+    queries = 0
+    for candidate in get(response, "candidates") or []:
+        meta = get(candidate, "grounding_metadata")
+        if meta is None and isinstance(candidate, dict):
+            meta = candidate.get("groundingMetadata")
+        if not meta:
+            continue
+        asked = get(meta, "web_search_queries")
+        if asked is None and isinstance(meta, dict):
+            asked = meta.get("webSearchQueries")
+        chunks = get(meta, "grounding_chunks") or (meta.get("groundingChunks") if isinstance(meta, dict) else None)
+        if asked or chunks or get(meta, "search_entry_point") or (isinstance(meta, dict) and meta.get("searchEntryPoint")):
+            found = True
+            queries += len(asked or [])
+    return queries if found else None
+

@@ -11,7 +11,7 @@ import functools
 from typing import Any, Optional
 
 from .._llm_sdks import SDK_MODULES
-from ._gemini import candidate_parts, messages
+from ._gemini import candidate_parts, grounding_queries, messages
 from ._record import get, text_of
 from ._sessions import patch_session_classes
 from ._wrapping import Spec, async_method, patch, patch_classes, sync_method
@@ -34,12 +34,18 @@ def _prepare(args: tuple, kwargs: dict, stream: bool) -> tuple:
 
 def _read(response: Any) -> tuple:
     parts = candidate_parts(response)
-    return get(response, "model_version"), get(response, "usage_metadata"), None if parts is None else text_of(parts)
+    grounding = grounding_queries(response)
+    facts = None if grounding is None else {"groundingQueries": grounding}
+    return get(response, "model_version"), get(response, "usage_metadata"), None if parts is None else text_of(parts), facts
 
 
 def _observe(chunk: Any, record: Any, state: Any) -> bool:
     # Each chunk's usageMetadata is the running total so far: the last one counts.
     record.note(get(chunk, "model_version"), get(chunk, "usage_metadata"))
+    grounding = grounding_queries(chunk)
+    if grounding is not None:
+        # Grounding metadata arrives with a late chunk; a chunk that repeats it must not count twice.
+        record.facts["groundingQueries"] = max(record.facts.get("groundingQueries", 0), grounding)
     parts = candidate_parts(chunk) or []
     if record.capture:
         text = text_of(parts)

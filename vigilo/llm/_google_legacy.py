@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from typing import Any, Callable, Optional
 
 from .._llm_sdks import SDK_MODULES
-from ._gemini import candidate_parts, messages
+from ._gemini import candidate_parts, grounding_queries, messages
 from ._record import get, text_of
 from ._sessions import patch_session_classes
 from ._wrapping import Spec, async_method, patch, patch_classes, sync_method
@@ -97,7 +97,9 @@ def _usage(chunk: Any) -> Any:
 def _read(response: Any) -> tuple:
     result = _result(response)
     parts = _parts(result)
-    return get(result, "model_version") or None, _usage(result), None if parts is None else text_of(parts)
+    grounding = grounding_queries(result)
+    facts = None if grounding is None else {"groundingQueries": grounding}
+    return get(result, "model_version") or None, _usage(result), None if parts is None else text_of(parts), facts
 
 
 def _observe_chunk(chunk: Any, record: Any, state: Any) -> bool:
@@ -113,14 +115,18 @@ def _observe_chunk(chunk: Any, record: Any, state: Any) -> bool:
 
 
 def _read_chunks(chunks: "list[Any]") -> tuple:
-    model, usage, texts = None, None, []
+    model, usage, texts, grounding = None, None, [], None
     for chunk in chunks:
         model = get(chunk, "model_version") or model
         usage = _usage(chunk) or usage
         parts = _parts(chunk)
         if parts:
             texts.append(text_of(parts))
-    return model, usage, "".join(texts) if texts else None
+        queries = grounding_queries(chunk)
+        if queries is not None:
+            grounding = max(grounding or 0, queries)
+    facts = None if grounding is None else {"groundingQueries": grounding}
+    return model, usage, "".join(texts) if texts else None, facts
 
 
 def _spec_for(model: Any) -> Spec:

@@ -208,6 +208,8 @@ class CallRecord:
         self.incomplete = False
         # Vigilo never counts tokens; a framework may have (LiteLLM's streams without include_usage).
         self.usage_estimated = False
+        # Other raw facts of the response, sent as event fields (Gemini: "groundingQueries").
+        self.facts: "dict[str, Any]" = {}
 
     def restart(self, wall: float) -> None:
         """The request really starts now (lazily started streams)."""
@@ -242,14 +244,18 @@ class CallRecord:
         messages = self.messages_of(self.request) if self.request is not None else []
         output: Optional[str] = "".join(self.output_parts) if self.output_parts else None
         if self.read_response is not None and self.response is not None:
-            model, usage, text = self.read_response(self.response)
+            # (model, usage, text) or (model, usage, text, {other raw facts})
+            read = self.read_response(self.response)
+            model, usage, text = read[:3]
+            if len(read) > 3 and read[3]:
+                self.facts.update(read[3])
             self.response_model = self.response_model or model
             self.usage = usage if usage is not None else self.usage
             output = text if text is not None else output
         ttft = self.ttft if self.ttft is not None else self.first_item
         chain = chain_hashes(self.provider, messages) if len(messages) <= MAX_CHAIN else None
         betas = self.request.get("betas") if isinstance(self.request, dict) else None
-        extra: "dict[str, Any]" = {}
+        extra: "dict[str, Any]" = dict(self.facts)
         if self.usage_events:
             extra["usageEvents"] = self.usage_events[-64:]
         if betas:

@@ -44,7 +44,7 @@ class Spec:
     """How to observe one SDK method.
 
     prepare(args, kwargs) -> (request_model, request_snapshot, kwargs_to_send, stream, stream_state)
-    read_response(response) -> (response_model, usage_object, output_text)
+    read_response(response) -> (response_model, usage_object, output_text[, {other raw facts, e.g. groundingQueries}])
     observe(item, record, stream_state) -> bool: note one streamed item, True to pass it to the caller
     messages_of(request_snapshot) -> [{"role", "content"}]
     """
