@@ -44,6 +44,15 @@ export const PlatformInfo = z.object({
 });
 export type PlatformInfo = z.infer<typeof PlatformInfo>;
 
+/** The SQLite databases of the data dir and their write-ahead logs, as they are on disk (GET /status). */
+export const DatabaseSizes = z.object({
+  dbBytes: z.number().int().describe('Bytes of the database files (llm.sqlite, checkpoints.sqlite), together'),
+  walBytes: z.number().int().describe('Bytes of their write-ahead logs, together; each is checkpointed and truncated once past walLimitBytes'),
+  walLimitBytes: z.number().int().describe('The bound on each write-ahead log (VIGILO_WAL_LIMIT_BYTES, default 64 MiB)'),
+  files: z.array(z.object({ name: z.string(), dbBytes: z.number().int(), walBytes: z.number().int() }))
+});
+export type DatabaseSizes = z.infer<typeof DatabaseSizes>;
+
 export const StatusResponse = z.object({
   name: z.literal('vigilo'),
   apiVersion: z.number().int(),
@@ -53,7 +62,9 @@ export const StatusResponse = z.object({
   uptimeS: z.number(),
   platform: PlatformInfo,
   /** Which Node and storage engine run the sidecar, and the restarts of its data dir. */
-  lifecycle: SidecarLifecycle.optional()
+  lifecycle: SidecarLifecycle.optional(),
+  /** Disk the history databases take (db + write-ahead log bytes). */
+  database: DatabaseSizes.optional()
 });
 export type StatusResponse = z.infer<typeof StatusResponse>;
 

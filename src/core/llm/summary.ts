@@ -307,7 +307,6 @@ export function summarizeConversation(input: SummaryInput): LlmSummaryResponse {
       }
     }
   });
-  const lastTurn = messages.length - 1;
   const idf = idfTable(all);
   // The first statement of a turn that follows the other speaker's question: an answer, which establishes something.
   const askedBefore = new Set(questions.map(q => `${q.turn + 1}`));

@@ -9,6 +9,7 @@ import {
 } from '../../shared/api';
 import type { SidecarLifecycle } from '../../shared/lifecycle-api';
 import { defaultEngine } from '../store/engine';
+import { databaseSizes } from '../store/sizes';
 import type { SidecarContext } from './context';
 import { readRestarts } from './restarts';
 import { ApiError } from './errors';
@@ -61,7 +62,8 @@ export function currentStatus(ctx: SidecarContext, lifecycle?: SidecarLifecycle)
     startedAt: new Date(ctx.startedAtMs).toISOString(),
     uptimeS: Math.max(0, (ctx.clock.now() - ctx.startedAtMs) / 1000),
     platform: ctx.platform(),
-    ...(lifecycle ? { lifecycle } : {})
+    ...(lifecycle ? { lifecycle } : {}),
+    database: databaseSizes(ctx.config.dataDir)
   };
 }
 
@@ -76,7 +78,7 @@ export function coreModule(ctx: SidecarContext, url: () => string, events: Event
       jsonRoute({
         method: 'get',
         path: '/status',
-        summary: 'Health of the sidecar: version, uptime, pid and the platform with its evidence.',
+        summary: 'Health of the sidecar: version, uptime, pid, the platform with its evidence, and the disk its databases take.',
         tags: ['core'],
         response: StatusResponse,
         handler: () => currentStatus(ctx, lifecycle)

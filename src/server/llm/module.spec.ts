@@ -191,6 +191,8 @@ describe('GET /openapi.json', () => {
         '/llm/budgets',
         '/llm/calls',
         '/llm/conversations',
+        '/llm/conversations/{conversationId}/chain',
+        '/llm/conversations/{conversationId}/fresh-start',
         '/llm/conversations/{conversationId}/messages',
         '/llm/conversations/{conversationId}/summary',
         '/llm/cost',
@@ -199,6 +201,7 @@ describe('GET /openapi.json', () => {
         '/llm/pricing',
         '/llm/pricing/import',
         '/llm/pricing/update',
+        '/llm/summary',
         '/llm/usage'
       ].sort()
     );

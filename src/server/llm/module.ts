@@ -42,6 +42,7 @@ import type { SidecarModule } from '../core/module';
 import { jsonRoute } from '../core/route';
 import { LlmStore, reportedModel as modelOf, type BucketTotals, type StoredCall } from '../store/llmStore';
 import { Budgets } from './budget';
+import { transferRoutes } from './transfer';
 import { untrackedCalls } from './untracked';
 import { buildTable, fetchLiteLLM, readOverrides } from './pricingConfig';
 import { describePricingUpdate, pricingUpdateSource, readPricingUpdate, updatePricing } from './pricingUpdate';
@@ -60,6 +61,8 @@ const GROUP_ROWS = LLM_MAX_EVENTS_PER_BATCH;
 /** Conversations whose health GET /llm/conversations computes per turn of the event loop. */
 const LIST_SLICE = 10;
 const PRUNE_INTERVAL_MS = 3_600_000;
+/** Free pages (4 KiB) given back to the disk per turn of the event loop after a retention pass. */
+const VACUUM_PAGES = 1024;
 
 /** Price one event against the table: null cost for an unknown model, never $0. */
 export function priceEvent(table: PricingTable, event: LlmCallEvent): Pick<StoredCall, 'tokens' | 'pricedModel' | 'costUsd'> {
@@ -162,8 +165,18 @@ export function llmModule(ctx: SidecarContext, options: LlmModuleOptions = {}): 
       return;
     }
     const before = ctx.clock.now() - retentionDays * DAY_MS;
+    let deleted = 0;
     for (let i = 0; i < 10_000 && store; i++) {
-      if (store.prune(before, PRUNE_CHUNK) < PRUNE_CHUNK) {
+      const n = store.prune(before, PRUNE_CHUNK);
+      deleted += n;
+      if (n < PRUNE_CHUNK) {
+        break;
+      }
+      await new Promise(resolve => setImmediate(resolve));
+    }
+    // The space the deleted rows held goes back to the disk, a few MB per turn of the event loop.
+    for (let i = 0; deleted > 0 && i < 100_000 && store; i++) {
+      if (store.giveBackSpace(VACUUM_PAGES) < VACUUM_PAGES) {
         return;
       }
       await new Promise(resolve => setImmediate(resolve));
@@ -541,6 +554,16 @@ export function llmModule(ctx: SidecarContext, options: LlmModuleOptions = {}): 
       params: z.object({ conversationId: z.string().min(1).max(256) }),
       response: LlmTranscriptResponse,
       handler: ({ params }) => ({ conversationId: params.conversationId, messages: transcriptOf(params.conversationId) })
+    }),
+    ...transferRoutes({
+      dataDir: ctx.config.dataDir,
+      clock: ctx.clock,
+      transcriptOf,
+      health: healthOf,
+      inputUsdPerToken: (provider, model) => {
+        const price = lookupPrice(table, provider, model);
+        return price ? price.entry.input / 1e6 : null;
+      }
     }),
     jsonRoute({
       method: 'get',

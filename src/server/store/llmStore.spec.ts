@@ -150,6 +150,36 @@ describe('LLM history store', () => {
     expect(store.recent(10).map(c => c.id)).toEqual(['c-4']);
   });
 
+  it.each([['a file this version created', false], ['a file from before auto-vacuum (switched once)', true]])(
+    'gives the space of pruned calls back to the disk: %s',
+    (_name, older) => {
+      const file = join(dir(), 'llm.sqlite');
+      const store = new LlmStore(file);
+      cleanups.push(() => store.close());
+      if (older) {
+        store.db.exec('PRAGMA auto_vacuum=NONE; VACUUM;');
+        expect(store.db.autoVacuum()).toBe('none');
+      }
+      const text = 'a long captured message '.repeat(40);
+      for (let i = 0; i < 4000; i += 500) {
+        store.insert(Array.from({ length: 500 }, (_, k) => call(i + k, { startedAtMs: T0 - DAY + i + k, messages: [{ role: 'user', content: text }] })));
+      }
+      store.db.checkpoint();
+      const full = store.db.sizes().dbBytes;
+      expect(full).toBeGreaterThan(4 * 1024 * 1024);
+      while (store.prune(T0, 2000) === 2000);
+      expect(store.count()).toBe(1);
+      expect(store.db.sizes().dbBytes).toBe(full); // deleted rows leave free pages in the file
+      let steps = 0;
+      while (store.giveBackSpace(256) === 256) steps++;
+      if (!older) expect(steps).toBeGreaterThan(3); // a bounded amount per step (the older file's switch is one VACUUM)
+      expect(store.db.autoVacuum()).toBe('incremental');
+      expect(store.db.sizes().dbBytes).toBeLessThan(full / 10);
+      expect(store.db.sizes().walBytes).toBe(0);
+      expect(store.totals('run', 'run-a')?.calls).toBe(4000);
+    }
+  );
+
   it('upgrades a history written before totals existed, counting its calls once', () => {
     const file = join(dir(), 'llm.sqlite');
     const first = new LlmStore(file);
@@ -179,6 +209,12 @@ describe('retention through the API', () => {
     expect(old.status).toBe(404);
     expect(old.body.error.message).toMatch(/retention/);
     expect((await sc.get('/llm/cost?days=365')).body.byDay.reduce((a: number, b: { calls: number }) => a + b.calls, 0)).toBe(2);
+    // /status says what the databases take on disk.
+    const { database } = (await sc.get('/status')).body;
+    expect(database.files.map((f: { name: string }) => f.name)).toContain('llm.sqlite');
+    expect(database.dbBytes).toBeGreaterThan(0);
+    expect(database.dbBytes).toBe(database.files.reduce((a: number, f: { dbBytes: number }) => a + f.dbBytes, 0));
+    expect(database.walLimitBytes).toBe(64 * 1024 * 1024);
   });
 });
 

@@ -709,6 +709,26 @@ export class LlmStore {
     return this.db.run(LLM_QUERIES.prune, [beforeMs, limit]).changes;
   }
 
+  /**
+   * Give the pages that deleted rows left free back to the file system, up
+   * to `maxPages` (4 KiB each) per call; returns how many went (call again
+   * while it returns `maxPages`). A file from before INCREMENTAL auto-vacuum
+   * is switched to it first: one VACUUM that rewrites it whole, once.
+   */
+  giveBackSpace(maxPages: number): number {
+    if (this.db.autoVacuum() !== 'incremental') {
+      const before = this.db.sizes().dbBytes;
+      this.db.compact();
+      return Math.max(0, Math.round((before - this.db.sizes().dbBytes) / 4096));
+    }
+    const freed = this.db.vacuumStep(maxPages);
+    if (freed < maxPages) {
+      // Done: the pages written back into the file leave the write-ahead log too.
+      this.db.checkpoint();
+    }
+    return freed;
+  }
+
   /** Raw rows stored (tests and bench; counts the whole table). */
   count(): number {
     return num(this.db.get('SELECT COUNT(*) AS n FROM llm_calls')?.n);
