@@ -23,6 +23,7 @@ describe('platform precedence (docs/PLATFORMS.md, P1–P4)', () => {
     ['P2 COLAB_GPU present but empty still marks Colab (CPU runtime)', facts({ COLAB_GPU: '' }), 'colab', /COLAB_GPU=/],
     ['P2 Colab from the kernel’s google.colab alone', facts({}, [], { 'google.colab': true }), 'colab', /google\.colab/],
     ['P3 paths alone never decide: /kaggle/working → unknown with the reason', facts({}, ['/kaggle', '/kaggle/working']), 'unknown', /P3 only weak marks.*\/kaggle\/working/],
+    ['P3 Cloud Datalab’s DATALAB_SETTINGS_OVERRIDES (with DATALAB_ENV) is no Colab mark → unknown', facts({ DATALAB_ENV: 'local', DATALAB_SETTINGS_OVERRIDES: '{"consoleLogLevel": "debug" }' }, ['/content']), 'unknown', /Cloud Datalab/],
     ['P3 ISTPUVM=1 alone (Kaggle’s TPU image ENV, also copied onto GCP VMs) → unknown', facts({ ISTPUVM: '1' }), 'unknown', /ISTPUVM=1/],
     ['P4 nothing → local', facts({ HOME: '/home/jamie' }), 'local', /P4/]
   ];

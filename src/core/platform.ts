@@ -12,9 +12,10 @@
  *       (COLAB_RELEASE_TAG, google.colab) are present on Kaggle too and lose here.
  *   P2. Else a decisive Colab mark (COLAB_RELEASE_TAG, COLAB_BACKEND_VERSION,
  *       COLAB_JUPYTER_IP, COLAB_GPU present even empty, the pre-2023
- *       DATALAB_SETTINGS_OVERRIDES / COLAB_TPU_ADDR, VERTEX_PRODUCT=COLAB_ENTERPRISE,
+ *       DATALAB_SETTINGS_OVERRIDES (unless DATALAB_ENV says Cloud Datalab) /
+ *       COLAB_TPU_ADDR, VERTEX_PRODUCT=COLAB_ENTERPRISE,
  *       /var/colab/hostname, a kernel that can import google.colab) → colab.
- *   P3. Else only weak marks (/kaggle/working, /kaggle/input, /content, ISTPUVM):
+ *   P3. Else only weak marks (/kaggle/working, /kaggle/input, /content, ISTPUVM, DATALAB_ENV):
  *       → unknown, with the reason. Paths never decide (a Colab VM can hold
  *       /kaggle/input from kagglehub's cache; anyone can mkdir /content).
  *   P4. Else → local.
@@ -78,7 +79,11 @@ export function detectPlatform(facts: PlatformFacts): PlatformInfo {
   const kaggle = KAGGLE_ENV.map(n => envMark(env, n)).filter((m): m is string => m !== null);
   if (kernelModules['kaggle_secrets']) kaggle.push('kernel can import kaggle_secrets');
 
-  const colab = COLAB_ENV.map(n => envMark(env, n)).filter((m): m is string => m !== null);
+  // Google's older Cloud Datalab set DATALAB_SETTINGS_OVERRIDES too, with DATALAB_ENV beside it: then it is no Colab mark.
+  const datalab = env.DATALAB_ENV !== undefined;
+  const colab = COLAB_ENV.filter(n => !(datalab && n === 'DATALAB_SETTINGS_OVERRIDES'))
+    .map(n => envMark(env, n))
+    .filter((m): m is string => m !== null);
   // COLAB_GPU is present on every Colab runtime (empty or "0" on CPU/TPU): its presence marks Colab.
   if (env.COLAB_GPU !== undefined) colab.push(`env COLAB_GPU=${env.COLAB_GPU}`);
   if (env.VERTEX_PRODUCT === 'COLAB_ENTERPRISE') colab.push('env VERTEX_PRODUCT=COLAB_ENTERPRISE');
@@ -90,6 +95,7 @@ export function detectPlatform(facts: PlatformFacts): PlatformInfo {
     if (existingPaths.has(p)) weak.push(`path ${p} exists`);
   }
   if (env.ISTPUVM === '1') weak.push("env ISTPUVM=1 (set by Kaggle's TPU image, and by people copying it)");
+  if (datalab) weak.push(`env DATALAB_ENV=${env.DATALAB_ENV}: Cloud Datalab, whose DATALAB_SETTINGS_OVERRIDES is not a Colab mark`);
 
   const runType = kaggleRunType(env);
   const image = kaggleImage(env);
