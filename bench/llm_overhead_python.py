@@ -16,6 +16,15 @@ a child process (this script with --serve), so that their own Python work does n
 measuring interpreter's GIL. Only the wrapper's work (the note taken on the caller's thread and
 the background sender thread that builds and POSTs the events) runs in the measured process,
 as it would in a notebook kernel. All servers are stopped at the end.
+
+CPU per call (issue 18): ``--cpu [--baseline REV]`` measures, for the real openai SDK against the loopback fake,
+the CPU a wrapped call adds in the notebook's process: the caller thread's (``time.thread_time``), the sender
+thread's (its own CPU clock) and the whole process's (``time.process_time``, the fakes run in another process),
+bare vs wrapped, in rounds, same run; then unwrapped calls alone vs interleaved with wrapped ones whose events are
+being delivered. Each tree runs in its own child process (the checkout's ``vigilo``, and with ``--baseline REV``
+the ``vigilo/`` of that commit, extracted with ``git archive``), alternately, against the same fakes.
+
+    .venv/bin/python bench/llm_overhead_python.py --cpu --baseline b219655 [--calls 300] [--rounds 5]
 """
 from __future__ import annotations
 
@@ -28,6 +37,8 @@ import platform
 import socket
 import subprocess
 import sys
+import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any, Callable
@@ -190,15 +201,193 @@ def measure(plain_call: Callable[[], Any], wrapped_call: Callable[[], Any], call
     }
 
 
+# ------------------------------------------------------------------------------ CPU per call
+def _thread_cpu(thread: threading.Thread) -> float:
+    return time.clock_gettime(time.pthread_getcpuclockid(thread.ident))
+
+
+def cpu_child(root: str, urls: "dict[str, str]", calls: int, rounds: int) -> "dict[str, Any]":
+    """In a child process: the vigilo package at ``root``; bare, wrapped and interleaved rounds of chat.completions."""
+    sys.path.insert(0, root)
+    import openai
+
+    import vigilo
+    import vigilo.llm
+
+    assert Path(vigilo.__file__).resolve().is_relative_to(Path(root).resolve()), vigilo.__file__
+    vigilo.configure(url=urls["sidecar"], token=urls["token"])
+    chat = {"model": "gpt-4o-mini", "messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Say hello."}]}
+
+    def client() -> Any:
+        return openai.OpenAI(api_key="sk-bench-not-a-key", base_url=urls["openai"], max_retries=0)
+
+    plain, wrapped = client(), vigilo.wrap(client())
+
+    def delivered(target: int) -> float:
+        """Wait until the sidecar has ``target`` events from this process; the caller-thread CPU the wait took."""
+        t0 = time.thread_time()
+        deadline = time.monotonic() + 120
+        while vigilo.llm.stats()["sent"] < target and time.monotonic() < deadline:
+            time.sleep(0.005)
+        return time.thread_time() - t0
+
+    for _ in range(50):  # warm-up: connections, lazy imports, the sender thread
+        plain.chat.completions.create(**chat)
+        wrapped.chat.completions.create(**chat)
+    delivered(50)
+    sender = next(t for t in threading.enumerate() if t.name == "vigilo-llm-sender")
+    out = {k: 0.0 for k in ("bareCaller", "bareProcess", "wrappedCaller", "wrappedProcess", "sender", "mixedBareCaller", "mixedWrappedCaller", "mixedSender", "mixedProcess")}
+    bare_walls: "list[float]" = []
+    mixed_walls: "list[float]" = []
+    sent = 50
+    gc.collect()
+    for _ in range(rounds):
+        th, pr = time.thread_time(), time.process_time()
+        for _ in range(calls):
+            w0 = time.perf_counter()
+            plain.chat.completions.create(**chat)
+            bare_walls.append(time.perf_counter() - w0)
+        out["bareCaller"] += time.thread_time() - th
+        out["bareProcess"] += time.process_time() - pr
+
+        th, pr, se = time.thread_time(), time.process_time(), _thread_cpu(sender)
+        for _ in range(calls):
+            wrapped.chat.completions.create(**chat)
+        caller = time.thread_time() - th
+        sent += calls
+        waited = delivered(sent)
+        out["wrappedCaller"] += caller
+        out["wrappedProcess"] += time.process_time() - pr - waited
+        out["sender"] += _thread_cpu(sender) - se
+
+        # Unwrapped calls while wrapped ones' events are being delivered (one each, alternately).
+        pr, se = time.process_time(), _thread_cpu(sender)
+        for _ in range(calls):
+            t0, w0 = time.thread_time(), time.perf_counter()
+            plain.chat.completions.create(**chat)
+            mixed_walls.append(time.perf_counter() - w0)
+            out["mixedBareCaller"] += time.thread_time() - t0
+            t0 = time.thread_time()
+            wrapped.chat.completions.create(**chat)
+            out["mixedWrappedCaller"] += time.thread_time() - t0
+        sent += calls
+        waited = delivered(sent)
+        out["mixedProcess"] += time.process_time() - pr - waited
+        out["mixedSender"] += _thread_cpu(sender) - se
+    stats = vigilo.llm.stats()
+    plain.close()
+    wrapped.close()
+    bare_walls.sort()
+    mixed_walls.sort()
+    n = calls * rounds
+    return {
+        "n": n,
+        "perCallUs": {k: v / n * 1e6 for k, v in out.items()},
+        "bareWallP50Ms": percentile(bare_walls, 0.5) * 1e3,
+        "mixedBareWallP50Ms": percentile(mixed_walls, 0.5) * 1e3,
+        "sent": stats["sent"],
+        "lost": stats.get("dropped", 0) + stats.get("failed", 0),
+        "errors": stats["errors"],
+    }
+
+
+def _extract(rev: str, into: Path) -> Path:
+    """``vigilo/`` of commit ``rev``, extracted under ``into`` (git archive): the baseline tree."""
+    archive = subprocess.run(["git", "archive", rev, "vigilo"], cwd=ROOT, check=True, capture_output=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
+    return into
+
+
+def cpu_main(args: argparse.Namespace) -> int:
+    trees = [("checkout", str(ROOT))]
+    scratch = tempfile.TemporaryDirectory(prefix="vigilo-bench-baseline-")
+    if args.baseline:
+        trees.append((f"baseline {args.baseline}", str(_extract(args.baseline, Path(scratch.name)))))
+    load_before = os.getloadavg()
+    fakes = Fakes()
+    results: "dict[str, list[dict[str, Any]]]" = {name: [] for name, _ in trees}
+    posts: "dict[str, int]" = {name: 0 for name, _ in trees}
+    try:
+        for _ in range(args.repeat):
+            for name, root in trees:
+                before = fakes.count()["posts"]
+                done = subprocess.run(
+                    [sys.executable, str(Path(__file__).resolve()), "--cpu-child", root, "--calls", str(args.calls), "--rounds", str(args.rounds)],
+                    input=json.dumps(fakes.urls), capture_output=True, text=True, cwd=str(ROOT), timeout=1200,
+                )
+                if done.returncode != 0:
+                    raise RuntimeError(f"{name}: {done.stderr[-2000:]}")
+                results[name].append(json.loads(done.stdout.strip().splitlines()[-1]))
+                posts[name] += fakes.count()["posts"] - before
+    finally:
+        fakes.stop()
+        scratch.cleanup()
+    load_after = os.getloadavg()
+    import openai
+
+    print(
+        f"CPU per tracked call in the notebook's process: Python {platform.python_version()} ({os.cpu_count()} CPUs), "
+        f"openai {openai.__version__}, chat.completions.create against a loopback fake; {_dt.date.today().isoformat()}"
+    )
+    print(
+        f"{args.rounds} rounds x {args.calls} calls per phase, x{args.repeat} per tree, trees alternated; load average "
+        f"{load_before[0]:.2f} before, {load_after[0]:.2f} after" + (" (taken under load)" if max(load_before[0], load_after[0]) > 1.5 else "")
+    )
+    print()
+    cols = [
+        ("added caller CPU µs", lambda r: r["wrappedCaller"] - r["bareCaller"]),
+        ("sender CPU µs", lambda r: r["sender"]),
+        ("added process CPU µs", lambda r: r["wrappedProcess"] - r["bareProcess"]),
+        ("bare call CPU µs", lambda r: r["bareProcess"]),
+        ("unwrapped CPU, events flowing µs", lambda r: r["mixedBareCaller"]),
+        ("added process CPU, interleaved µs", lambda r: r["mixedProcess"] - r["bareProcess"] * 2),
+    ]
+    header = "| tree | " + " | ".join(c for c, _ in cols) + " | unwrapped wall p50 ms alone / events flowing | POSTs per call | lost |"
+    print(header)
+    print("|" + "|".join("---" for _ in header.split("|")[1:-1]) + "|")
+    for name, _ in trees:
+        runs = results[name]
+        n = sum(r["n"] for r in runs)
+
+        def mean(key: str) -> float:
+            return sum(r["perCallUs"][key] * r["n"] for r in runs) / n
+
+        merged = {k: mean(k) for k in runs[0]["perCallUs"]}
+        walls = " / ".join(f"{sum(r[k] for r in runs) / len(runs):.3f}" for k in ("bareWallP50Ms", "mixedBareWallP50Ms"))
+        wrapped_calls = n * 2  # wrapped-only and interleaved phases
+        print(
+            f"| {name} | " + " | ".join(f"{fn(merged):.0f}" for _, fn in cols)
+            + f" | {walls} | {posts[name] / (wrapped_calls + 50 * len(runs)):.3f} | {sum(r['lost'] for r in runs)} |"
+        )
+    print()
+    print(
+        "added = wrapped minus bare, per call; process CPU counts every thread of the notebook's process (the sender's "
+        "included) and not the fakes; 'interleaved' = one unwrapped and one wrapped call alternately, minus two bare calls."
+    )
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--calls", type=int, default=2000, help="measured calls per client per variant (default 2000)")
     parser.add_argument("--warmup", type=int, default=200, help="unmeasured calls per client per variant first (default 200)")
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--cpu", action="store_true", help="measure CPU per call instead (see the module's doc)")
+    parser.add_argument("--baseline", metavar="REV", help="with --cpu: also measure the vigilo/ of this commit")
+    parser.add_argument("--rounds", type=int, default=5, help="with --cpu: rounds per tree (default 5)")
+    parser.add_argument("--repeat", type=int, default=2, help="with --cpu: children per tree, alternated (default 2)")
+    parser.add_argument("--cpu-child", metavar="ROOT", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
         serve()
         return 0
+    if args.cpu_child:
+        print(json.dumps(cpu_child(args.cpu_child, json.loads(sys.stdin.read()), args.calls, args.rounds)))
+        return 0
+    if args.cpu:
+        if "--calls" not in sys.argv:
+            args.calls = 300
+        return cpu_main(args)
     if args.calls < 1 or args.warmup < 0:
         parser.error("--calls must be >= 1 and --warmup >= 0")
 

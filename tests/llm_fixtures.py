@@ -49,18 +49,19 @@ class FakeClock:
 
 
 @pytest.fixture
-def llm(monkeypatch):
-    """A fresh vigilo.llm runtime (config, buffer, counters) for each test."""
+def llm(monkeypatch, tmp_path):
+    """A fresh vigilo.llm runtime (config, buffer, counters) for each test, whose data dir (where undelivered
+    events are spilled) is the test's own; at the end its sender stops and nothing is delivered or spilled."""
     import vigilo.llm
     from vigilo.llm import _delivery
 
     monkeypatch.delenv("VIGILO_CAPTURE_CONTENT", raising=False)
+    monkeypatch.setenv("VIGILO_DATA_DIR", str(tmp_path / "llm-data"))
     monkeypatch.setattr(_delivery, "_runtime", None)
     yield vigilo.llm
     rt = _delivery._runtime
     if rt is not None:
-        rt.config.url = None  # anything still buffered has nowhere to go
-        rt.config.data_dir = "/nonexistent-vigilo-test-dir"
+        rt.close()
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 LLM = "vigilo.llm"
-CORE = {f"{LLM}.{m}" for m in ("_context", "_record", "_census", "_delivery", "_wrapping", "_sessions", "_gemini")}
+CORE = {f"{LLM}.{m}" for m in ("_context", "_record", "_census", "_delivery", "_transport", "_spool", "_wrapping", "_sessions", "_gemini")}
 SDKS = {f"{LLM}.{m}" for m in ("_openai", "_anthropic", "_google", "_google_legacy", "_litellm")}
 
 

@@ -41,16 +41,16 @@ def _event(i: int) -> dict:
 def test_with_the_sidecar_unreachable_the_call_returns_the_same_response_and_sends_nothing_from_the_caller(
     llm, fake_openai, monkeypatch
 ):
-    from vigilo import _sidecar
+    from vigilo.llm import _transport
 
     callers = []
-    real_request = _sidecar.request
+    real_post = _transport.Connection.post
 
     def spy(*args, **kwargs):
         callers.append(threading.current_thread().name)
-        return real_request(*args, **kwargs)
+        return real_post(*args, **kwargs)
 
-    monkeypatch.setattr(_sidecar, "request", spy)
+    monkeypatch.setattr(_transport.Connection, "post", spy)
     llm.configure(url=_closed_url(), token=TOKEN)
     unwrapped = openai_client(fake_openai).chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
     response = llm.wrap(openai_client(fake_openai)).chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
@@ -58,6 +58,7 @@ def test_with_the_sidecar_unreachable_the_call_returns_the_same_response_and_sen
     assert threading.current_thread().name not in callers, "the caller's thread only enqueues"
 
     assert llm.flush(2.0) is False  # nowhere to deliver: the event stays buffered
+    assert callers.count(threading.current_thread().name) == 1, callers  # flush() itself sends from the caller
     stats = llm.stats()
     assert stats["pending"] == 1 and stats["sent"] == 0 and "unreachable" in stats["lastError"]
 
@@ -70,19 +71,33 @@ def test_with_the_sidecar_unreachable_the_call_returns_the_same_response_and_sen
     assert llm.stats()["sent"] == 1 and llm.stats()["pending"] == 0
 
 
-def test_a_full_buffer_drops_the_oldest_events_and_counts_them(llm, fake_openai):
-    llm.configure(url=_closed_url(), token=TOKEN, max_queue=3)
+def test_past_the_memory_bound_the_oldest_events_go_to_disk_0600_and_all_are_delivered_once_a_sidecar_answers(
+    llm, fake_openai, tmp_path
+):
+    data = tmp_path / "data"
+    llm.configure(url=_closed_url(), token=TOKEN, data_dir=str(data), max_queue=3)
     client = llm.wrap(openai_client(fake_openai))
     for i in range(5):
         client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": f"question {i}"}])
     assert llm.flush(2.0) is False
-    assert llm.stats()["dropped"] == 2 and llm.stats()["pending"] == 3
+    stats = llm.stats()
+    # 5 > 3 in memory: the oldest went to disk (memory keeps at most the bound); nothing dropped.
+    assert stats["dropped"] == 0 and stats["pending"] <= 3 and stats["pending"] + stats["spooled"] == 5, stats
+    assert stats["spilled"] == stats["spooled"] >= 2, stats
+    spool = data / "llm-spool"
+    files = [p for p in spool.iterdir() if not p.name.startswith(".")]
+    assert files and all(p.stat().st_mode & 0o777 == 0o600 for p in files)
+    assert spool.stat().st_mode & 0o777 == 0o700
+    assert b"question 0" in b"".join(p.read_bytes() for p in files)
+
     sidecar = FakeSidecar()
     with sidecar.server:
         llm.configure(url=sidecar.url)
-        assert llm.flush(5.0) is True
+        assert llm.flush(5.0) is True, llm.stats()
         events = sidecar.events()
-    assert [e["messages"][0]["content"] for e in events] == ["question 2", "question 3", "question 4"]
+    assert sorted(e["messages"][0]["content"] for e in events) == [f"question {i}" for i in range(5)]
+    assert len({e["id"] for e in events}) == 5
+    assert llm.stats()["spooled"] == 0 and not [p for p in spool.iterdir() if not p.name.startswith(".")]
 
 
 def test_batches_hold_at_most_500_events(llm, sidecar):

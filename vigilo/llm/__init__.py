@@ -31,11 +31,13 @@ instrument_loaded_sdks()
 
 
 def flush(timeout: float = 5.0) -> bool:
-    """Deliver the buffered events now. True when all were delivered within ``timeout`` seconds.
+    """Deliver the buffered events now, those in memory and those on disk. True when all were stored within
+    ``timeout`` seconds and none was lost since the previous flush.
 
     With the sidecar unreachable it returns False at once and the events stay
-    buffered (bounded; the oldest are dropped first) for the next attempt.
-    Called automatically at interpreter exit.
+    buffered (in memory, then on disk under the data dir) for the next attempt.
+    Called automatically at interpreter exit; what it cannot deliver then is
+    written to disk for the next process.
     """
     return runtime().flush(timeout)
 
@@ -48,7 +50,9 @@ def configure(
     capture_content: Optional[bool] = _UNSET,
     hard_budget: bool = _UNSET,
     max_queue: int = _UNSET,
+    max_spool_bytes: int = _UNSET,
     batch_size: int = _UNSET,
+    batch_window: float = _UNSET,
     request_timeout: float = _UNSET,
 ) -> None:
     """Change how events are delivered; only the arguments given change.
@@ -58,8 +62,11 @@ def configure(
     capture_content  send message text and output (default True; VIGILO_CAPTURE_CONTENT=0 turns it off;
                      None goes back to the environment variable)
     hard_budget      refuse calls with BudgetExceededError once the sidecar says a hard budget is spent (off)
-    max_queue        events buffered while the sidecar is away (10 000; the oldest are dropped)
+    max_queue        events kept in memory while the sidecar is away (10 000); past that the oldest are
+                     written to <data dir>/llm-spool/ (0600) and sent when a sidecar answers again
+    max_spool_bytes  bytes of events kept on disk (64 MiB); events past that are dropped and counted
     batch_size       events per POST (at most 500)
+    batch_window     seconds the sender waits after a call so that the calls of that window go in one POST (0.1)
     request_timeout  seconds per POST to the sidecar (5)
     """
     cfg = runtime().config
@@ -75,6 +82,10 @@ def configure(
         cfg.hard_budget = bool(hard_budget)
     if max_queue is not _UNSET:
         cfg.max_queue = max(1, int(max_queue))
+    if max_spool_bytes is not _UNSET:
+        cfg.max_spool_bytes = max(0, int(max_spool_bytes))
+    if batch_window is not _UNSET:
+        cfg.window_s = max(0.0, float(batch_window))
     if batch_size is not _UNSET:
         cfg.batch_size = max(1, min(500, int(batch_size)))
     if request_timeout is not _UNSET:
@@ -82,6 +93,8 @@ def configure(
 
 
 def stats() -> "dict[str, Any]":
-    """Counters since start: sent, dropped (buffer full), failed (rejected by the sidecar),
-    errors (vigilo's own failures, caught), pending, lastError, and the last budget state."""
+    """Counters since start: sent (duplicates: of those, resends the sidecar already had), spilled (written to
+    disk), dropped (past the disk bound), failed (rejected by the sidecar), errors (vigilo's own failures,
+    caught), trimmed and tooLarge (events over the sidecar's body limit); pending (in memory), spooled (waiting on
+    disk under the data dir, any process's), lastError, and the last budget state."""
     return runtime().stats()

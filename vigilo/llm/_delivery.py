@@ -1,24 +1,34 @@
-"""Delivery of call events to the sidecar, off the caller's thread.
+"""Delivery of call events to the sidecar, off the caller's thread (core; imports no SDK module).
 
 One process-wide ``Runtime`` (made on first use, never at import) holds the
-configuration, a bounded buffer, the sender thread and the counters.
+configuration, the buffer, the sender thread and the counters.
 
-- ``enqueue`` is all a wrapped call pays: a lock, an append, a notify. When
-  the buffer is full the oldest event is dropped and counted.
-- The sender is a daemon thread started on the first event. It turns queued
-  call records into events (``record.build()``), POSTs them in batches of at
-  most 500 to ``/llm/events`` and backs off (1 s doubling to 30 s) while the
-  sidecar is unreachable, keeping the events buffered meanwhile.
+- ``enqueue`` is all a wrapped call pays: an append to a deque and a look at
+  one flag. Only when the sender sleeps idle does the call wake it (a lock and
+  a notify), once per burst: no per-call lock, no per-call thread switch.
+- The sender is a daemon thread started on the first event. Woken, it waits
+  ``window_s`` (0.1 s) so that the calls of that window travel together, turns
+  the call records into events (``record.build()``, the event's id included),
+  and POSTs them in batches of at most 500 to ``/llm/events`` over one kept-alive
+  connection (``_transport``). Between two events it lets the GIL go, so the
+  caller's threads never wait for a whole batch to be built.
+- While the sidecar is unreachable it retries with a backoff (0.5 s doubling
+  to 5 s), reading ``<data dir>/sidecar.json`` again each time (a restarted
+  sidecar has a new port and token), unless ``configure(url=...)`` named one.
+- Undelivered events stay in memory up to ``max_queue``; past that the oldest
+  are written to disk (``_spool``: ``<data dir>/llm-spool/``, 0600, at most
+  ``max_spool_bytes``), and so is whatever is left at interpreter exit. Events
+  on disk are sent, by this process or the next one on the data dir, once a
+  sidecar answers. Each event keeps its id, and the sidecar ignores an id it
+  already has, so a resend is never counted twice. Events past the disk bound
+  are dropped and counted (``stats()["dropped"]``).
 - ``flush`` sends from the caller's thread, under the same lock as the
-  sender, until the buffer is empty or the deadline passes.
+  sender, until memory and disk are empty or the deadline passes.
 - A batch over the sidecar's body limit (known: 1 MiB; or answered 413) is
   split in halves, each sent again; an event too large on its own is sent without its captured
   content (``messages``, ``output``: the usage facts stay) and counted as
   ``trimmed``, or, still too large, dropped and counted as ``tooLarge``. The
   other events of the batch are never lost to it.
-- The sidecar is found through ``<data dir>/sidecar.json``, read again on
-  every send (a restarted sidecar has a new port and token), unless
-  ``configure(url=..., token=...)`` named one.
 - Every failure in here is caught and counted; nothing is raised to the user.
 """
 from __future__ import annotations
@@ -29,13 +39,23 @@ import os
 import threading
 import time
 from collections import deque
+from pathlib import Path
 from typing import Any, Callable, Optional
 
 from .. import _sidecar
+from .._paths import data_dir as default_data_dir
+from ._spool import Spool
+from ._transport import Connection
 
 MAX_BATCH = 500
-MAX_BACKOFF_S = 30.0
+MIN_BACKOFF_S = 0.5
+MAX_BACKOFF_S = 5.0
 _OFF = {"0", "false", "no", "off"}
+#: The sender lets the GIL go (``time.sleep(0)``, about 10 µs) after building or encoding this many events: each
+#: holds it for about 20 µs, so the caller's threads never wait long, and the yield is not paid per event.
+_YIELD_EVERY = 16
+#: Tag set on an event sent without its content because it was too large.
+TRIMMED_TAG = "vigilo.trimmed"
 
 
 class BudgetExceededError(RuntimeError):
@@ -56,8 +76,11 @@ class Config:
         self.capture_content: Optional[bool] = None
         self.hard_budget = False
         self.max_queue = 10_000
+        self.max_spool_bytes = 64 * 1024 * 1024
         self.batch_size = MAX_BATCH
         self.request_timeout = 5.0
+        # Calls within this many seconds of the first one travel in one request.
+        self.window_s = 0.1
         # The sidecar's JSON body limit is 1 MiB (express.json's '1mb'): a batch is sent in
         # parts under this, so an oversized body is never uploaded just to be refused. A
         # sidecar with a lower limit answers 413, and the same splitting applies.
@@ -71,12 +94,14 @@ class Config:
             return self.capture_content
         return os.environ.get("VIGILO_CAPTURE_CONTENT", "1").strip().lower() not in _OFF
 
+    def directory(self) -> Path:
+        return Path(self.data_dir) if self.data_dir else default_data_dir()
+
 
 class Runtime:
     def __init__(self) -> None:
         self.config = Config()
-        self._init_sync()
-        self._counters = {"sent": 0, "dropped": 0, "failed": 0, "errors": 0, "trimmed": 0, "tooLarge": 0}
+        self._counters = {"sent": 0, "duplicates": 0, "dropped": 0, "failed": 0, "errors": 0, "trimmed": 0, "tooLarge": 0, "spilled": 0}
         self._last_error: Optional[str] = None
         # Events lost (dropped, failed, too large) up to the last flush() that said so:
         # flush() answers False when any were lost since, even if the background sender
@@ -85,19 +110,24 @@ class Runtime:
         self.budget: "dict[str, Any]" = {"hardStop": False, "reason": None}
         self._budget_refresh_at = 0.0
         self._atexit_registered = False
+        self._closed = False
+        self._init_sync()
         if hasattr(os, "register_at_fork"):
             os.register_at_fork(after_in_child=self._init_sync)
 
     def _init_sync(self) -> None:
-        # Also the child's half of a fork: the sender thread does not exist there and a
-        # lock may have been held by it at the moment of the fork.
+        # Also the child's half of a fork: the sender thread does not exist there, a lock may have been held by it
+        # at the moment of the fork, and the buffer is the parent's to deliver (the child starts empty).
         self._cond = threading.Condition(threading.Lock())
         self._send_lock = threading.Lock()
-        self._queue: "deque[Any]" = deque() if not hasattr(self, "_queue") else deque(self._queue)
+        self._queue: "deque[Any]" = deque()
         self._thread: Optional[threading.Thread] = None
+        self._awake = False  # the sender is busy (or about to be): a new event needs no wake-up
         self._retry_at = 0.0
         self._backoff = 0.0
         self._want_budget = False
+        self._spool_hint = True  # events may wait on disk (from an earlier process): look once
+        self._connection = Connection()
 
     # ----------------------------------------------------------------- counters
     def count(self, name: str, n: int = 1, error: Optional[str] = None) -> None:
@@ -107,28 +137,39 @@ class Runtime:
                 self._last_error = error
 
     def stats(self) -> "dict[str, Any]":
+        try:
+            spooled = self._spool().usage()[0]
+        except OSError:
+            spooled = None
         with self._cond:
             out: "dict[str, Any]" = dict(self._counters)
             out["pending"] = len(self._queue)
+            out["spooled"] = spooled
             out["lastError"] = self._last_error
             out["budget"] = dict(self.budget)
         return out
 
+    def _spool(self) -> Spool:
+        return Spool(self.config.directory(), int(self.config.max_spool_bytes))
+
     # -------------------------------------------------------------------- queue
     def enqueue(self, item: Any) -> None:
-        """Buffer one call record (anything with ``build() -> dict``) or a ready event dict."""
+        """Buffer one call record (anything with ``build() -> dict``) or a ready event dict. The caller's hot path."""
+        queue = self._queue
+        queue.append(item)
+        if not self._awake or len(queue) > self.config.max_queue:
+            self._wake()
+
+    def _wake(self) -> None:
         with self._cond:
-            self._drop_oldest(room=1)
-            self._queue.append(item)
+            # The sender cannot keep up (it is stuck in a request, or a test holds it): memory stays bounded.
+            limit = 2 * max(1, int(self.config.max_queue))
+            while len(self._queue) > limit:
+                self._queue.popleft()
+                self._counters["dropped"] += 1
+                self._last_error = "the sender could not keep up: the oldest events were dropped"
             self._ensure_thread()
             self._cond.notify()
-
-    def _drop_oldest(self, room: int = 0) -> None:
-        """Drop (and count) the oldest events until the buffer has ``room`` free places. Call with _cond held."""
-        limit = max(1, int(self.config.max_queue))
-        while len(self._queue) > limit - room:
-            self._queue.popleft()
-            self._counters["dropped"] += 1
 
     def request_budget_refresh(self) -> None:
         """Ask the sidecar for the budget state again (a refused call sends no event to learn it from)."""
@@ -143,7 +184,7 @@ class Runtime:
 
     def _ensure_thread(self) -> None:
         # Called with self._cond held.
-        if self._thread is not None and self._thread.is_alive():
+        if self._closed or (self._thread is not None and self._thread.is_alive()):
             return
         self._thread = threading.Thread(target=self._run, name="vigilo-llm-sender", daemon=True)
         self._thread.start()
@@ -151,9 +192,27 @@ class Runtime:
             self._atexit_registered = True
             atexit.register(self._flush_at_exit)
 
+    def close(self) -> None:
+        """Stop delivering (the sender thread ends; nothing more at exit). What is buffered stays unsent."""
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+        self._connection.close()
+
     def _flush_at_exit(self) -> None:
+        """Deliver what is left; what cannot be delivered now goes to disk for the next process."""
+        if self._closed:
+            return
         try:
-            self.flush(self.config.exit_timeout)
+            if self.flush(self.config.exit_timeout) or not self._send_lock.acquire(timeout=0.5):
+                return
+            try:
+                with self._cond:
+                    items = list(self._queue)
+                    self._queue.clear()
+                self._spill(self._build(items))
+            finally:
+                self._send_lock.release()
         except Exception:  # pragma: no cover - interpreter shutdown
             pass
 
@@ -162,21 +221,38 @@ class Runtime:
         while True:
             try:
                 with self._cond:
+                    self._awake = False
                     while True:
-                        has_work = bool(self._queue) or self._want_budget
+                        if self._closed:
+                            return
+                        overflow = len(self._queue) > self.config.max_queue
+                        due = bool(self._queue) or self._want_budget or self._spool_hint
                         wait = self._retry_at - time.monotonic()
-                        if has_work and wait <= 0:
+                        if overflow or (due and wait <= 0):
                             break
-                        self._cond.wait(wait if has_work else None)
+                        self._cond.wait(wait if due else None)
+                    self._awake = True
+                    if not overflow:
+                        # Coalesce: the calls of the next window go in the same request.
+                        self._cond.wait(self.config.window_s)
                 with self._send_lock:
-                    self._send_once()
+                    self._pass()
             except Exception as err:  # never let the sender die
                 self.count("errors", error=f"sender: {type(err).__name__}: {err}")
+                with self._cond:
+                    self._retry_at = time.monotonic() + MIN_BACKOFF_S
+
+    def _pass(self) -> None:
+        """One round of the sender: memory, then one file from disk; what memory cannot hold goes to disk.
+        Call with _send_lock held."""
+        if self._send_memory(None) and self._spool_hint:
+            self._send_spooled(None, every=False)
+        self._spill_overflow()
 
     def flush(self, timeout: float = 5.0) -> bool:
-        """Send what is buffered now (and ask for the budget while calls are refused).
-        True when the buffer is empty, every send succeeded and no event was lost since
-        the previous flush (the background sender may have lost one before this call)."""
+        """Send what is buffered now, in memory and on disk (and ask for the budget while calls are refused).
+        True when all was stored, every send succeeded and no event was lost since the previous flush
+        (the background sender may have lost one before this call)."""
         delivered = self._flush(timeout)
         with self._cond:
             return self._nothing_lost_since_last_flush() and delivered
@@ -186,21 +262,16 @@ class Runtime:
         if self.config.hard_budget and self.budget.get("hardStop"):
             with self._cond:  # calls are being refused: learn the current budget state too
                 self._want_budget = True
-        while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0 or not self._send_lock.acquire(timeout=remaining):
-                return False
-            try:
-                with self._cond:
-                    if not self._queue and not self._want_budget:
-                        return True
-                if not self._send_once(deadline):
-                    return False
-            except Exception as err:
-                self.count("errors", error=f"flush: {type(err).__name__}: {err}")
-                return False
-            finally:
-                self._send_lock.release()
+        remaining = deadline - time.monotonic()
+        if remaining <= 0 or not self._send_lock.acquire(timeout=remaining):
+            return False
+        try:
+            return self._send_memory(deadline) and self._send_spooled(deadline, every=True)
+        except Exception as err:
+            self.count("errors", error=f"flush: {type(err).__name__}: {err}")
+            return False
+        finally:
+            self._send_lock.release()
 
     def _nothing_lost_since_last_flush(self) -> bool:
         """Call with _cond held."""
@@ -215,37 +286,106 @@ class Runtime:
             return {"url": cfg.url, "token": cfg.token or ""}
         return _sidecar.read_discovery(cfg.data_dir)
 
-    def _send_once(self, deadline: Optional[float] = None) -> bool:
-        """One POST of up to a batch of events (or an empty one for the budget). Call with _send_lock held."""
-        with self._cond:
-            n = min(max(1, int(self.config.batch_size)), MAX_BATCH, len(self._queue))
-            items = [self._queue.popleft() for _ in range(n)]
-            self._want_budget = False
+    # ----------------------------------------------------------------- sending
+    def _build(self, items: "list[Any]") -> "list[dict]":
+        """Call records into events (on the sender's thread), letting the GIL go every few (``_YIELD_EVERY``)."""
         events = []
-        for item in items:
+        for i, item in enumerate(items):
             if isinstance(item, dict):
                 events.append(item)
                 continue
+            if i and not i % _YIELD_EVERY:
+                time.sleep(0)
             try:
                 events.append(item.build())
             except Exception as err:
                 self.count("errors", error=f"building an event: {type(err).__name__}: {err}")
-        if items and not events:
-            return True
+        return events
+
+    def _send_memory(self, deadline: Optional[float]) -> bool:
+        """POST the buffered events in batches (an empty one when only the budget is wanted). False when the
+        sidecar could not take them (they are back in the buffer). Call with _send_lock held."""
+        while True:
+            with self._cond:
+                if not self._queue and not self._want_budget:
+                    return True
+                n = min(max(1, int(self.config.batch_size)), MAX_BATCH, len(self._queue))
+                items = [self._queue.popleft() for _ in range(n)]
+                self._want_budget = False
+            events = self._build(items)
+            if items and not events:
+                continue
+            unsent = self._post(events, deadline)
+            if unsent is not None:
+                with self._cond:  # back at the front, oldest first
+                    self._queue.extendleft(reversed(unsent))
+                    if not unsent:
+                        self._want_budget = True
+                return False
+
+    def _send_spooled(self, deadline: Optional[float], every: bool) -> bool:
+        """POST the events waiting on disk, one file (``every``: all files). False when the sidecar could not take
+        them (their rest goes back to disk). Call with _send_lock held."""
+        spool = self._spool()
+        while True:
+            if deadline is not None and time.monotonic() >= deadline:
+                return False
+            claim = spool.claim()
+            if claim is None:
+                with self._cond:
+                    self._spool_hint = False
+                return True
+            for start in range(0, len(claim.events), MAX_BATCH):
+                unsent = self._post(claim.events[start : start + MAX_BATCH], deadline)
+                if unsent is not None:
+                    claim.give_back(unsent + claim.events[start + MAX_BATCH :])
+                    return False
+            claim.done()
+            if not every:
+                return True
+
+    def _spill_overflow(self) -> None:
+        """Past ``max_queue``, the oldest events go to disk until memory holds half of it. Call with _send_lock held."""
+        with self._cond:
+            limit = max(1, int(self.config.max_queue))
+            if len(self._queue) <= limit:
+                return
+            items = [self._queue.popleft() for _ in range(len(self._queue) - limit // 2)]
+        self._spill(self._build(items))
+
+    def _spill(self, events: "list[dict]") -> None:
+        if not events:
+            return
+        spool = self._spool()
+        try:
+            written = spool.write(events)
+            why = f"the disk buffer ({spool.directory}, {spool.max_bytes // (1024 * 1024)} MiB) is full"
+        except OSError as err:
+            written, why = 0, f"cannot write them under {spool.directory}: {err}"
+        with self._cond:
+            self._counters["spilled"] += written
+            if written:
+                self._spool_hint = True
+            if written < len(events):
+                self._counters["dropped"] += len(events) - written
+                self._last_error = f"{len(events) - written} undelivered event(s) dropped: {why}"
+
+    def _post(self, events: "list[dict]", deadline: Optional[float]) -> "Optional[list[dict]]":
+        """POST ``events`` (split as the body limit needs). None when each was stored or given up on (counted);
+        else the events not sent yet, after a failure worth retrying (the backoff is set)."""
         target = self._target()
         if target is None:
-            return self._retry_later(events, "no sidecar: no discovery file and no configure(url=...)")
+            self._retry_later("no sidecar: no discovery file and no configure(url=...)")
+            return events
         # Parts still to send, in order; a part the sidecar finds too large is
         # replaced by its halves (one event: by its trimmed copy) at the front.
         parts: "list[list[dict]]" = [events]
-        ok = True
         while parts:
             part = parts.pop(0)
             try:
-                data = json.dumps({"events": part}, separators=(",", ":")).encode("utf-8")
+                data = _body(part)
             except (TypeError, ValueError) as err:
                 self.count("failed", len(part), error=f"{len(part)} event(s) are not JSON: {err}")
-                ok = False
                 continue
             if len(data) > self.config.max_body_bytes:
                 status, body = 413, None  # over the sidecar's limit: not uploaded just to be refused
@@ -254,33 +394,36 @@ class Runtime:
                 if deadline is not None:
                     timeout = max(0.05, min(timeout, deadline - time.monotonic()))
                 try:
-                    status, body = _sidecar.request(target, "POST", "/llm/events", data, timeout=timeout)
+                    status, body = self._connection.post(target["url"], target["token"], "/llm/events", data, timeout)
                 except Exception as err:
-                    return self._retry_later(_joined(part, parts), f"sidecar unreachable: {type(err).__name__}: {err}")
+                    self._retry_later(f"sidecar unreachable: {type(err).__name__}: {err}")
+                    return _joined(part, parts)
             if 200 <= status < 300:
                 self._accepted(part, body)
             elif status == 413:
                 smaller = _smaller(part)
                 if smaller is None:
                     self.count("tooLarge", error=f"an event of {_size(part[0])} bytes was too large for the sidecar even without its content; dropped")
-                    ok = False
                 else:
                     parts[:0] = smaller
             elif status in (401, 403) or status >= 500 or status == 429:
                 # A restarted sidecar has a new token (the file is read again next time); 5xx may pass.
-                return self._retry_later(_joined(part, parts), f"sidecar answered {status}")
+                self._retry_later(f"sidecar answered {status}")
+                return _joined(part, parts)
             else:
                 # Any other 4xx: these events will never be accepted; drop them, say why.
                 detail = body.get("message") or body.get("error") if isinstance(body, dict) else body
                 self.count("failed", len(part), error=f"sidecar rejected {len(part)} event(s) with {status}: {str(detail)[:300]}")
-                ok = False
-        return ok
+        return None
 
     def _accepted(self, part: "list[dict]", body: Any) -> None:
         budget = body.get("budget") if isinstance(body, dict) else None
+        duplicates = body.get("duplicates") if isinstance(body, dict) else None
         trimmed = sum(1 for e in part if TRIMMED_TAG in (e.get("tags") or {}))
         with self._cond:
             self._counters["sent"] += len(part)
+            if isinstance(duplicates, int) and duplicates > 0:
+                self._counters["duplicates"] += duplicates
             if trimmed:
                 self._counters["trimmed"] += trimmed
                 self._last_error = f"{trimmed} event(s) too large for the sidecar were sent without their content"
@@ -289,17 +432,11 @@ class Runtime:
             if isinstance(budget, dict) and isinstance(budget.get("hardStop"), bool):
                 self.budget = {"hardStop": budget["hardStop"], "reason": budget.get("reason")}
 
-    def _retry_later(self, events: "list[dict]", why: str) -> bool:
+    def _retry_later(self, why: str) -> None:
         with self._cond:
             self._last_error = why
-            # Back at the front, oldest first; what no longer fits is dropped (oldest first).
-            self._queue.extendleft(reversed(events))
-            self._drop_oldest()
-            self._backoff = min(MAX_BACKOFF_S, max(1.0, self._backoff * 2))
+            self._backoff = min(MAX_BACKOFF_S, max(MIN_BACKOFF_S, self._backoff * 2))
             self._retry_at = time.monotonic() + self._backoff
-            if not events:
-                self._want_budget = True
-        return False
 
     # ------------------------------------------------------------------- budget
     def check_budget(self) -> None:
@@ -308,8 +445,14 @@ class Runtime:
             raise BudgetExceededError(self.budget.get("reason") or "the LLM budget is exhausted")
 
 
-#: Tag set on an event sent without its content because it was too large.
-TRIMMED_TAG = "vigilo.trimmed"
+def _body(part: "list[dict]") -> bytes:
+    """``{"events": [...]}``, encoded a few events at a time so that the GIL goes in between."""
+    chunks = []
+    for start in range(0, len(part), _YIELD_EVERY):
+        if start:
+            time.sleep(0)
+        chunks.append(json.dumps(part[start : start + _YIELD_EVERY], separators=(",", ":"))[1:-1])
+    return ('{"events":[' + ",".join(chunks) + "]}").encode("utf-8")
 
 
 def _joined(part: "list[dict]", rest: "list[list[dict]]") -> "list[dict]":
