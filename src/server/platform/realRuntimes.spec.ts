@@ -27,7 +27,7 @@ afterEach(async () => {
 
 /** Poll (bounded, no fixed sleep) until the platform section reflects what the sidecar can know. */
 async function settled(sc: ReplayedSidecar, f: RuntimeFixture): Promise<any> {
-  const deadline = Date.now() + 15_000;
+  const deadline = Date.now() + 25_000;
   let last: any = null;
   for (;;) {
     last = (await sc.get('/metrics')).body;
