@@ -69,8 +69,9 @@ describe('notify policy', () => {
     const p = new NotifyPolicy(settings({ capPerHour: 2, mergeWindowS: 300 }));
     const fact = (n: number) => ({ type: 'cell-finished' as const, kernelId: 'k', executionCount: n, durationS: 3600, ok: true });
     const out = (ds: ReturnType<NotifyPolicy['offerFact']>) => ds.map(d => d.outcome);
+    p.settings = settings({ capPerHour: 2, mergeWindowS: 300, rules: { ...DEFAULT_NOTIFY_SETTINGS.rules, cell: false } });
     expect(out(p.offerFact(fact(1), ['a'], T0))).toEqual(['off']);
-    p.settings = settings({ capPerHour: 2, mergeWindowS: 300, rules: { ...DEFAULT_NOTIFY_SETTINGS.rules, cell: true } });
+    p.settings = settings({ capPerHour: 2, mergeWindowS: 300 });
     expect(out(p.offerFact(fact(1), ['a', 'b'], T0))).toEqual(['sent', 'sent']);
     expect(out(p.offerFact(fact(2), ['a'], T0 + 1000))).toEqual(['sent']);
     expect(out(p.offerFact(fact(3), ['a'], T0 + 2000))).toEqual(['capped']);
@@ -83,6 +84,17 @@ describe('notify policy', () => {
     const alert = (key: string) => ({ ruleId: 'kernel.restarted', key, severity: 'warning' as const, kind: 'event' as const, message: 'Kernel restarted: in-memory state lost.', value: null, threshold: null });
     expect(q.offerAlert(alert('k1'), {}, ['a'], T0).map(d => d.outcome)).toEqual(['sent']);
     expect(q.offerAlert(alert('k2'), {}, ['a'], T0 + 5000).map(d => d.outcome)).toEqual(['merged']);
+  });
+
+  it('the cell that ran a finished training loop does not say it again', () => {
+    const p = new NotifyPolicy(settings());
+    const trained = p.offerFact({ type: 'training-finished', kernelId: 'k', barId: 'tqdm:1', name: 'epochs', n: 10, total: 10, elapsedS: 3600 }, ['a'], T0);
+    expect(trained.map(d => d.outcome)).toEqual(['sent']);
+    const cell = (kernelId: string, at: number, ok = true) => p.offerFact({ type: 'cell-finished', kernelId, executionCount: 4, durationS: 3700, ok }, ['a'], at)[0].outcome;
+    expect(cell('k', T0 + 2000)).toBe('merged');
+    expect(cell('other', T0 + 2000)).toBe('sent');
+    expect(p.offerFact({ type: 'cell-finished', kernelId: 'k', executionCount: 9, durationS: 3700, ok: false }, ['a'], T0 + 3000)[0].outcome).toBe('sent');
+    expect(p.offerFact({ type: 'cell-finished', kernelId: 'k', executionCount: 12, durationS: 3700, ok: true }, ['a'], T0 + 10 * 60_000)[0].outcome).toBe('sent');
   });
 
   it('quiet hours follow the user zone, cross midnight, and let critical messages through', () => {

@@ -62,9 +62,9 @@ export interface NotifySettings {
 }
 
 export const DEFAULT_NOTIFY_SETTINGS: NotifySettings = {
-  rules: { runtime: true, idle: true, oom: true, disk: true, checkpoint: true, training: true, cell: false, spend: true, kernel: true },
+  rules: { runtime: true, idle: true, oom: true, disk: true, checkpoint: true, training: true, cell: true, spend: true, kernel: true },
   runtimeMarksMin: [30, 10],
-  longCellMin: 20,
+  longCellMin: 30,
   trainingMinMin: 5,
   capPerHour: 6,
   resendAfterClearMin: 15,
@@ -224,6 +224,9 @@ interface Held {
   cleared: boolean;
 }
 
+/** A cell ending this soon after "training finished" of its kernel is that same news. */
+const TRAINING_COVERS_CELL_MS = 5 * 60_000;
+
 const RANK: Record<NotifySeverity, number> = { info: 0, warning: 1, critical: 2 };
 
 /**
@@ -237,6 +240,8 @@ export class NotifyPolicy {
   private readonly sentTimes = new Map<string, number[]>();
   private readonly lastText = new Map<string, Map<string, number>>();
   private readonly heldBack = new Map<string, number>();
+  /** When "training finished" was last sent per kernel. */
+  private readonly trainingSaid = new Map<string, number>();
   readonly counts: RuleCounts = Object.fromEntries(NOTIFY_RULES.map(r => [r, {}])) as RuleCounts;
 
   constructor(public settings: NotifySettings = DEFAULT_NOTIFY_SETTINGS) {}
@@ -260,7 +265,18 @@ export class NotifyPolicy {
 
   offerFact(fact: NotifyFact, channels: string[], nowMs: number): Decision[] {
     const message = composeFact(fact, this.settings);
-    return message ? this.offer(message, channels, nowMs) : [];
+    if (!message) return [];
+    if (fact.type === 'cell-finished') {
+      // The cell that ran the training loop ends just after it: "training finished" already said it.
+      const said = this.trainingSaid.get(fact.kernelId);
+      if (said !== undefined && nowMs - said < TRAINING_COVERS_CELL_MS && fact.ok) return this.tally(message, channels, 'merged');
+    }
+    const decisions = this.offer(message, channels, nowMs);
+    if (fact.type === 'training-finished' && decisions.some(d => d.outcome === 'sent')) {
+      this.trainingSaid.set(fact.kernelId, nowMs);
+      if (this.trainingSaid.size > 100) this.trainingSaid.delete(this.trainingSaid.keys().next().value as string);
+    }
+    return decisions;
   }
 
   /** A test message: only the cap applies (a user pressing "test" twice gets two). */
