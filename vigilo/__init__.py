@@ -31,6 +31,11 @@ def __getattr__(name):
         from . import llm
 
         return getattr(llm, name)
+    if name in ("summarize", "fresh_start"):
+        # vigilo.summarize(conversation, client=...) / vigilo.fresh_start(id): context transfer (_summarize.py).
+        from . import _summarize
+
+        return getattr(_summarize, name)
     if name == "progress":
         # vigilo.progress(step, total, name=...): training progress for the "will it finish?" estimate.
         from ._progress import progress
