@@ -281,7 +281,7 @@ export class NotifyPolicy {
 
   /** A test message: only the cap applies (a user pressing "test" twice gets two). */
   offerTest(message: NotifyMessage, channels: string[], nowMs: number): Decision[] {
-    return channels.map(channelId => this.toChannel(channelId, message, nowMs, false));
+    return channels.map(channelId => this.toChannel(channelId, message, nowMs, false, false));
   }
 
   /** The condition cleared (its alert left the current alerts): it may send again. */
@@ -311,19 +311,21 @@ export class NotifyPolicy {
     return channels.map(channelId => this.toChannel(channelId, message, nowMs, true));
   }
 
-  private toChannel(channelId: string, message: NotifyMessage, nowMs: number, merge: boolean): Decision {
+  /** `count`: false for test messages, which belong to no rule's figures. */
+  private toChannel(channelId: string, message: NotifyMessage, nowMs: number, merge: boolean, count = true): Decision {
+    const done = (d: Decision): Decision => (count ? this.count(d) : d);
     const texts = this.lastText.get(channelId) ?? new Map<string, number>();
     this.lastText.set(channelId, texts);
     const text = `${message.title}\n${message.body}`;
     const last = texts.get(text);
     if (merge && last !== undefined && nowMs - last < this.settings.mergeWindowS * 1000) {
-      return this.count({ channelId, message, outcome: 'merged' });
+      return done({ channelId, message, outcome: 'merged' });
     }
     const times = (this.sentTimes.get(channelId) ?? []).filter(t => nowMs - t < 3_600_000);
     this.sentTimes.set(channelId, times);
     if (times.length >= this.settings.capPerHour) {
       this.heldBack.set(channelId, (this.heldBack.get(channelId) ?? 0) + 1);
-      return this.count({ channelId, message, outcome: 'capped' });
+      return done({ channelId, message, outcome: 'capped' });
     }
     times.push(nowMs);
     texts.set(text, nowMs);
@@ -331,7 +333,7 @@ export class NotifyPolicy {
     const back = this.heldBack.get(channelId) ?? 0;
     this.heldBack.delete(channelId);
     const out = back ? { ...message, body: `${message.body}\n(${back} more held back by the limit of ${this.settings.capPerHour} messages an hour.)` } : message;
-    return this.count({ channelId, message: out, outcome: 'sent' });
+    return done({ channelId, message: out, outcome: 'sent' });
   }
 
   private tally(message: NotifyMessage, channels: string[], outcome: Outcome): Decision[] {

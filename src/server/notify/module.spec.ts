@@ -180,6 +180,8 @@ describe('notify module with the real delivery worker', () => {
     const notify = (await sc.get('/notify')).body;
     expect(notify.failures).toHaveLength(3);
     expect(notify.worker).toMatchObject({ state: 'running', python: PYTHON });
+    // Test messages count toward the hourly cap but belong to no rule's figures.
+    expect(notify.counts.runtime).toEqual({});
   }, 60_000);
 
   it('VIGILO_NOTIFY channels are used, shown redacted, never written to disk, and removed only by unsetting it', async () => {
