@@ -13,8 +13,10 @@ export interface VigiloClientOptions {
   captureContent?: boolean;
   /** Refuse calls (VigiloBudgetExceededError) once the sidecar reports the hard budget spent. Default false; VIGILO_HARD_BUDGET=1 turns it on. */
   hardBudget?: boolean;
-  /** Events kept while the sidecar is unreachable; the oldest are dropped beyond this (default 2000). */
+  /** Events kept in memory while the sidecar is unreachable; beyond this the oldest go to the data dir's outbox on disk (default 2000). */
   maxBufferedEvents?: number;
+  /** Bytes the outbox (`<data dir>/outbox`, 0600) may hold; beyond this the oldest events are dropped and counted (default 64 MiB; 0: no disk). */
+  maxSpooledBytes?: number;
   /** Events per POST (default 100, at most 500). */
   batchSize?: number;
   /** Background send period in ms (default 1000). */
@@ -30,6 +32,7 @@ export interface ResolvedOptions {
   captureContent: boolean;
   hardBudget: boolean;
   maxBufferedEvents: number;
+  maxSpooledBytes: number;
   batchSize: number;
   flushIntervalMs: number;
   timeoutMs: number;
@@ -50,6 +53,7 @@ export function resolveOptions(options: VigiloClientOptions, env: NodeJS.Process
     captureContent: options.captureContent ?? envFlag(env.VIGILO_CAPTURE_CONTENT) ?? true,
     hardBudget: options.hardBudget ?? envFlag(env.VIGILO_HARD_BUDGET) ?? false,
     maxBufferedEvents: Math.max(1, options.maxBufferedEvents ?? 2000),
+    maxSpooledBytes: Math.max(0, options.maxSpooledBytes ?? 64 * 1024 * 1024),
     batchSize: Math.min(500, Math.max(1, options.batchSize ?? 100)),
     flushIntervalMs: Math.max(10, options.flushIntervalMs ?? 1000),
     timeoutMs: Math.max(100, options.timeoutMs ?? 2000)

@@ -15,7 +15,7 @@ import { wrapGoogle } from './google';
 import { isLegacyFactory, isLegacyModel, wrapLegacyFactory, wrapLegacyModel } from './googleLegacy';
 import { clientKind, wrappedClients } from './observe';
 import { wrapOpenAI } from './openai';
-export { summarizeWithModel, type ModelSummary, type ModelSummaryOptions } from './summarize';
+export { freshStart, summarizeWithModel, type FreshStart, type FreshStartOptions, type ModelSummary, type ModelSummaryOptions } from './summarize';
 import { getRuntime, VigiloBudgetExceededError, type TrackOptions } from './runtime';
 import type { TelemetryStats } from './transport';
 
@@ -74,8 +74,8 @@ export function track<R>(fn: () => R, options: TrackOptions = {}): R {
   return rt.scope.run(rt.currentScope(options), fn);
 }
 
-/** Resolves when every pending event has been delivered to the sidecar, or dropped. Never rejects. */
-export function flush(): Promise<void> {
+/** Sends every pending event now: true when all are stored and none was dropped since the last flush; false keeps the rest for later. Never rejects. */
+export function flush(): Promise<boolean> {
   return getRuntime().transport.flush();
 }
 

@@ -157,23 +157,26 @@ describe('wrap(new OpenAI())', () => {
     }
   });
 
-  it('returns the same response with the sidecar stopped, and counts the undelivered events', async () => {
+  it('returns the same response with the sidecar stopped, and keeps the event until a sidecar answers', async () => {
     const plain = client();
     const expected = await plain.chat.completions.create(ask);
     await flush();
     const sc = harness.sidecar();
+    const stored = (await harness.calls()).length;
     configure({ url: 'http://127.0.0.1:9', token: 'nobody-listens' });
     try {
       const before = stats();
       const got = await wrap(plain).chat.completions.create(ask);
       expect(got).toEqual(expected);
-      await flush();
+      expect(await flush()).toBe(false);
       const after = stats();
-      expect(after.dropped).toBe(before.dropped + 1);
+      expect(after.dropped).toBe(before.dropped);
       expect(after.sendFailures).toBeGreaterThan(before.sendFailures);
-      expect(after.buffered).toBe(0);
+      expect(after.buffered).toBe(1);
     } finally {
       configure({ url: sc.url, token: sc.token });
     }
+    expect(await flush()).toBe(true);
+    expect((await harness.calls()).length).toBe(stored + 1);
   });
 });

@@ -4,18 +4,24 @@ import type { BudgetState, LlmCallEvent } from '../shared/llm-api';
 import { homedir } from 'node:os';
 import { dataDirFor } from '../shared/dataDir';
 import type { ResolvedOptions } from './config';
+import { Outbox } from './outbox';
 
 /** What the client did with its telemetry; failures are counted here, never thrown. */
 export interface TelemetryStats {
-  /** Events the sidecar accepted (duplicates included). */
+  /** Events the sidecar accepted (a resent event it already had included: it stores an id once). */
   delivered: number;
-  /** Events dropped: buffer full (oldest first) or undeliverable at flush(). */
+  /** Events lost: the disk outbox full (oldest first), or refused for good by the sidecar (a 4xx). */
   dropped: number;
   /** Failed deliveries (sidecar down, refused, timed out). */
   sendFailures: number;
   /** Errors inside the wrappers themselves, caught so the user's call was not affected. */
   wrapperErrors: number;
+  /** Events waiting in memory. */
   buffered: number;
+  /** Events this process wrote to the disk outbox that are not delivered yet. */
+  spooled: number;
+  /** Bytes in the data dir's outbox (every TypeScript client's), as last seen. */
+  spoolBytes: number;
 }
 
 interface Endpoint {
@@ -23,21 +29,39 @@ interface Endpoint {
   token: string;
 }
 
+type Outcome = 'ok' | 'retry' | 'refused';
+
 /**
- * Events leave in the background, in batches, from a bounded buffer. A
- * failed background send keeps the events for the next try (the oldest are
- * dropped once the buffer is full); flush() sends everything it can now and
- * drops what it cannot deliver, so it always resolves.
+ * Events leave in the background, in batches, from a bounded buffer, and are
+ * never lost to a sidecar that is down or restarting:
+ *
+ * - in memory up to `maxBufferedEvents`; past that the oldest batch goes to
+ *   the data dir's outbox on disk (`outbox.ts`, 0600), up to `maxSpooledBytes`,
+ *   past which the oldest events are dropped and counted;
+ * - at process exit, what is still in memory goes to the outbox;
+ * - every send reads sidecar.json again, so a restarted sidecar (new port,
+ *   new token) is found; once one answers, the outbox is sent too (this
+ *   process's files and those an earlier process left);
+ * - each event keeps its id, which the sidecar stores once: a batch resent
+ *   after an answer was lost is not counted twice.
+ *
+ * flush() sends everything it can now and answers true when every event is
+ * stored and none was dropped since the previous flush; undelivered events
+ * stay buffered for later.
  */
 export class Transport {
   private buffer: LlmCallEvent[] = [];
   private timer: NodeJS.Timeout | null = null;
-  private sending: Promise<void> | null = null;
+  private sending: Promise<boolean> | null = null;
   private exitHookInstalled = false;
+  private exitFlushTried = false;
+  /** Whether the outbox may hold files (ours, or an earlier process's: checked once at first send). */
+  private outboxPending = true;
+  private droppedAtLastFlush = 0;
   private budgetState: BudgetState = { hardStop: false, reason: null };
   private lastBudgetRefresh = -Infinity;
   private refreshing: Promise<void> = Promise.resolve();
-  readonly stats: TelemetryStats = { delivered: 0, dropped: 0, sendFailures: 0, wrapperErrors: 0, buffered: 0 };
+  readonly stats: TelemetryStats = { delivered: 0, dropped: 0, sendFailures: 0, wrapperErrors: 0, buffered: 0, spooled: 0, spoolBytes: 0 };
 
   constructor(private options: () => ResolvedOptions) {}
 
@@ -45,13 +69,21 @@ export class Transport {
     return this.budgetState;
   }
 
+  private dataDir(): string {
+    return this.options().dataDir ?? dataDirFor(process.env, homedir());
+  }
+
+  private outbox(): Outbox {
+    return new Outbox(join(this.dataDir(), 'outbox'));
+  }
+
   enqueue(event: LlmCallEvent): void {
     const { maxBufferedEvents, batchSize } = this.options();
     this.buffer.push(event);
     if (this.buffer.length > maxBufferedEvents) {
-      const over = this.buffer.length - maxBufferedEvents;
-      this.buffer.splice(0, over);
-      this.stats.dropped += over;
+      // Keep the newest in memory; the oldest batch waits on disk (or, the disk bound reached, is dropped).
+      // In chunks of a batch (at most half the buffer), so the disk sees few, whole files.
+      this.spill(this.buffer.splice(0, Math.max(this.buffer.length - maxBufferedEvents, Math.min(batchSize, Math.floor(maxBufferedEvents / 2)))));
     }
     this.stats.buffered = this.buffer.length;
     this.installExitHook();
@@ -62,13 +94,46 @@ export class Transport {
     }
   }
 
-  /** Deliver every pending event, or drop what cannot be delivered. Never rejects. */
-  async flush(): Promise<void> {
+  /** Write events to the outbox within its byte bound; what does not fit (the oldest) is dropped and counted. */
+  private spill(events: LlmCallEvent[]): void {
+    const { maxSpooledBytes } = this.options();
+    if (events.length === 0) {
+      return;
+    }
+    try {
+      const box = this.outbox();
+      this.stats.spoolBytes = box.list().reduce((sum, f) => sum + f.bytes, 0);
+      let keep = events;
+      const size = (list: LlmCallEvent[]) => list.reduce((sum, e) => sum + Buffer.byteLength(JSON.stringify(e)) + 1, 0);
+      while (keep.length > 0 && this.stats.spoolBytes + size(keep) > maxSpooledBytes) {
+        keep = keep.slice(Math.max(1, Math.ceil(keep.length / 4)));
+      }
+      this.stats.dropped += events.length - keep.length;
+      if (keep.length > 0) {
+        this.stats.spoolBytes += box.write(keep);
+        this.stats.spooled += keep.length;
+        this.outboxPending = true;
+      }
+    } catch {
+      // The disk refuses (full, read-only): these events are lost, and counted.
+      this.stats.dropped += events.length;
+      this.stats.wrapperErrors++;
+    }
+  }
+
+  /**
+   * Deliver every pending event now (memory, then the outbox). True when all are stored and
+   * none was dropped since the previous flush; false leaves the undelivered ones buffered. Never rejects.
+   */
+  async flush(): Promise<boolean> {
     if (this.timer) {
       clearTimeout(this.timer);
       this.timer = null;
     }
-    await this.drain(true);
+    const delivered = await this.drain(true);
+    const nothingLost = this.stats.dropped === this.droppedAtLastFlush;
+    this.droppedAtLastFlush = this.stats.dropped;
+    return delivered && nothingLost;
   }
 
   private schedule(): void {
@@ -87,44 +152,116 @@ export class Transport {
       return;
     }
     this.exitHookInstalled = true;
-    // beforeExit fires when the loop is empty on a normal exit; the flush's own I/O keeps the
-    // process alive until it is done, then beforeExit fires again with an empty buffer.
+    // beforeExit fires when the loop is empty on a normal exit: one flush is tried (its I/O keeps the
+    // process alive until it is done); what it could not deliver goes to the outbox, so the loop ends.
     process.on('beforeExit', () => {
-      if (this.buffer.length > 0) {
+      if (this.buffer.length === 0) {
+        return;
+      }
+      if (!this.exitFlushTried) {
+        this.exitFlushTried = true;
         void this.flush();
+      } else {
+        this.spillAll();
       }
     });
+    // Any exit (process.exit() included: only synchronous work runs here): memory to disk.
+    process.on('exit', () => this.spillAll());
   }
 
-  private drain(final: boolean): Promise<void> {
-    const previous = this.sending ?? Promise.resolve();
-    const run = async (): Promise<void> => {
-      await previous;
+  private spillAll(): void {
+    this.spill(this.buffer.splice(0));
+    this.stats.buffered = 0;
+  }
+
+  /** Send the memory buffer, then the outbox; resolves true when nothing is left undelivered. */
+  private drain(final: boolean): Promise<boolean> {
+    const previous = this.sending ?? Promise.resolve(true);
+    const run = async (): Promise<boolean> => {
+      await previous.catch(() => false);
+      let answered = false;
       while (this.buffer.length > 0) {
         const batch = this.buffer.slice(0, this.options().batchSize);
         const outcome = await this.send(batch);
-        if (outcome === 'retry' && !final) {
+        if (outcome === 'retry') {
           break;
         }
-        // Delivered, refused for good (a 4xx other than auth/rate limit), or undeliverable at flush().
+        answered = true;
+        // Delivered, or refused for good (a 4xx other than auth/rate limit).
         this.buffer.splice(0, batch.length);
-        if (outcome === 'ok') {
-          this.stats.delivered += batch.length;
-        } else {
-          this.stats.dropped += batch.length;
-        }
+        this.count(outcome, batch.length);
         this.stats.buffered = this.buffer.length;
       }
       this.stats.buffered = this.buffer.length;
+      // flush() looks at the outbox again: files another process left (it exited with the sidecar down) are sent too.
+      if (this.buffer.length === 0 && (this.outboxPending || final) && (answered || final)) {
+        await this.drainOutbox();
+      }
       if (!final) {
         this.schedule();
       }
+      return this.buffer.length === 0 && !this.outboxPending;
     };
     const p = run().catch(() => {
       this.stats.wrapperErrors++;
+      return false;
     });
     this.sending = p;
     return p;
+  }
+
+  private count(outcome: Outcome, n: number): void {
+    if (outcome === 'ok') {
+      this.stats.delivered += n;
+    } else {
+      this.stats.dropped += n;
+    }
+  }
+
+  /** Send the outbox's files, oldest first, while the sidecar answers. */
+  private async drainOutbox(): Promise<void> {
+    const box = this.outbox();
+    const files = box.list();
+    this.stats.spoolBytes = files.reduce((sum, f) => sum + f.bytes, 0);
+    for (const file of files) {
+      const taken = box.take(file);
+      if (!taken) {
+        continue;
+      }
+      const { batchSize } = this.options();
+      let sent = 0;
+      let stopped = false;
+      while (sent < taken.events.length) {
+        const batch = taken.events.slice(sent, sent + batchSize);
+        const outcome = await this.send(batch);
+        if (outcome === 'retry') {
+          stopped = true;
+          break;
+        }
+        this.count(outcome, batch.length);
+        sent += batch.length;
+      }
+      if (stopped && sent === 0) {
+        box.giveBack(taken.taken);
+        return;
+      }
+      if (stopped) {
+        // Part sent: the rest goes back as a new file (the sent part would only be ignored again, by id).
+        box.done(taken.taken);
+        this.stats.spoolBytes -= file.bytes;
+        this.stats.spoolBytes += box.write(taken.events.slice(sent));
+        this.stats.spooled = Math.max(0, this.stats.spooled - sent);
+        return;
+      }
+      box.done(taken.taken);
+      this.stats.spoolBytes = Math.max(0, this.stats.spoolBytes - file.bytes);
+      this.stats.spooled = Math.max(0, this.stats.spooled - taken.events.length);
+    }
+    this.outboxPending = box.list().length > 0;
+    if (!this.outboxPending) {
+      this.stats.spooled = 0;
+      this.stats.spoolBytes = 0;
+    }
   }
 
   /** Ask the sidecar for the budget state with an empty batch, in the background, at most every 5 s. */
@@ -144,17 +281,31 @@ export class Transport {
   }
 
   /** GET a sidecar path with the token; throws when no sidecar answers (used by helpers, not by wrapped calls). */
-  async getJson<T>(path: string): Promise<T> {
+  getJson<T>(path: string): Promise<T> {
+    return this.requestJson<T>(path);
+  }
+
+  /** POST a JSON body to a sidecar path with the token; throws as getJson does. */
+  postJson<T>(path: string, body: unknown): Promise<T> {
+    return this.requestJson<T>(path, body);
+  }
+
+  private async requestJson<T>(path: string, body?: unknown): Promise<T> {
     const endpoint = this.endpoint();
     if (!endpoint) {
       throw new Error('No Vigilo sidecar found: start one (%vigilo or `vigilo serve`) or call configure({ url, token }).');
     }
-    const response = await fetch(`${endpoint.url}${path}`, { headers: { authorization: `Bearer ${endpoint.token}` }, signal: AbortSignal.timeout(this.options().timeoutMs) });
-    const body = (await response.json()) as T & { error?: { message?: string } };
-    if (!response.ok) {
-      throw new Error(`Vigilo sidecar answered ${response.status} for ${path}: ${body.error?.message ?? 'no message'}`);
+    const headers: Record<string, string> = { authorization: `Bearer ${endpoint.token}` };
+    const init = body === undefined ? {} : { method: 'POST', body: JSON.stringify(body) };
+    if (body !== undefined) {
+      headers['content-type'] = 'application/json';
     }
-    return body;
+    const response = await fetch(`${endpoint.url}${path}`, { ...init, headers, signal: AbortSignal.timeout(this.options().timeoutMs) });
+    const answer = (await response.json()) as T & { error?: { message?: string } };
+    if (!response.ok) {
+      throw new Error(`Vigilo sidecar answered ${response.status} for ${path}: ${answer.error?.message ?? 'no message'}`);
+    }
+    return answer;
   }
 
   private endpoint(): Endpoint | null {
@@ -163,7 +314,7 @@ export class Transport {
       return { url: o.url.replace(/\/+$/, ''), token: o.token };
     }
     try {
-      const dir = o.dataDir ?? dataDirFor(process.env, homedir());
+      const dir = this.dataDir();
       const d = JSON.parse(readFileSync(join(dir, 'sidecar.json'), 'utf8')) as { url?: unknown; token?: unknown };
       if (typeof d.url === 'string' && typeof d.token === 'string') {
         return { url: (o.url ?? d.url).replace(/\/+$/, ''), token: o.token ?? d.token };
@@ -174,7 +325,7 @@ export class Transport {
     return null;
   }
 
-  private async send(batch: LlmCallEvent[]): Promise<'ok' | 'retry' | 'refused'> {
+  private async send(batch: LlmCallEvent[]): Promise<Outcome> {
     const endpoint = this.endpoint();
     if (!endpoint) {
       this.stats.sendFailures++;

@@ -15,7 +15,8 @@ export function useSidecar(): ClientHarness {
   const dir = tempDir('vigilo-client-');
   beforeAll(async () => {
     sc = await startSidecar(dir);
-    configure({ url: sc.url, token: sc.token, flushIntervalMs: 60_000 });
+    // dataDir: the client's disk outbox (undelivered events) stays in the test's own dir.
+    configure({ url: sc.url, token: sc.token, dataDir: dir, flushIntervalMs: 60_000 });
   });
   afterAll(async () => {
     await sc?.stop();
