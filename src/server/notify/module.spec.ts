@@ -203,6 +203,24 @@ describe('notify module with the real delivery worker', () => {
     expect(files.filter(f => readFileSync(f).includes(secretTopic))).toEqual([]);
   }, 30_000);
 
+  it('a worker killed with SIGKILL is started again and the message still arrives', async () => {
+    const rx = await receiver();
+    const sc = await boot(ctx => [alertsModule(ctx), notifyModule(ctx)]);
+    await sc.post('/notify/channels', { url: `json://${rx.url}/k` });
+    const first = await until(async () => {
+      const w = (await sc.get('/notify')).body.worker;
+      return w.state === 'running' && w.pid;
+    }, 'the worker running');
+    process.kill(first, 'SIGKILL');
+    await until(async () => (await sc.get('/notify')).body.worker.state === 'restarting', 'the restart noticed');
+    const test = (await sc.post('/notify/test', { waitS: 20 })).body;
+    expect(test.deliveries.map((d: any) => d.status)).toEqual(['sent']);
+    expect(rx.got).toHaveLength(1);
+    const after = (await sc.get('/notify')).body.worker;
+    expect(after).toMatchObject({ state: 'running' });
+    expect(after.pid).not.toBe(first);
+  }, 30_000);
+
   it('refuses what is not an Apprise URL with a 400 that does not echo it, and removes channels', async () => {
     const sc = await boot(ctx => [alertsModule(ctx), notifyModule(ctx)]);
     const bad = await sc.post('/notify/channels', { url: 'hunter2-secret-no-scheme' });

@@ -58,6 +58,9 @@ export class NotifyWorker {
   private seq = 0;
   private restarts = 0;
   private restartTimer: NodeJS.Timeout | null = null;
+  /** Resolves when the restart delay is over (a send during it waits instead of failing at once). */
+  private restartWait: Promise<void> | null = null;
+  private restartResolve: (() => void) | null = null;
   private stopped = false;
   private info: WorkerState = { state: 'idle', pid: null, python: null, apprise: null, reason: null, fix: null };
   private readonly listeners = new Set<() => void>();
@@ -74,7 +77,12 @@ export class NotifyWorker {
   }
 
   /** One delivery attempt. Never rejects: a failure is a result. */
-  send(request: SendRequest): Promise<SendResult> {
+  async send(request: SendRequest): Promise<SendResult> {
+    if (this.restartWait) await this.restartWait;
+    return this.sendNow(request);
+  }
+
+  private sendNow(request: SendRequest): Promise<SendResult> {
     if (this.info.state === 'unavailable' && this.info.apprise === null && this.info.reason) {
       return Promise.resolve({ ok: false, ms: 0, error: `${this.info.reason} Fix: ${this.info.fix ?? ''}`.trim() });
     }
@@ -99,8 +107,7 @@ export class NotifyWorker {
   /** After a fix (Apprise installed, another interpreter recorded): forget the verdict and start afresh. */
   retry(): void {
     if (this.info.state !== 'unavailable' && this.info.state !== 'restarting') return;
-    if (this.restartTimer) clearTimeout(this.restartTimer);
-    this.restartTimer = null;
+    this.clearRestart();
     const child = this.child;
     this.child = null;
     child?.kill('SIGTERM');
@@ -148,12 +155,22 @@ export class NotifyWorker {
       // Start again with backoff (1 s, 2 s, 4 s … 60 s); the next send after that starts it.
       const delay = Math.min(60_000, 1000 * 2 ** Math.min(this.restarts++, 6));
       if (!noModule) this.set({ ...this.info, state: 'restarting', pid: null });
-      this.restartTimer = setTimeout(() => {
-        this.restartTimer = null;
-      }, delay);
-      this.restartTimer.unref();
+      this.restartWait = new Promise<void>(resolve => {
+        this.restartResolve = resolve;
+        this.restartTimer = setTimeout(() => this.clearRestart(), delay);
+        this.restartTimer.unref();
+      });
     });
     return child;
+  }
+
+  /** Cancel a pending restart delay; whoever waits on it goes on at once. */
+  private clearRestart(): void {
+    if (this.restartTimer) clearTimeout(this.restartTimer);
+    this.restartTimer = null;
+    this.restartWait = null;
+    this.restartResolve?.();
+    this.restartResolve = null;
   }
 
   private onLine(line: string): void {
@@ -191,7 +208,7 @@ export class NotifyWorker {
   /** Close stdin (the worker finishes what it holds and exits), kill it after `graceMs`. */
   async stop(graceMs = 2000): Promise<void> {
     this.stopped = true;
-    if (this.restartTimer) clearTimeout(this.restartTimer);
+    this.clearRestart();
     const child = this.child;
     if (!child) return;
     await new Promise<void>(resolve => {
