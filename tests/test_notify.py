@@ -244,3 +244,16 @@ def test_apprise_missing_is_said_with_the_one_line_fix(sidecar_built, vigilo_dat
     assert "Apprise is not installed" in worker["reason"] and worker["fix"].startswith("pip install 'vigilo[notify]'")
     status, answer = _sidecar.request(discovery, "POST", "/notify/test", {"waitS": 5})
     assert "pip install 'vigilo[notify]'" in answer["deliveries"][0]["error"]
+
+
+def test_the_worker_scrubs_every_secret_part_of_a_url_from_what_it_says():
+    from vigilo import notify_worker
+
+    url = "mailtos://me%40corp.io:p%40ss-W0rd@smtp.corp.io:465/extra-path?to=boss@corp.io&pass=abc123xyz"
+    said = "login as me@corp.io with p@ss-W0rd failed (abc123xyz) at smtp.corp.io for extra-path"
+    scrubbed = notify_worker.scrub(said, notify_worker.secrets_of(url))
+    for secret in ("me@corp.io", "p@ss-W0rd", "abc123xyz", "extra-path", "boss@corp.io"):
+        assert secret not in scrubbed
+    assert "smtp.corp.io" in scrubbed  # a host name is not a secret
+    tg = notify_worker.scrub("tgram to 123456789:AAE-sekret chat 4567", notify_worker.secrets_of("tgram://123456789:AAE-sekret/4567"))
+    assert "AAE-sekret" not in tg and "123456789" not in tg and "4567" not in tg

@@ -45,9 +45,12 @@ def secrets_of(url: str) -> List[str]:
         for piece in userinfo.split(":"):
             parts.add(piece)
             parts.add(unquote(piece))
-        hostname = host.rsplit(":", 1)[0] if host.count(":") == 1 else host
-        if "." not in hostname and hostname not in ("localhost",) and not hostname.startswith("["):
-            parts.add(hostname)
+        name, _, port = host.rpartition(":") if host.count(":") == 1 else (host, "", "")
+        if port and not port.isdigit():
+            # Not a port: a token in the host's place (Telegram's tgram://123456:ABC-DEF/chat).
+            parts.update((host, name, port))
+        elif "." not in name and name != "localhost" and not name.startswith("["):
+            parts.add(name)
         for seg in s.path.split("/"):
             parts.add(seg)
             parts.add(unquote(seg))
