@@ -12,6 +12,8 @@
                             pro+, paid, payg) states the Colab plan when a paid GPU did not show it
     %vigilo notify add URL  send warnings to a phone, chat or e-mail (Apprise URL; also:
                             test | list | remove ID | on|off RULE | cell MIN | quiet 22:00-07:00)
+    %vigilo export URL      send LLM spans and runtime metrics over OpenTelemetry (OTLP/HTTP;
+                            also: off | env | --header K=V | --content on|off); docs/TEAMS.md
     %vigilo pricing update  fetch LiteLLM's current LLM prices and say what changed
                             (also: --from FILE_OR_URL); a failure keeps the previous prices
 
@@ -29,6 +31,7 @@ from IPython.core.magic import Magics, line_magic, magics_class
 from IPython.display import display
 
 from . import _notify_cells, _notify_magic, _sidecar
+from . import _export_magic
 from ._kernel import Heartbeat
 
 
@@ -74,6 +77,7 @@ class VigiloMagics(Magics):
             "profile": self._profile,
             "checkpoint": self._checkpoint,
             "pricing": self._pricing,
+            "export": lambda rest: Report(_export_magic.command(rest, self.data_dir)),
             "notify": lambda rest: Report(_notify_magic.command(rest, self.data_dir)),
             "help": self._help,
         }.get(command)
