@@ -363,7 +363,7 @@ def checkpoint_part(bench: Bench, kernel: Kernel) -> None:
     r = kernel.run(CHECKPOINT, timeout=150)
     rec = r.get("record") or {}
     ok = bool(rec.get("verified")) and r.get("equal")
-    what = "torch model + AdamW on the GPU" if r.get("torch") else "plain state dict (pickle)"
+    what = "torch model + AdamW on the GPU" if r.get("torch") else f"plain state dict ({'torch.save: torch is imported' if str(rec.get('path', '')).endswith('.pt') else 'pickle'})"
     bench.row("checkpoint", "ok" if ok else "FAILED", f"{rec.get('bytes', '—')} B verified in {r.get('savedS')} s" if rec else "none", f"{what}; restored equal: {r.get('equal')}; {rec.get('path') or r.get('message')}")
     bench.figures["checkpoint"] = r
 
