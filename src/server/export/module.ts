@@ -302,10 +302,12 @@ export function exportModule(ctx: SidecarContext): SidecarModule {
           dirty = true;
         }
       });
+      let lastQueue = '';
       sectionTimer = setInterval(() => {
-        const q = queue.snapshot();
-        if (dirty || q.queued > 0 || q.inFlight > 0) {
+        const q = JSON.stringify(queue.snapshot());
+        if (dirty || q !== lastQueue) {
           dirty = false;
+          lastQueue = q;
           ctx.snapshot.update('export', section());
         }
       }, SECTION_EVERY_MS);
