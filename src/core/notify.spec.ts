@@ -112,6 +112,10 @@ describe('notify policy', () => {
 
   it('maps the engine rules to notify rules; notify failures and resolved alerts never send', () => {
     expect(ruleOf({ ruleId: 'llm.budget.day', kind: 'threshold' })).toBe('spend');
+    const spend = (threshold: number) =>
+      new NotifyPolicy(settings()).offerAlert({ ruleId: 'llm.budget.day', key: '2026-03-02', severity: 'warning', kind: 'threshold', message: `LLM spend for today (2026-03-02, UTC) reached ${threshold} % of the day budget ($${threshold / 10} of $10; ${threshold} % mark)`, value: threshold, threshold }, {}, ['a'], T0)[0].message;
+    expect(spend(80)).toMatchObject({ title: 'LLM spend at 80 % of the day budget', body: expect.stringMatching(/\(\$8 of \$10; 80 % mark\)\. See which conversation costs most in the %vigilo report before it reaches the budget\.$/) });
+    expect(spend(100).body).toMatch(/The budget is spent: stop or cheapen the calls, or raise it \(Settings Editor, or PUT \/llm\/budgets\)\.$/);
     expect(ruleOf({ ruleId: 'progress.verdict', kind: 'event', data: { to: 'runs-out' } })).toBe('training');
     expect(ruleOf({ ruleId: 'progress.verdict', kind: 'event', data: { to: 'finishes' } })).toBeNull();
     expect(ruleOf({ ruleId: 'notify.failed', kind: 'event' })).toBeNull();

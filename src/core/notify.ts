@@ -151,7 +151,14 @@ export function composeAlert(alert: Pick<Alert, 'ruleId' | 'key' | 'severity' | 
     spend: `LLM spend at ${Math.round(alert.value ?? 0)} % of the ${alert.ruleId.slice('llm.budget.'.length)} budget`,
     kernel: 'Kernel lost'
   };
-  return { rule, severity: alert.severity, condition, title: titles[rule], body: alert.message };
+  return { rule, severity: alert.severity, condition, title: titles[rule], body: alert.message + (rule === 'spend' ? spendAction(alert.threshold ?? alert.value ?? 0) : '') };
+}
+
+/** The budget messages carry the figure; this adds the one action. */
+function spendAction(mark: number): string {
+  return mark >= 100
+    ? '. The budget is spent: stop or cheapen the calls, or raise it (Settings Editor, or PUT /llm/budgets).'
+    : '. See which conversation costs most in the %vigilo report before it reaches the budget.';
 }
 
 /** Words of a fact that is not an alert. */
