@@ -52,7 +52,7 @@ interface Candidate extends Sentence {
 
 const PREFERENCE = /\b(i prefer|i'd prefer|i would prefer|i'd rather|i'd like|i would like|i want|i don't want|i do not want|please (always|never|keep|use|avoid|don't|do not)|always use|never use|don't use|do not use|avoid|my preference|keep it|make sure to|call me)\b/i;
 const DECISION = /\b((we|i)('ve| have)? decided|decided to|decided on|let's go with|we'll go with|i'll go with|(we're|we are|i'm|i am) going with|settled on|(we|i) chose|chose to|opted for|(we|i) picked|(we|i)('ll| will) switch to|switched to|from now on|(we|you and i) agreed (to|on|that)|final decision|the plan is to)\b/i;
-const REQUEST = /^(please\b|next step\b|next,|can you|could you|would you|will you|i need you to|i'd like you to|help me|(write|build|implement|fix|add|create|draft|refactor|review|explain|summari[sz]e|analy[sz]e|compare|find|show|make|update|change|rename|remove|delete|convert|translate|plot|compute|calculate|check|test|run|debug|generate|list|give|rewrite|edit|improve|optimi[sz]e|port|migrate|set up|install|design|outline)\b)|\b(can you|could you|would you|please|i need you to|help me|i need (a|an|to)|i want you to)\b/i;
+const REQUEST = /^(please\b|next step\b|next,|can you|could you|would you|will you|i need you to|i'd like you to|help me|(write|build|implement|fix|add|create|draft|refactor|review|explain|summari[sz]e|analy[sz]e|compare|find|show|make|update|change|rename|remove|delete|convert|translate|plot|compute|calculate|check(?! out)|test|run|debug|generate|list|give|rewrite|edit|improve|optimi[sz]e|port|migrate|set up|install|design|outline)\b)|\b(can you|could you|would you|please|i need you to|help me|i need (a|an|to)|i want you to)\b/i;
 const GREETING = /^(hey|hi|hello|hiya|yo|howdy|good (morning|afternoon|evening|to (see|hear|chat))|great to (see|hear|chat)|nice to (see|meet|hear)|long time no|what's up|how('s| is| are| have) (it|you|things|everything|your))\b/i;
 const SIGNOFF = /\b(take care|bye|goodbye|see (you|ya)|talk (to you )?(soon|later)|catch (you|ya) later|have (a|an) (great|good|nice|lovely|wonderful|awesome)|good ?night|until next time|ttyl|cheers|speak soon|chat (soon|later)|keep (it )?up|keep (going|at it|me posted|in touch)|stay (safe|strong|tuned)|all the best|best of luck|good luck)\b/i;
 const REACTION = /^(wow|whoa|oh|ooh|aw+|omg|haha|lol|yay|yes|yeah|yep|nope|no|ok(ay)?|sure|thanks?|thank you|great|awesome|amazing|cool|nice|sweet|congrat(s|ulations)|that's|that is|that sounds|sounds|what a|how (cool|nice|great|awesome|amazing|fun|sweet|lovely|wonderful)|so (cool|nice|great|awesome|amazing|glad|happy|proud|sorry)|i'm (so )?(glad|happy|proud|sorry)|i am (so )?(glad|happy|proud|sorry)|glad|you('re| are)|you (did|got|should|deserve|rock|must)|same|totally|absolutely|exactly|right|indeed|of course|no problem|no worries|my pleasure|you're welcome|agreed|true|love (it|that|this)|i love (it|that|this)|it's (so )?(great|awesome|amazing|cool|nice|lovely)|it sounds|looks)\b/i;
@@ -74,7 +74,10 @@ const STOPWORDS = new Set(
 const ARTIFACT = new RegExp(
   [
     String.raw`https?:\/\/[^\s)<>"'\]]+`,
-    String.raw`(?:~|\.{1,2})?\/?(?:[\w.-]+\/)+[\w.-]+`,
+    // Paths: rooted (/x, ./x, ~/x), two or more separators (a/b/c), or one with a file extension (data/x.csv).
+    String.raw`(?:~|\.{1,2})?\/(?:[\w.-]+\/)*[\w.-]+`,
+    String.raw`\b[\w.-]+\/(?:[\w.-]+\/)+[\w.-]+`,
+    String.raw`\b[\w.-]+\/[\w-]+\.[A-Za-z]\w{0,4}\b`,
     String.raw`\b[\w-]+\.(?:py|ipynb|ts|tsx|js|mjs|cjs|jsx|json|md|csv|tsv|yaml|yml|toml|txt|sql|html|css|sh|go|rs|java|kt|c|cc|cpp|h|hpp|rb|php|swift|r|parquet|xlsx|pdf|docx|log|cfg|ini|lock|env)\b`,
     String.raw`\b[A-Za-z_][\w.]*\(\)`,
     String.raw`\b[a-z]+(?:_[a-z0-9]+)+\b`,
@@ -144,6 +147,9 @@ function isChatter(s: string, role: string): boolean {
   }
   if (role !== 'user' && FLUFF.test(s)) {
     return true;
+  }
+  if (/:$/.test(s.trim())) {
+    return true; // a lead-in ("Here's the issue text:"), its content follows
   }
   if (/^[^\p{L}\p{N}"'(\[`]{3,}/u.test(s)) {
     return true; // ">>>>>>>> EXECUTING CODE BLOCK", "----", "===="
