@@ -13,6 +13,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import os from 'node:os';
 import { ROOT } from './lib.mjs';
 import { machine } from './llm-lib.mjs';
 
@@ -23,8 +24,9 @@ const mean = xs => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN)
 
 const lines = [];
 const t0 = performance.now();
+const load = os.loadavg();
 lines.push(
-  `Machine: ${machine()}. ` +
+  `Machine: ${machine()}, load average ${load.map(x => x.toFixed(2)).join(' ')}${load[0] > 1.5 ? ' (kernel-side timings taken under load; the replayed figures do not depend on it)' : ''}. ` +
     'Every trace is replayed sample by sample through the functions the sidecar runs (1 Hz VRAM samples, 10 s heartbeats); noise is seeded, so the figures repeat exactly. ' +
     'No published VRAM time series was found with the `search` tool (public code and pages hold single nvidia-smi readings, not logs), so the VRAM traces are synthetic, shaped after the patterns the issue names.',
   ''
