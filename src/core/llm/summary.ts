@@ -346,7 +346,9 @@ export function summarizeConversation(input: SummaryInput): LlmSummaryResponse {
   };
 
   // 1. The current task, 2. decisions (the latest first), 3. open questions: small, and what a fresh model needs most.
-  for (const t of currentTask(all, all.concat(questions).sort((a, b) => a.order - b.order))) {
+  // A task is what a user asks of an assistant; between named people (a chat of two friends) there is none.
+  const betweenPeople = messages.some(m => m.role !== 'user' && m.speaker?.trim());
+  for (const t of betweenPeople ? [] : currentTask(all, all.concat(questions).sort((a, b) => a.order - b.order))) {
     take(t);
   }
   // The latest statements shown with the task are not repeated among the facts.
