@@ -48,6 +48,16 @@ def test_vigilo_starts_the_sidecar_registers_the_kernel_and_shows_the_report(loa
     assert kernels[0]["alive"] is True
 
 
+def test_vigilo_status_says_which_node_and_storage_engine_run_the_sidecar(loaded, vigilo_data_dir):
+    loaded.run_line_magic("vigilo", "")
+    text = shown(loaded, "status").data["text/plain"]
+    node = _sidecar.find_node()
+    version = _sidecar._node_version(node)
+    engine = "node:sqlite" if _sidecar.has_node_sqlite(version) else "wasm"
+    pid = _sidecar.read_discovery(vigilo_data_dir)["pid"]
+    assert f"Sidecar pid {pid}: Node v{'.'.join(map(str, version))} ({os.path.realpath(node)}), storage engine {engine}." in text
+
+
 def test_a_second_vigilo_attaches_to_the_running_sidecar(loaded, vigilo_data_dir):
     loaded.run_line_magic("vigilo", "")
     first = _sidecar.read_discovery(vigilo_data_dir)

@@ -216,20 +216,14 @@ class VigiloMagics(Magics):
         return _with_notes(report, [self.heartbeat.notice if self.heartbeat else None, self._runtime_line(discovery)])
 
     def _runtime_line(self, discovery: dict) -> Optional[str]:
-        """Which Node and storage engine run the sidecar, and its restarts (GET /status)."""
+        """Which Node and storage engine run the sidecar, and its restarts: the sidecar's own line (GET /status)."""
         try:
             status, body = _sidecar.request(discovery, "GET", "/status", timeout=2.0)
         except OSError:
             return None
         life = body.get("lifecycle") if status == 200 and isinstance(body, dict) else None
-        if not isinstance(life, dict):
-            return None
-        node, restarts = life.get("node") or {}, life.get("restarts") or {}
-        line = f"Sidecar pid {body.get('pid')}: Node {node.get('version')} ({node.get('path')}), storage engine {life.get('storageEngine')}"
-        if restarts.get("count"):
-            last = restarts.get("last") or {}
-            line += f"; restarted {restarts['count']}× (last {str(last.get('at', ''))[:19].replace('T', ' ')} UTC: {last.get('reason')})"
-        return line + "."
+        summary = life.get("summary") if isinstance(life, dict) else None
+        return summary if isinstance(summary, str) else None
 
     def unload(self) -> None:
         """Stop this kernel's heartbeat and its activity hook, and stop refreshing the report."""

@@ -23,7 +23,8 @@ export const SidecarLifecycle = z.object({
     count: z.number().int().describe('Times a sidecar of this data dir was restarted after it died'),
     last: SidecarRestart.nullable(),
     failedStarts: z.number().int().describe('Starts in a row that never answered, before this sidecar started')
-  })
+  }),
+  summary: z.string().describe('One line for people: the Node, the engine and the restarts (what `%vigilo status` prints)')
 });
 export type SidecarLifecycle = z.infer<typeof SidecarLifecycle>;
 
@@ -34,4 +35,10 @@ export function describeRestarts(restarts: SidecarLifecycle['restarts']): string
   }
   const times = restarts.count === 1 ? 'once' : `${restarts.count} times`;
   return `Sidecar restarted ${times}; last at ${restarts.last.at.slice(0, 19).replace('T', ' ')} UTC (${restarts.last.reason}).`;
+}
+
+/** The one line `%vigilo` prints about the sidecar's Node, engine and restarts. */
+export function describeLifecycle(pid: number, life: Omit<SidecarLifecycle, 'summary'>): string {
+  const restarts = describeRestarts(life.restarts);
+  return `Sidecar pid ${pid}: Node ${life.node.version} (${life.node.path}), storage engine ${life.storageEngine}.${restarts ? ` ${restarts}` : ''}`;
 }

@@ -1,6 +1,7 @@
 /** CPU and memory, compact; the runtime (platform, accelerator, evidence) and the sidecar at the bottom. */
 import * as React from 'react';
 import type { MetricsSnapshot, StatusResponse } from '../../shared/api';
+import { describeRestarts, type SidecarLifecycle } from '../../shared/lifecycle-api';
 import { formatBytes, formatDuration, formatPercent, ratioPercent } from '../../shared/format';
 import { acceleratorLine, runtimeNotes } from '../../shared/runtimeFacts';
 import { Bar, Row, Section } from './common';
@@ -42,6 +43,18 @@ export function SystemSection(props: { system: MetricsSnapshot['system'] }): Rea
   );
 }
 
+/** Which Node and storage engine run the sidecar, and its restarts (said while the panel shows /status of this sidecar). */
+function SidecarLifeRows(props: { lifecycle: SidecarLifecycle }): React.ReactElement {
+  const { node, storageEngine, restarts } = props.lifecycle;
+  const restarted = describeRestarts(restarts);
+  return (
+    <>
+      <Row label="Engine" value={`Node ${node.version} · ${storageEngine}`} valueClass="jp-Vigilo-engine" title={node.path} />
+      {restarted && <Row label="Restarts" value={restarted} valueClass="jp-Vigilo-restarts" />}
+    </>
+  );
+}
+
 export function RuntimeSection(props: { status: StatusResponse; metrics: MetricsSnapshot | null }): React.ReactElement {
   const fromMetrics = props.metrics?.platform;
   const platform = fromMetrics && typeof fromMetrics.name === 'string' ? { ...props.status.platform, ...fromMetrics } : props.status.platform;
@@ -66,6 +79,7 @@ export function RuntimeSection(props: { status: StatusResponse; metrics: Metrics
           title={`pid ${sidecar.pid}`}
         />
       )}
+      {props.status.lifecycle && <SidecarLifeRows lifecycle={props.status.lifecycle} />}
       {evidence.length > 0 && (
         <details className="jp-Vigilo-evidence">
           <summary>Why {platform.name}</summary>

@@ -7,7 +7,7 @@ import {
   StatusResponse,
   TasksResponse
 } from '../../shared/api';
-import type { SidecarLifecycle } from '../../shared/lifecycle-api';
+import { describeLifecycle, type SidecarLifecycle } from '../../shared/lifecycle-api';
 import { defaultEngine } from '../store/engine';
 import { databaseSizes } from '../store/sizes';
 import type { SidecarContext } from './context';
@@ -45,11 +45,8 @@ function eventsRoute(ctx: SidecarContext, url: () => string, stream: EventStream
 
 /** The Node and storage engine of this process, and the restart record its data dir had at start. */
 export function lifecycleFacts(dataDir: string): SidecarLifecycle {
-  return {
-    node: { version: process.version, path: process.execPath },
-    storageEngine: defaultEngine(),
-    restarts: readRestarts(dataDir)
-  };
+  const facts = { node: { version: process.version, path: process.execPath }, storageEngine: defaultEngine(), restarts: readRestarts(dataDir) };
+  return { ...facts, summary: describeLifecycle(process.pid, facts) };
 }
 
 /** The body of GET /status. */
