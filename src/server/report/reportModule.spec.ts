@@ -74,7 +74,7 @@ describe('GET /report and GET /metrics/prometheus on a running sidecar', () => {
     ];
     await restartWithSiblings(siblings, 'data2');
     const body = (await (await fetch(`${url}/report`, { headers: auth })).json()) as { text: string; html: string };
-    expect(body.text).toMatch(/Spend today \(UTC\)\s+\$0\.820 · 4 calls/);
+    expect(body.text).toMatch(/Spend today \(UTC\)\s+\$0\.82 · 4 calls/);
     // No checkpoint route among the siblings: the report says so plainly.
     expect(body.text).toMatch(/Checkpoints\s+not available in this sidecar yet/);
   });
