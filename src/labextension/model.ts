@@ -11,6 +11,7 @@ import type {
   LlmUsageResponse,
   PricingUpdateResponse
 } from '../shared/llm-api';
+import type { FreshStartResponse } from '../shared/transfer-api';
 import { countRender } from './renderStats';
 import { requestAPI, vigiloUrl, VigiloRequestError } from './request';
 import {
@@ -119,6 +120,10 @@ export class VigiloModel implements IVigiloModel {
       {},
       this._serverSettings
     );
+  }
+
+  freshStart(conversationId: string): Promise<FreshStartResponse> {
+    return requestAPI<FreshStartResponse>(`api/llm/conversations/${encodeURIComponent(conversationId)}/fresh-start`, { method: 'POST', body: '{}' }, this._serverSettings);
   }
 
   async dismissAlert(ruleId: string, key: string): Promise<void> {

@@ -126,7 +126,7 @@ export async function copyConversationSummary(
  * JupyterLab's `Clipboard.copyToSystem` (a `copy` event; both need the click
  * that started this to be recent, which a local request is).
  */
-async function copyText(text: string): Promise<void> {
+export async function copyText(text: string): Promise<void> {
   if (typeof navigator !== 'undefined' && navigator.clipboard?.writeText) {
     try {
       await navigator.clipboard.writeText(text);

@@ -5,6 +5,8 @@ import { Notification } from '@jupyterlab/apputils';
 import { utcDayStart } from '../shared/costBuckets';
 import { countdowns, verdict } from '../shared/dashboard';
 import { vigiloIcon } from './icons';
+import type { ChainLink } from '../shared/transfer-api';
+import { copyFreshStart } from './freshStart';
 import { copyConversationSummary } from './notifications';
 import { countRender } from './renderStats';
 import { PANEL_ID, type ConnectionState, type IVigiloModel, type IVigiloSettings, type IVigiloState } from './tokens';
@@ -57,6 +59,7 @@ export class VigiloPanel extends ReactWidget {
   private _actions: IPanelActions = {
     onStart: () => this._onStart(),
     onCopySummary: id => copyConversationSummary(this._model, id),
+    onFreshStart: id => copyFreshStart(this._model, id),
     onDismiss: (ruleId, key) =>
       this._model.dismissAlert(ruleId, key).catch(error => {
         Notification.warning(`Could not dismiss the alert: ${error instanceof Error ? error.message : String(error)}`, { autoClose: 8000 });
@@ -94,6 +97,7 @@ export namespace VigiloPanel {
 interface IPanelActions {
   onStart: () => void;
   onCopySummary: (conversationId: string) => Promise<boolean>;
+  onFreshStart: (conversationId: string) => Promise<ChainLink | null>;
   onDismiss: (ruleId: string, key: string) => Promise<void>;
   onCheckpointNow: () => Promise<string>;
   onUpdatePrices: () => Promise<string>;
@@ -149,7 +153,7 @@ function PanelView(props: { state: IVigiloState; settings: IVigiloSettings; acti
             <CheckpointSection checkpoints={state.checkpoints} nowMs={nowMs} onCheckpointNow={actions.onCheckpointNow} onSetAuto={actions.onSetAuto} />
           </SectionBoundary>
           <SectionBoundary name="LLM" resetKey={key}>
-            <LlmSection llm={state.llm} dayStartMs={utcDayStart(nowMs)} onCopySummary={actions.onCopySummary} onUpdatePrices={actions.onUpdatePrices} />
+            <LlmSection llm={state.llm} dayStartMs={utcDayStart(nowMs)} onCopySummary={actions.onCopySummary} onFreshStart={actions.onFreshStart} onUpdatePrices={actions.onUpdatePrices} />
           </SectionBoundary>
           <SectionBoundary name="CPU and memory" resetKey={key}>
             <SystemSection system={metrics.system} />

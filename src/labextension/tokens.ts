@@ -4,6 +4,7 @@ import type { ISignal } from '@lumino/signaling';
 import type { Alert, MetricsSnapshot, StatusResponse } from '../shared/api';
 import type { CheckpointRequestResponse, CheckpointsResponse } from '../shared/checkpoint-api';
 import type { ConversationHealth, LlmCallView, LlmCostResponse, LlmSummaryResponse, LlmUsageResponse, PricingUpdateResponse } from '../shared/llm-api';
+import type { FreshStartResponse } from '../shared/transfer-api';
 
 /**
  * Where the connection to the sidecar stands. Every value is something the
@@ -162,6 +163,8 @@ export interface IVigiloModel extends IDisposable {
   wantLlm(): void;
   /** The context-transfer summary of one conversation (GET /llm/conversations/:id/summary). */
   fetchSummary(conversationId: string): Promise<LlmSummaryResponse>;
+  /** The opening of the next conversation, recorded as this one's successor (POST /llm/conversations/:id/fresh-start). */
+  freshStart(conversationId: string): Promise<FreshStartResponse>;
   /**
    * An alert raised while this page was connected (from the event stream), once per alert id;
    * alerts already in the sidecar's history when the page connected are not emitted.

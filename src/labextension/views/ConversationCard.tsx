@@ -1,7 +1,9 @@
-/** One conversation's health: score with its status word, context bar, messages left, latency sparkline, cost per message, advice, "Copy summary". */
+/** One conversation's health: score with its status word, context bar, messages left, latency sparkline, cost per message, advice, "Copy summary" and "Fresh start". */
 import * as React from 'react';
 import { formatMoney, formatPercent } from '../../shared/format';
 import type { ConversationHealth } from '../../shared/llm-api';
+import type { ChainLink } from '../../shared/transfer-api';
+import { savingText } from '../freshStart';
 import { Bar, Ident, Row, Sparkline } from './common';
 
 const STATUS_WORDS: Record<ConversationHealth['status'], string> = { healthy: 'healthy', watch: 'watch', degrading: 'degrading' };
@@ -20,12 +22,22 @@ export function ConversationCard(props: {
   conversation: ConversationHealth;
   latencies: number[];
   onCopySummary: (id: string) => Promise<boolean>;
+  onFreshStart: (id: string) => Promise<ChainLink | null>;
 }): React.ReactElement {
   const c = props.conversation;
   const [copying, setCopying] = React.useState(false);
+  const [starting, setStarting] = React.useState(false);
+  const [successor, setSuccessor] = React.useState<ChainLink | null>(null);
   const copy = (): void => {
     setCopying(true);
     void props.onCopySummary(c.conversationId).finally(() => setCopying(false));
+  };
+  const freshStart = (): void => {
+    setStarting(true);
+    void props
+      .onFreshStart(c.conversationId)
+      .then(link => link && setSuccessor(link))
+      .finally(() => setStarting(false));
   };
   const perMessage = c.costUsd !== null && c.calls > 0 ? c.costUsd / c.calls : null;
   const lastLatency = props.latencies.length ? props.latencies[props.latencies.length - 1] : null;
@@ -82,7 +94,25 @@ export function ConversationCard(props: {
         }
       >
         {copying ? 'Copying…' : 'Copy summary'}
+      </button>{' '}
+      <button
+        type="button"
+        className="jp-Button jp-mod-styled jp-Vigilo-freshStart"
+        disabled={starting || !c.summaryAvailable}
+        onClick={freshStart}
+        title={
+          c.summaryAvailable
+            ? 'Copy the messages that open a new conversation (this summary as system message, then the last turns), linked to this one as its successor'
+            : 'Message content was not captured: there is nothing to carry over'
+        }
+      >
+        {starting ? 'Preparing…' : 'Fresh start'}
       </button>
+      {successor && (
+        <p className="jp-Vigilo-llmSuccessor">
+          Continues as <Ident text={successor.successorId} />: {savingText(successor)}
+        </p>
+      )}
     </div>
   );
 }

@@ -5,6 +5,7 @@
  */
 import * as React from 'react';
 import { formatCount } from '../../shared/format';
+import type { ChainLink } from '../../shared/transfer-api';
 import { bucketText, costText, findBucket, isoWeekKey, PROVIDER_COLOURS, PROVIDER_ORDER, spendChartData, utcDayKey } from '../llmFormat';
 import type { ILlmState } from '../tokens';
 import { countRender } from '../renderStats';
@@ -24,6 +25,7 @@ export const LlmSection = React.memo(function LlmSection(props: {
   /** Start of the current UTC day, ms (today's and this week's buckets). */
   dayStartMs: number;
   onCopySummary: (id: string) => Promise<boolean>;
+  onFreshStart: (id: string) => Promise<ChainLink | null>;
   onUpdatePrices: () => Promise<string>;
 }): React.ReactElement {
   countRender('LlmSection');
@@ -142,7 +144,7 @@ export const LlmSection = React.memo(function LlmSection(props: {
         <div className="jp-Vigilo-llmConversations">
           <h4 className="jp-Vigilo-subTitle">Conversations</h4>
           {conversations.map(c => (
-            <ConversationCard key={c.conversationId} conversation={c} latencies={latencies.get(c.conversationId) ?? []} onCopySummary={props.onCopySummary} />
+            <ConversationCard key={c.conversationId} conversation={c} latencies={latencies.get(c.conversationId) ?? []} onCopySummary={props.onCopySummary} onFreshStart={props.onFreshStart} />
           ))}
         </div>
       )}
