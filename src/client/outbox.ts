@@ -1,12 +1,14 @@
-import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { LlmCallEvent } from '../shared/llm-api';
 
 /**
  * The client's undelivered events on disk: `<data dir>/outbox/ts-*.jsonl`
- * (dir 0700, files 0600, one event per line, written whole: temp file, fsync,
- * rename). Written when the in-memory buffer would overflow and at process
+ * (dir 0700, files 0600, one event per line, written whole: temp file, then
+ * rename, so a process killed mid-write leaves no torn file; no fsync: what
+ * it guards against, the machine itself going down, takes a notebook's
+ * runtime and its sidecar with it, and it would cost the user's call). Written when the in-memory buffer would overflow and at process
  * exit; read back and sent by any TypeScript client of the data dir once a
  * sidecar answers (this process, or the next one). A file is taken for sending
  * by renaming it to `….sending-<pid>`, so two processes never send one file at
@@ -44,7 +46,6 @@ export class Outbox {
     const fd = openSync(tmp, 'w', 0o600);
     try {
       writeSync(fd, text);
-      fsyncSync(fd);
     } finally {
       closeSync(fd);
     }

@@ -57,6 +57,7 @@ export class Transport {
   private exitFlushTried = false;
   /** Whether the outbox may hold files (ours, or an earlier process's: checked once at first send). */
   private outboxPending = true;
+  private spoolBytesKnown = false;
   private droppedAtLastFlush = 0;
   private budgetState: BudgetState = { hardStop: false, reason: null };
   private lastBudgetRefresh = -Infinity;
@@ -102,7 +103,11 @@ export class Transport {
     }
     try {
       const box = this.outbox();
-      this.stats.spoolBytes = box.list().reduce((sum, f) => sum + f.bytes, 0);
+      if (!this.spoolBytesKnown) {
+        // Once per process (then kept up to date here and by drainOutbox): files an earlier process left count too.
+        this.stats.spoolBytes = box.list().reduce((sum, f) => sum + f.bytes, 0);
+        this.spoolBytesKnown = true;
+      }
       let keep = events;
       const size = (list: LlmCallEvent[]) => list.reduce((sum, e) => sum + Buffer.byteLength(JSON.stringify(e)) + 1, 0);
       while (keep.length > 0 && this.stats.spoolBytes + size(keep) > maxSpooledBytes) {
@@ -223,6 +228,7 @@ export class Transport {
     const box = this.outbox();
     const files = box.list();
     this.stats.spoolBytes = files.reduce((sum, f) => sum + f.bytes, 0);
+    this.spoolBytesKnown = true;
     for (const file of files) {
       const taken = box.take(file);
       if (!taken) {
