@@ -286,12 +286,15 @@ def _spawn(directory: Path, log_fd: int) -> "subprocess.Popen[bytes]":
     if heartbeat:
         # The sidecar's answer sets the kernels' heartbeat period: keep the two in step.
         cmd += ["--heartbeat", str(max(1, int(float(heartbeat) + 0.999)))]
+    env = dict(os.environ)
+    # The notification worker the sidecar starts (vigilo.notify_worker) runs with the Python that started it.
+    env.setdefault("VIGILO_PYTHON", sys.executable)
     proc = subprocess.Popen(
         cmd,
         stdin=subprocess.DEVNULL,
         stdout=log_fd,
         stderr=log_fd,
-        env=dict(os.environ),
+        env=env,
         # Its own session: a kernel restart (which signals the kernel's process group) leaves it running.
         start_new_session=True,
         close_fds=True,
