@@ -272,7 +272,7 @@ describe('OOM on a training sawtooth: the peaks decide', () => {
     expect(p.cycle).toMatchObject({ periodS: 10, peaksFrom: 'samples' });
     expect(p.cycle!.peakMiB).toBeGreaterThan(11 * GiB);
     expect(p.basis).toMatch(/rises and falls.*about every 10 s.*hold at about/);
-    expect(shown(p).text).toMatch(/^not heading there \(rises and falls every ~10\ss; peaks steady at 1[12](\.\d)? GiB\)$/);
+    expect(shown(p).text).toMatch(/^not heading there \(rises and falls every ~10\ss; peaks steady at 1[12](\.\d)?\sGiB\)$/);
     // Flat peaks clear the gpu.oom alert rather than leave it standing.
     expect(oomAlertValue(p)).toBe(Number.MAX_SAFE_INTEGER);
   });

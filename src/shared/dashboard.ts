@@ -185,9 +185,9 @@ export function oomSummary(device: GpuDevice): { text: string; shownS: number | 
   }
   const cycle = oom.cycle;
   if (cycle) {
-    // "~10 s" kept on one line in the narrow sidebar.
+    // "~10 s" and "11.5 GiB" kept on one line each in the narrow sidebar.
     const every = cycle.periodS ? ` every ~${formatApproxDuration(cycle.periodS).replace(/ /g, '\u00a0')}` : '';
-    const peak = formatBytes(bytesOfMiB(cycle.peakMiB));
+    const peak = formatBytes(bytesOfMiB(cycle.peakMiB)).replace(/ /g, '\u00a0');
     return { text: stable ? `not heading there (rises and falls${every}; peaks steady at ${peak})` : `rises and falls${every}; watching the peaks (highest ${peak})`, shownS: null, tentative: false };
   }
   return { text: stable ? 'not heading there (stable)' : 'learning the trend…', shownS: null, tentative: false };

@@ -54,7 +54,7 @@ test('a flat training sawtooth: the GPU card says it rises and falls and shows n
   const panel = page.locator(PANEL);
   const card = panel.locator('.jp-Vigilo-gpuCard');
   const eta = card.locator('.jp-Vigilo-oomEta');
-  await expect(eta).toHaveText(/^Out of memory: not heading there \(rises and falls every ~10\ss; peaks steady at 1[12](\.\d)? GiB\)$/, { timeout: 30_000 });
+  await expect(eta).toHaveText(/^Out of memory: not heading there \(rises and falls every ~10\ss; peaks steady at 1[12](\.\d)?\sGiB\)$/, { timeout: 30_000 });
   // For the next 15 s (more teeth), never a time.
   for (let i = 0; i < 15; i++) {
     await expect(eta).not.toContainText(/in ~|full in/);
