@@ -29,6 +29,14 @@ from vigilo.checkpoint import callbacks  # noqa: E402
 from checkpoint_fixtures import colab, until  # noqa: E402,F401  (fixture)
 
 
+@pytest.fixture(autouse=True)
+def own_progress_board(monkeypatch):
+    """This test's bars on a board of their own: the kernel keeps closed bars for 10 min, and the next test must not read them."""
+    from vigilo import _progress
+
+    monkeypatch.setattr(_progress, "_board", None)
+
+
 def _record(sc, id_):
     body = sc.status()
     return None if body["status"]["saving"] else next((c for c in body["checkpoints"] if c["id"] == id_), None)

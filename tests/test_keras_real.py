@@ -27,6 +27,14 @@ from vigilo.checkpoint import callbacks  # noqa: E402
 from checkpoint_fixtures import colab, sha, until  # noqa: E402,F401  (fixture)
 
 
+@pytest.fixture(autouse=True)
+def own_progress_board(monkeypatch):
+    """This test's bars on a board of their own: the kernel keeps closed bars for 10 min, and the next test must not read them."""
+    from vigilo import _progress
+
+    monkeypatch.setattr(_progress, "_board", None)
+
+
 def _bar(sc, source):
     bars = (sc.call("GET", "/metrics").get("progress") or {}).get("bars") or []
     return next((b for b in bars if b.get("source") == source), None)
