@@ -96,5 +96,6 @@ def stats() -> "dict[str, Any]":
     """Counters since start: sent (duplicates: of those, resends the sidecar already had), spilled (written to
     disk), dropped (past the disk bound), failed (rejected by the sidecar), errors (vigilo's own failures,
     caught), trimmed and tooLarge (events over the sidecar's body limit); pending (in memory), spooled (waiting on
-    disk under the data dir, any process's), lastError, and the last budget state."""
+    disk under the data dir, any process's), lastError, lastDrop (why events were last dropped), and the last
+    budget state."""
     return runtime().stats()

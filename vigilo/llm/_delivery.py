@@ -103,6 +103,7 @@ class Runtime:
         self.config = Config()
         self._counters = {"sent": 0, "duplicates": 0, "dropped": 0, "failed": 0, "errors": 0, "trimmed": 0, "tooLarge": 0, "spilled": 0}
         self._last_error: Optional[str] = None
+        self._last_drop: Optional[str] = None  # why events were last dropped (lastError moves on)
         # Events lost (dropped, failed, too large) up to the last flush() that said so:
         # flush() answers False when any were lost since, even if the background sender
         # lost them before flush() began.
@@ -146,6 +147,7 @@ class Runtime:
             out["pending"] = len(self._queue)
             out["spooled"] = spooled
             out["lastError"] = self._last_error
+            out["lastDrop"] = self._last_drop
             out["budget"] = dict(self.budget)
         return out
 
@@ -167,7 +169,7 @@ class Runtime:
             while len(self._queue) > limit:
                 self._queue.popleft()
                 self._counters["dropped"] += 1
-                self._last_error = "the sender could not keep up: the oldest events were dropped"
+                self._last_error = self._last_drop = "the sender could not keep up: the oldest events were dropped"
             self._ensure_thread()
             self._cond.notify()
 
@@ -368,7 +370,7 @@ class Runtime:
                 self._spool_hint = True
             if written < len(events):
                 self._counters["dropped"] += len(events) - written
-                self._last_error = f"{len(events) - written} undelivered event(s) dropped: {why}"
+                self._last_error = self._last_drop = f"{len(events) - written} undelivered event(s) dropped: {why}"
 
     def _post(self, events: "list[dict]", deadline: Optional[float]) -> "Optional[list[dict]]":
         """POST ``events`` (split as the body limit needs). None when each was stored or given up on (counted);
