@@ -121,6 +121,16 @@ def test_a_stale_sidecar_json_naming_a_reused_pid_and_a_silent_port_neither_bloc
         silent.close()
 
 
+def test_a_pid_reused_by_the_sidecar_of_another_data_dir_is_stale_for_this_one(sidecar_built, vigilo_data_dir, tmp_path):
+    other_dir = tmp_path / "other-data"
+    other = _sidecar.ensure_running(other_dir, timeout=60)
+    try:
+        assert _sidecar.stale_reason({"pid": other["pid"]}, other_dir) is None
+        assert _sidecar.stale_reason({"pid": other["pid"]}, vigilo_data_dir) == f"sidecar pid {other['pid']} exited (the pid now belongs to another program)"
+    finally:
+        _sidecar.stop(other_dir)
+
+
 def test_a_zombie_sidecar_counts_as_gone():
     child = subprocess.Popen([sys.executable, "-c", "pass"])
     wait_until(lambda: _sidecar.process_state(child.pid) == "Z", 10, "the child to exit unreaped")

@@ -108,7 +108,7 @@ def test_kill_9_under_calls_every_0_2_s_restarts_within_two_heartbeats_with_no_z
     run(client, CALL_LOOP.format(base=fake_openai.base_url, conv=CONVERSATION))
     kernel_pid = km.provisioner.process.pid
     back_after = []
-    for _ in range(KILLS):
+    for kill_no in range(KILLS):
         victim = _sidecar.read_discovery(vigilo_data_dir)
         already = len(stored_calls(victim))
         wait_until(lambda: len(stored_calls(victim)) >= already + 5, 30, "five calls stored")
@@ -119,6 +119,8 @@ def test_kill_9_under_calls_every_0_2_s_restarts_within_two_heartbeats_with_no_z
         os.kill(victim["pid"], signal.SIGKILL)
         new = wait_until(lambda: answering_other_than(vigilo_data_dir, victim["pid"]), 60, "a new sidecar")
         back_after.append(time.monotonic() - killed_at)
+        # The heartbeat's restart is complete once it counted it (it saw the new sidecar answer too).
+        wait_until(lambda: _restarts.read(vigilo_data_dir)["count"] == kill_no + 1, 30, "the restart counted")
         # Reaped by the kernel at once: no zombie, no process left.
         wait_until(lambda: _sidecar.process_state(victim["pid"]) is None, 5, f"pid {victim['pid']} reaped (state {_sidecar.process_state(victim['pid'])})")
         assert _sidecar.is_sidecar_process(new["pid"])

@@ -206,7 +206,7 @@ class Heartbeat:
                 return False  # stopped on purpose, or never started: not the heartbeat's to start
             why = "the previous restart failed"
         else:
-            why = _sidecar.stale_reason(discovery)
+            why = _sidecar.stale_reason(discovery, directory)
             if why is None:
                 return False
         stop_message = _restarts.gave_up(record)

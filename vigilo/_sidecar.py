@@ -330,7 +330,7 @@ def ensure_running(
             current = read_discovery(directory)
             if probe(current):
                 return current  # type: ignore[return-value]  # the lock's previous holder started it
-            reason = restart_reason or (stale_reason(current) if current else None)
+            reason = restart_reason or (stale_reason(current, directory) if current else None)
             if reason:
                 # Read by the new sidecar at start (its /status), counted once it answers.
                 _restarts.record_pending(directory, reason, current.get("pid") if current else None, clock())
@@ -366,34 +366,46 @@ def _wait_answering(directory: Path, proc: "subprocess.Popen[bytes]", deadline: 
     raise SidecarStartError(f"The sidecar did not answer within the time allowed; see {log_path}:\n{_tail(log_path)}")
 
 
-def process_cmdline(pid: Any) -> Optional[str]:
-    """The command line of a process from /proc (None where there is no /proc or no such process)."""
+def process_argv(pid: Any) -> "Optional[list[str]]":
+    """The arguments of a process from /proc (None where there is no /proc or no such process)."""
     try:
         with open(f"/proc/{int(pid)}/cmdline", "rb") as fh:
-            return fh.read().replace(b"\0", b" ").decode("utf-8", "replace").strip()
+            return fh.read().decode("utf-8", "replace").split("\0")[:-1]
     except (OSError, ValueError, TypeError):
         return None
 
 
-def is_sidecar_process(pid: Any) -> bool:
+def process_cmdline(pid: Any) -> Optional[str]:
+    """The command line of a process, its arguments joined by spaces."""
+    argv = process_argv(pid)
+    return None if argv is None else " ".join(argv)
+
+
+def is_sidecar_process(pid: Any, directory: "Optional[Path]" = None) -> bool:
     """Whether this pid is alive and runs the Vigilo sidecar (its command line names
-    vigilo.js or vigilo-sidecar.cjs). A pid the system gave to another program after
-    the sidecar died is not. Without /proc only liveness can be told."""
+    vigilo.js or vigilo-sidecar.cjs), of ``directory`` when its command line names a
+    ``--data-dir``. A pid the system gave to another program (or to the sidecar of
+    another data dir) after the sidecar died is not. Without /proc only liveness can be told."""
     if not pid_alive(pid):
         return False
     if not os.path.isdir("/proc/self"):
         return True
-    cmdline = process_cmdline(pid)
-    return cmdline is not None and ("vigilo.js" in cmdline or "vigilo-sidecar" in cmdline)
+    argv = process_argv(pid)
+    if argv is None or not any("vigilo.js" in a or "vigilo-sidecar" in a for a in argv):
+        return False
+    given = argv[argv.index("--data-dir") + 1] if "--data-dir" in argv[:-1] else None
+    if directory is not None and given is not None and os.path.isabs(given):
+        return os.path.realpath(given) == os.path.realpath(directory)
+    return True
 
 
-def stale_reason(discovery: dict) -> Optional[str]:
+def stale_reason(discovery: dict, directory: "Optional[Path]" = None) -> Optional[str]:
     """Why a sidecar.json no longer names a running sidecar (its pid exited, or now
     belongs to another program), or None when the process it names is a sidecar."""
     pid = discovery.get("pid")
     if not pid_alive(pid):
         return f"sidecar pid {pid} exited"
-    if not is_sidecar_process(pid):
+    if not is_sidecar_process(pid, directory):
         return f"sidecar pid {pid} exited (the pid now belongs to another program)"
     return None
 
@@ -437,7 +449,7 @@ def stop(data_dir: "str | os.PathLike[str] | None" = None, timeout: float = 10.0
         # A stale file may name a pid the system reused: never signal a process
         # that does not answer as this sidecar. Remove the file when it is stale
         # (a sidecar that is only slow to answer keeps it).
-        if stale_reason(discovery):
+        if stale_reason(discovery, _dir(data_dir)):
             try:
                 (_dir(data_dir) / DISCOVERY_FILE).unlink()
             except OSError:
