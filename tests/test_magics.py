@@ -173,3 +173,24 @@ def test_the_report_output_refreshes_itself_in_place(loaded, vigilo_data_dir):
     assert update.update is True, "the refresh must update the existing output, not add one"
     assert update.transient["display_id"] == display_id
     assert "Vigilo · Runtime" in update.data["text/plain"]
+
+
+def test_a_sidecar_killed_under_vigilo_is_restarted_and_the_live_report_says_so_once(loaded, vigilo_data_dir):
+    import signal
+
+    first = shown(loaded, "")
+    display_id = first.transient["display_id"]
+    magics = loaded.magics_manager.registry["VigiloMagics"]
+    killed = _sidecar.read_discovery(vigilo_data_dir)
+    os.kill(killed["pid"], signal.SIGKILL)
+    with capture_output() as out:
+        assert magics.heartbeat.beat()  # the beat that finds it dead starts a new one
+        magics.heartbeat.after_beat()  # the refresh that follows it
+    restarted = _sidecar.read_discovery(vigilo_data_dir)
+    assert restarted["pid"] != killed["pid"]
+    updates = [o for o in out.outputs if o.transient.get("display_id") == display_id]
+    assert updates and all(o.update for o in updates), "said in the one live output, not in a new one"
+    notice = f"Vigilo's sidecar stopped (sidecar pid {killed['pid']} exited) and was restarted"
+    assert notice in updates[-1].data["text/plain"] and updates[-1].data["text/plain"].count(notice) == 1
+    assert f"Sidecar pid {restarted['pid']}:" in updates[-1].data["text/plain"]
+    assert "restarted once" in updates[-1].data["text/plain"]
