@@ -85,6 +85,12 @@ describe('accelerator precedence (A1–A4)', () => {
     expect(a).toMatchObject({ kind: 'tpu', model: 'TPU', count: null });
     expect(a.evidence.join('\n')).toMatch(/chip count unknown/);
   });
+  it('A2 Kaggle’s TPU VM image sets no TPU_NAME, only libtpu’s TPU_CHIPS_PER_HOST_BOUNDS: a TPU, chips unknown', () => {
+    const a = detectAccelerator(accel({ env: { TPU_CHIPS_PER_HOST_BOUNDS: '2,2,1', TPU_WORKER_ID: '0' } }));
+    expect(a).toMatchObject({ kind: 'tpu', model: 'TPU', count: null });
+    expect(a.evidence.join('\n')).toMatch(/TPU_CHIPS_PER_HOST_BOUNDS=2,2,1/);
+    expect(detectAccelerator(accel({ env: { TPU_WORKER_ID: '0' } })).kind).toBe('none');
+  });
   it('A2 an empty COLAB_TPU_1VM (every Colab CPU runtime has it) is no TPU', () => {
     expect(detectAccelerator(accel({ env: { COLAB_TPU_1VM: '', COLAB_GPU: '' } })).kind).toBe('none');
   });

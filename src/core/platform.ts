@@ -231,7 +231,7 @@ function countNames(names: readonly string[]): string {
  *       evidence: VFIO passes through any device). Type from TPU_ACCELERATOR_TYPE,
  *       else the kernel's own jax / torch_xla report, else the PCI generation.
  *       TPU environment variables alone (ISTPUVM=1, PJRT_DEVICE=TPU, TPU_NAME,
- *       COLAB_TPU_ADDR, a non-empty COLAB_TPU_1VM) → tpu with unknown chips.
+ *       TPU_CHIPS_PER_HOST_BOUNDS, COLAB_TPU_ADDR, a non-empty COLAB_TPU_1VM) → tpu with unknown chips.
  *   A3. An NVIDIA GPU without nvidia-smi: /proc/driver/nvidia/gpus/*\/information
  *       (model per GPU), else /proc/driver/nvidia, NVIDIA PCI functions or COLAB_GPU=1.
  *   A4. Else none. GPU and TPU hardware both present → unknown, naming both.
@@ -265,7 +265,8 @@ export function detectAccelerator(facts: AcceleratorFacts): Accelerator {
   }
 
   const tpuEnv: string[] = [];
-  for (const name of ['TPU_ACCELERATOR_TYPE', 'TPU_NAME', 'COLAB_TPU_ADDR', 'COLAB_TPU_1VM', 'TPU_WORKER_HOSTNAMES']) {
+  // TPU_CHIPS_PER_HOST_BOUNDS: libtpu's host topology, set on Kaggle's TPU VM image, which sets no TPU_NAME (huggingface/accelerate#2893).
+  for (const name of ['TPU_ACCELERATOR_TYPE', 'TPU_NAME', 'COLAB_TPU_ADDR', 'COLAB_TPU_1VM', 'TPU_WORKER_HOSTNAMES', 'TPU_CHIPS_PER_HOST_BOUNDS']) {
     if (env[name]) tpuEnv.push(`env ${name}=${env[name]}`);
   }
   if (env.ISTPUVM === '1') tpuEnv.push('env ISTPUVM=1');
