@@ -192,9 +192,7 @@ export const TPU_PCI_DEVICE_IDS: Record<string, TpuGeneration> = {
  * v5e 16 GB (cloud.google.com/tpu/docs/v5e, "HBM2 capacity and bandwidth: 16 GB,
  * 819 GBps"), v5p 95 GB (cloud.google.com/tpu/docs/v5p, "HBM2e: 95 GB"), v6e
  * 32 GB (huggingface.co/docs/optimum-tpu, conceptual_guides/tpu_hardware_support).
- * A real Kaggle v5e-8 run saw a 15.7 GiB limit per device
- * (test/fixtures/runtimes/kaggle-tpu-v5e8-batch.json). v2, v3 and v4 are left
- * out: their figures were not re-read from a source here.
+ * v2, v3 and v4 are left out: their figures were not re-read from a source here.
  */
 export const TPU_HBM_GB: Partial<Record<'v2' | 'v3' | 'v4' | 'v5e' | 'v5p' | 'v6e', number>> = { v5e: 16, v5p: 95, v6e: 32 };
 

@@ -118,7 +118,7 @@ export function defaultProfile(platform: PlatformName, accelerator: AcceleratorK
           : num(20 * 60, 's', 'kaggle.com/docs/notebooks (20 min idle in interactive sessions)', false),
         gpuSessionCap: num(12 * H, 's', 'kaggle.com/docs/notebooks (12 h per GPU session)', false),
         weeklyGpuQuota: num(30 * H, 's', 'kaggle.com/docs/efficient-gpu-usage ("30 hours or sometimes higher"), resets Saturday 00:00 UTC', false, 'floating quota: state yours with %vigilo quota'),
-        weeklyTpuQuota: num(20 * H, 's', 'Kaggle product feedback (second-hand); a real Kaggle TPU v5e-8 user notes "20h/week" (test/fixtures/runtimes/kaggle-tpu-v5e8-batch.json)', false),
+        weeklyTpuQuota: num(20 * H, 's', 'Kaggle product feedback (second-hand)', false),
         outputLimit: num(20e9, 'bytes', 'kaggle.com/docs/notebooks (20 GB auto-saved in /kaggle/working)', false)
       },
       ephemeralPaths: ['/kaggle/temp', '/tmp'],
