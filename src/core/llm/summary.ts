@@ -230,9 +230,12 @@ const HEADINGS: Record<Section, string> = {
   decisions: 'Decisions made',
   openQuestions: 'Open questions',
   artifacts: 'Artifacts named',
-  facts: 'What was established (oldest first; relative dates anchored in [brackets])',
+  facts: 'What was established (oldest first)',
   preferences: 'User preferences'
 };
+function factsHeading(dated: boolean): string {
+  return dated ? `${HEADINGS.facts.slice(0, -1)}; relative dates anchored in [brackets])` : HEADINGS.facts;
+}
 const SECTION_ORDER: Section[] = ['task', 'decisions', 'openQuestions', 'preferences', 'artifacts', 'facts'];
 const PREAMBLE = 'Context carried over from an earlier conversation (summary by Vigilo). Continue from this state:';
 
@@ -249,7 +252,7 @@ function cut(text: string, max: number): string {
 }
 
 /** The last substantive request by the user, and where the work stands: the last statements said after it. */
-function currentTask(all: Sentence[], requestsAndQuestions: Sentence[]): Candidate[] {
+function currentTask(all: Sentence[], requestsAndQuestions: Sentence[], budget: number): Candidate[] {
   const requests = requestsAndQuestions.filter(s => s.role === 'user' && REQUEST.test(s.text.replace(/^(now|then|ok(ay)?|so|and|also)\b,?\s+/i, '')) && !SIGNOFF.test(s.text) && words(s.text).length >= 4);
   const last = requests[requests.length - 1];
   if (!last) {
@@ -261,7 +264,8 @@ function currentTask(all: Sentence[], requestsAndQuestions: Sentence[]): Candida
   const latest = after.filter(s => s.turn === lastTurn).slice(-2);
   const out: Candidate[] = [{ ...request, section: 'task', score: Infinity, tokens: estimateTokens(`- ${request.speaker}: ${request.text}\n`) }];
   if (latest.length) {
-    const text = cut(latest.map(s => s.text).join(' '), 400);
+    // Where the work stands gets at most a quarter of a small budget.
+    const text = cut(latest.map(s => s.text).join(' '), Math.min(400, Math.max(120, budget)));
     const speaker = `${latest[0].speaker} (latest)`;
     out.push({ ...latest[latest.length - 1], speaker, text, section: 'task', score: Infinity, tokens: estimateTokens(`- ${speaker}: ${text}\n`) });
   } else {
@@ -328,7 +332,10 @@ export function summarizeConversation(input: SummaryInput): LlmSummaryResponse {
   const chosen: Candidate[] = [];
   const seen = new Set<string>();
   let used = estimateTokens(PREAMBLE) + 2;
-  const headerCost = (section: Section) => (sections[section].length || chosen.some(c => c.section === section) ? 0 : estimateTokens(HEADINGS[section]) + 2);
+  // The facts' heading names the date anchors when any message carries a day: reserve its longer form then.
+  const anyDated = messages.some(m => parseDay(m.date));
+  const headerCost = (section: Section) =>
+    sections[section].length || chosen.some(c => c.section === section) ? 0 : estimateTokens(section === 'facts' ? factsHeading(anyDated) : HEADINGS[section]) + 2;
   const take = (c: Candidate): boolean => {
     const key = normalise(c.text);
     const cost = c.tokens + headerCost(c.section);
@@ -348,7 +355,7 @@ export function summarizeConversation(input: SummaryInput): LlmSummaryResponse {
   // 1. The current task, 2. decisions (the latest first), 3. open questions: small, and what a fresh model needs most.
   // A task is what a user asks of an assistant; between named people (a chat of two friends) there is none.
   const betweenPeople = messages.some(m => m.role !== 'user' && m.speaker?.trim());
-  for (const t of betweenPeople ? [] : currentTask(all, all.concat(questions).sort((a, b) => a.order - b.order))) {
+  for (const t of betweenPeople ? [] : currentTask(all, all.concat(questions).sort((a, b) => a.order - b.order), input.budgetTokens)) {
     take(t);
   }
   // The latest statements shown with the task are not repeated among the facts.
@@ -464,7 +471,7 @@ function render(input: SummaryInput, chosen: Candidate[], sections: Record<Secti
         lines.push(`- ${bullet(f)}`);
         sections.facts.push(label ? `(${label}) ${bullet(f)}` : bullet(f));
       }
-      parts.push(`${HEADINGS.facts}:\n${lines.join('\n')}`);
+      parts.push(`${factsHeading(facts.some(f => f.day))}:\n${lines.join('\n')}`);
     } else if (sections[section].length) {
       parts.push(`${HEADINGS[section]}:\n${sections[section].map(s => (section === 'artifacts' ? s : `- ${s}`)).join('\n')}`);
     }
