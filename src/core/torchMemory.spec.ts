@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatGiB, kernelOfPid, readTorchMemory } from './torchMemory';
+import { kernelOfPid, readTorchMemory } from './torchMemory';
 
 const GiB = 1024 ** 3;
 const T4 = 15 * GiB;
@@ -58,7 +58,9 @@ describe('reading PyTorch memory', () => {
     const v = readTorchMemory(dev());
     expect(v).toMatchObject({ kind: 'ok', advice: null });
     expect(v.findings).toEqual(['PyTorch holds 9.5 GiB reserved, 9 GiB allocated (peak 10 GiB)']);
-    expect(formatGiB(512 * 1024 ** 2)).toBe('512 MiB');
+    // Figures read as everywhere else (formatBytes): MiB under a GiB, one decimal without ".0".
+    const small = readTorchMemory(dev({ allocatedBytes: 512 * 1024 ** 2, reservedBytes: 768 * 1024 ** 2, maxAllocatedBytes: GiB }));
+    expect(small.findings).toEqual(['PyTorch holds 768 MiB reserved, 512 MiB allocated (peak 1 GiB)']);
   });
 
   it('attributes a GPU process to the live kernel with its pid', () => {

@@ -15,6 +15,7 @@
  * - oom: PyTorch already raised CUDA out-of-memory (num_ooms).
  */
 import type { TorchDeviceFacts } from '../shared/api';
+import { formatBytes } from '../shared/format';
 
 const GiB = 1024 ** 3;
 
@@ -49,13 +50,6 @@ export interface TorchMemoryOptions {
   leakMonotonic?: number;
   /** Fewest history points for a leak verdict (default 6). */
   leakMinPoints?: number;
-}
-
-/** "14 GiB", "9.4 GiB", "512 MiB". */
-export function formatGiB(bytes: number): string {
-  if (bytes < GiB) return `${Math.round(bytes / 1024 ** 2)} MiB`;
-  const g = bytes / GiB;
-  return `${g >= 10 ? Math.round(g) : Math.round(g * 10) / 10} GiB`;
 }
 
 const EXPANDABLE = 'PYTORCH_CUDA_ALLOC_CONF=expandable_segments:True';
@@ -94,7 +88,7 @@ export function readTorchMemory(
     if (growth >= leakBytes && monotonic >= (options.leakMonotonic ?? 0.8) && series[series.length - 1] >= series[0] + leakBytes) {
       findings.push({
         kind: 'leak',
-        text: `memory held by live tensors keeps growing (+${formatGiB(growth)} over the last ${series.length} heartbeats): something keeps tensors alive`,
+        text: `memory held by live tensors keeps growing (+${formatBytes(growth)} over the last ${series.length} heartbeats): something keeps tensors alive`,
         advice: 'look for tensors kept across steps: a loss summed with its graph (use loss.item()), outputs appended to a list without .detach().cpu(), a growing cache'
       });
     }
@@ -103,10 +97,10 @@ export function readTorchMemory(
   const retries = dev.numAllocRetries ?? 0;
   const split = dev.inactiveSplitBytes ?? 0;
   if (retries > 0 || (split >= GiB && split >= 0.25 * dev.reservedBytes)) {
-    const why = retries > 0 ? `the allocator had to free its cache and retry ${retries} allocation(s)` : `${formatGiB(split)} of reserved memory sits in split blocks no large request fits`;
+    const why = retries > 0 ? `the allocator had to free its cache and retry ${retries} allocation(s)` : `${formatBytes(split)} of reserved memory sits in split blocks no large request fits`;
     findings.push({
       kind: 'fragmentation',
-      text: `PyTorch holds ${formatGiB(dev.reservedBytes)} reserved, ${formatGiB(dev.allocatedBytes)} allocated: ${why} (fragmentation)`,
+      text: `PyTorch holds ${formatBytes(dev.reservedBytes)} reserved, ${formatBytes(dev.allocatedBytes)} allocated: ${why} (fragmentation)`,
       advice: expandableOn
         ? 'expandable segments are already on: lower the peak (batch size, activation checkpointing)'
         : `set ${EXPANDABLE} before the first CUDA use (restart the kernel, set it in the first cell)`
@@ -117,7 +111,7 @@ export function readTorchMemory(
   if (cached >= (options.minCacheBytes ?? GiB) && cached >= cacheFraction * dev.reservedBytes && !findings.some(f => f.kind === 'fragmentation')) {
     findings.push({
       kind: 'cache',
-      text: `PyTorch holds ${formatGiB(dev.reservedBytes)} reserved, ${formatGiB(dev.allocatedBytes)} allocated: ${formatGiB(cached)} is its cache, free for PyTorch but counted as used by nvidia-smi`,
+      text: `PyTorch holds ${formatBytes(dev.reservedBytes)} reserved, ${formatBytes(dev.allocatedBytes)} allocated: ${formatBytes(cached)} is its cache, free for PyTorch but counted as used by nvidia-smi`,
       advice: 'nothing to do for PyTorch itself; torch.cuda.empty_cache() hands the cache back if another process needs the memory'
     });
   }
@@ -135,7 +129,7 @@ export function readTorchMemory(
     numAllocRetries: dev.numAllocRetries ?? null,
     numOoms: dev.numOoms ?? null,
     kind: top?.kind ?? 'ok',
-    findings: findings.length ? findings.map(f => f.text) : [`PyTorch holds ${formatGiB(dev.reservedBytes)} reserved, ${formatGiB(dev.allocatedBytes)} allocated (peak ${formatGiB(dev.maxAllocatedBytes)})`],
+    findings: findings.length ? findings.map(f => f.text) : [`PyTorch holds ${formatBytes(dev.reservedBytes)} reserved, ${formatBytes(dev.allocatedBytes)} allocated (peak ${formatBytes(dev.maxAllocatedBytes)})`],
     advice: top?.advice ?? null
   };
 }
