@@ -385,7 +385,9 @@ export function llmModule(ctx: SidecarContext, options: LlmModuleOptions = {}): 
           type: 'calls',
           accepted: result.inserted,
           conversations: [...new Set(rows.map(r => r.conversationKey).filter((k): k is string => !!k))],
-          calls: rows.map(r => ({ id: r.id, provider: r.provider, model: modelOf(r), costUsd: r.costUsd, conversationId: r.conversationKey, status: r.status }))
+          calls: rows.map(r => ({ id: r.id, provider: r.provider, model: modelOf(r), costUsd: r.costUsd, conversationId: r.conversationKey, status: r.status })),
+          // The stored rows for in-process listeners (the OTLP export); a symbol key, so never sent on /events.
+          [Symbol.for('vigilo.storedCalls')]: rows
         });
       }
       resolve({ accepted: result.inserted, duplicates: result.duplicates, budget: state });

@@ -151,6 +151,9 @@ const UPSERT_CONVERSATION = `INSERT INTO llm_conversations (key, provider, calls
  * index lookup, or an index-ordered scan cut by LIMIT: none reads the whole
  * table (llmStore.spec.ts checks their query plans).
  */
+/** Ids per `callsById` statement. */
+export const CALLS_PER_READ = 64;
+
 export const LLM_QUERIES = {
   recent: `SELECT ${FACT_COLUMNS} FROM llm_calls ORDER BY started_at_ms DESC, rowid DESC LIMIT ?`,
   recentOfConversation: `SELECT ${FACT_COLUMNS} FROM llm_calls WHERE conversation_key = ? ORDER BY started_at_ms DESC, rowid DESC LIMIT ?`,
@@ -161,6 +164,8 @@ export const LLM_QUERIES = {
   conversations: 'SELECT * FROM llm_conversations ORDER BY last_ms DESC LIMIT ?',
   conversation: 'SELECT * FROM llm_conversations WHERE key = ?',
   call: `SELECT ${COLUMNS.join(', ')} FROM llm_calls WHERE id = ?`,
+  /** Up to CALLS_PER_READ calls by id in one statement (the OTLP export reads a batch; unused slots are ''). */
+  callsById: `SELECT ${COLUMNS.join(', ')} FROM llm_calls WHERE id IN (${Array(CALLS_PER_READ).fill('?').join(', ')})`,
   // Never the row with the highest rowid: SQLite gives a new row MAX(rowid) + 1, and rowids
   // must keep increasing for llm_totals_mark to say which rows the totals count.
   prune: 'DELETE FROM llm_calls WHERE rowid IN (SELECT rowid FROM llm_calls WHERE started_at_ms < ? AND rowid < (SELECT MAX(rowid) FROM llm_calls) ORDER BY started_at_ms LIMIT ?)'
@@ -698,6 +703,19 @@ export class LlmStore {
   call(id: string): StoredCall | null {
     const row = this.db.get(LLM_QUERIES.call, [id]);
     return row ? rowToCall(row) : null;
+  }
+
+  /** Calls by id, CALLS_PER_READ per statement (any order; an id no longer stored is absent). */
+  calls(ids: readonly string[]): StoredCall[] {
+    const out: StoredCall[] = [];
+    for (let i = 0; i < ids.length; i += CALLS_PER_READ) {
+      const slice = ids.slice(i, i + CALLS_PER_READ);
+      const params = slice.concat(Array<string>(CALLS_PER_READ - slice.length).fill(''));
+      for (const row of this.db.all(LLM_QUERIES.callsById, params)) {
+        out.push(rowToCall(row));
+      }
+    }
+    return out;
   }
 
   /**
