@@ -62,7 +62,8 @@ export function parseKeyValues(text: string | undefined, what: string): { values
     const eq = item.indexOf('=');
     const key = eq < 0 ? '' : item.slice(0, eq).trim();
     if (key === '') {
-      problems.push(`${what}: "${item.length > 40 ? `${item.slice(0, 40)}…` : item}" is not key=value; left out`);
+      // The entry is not repeated: in OTEL_EXPORTER_OTLP_HEADERS it may be a secret.
+      problems.push(`${what}: an entry is not key=value; left out`);
       continue;
     }
     try {

@@ -24,13 +24,17 @@ import { jsonRoute } from '../core/route';
 import { LLM_DB_FILE } from '../llm/module';
 import { LlmStore } from '../store/llmStore';
 import { OtlpExporters } from './otlp';
-import { SpanQueue, type SpanQueueStats } from './spanQueue';
+import { RejectedBatch, SpanQueue, type SpanQueueStats } from './spanQueue';
 
 export const EXPORT_SETTINGS_FILE = 'export.json';
 /** Distinct models kept as a Prometheus label; the rest count under "other" (bounded cardinality). */
 const MAX_MODEL_LABELS = 20;
 const SECTION_EVERY_MS = 1000;
 const STOP_DRAIN_MS = 2000;
+/** Key of the stored rows on the LLM module's `calls` bus event (src/server/llm/module.ts). */
+const STORED_CALLS = Symbol.for('vigilo.storedCalls');
+/** Rows kept from ingest for their export batch (16 batches; without message text about 4 MB). */
+const RECENT_ROWS = 8192;
 
 const httpUrl = z.string().max(2000).refine(v => v === '' || /^https?:\/\/[^\s]+$/.test(v), { message: 'give an http(s) URL such as http://127.0.0.1:4318, or "" to turn export off' });
 
@@ -155,16 +159,40 @@ export function exportModule(ctx: SidecarContext): SidecarModule {
 
   const db = (): LlmStore => (store ??= new LlmStore(join(ctx.config.dataDir, LLM_DB_FILE)));
   const readCalls = (ids: string[]): CallFacts[] => {
+    const rows = db().calls(ids);
+    missing += ids.length - rows.length;
+    return rows;
+  };
+  /**
+   * Rows read at ingest for the metrics, kept (bounded) until their batch goes out, so a call is read
+   * once, not twice, while the receiver keeps up; a batch that waited longer is read from the store.
+   * Without content capture the message text is not kept.
+   */
+  const recent = new Map<string, CallFacts>();
+  const remember = (rows: CallFacts[]): void => {
+    for (const r of rows) {
+      recent.set(r.id, config.captureContent ? r : { ...r, messages: null, output: null });
+    }
+    for (const id of recent.keys()) {
+      if (recent.size <= RECENT_ROWS) {
+        break;
+      }
+      recent.delete(id);
+    }
+  };
+  const batchCalls = (ids: string[]): CallFacts[] => {
     const out: CallFacts[] = [];
+    const absent: string[] = [];
     for (const id of ids) {
-      const row = db().call(id);
+      const row = recent.get(id);
       if (row) {
+        recent.delete(id);
         out.push(row);
       } else {
-        missing++;
+        absent.push(id);
       }
     }
-    return out;
+    return absent.length === 0 ? out : out.concat(readCalls(absent));
   };
   const kernelId = (): string | null => {
     const live = ctx.kernels.tasks().filter(t => t.alive);
@@ -184,9 +212,10 @@ export function exportModule(ctx: SidecarContext): SidecarModule {
     send: async ids => {
       const current = exporters;
       if (!current || !current.tracing) {
-        return;
+        // Turned off while this batch waited: dropped for good, not retried.
+        throw new RejectedBatch('span export was turned off');
       }
-      await current.exportCalls(readCalls(ids), { captureContent: config.captureContent, oldNames: config.oldNames, kernelId: kernelId() });
+      await current.exportCalls(batchCalls(ids), { captureContent: config.captureContent, oldNames: config.oldNames, kernelId: kernelId() });
     }
   });
 
@@ -208,6 +237,9 @@ export function exportModule(ctx: SidecarContext): SidecarModule {
       : null;
     if (previous) {
       void previous.shutdown();
+    }
+    if (!exporters?.tracing) {
+      queue.discard();
     }
     for (const note of config.notes) {
       ctx.log(`export: ${note}`);
@@ -239,26 +271,40 @@ export function exportModule(ctx: SidecarContext): SidecarModule {
     dirty = true;
   };
 
-  const onCalls = (ids: string[]): void => {
+  /**
+   * The calls just stored. The LLM module's bus event carries their rows under STORED_CALLS (a symbol
+   * key: never serialised onto /events); without them (an older publisher) they are read from the store.
+   */
+  const onCalls = (ids: string[], stored: CallFacts[] | undefined): void => {
     const current = exporters;
     if (!current) {
       return;
     }
-    // Metrics count every call at ingest (a dropped span still counts); the row read is off the ingest turn.
+    if (!current.metering && !stored) {
+      queue.add(ids);
+      return;
+    }
+    // Metrics count every call at ingest (a dropped span still counts). The work is off the ingest turn;
+    // the rows are kept for the span batch, which is queued after them so it finds them.
     setImmediate(() => {
+      if (current !== exporters) {
+        return;
+      }
       try {
-        if (current === exporters) {
-          for (const call of readCalls(ids)) {
-            current.record(call);
-          }
+        const rows = stored ?? readCalls(ids);
+        for (const call of rows) {
+          current.record(call);
+        }
+        if (current.tracing) {
+          remember(rows);
         }
       } catch (error) {
         ctx.log(`export: could not read calls for metrics: ${String(error)}`);
       }
+      if (current.tracing) {
+        queue.add(ids);
+      }
     });
-    if (current.tracing) {
-      queue.add(ids);
-    }
   };
 
   const section = (): ExportSection => ({
@@ -293,10 +339,19 @@ export function exportModule(ctx: SidecarContext): SidecarModule {
       settings = readSettings(settingsFile, line => ctx.log(line));
       build();
       unsubscribe = ctx.bus.subscribe(message => {
-        const data = message.data as { type?: string; calls?: Array<{ id: string; provider: string; model: string | null; costUsd: number | null; status: string }>; record?: { time?: string; verified?: boolean } | null };
+        const data = message.data as {
+          type?: string;
+          calls?: Array<{ id: string; provider: string; model: string | null; costUsd: number | null; status: string }>;
+          record?: { time?: string; verified?: boolean } | null;
+          [STORED_CALLS]?: CallFacts[];
+        };
         if (message.event === 'llm' && data?.type === 'calls' && Array.isArray(data.calls)) {
           countCalls(data.calls);
-          onCalls(data.calls.map(c => c.id));
+          const stored = data[STORED_CALLS];
+          onCalls(
+            data.calls.map(c => c.id),
+            Array.isArray(stored) ? stored : undefined
+          );
         } else if (message.event === 'checkpoint' && data?.record?.verified && data.record.time) {
           checkpointVerifiedAtMs = Date.parse(data.record.time);
           dirty = true;

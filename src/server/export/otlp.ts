@@ -124,6 +124,10 @@ export class OtlpExporters {
     }
   }
 
+  get metering(): boolean {
+    return this.meterProvider !== null;
+  }
+
   get tracing(): boolean {
     return this.spanExporter !== null;
   }

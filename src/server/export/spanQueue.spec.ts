@@ -115,6 +115,18 @@ describe('the bounded retry buffer in front of the OTLP exporter', () => {
     expect(h.queue.snapshot()).toMatchObject({ rejected: 4, sent: 4, queued: 0 });
   });
 
+  it('drops and counts what waits when the export is turned off, and sends nothing more of it', async () => {
+    const h = harness();
+    h.receiver.mode = 'down';
+    h.queue.add(ids(0, 6));
+    await h.advance(0);
+    h.queue.discard();
+    h.receiver.mode = 'up';
+    await h.advance(60_000);
+    expect(h.received).toEqual([]);
+    expect(h.queue.snapshot()).toMatchObject({ queued: 0, dropped: 6, sent: 0 });
+  });
+
   it('never blocks the caller: add() returns before any send settles', () => {
     const h = harness();
     h.receiver.mode = 'down';

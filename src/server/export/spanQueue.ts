@@ -182,6 +182,16 @@ export class SpanQueue {
     }
   }
 
+  /** Export turned off: what waits is dropped (and counted), nothing more is sent. */
+  discard(): void {
+    this.disarm();
+    this.stats.dropped += this.size;
+    this.ids = [];
+    this.head = 0;
+    this.retryAtMs = null;
+    this.backoffMs = 0;
+  }
+
   stop(): void {
     this.stopped = true;
     this.disarm();
