@@ -399,6 +399,9 @@ export function summarizeConversation(input: SummaryInput): LlmSummaryResponse {
     .map(s => {
       const section: Section = s.role === 'user' && !messages[s.turn].speaker && PREFERENCE.test(s.text) ? 'preferences' : 'facts';
       const c = candidate(s, section, 0);
+      // Ranked and first counted by the statement itself: the speaker prefix is shared by a run of one speaker's
+      // statements (one bullet), so what it costs is settled on the rendered text below.
+      c.tokens = estimateTokens(s.text) + 2;
       const answers = answering.has(s.order) ? 6 : 0;
       c.score = (establishes(s, idf, speakers) + answers + (section === 'preferences' ? 4 : 0) + (2 * s.order) / Math.max(1, order)) / Math.pow(c.tokens, 0.8);
       return c;
@@ -443,11 +446,43 @@ export function summarizeConversation(input: SummaryInput): LlmSummaryResponse {
       }
     }
   }
-  return render(input, chosen, sections);
+  // Fill what the per-bullet estimates left (merged bullets and rounding): add the next best while the real text fits.
+  let result = render(input, chosen, sections.artifacts);
+  // The statements' costs were counted without their speaker prefix when merged: drop the lowest ranked until it fits.
+  while (result.tokens > budget) {
+    const facts = chosen.filter(c => c.section === 'facts');
+    if (!facts.length) {
+      break;
+    }
+    chosen.splice(chosen.indexOf(facts.reduce((a, b) => (b.score < a.score ? b : a))), 1);
+    result = render(input, chosen, sections.artifacts);
+  }
+  let misses = 0;
+  for (const c of rest) {
+    if (misses >= 40 || result.tokens >= budget) {
+      break;
+    }
+    if (chosen.includes(c) || seen.has(normalise(c.text)) || contentWords(c.text).length === 0) {
+      continue;
+    }
+    chosen.push(c);
+    const next = render(input, chosen, sections.artifacts);
+    if (next.tokens <= budget) {
+      result = next;
+      seen.add(normalise(c.text));
+      misses = 0;
+    } else {
+      chosen.pop();
+      misses++;
+    }
+  }
+  return result;
 }
 
 /** The chosen fixed sections, then the statements in conversation order, grouped under the day they were said. */
-function render(input: SummaryInput, chosen: Candidate[], sections: Record<Section, string[]>): LlmSummaryResponse {
+function render(input: SummaryInput, chosen: Candidate[], artifacts: string[]): LlmSummaryResponse {
+  const sections = emptySections();
+  sections.artifacts = [...artifacts];
   for (const c of [...chosen].sort((a, b) => a.order - b.order)) {
     if (c.section !== 'facts') {
       sections[c.section].push(bullet(c));
@@ -462,13 +497,21 @@ function render(input: SummaryInput, chosen: Candidate[], sections: Record<Secti
       }
       const lines: string[] = [];
       let lastLabel = '';
+      let last: Candidate | null = null;
       for (const f of facts) {
         const label = f.day ? formatDay(f.day) : '';
         if (label && label !== lastLabel) {
           lines.push(`${label}:`);
           lastLabel = label;
+          last = null;
         }
-        lines.push(`- ${bullet(f)}`);
+        // The same speaker again, in a row: one bullet ("- Caroline: A. B.").
+        if (last && last.speaker === f.speaker) {
+          lines[lines.length - 1] += ` ${f.text}`;
+        } else {
+          lines.push(`- ${bullet(f)}`);
+        }
+        last = f;
         sections.facts.push(label ? `(${label}) ${bullet(f)}` : bullet(f));
       }
       parts.push(`${factsHeading(facts.some(f => f.day))}:\n${lines.join('\n')}`);
