@@ -62,7 +62,9 @@ describe('notify policy', () => {
 
   it('an old checkpoint asks for a new one; an unverified one says so', () => {
     expect(checkpointClause({ checkpoint: { ageS: 3 * 3600, verified: true } }, 10)).toBe('last checkpoint 3 h ago, verified: run `vigilo.checkpoint.now()`');
-    expect(checkpointClause({ checkpoint: { ageS: 60, verified: false } }, 10)).toBe('last checkpoint 60 s ago, not verified: run `vigilo.checkpoint.now()`');
+    expect(checkpointClause({ checkpoint: { ageS: 60, verified: false } }, 10)).toBe('last checkpoint 1 min ago, not verified: run `vigilo.checkpoint.now()`');
+    // Ages read like every other rounded duration (formatApproxDuration): 75 min is "1 h 15 min".
+    expect(checkpointClause({ checkpoint: { ageS: 75 * 60, verified: true } }, 10)).toBe('last checkpoint 1 h 15 min ago, verified: run `vigilo.checkpoint.now()`');
   });
 
   it('merges identical text within the window, counts what the cap held back and says it in the next message', () => {

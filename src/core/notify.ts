@@ -15,6 +15,7 @@
  *     back is counted and said in the next message that goes out.
  */
 import type { Alert } from '../shared/api';
+import { formatApproxDuration } from '../shared/format';
 
 export const NOTIFY_RULES = ['runtime', 'idle', 'oom', 'disk', 'checkpoint', 'training', 'cell', 'spend', 'kernel'] as const;
 export type NotifyRule = (typeof NOTIFY_RULES)[number];
@@ -96,15 +97,6 @@ export type NotifyFact =
 
 const MIN = 60;
 
-export function formatAge(seconds: number): string {
-  const s = Math.max(0, Math.round(seconds));
-  if (s < 90) return `${s} s`;
-  if (s < 90 * MIN) return `${Math.round(s / MIN)} min`;
-  const h = Math.floor(s / 3600);
-  const m = Math.round((s - h * 3600) / MIN);
-  return m ? `${h} h ${m} min` : `${h} h`;
-}
-
 /** The notify rule an alert belongs to; null for alerts that are never sent (including notify's own). */
 export function ruleOf(alert: Pick<Alert, 'ruleId' | 'kind' | 'data'>): NotifyRule | null {
   if (alert.kind === 'resolved') return null;
@@ -126,7 +118,7 @@ export function checkpointClause(facts: NotifyFacts, minutesLeft: number): strin
   if (c === undefined || c === null) {
     return 'no checkpoint: run `vigilo.checkpoint.now()` (or copy your files to Drive) now';
   }
-  const age = `last checkpoint ${formatAge(c.ageS)} ago${c.verified ? ', verified' : ', not verified'}`;
+  const age = `last checkpoint ${formatApproxDuration(c.ageS)} ago${c.verified ? ', verified' : ', not verified'}`;
   // Fresh enough: newer than the time left (what would be lost is less than what remains to run).
   return c.verified && c.ageS <= Math.max(10 * MIN, minutesLeft * MIN) ? `${age}; nothing to do` : `${age}: run \`vigilo.checkpoint.now()\``;
 }
@@ -166,7 +158,7 @@ export function composeFact(fact: NotifyFact, settings: NotifySettings): NotifyM
   if (fact.type === 'training-finished') {
     if (fact.elapsedS !== null && fact.elapsedS < settings.trainingMinMin * MIN) return null;
     const steps = fact.total ? `${fact.n.toLocaleString('en-US')} of ${fact.total.toLocaleString('en-US')} steps` : `${fact.n.toLocaleString('en-US')} steps`;
-    const took = fact.elapsedS !== null ? ` in ${formatAge(fact.elapsedS)}` : '';
+    const took = fact.elapsedS !== null ? ` in ${formatApproxDuration(fact.elapsedS)}` : '';
     return {
       rule: 'training',
       severity: 'info',
@@ -182,7 +174,7 @@ export function composeFact(fact: NotifyFact, settings: NotifySettings): NotifyM
       severity: fact.ok ? 'info' : 'warning',
       condition: `cell.finished\u0000${fact.kernelId}/${fact.executionCount}`,
       title: fact.ok ? 'Cell finished' : 'Cell failed',
-      body: `Cell [${fact.executionCount}] ${fact.ok ? 'finished' : 'stopped with an error'} after ${formatAge(fact.durationS)}.${fact.ok ? ' The notebook is waiting for you.' : ' Look at its output.'}`
+      body: `Cell [${fact.executionCount}] ${fact.ok ? 'finished' : 'stopped with an error'} after ${formatApproxDuration(fact.durationS)}.${fact.ok ? ' The notebook is waiting for you.' : ' Look at its output.'}`
     };
   }
   return {
