@@ -63,7 +63,7 @@ describe('vigilo serve (real process)', () => {
       listening[0].child.kill('SIGTERM');
       expect(await listening[0].exited).toBe(0);
     }
-  });
+  }, 90_000);
 
   it("a sidecar killed with SIGKILL leaves no claim behind: the next serve starts at once", async () => {
     const first = await runCli(['serve', '--port', '0', '--json'], env());

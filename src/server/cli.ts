@@ -82,8 +82,34 @@ async function awaitHolder(dataDir: string, holderPid: number | null, ms: number
   return null;
 }
 
+/**
+ * SIGTERM, SIGINT and SIGHUP, listened to from the first moment of `serve`: one that
+ * arrives while the sidecar is still starting stops it as soon as it listens (before,
+ * the handlers came only after the announce line, and a signal in between killed the
+ * process without its clean stop).
+ */
+function stopSignals(): { received: Promise<string>; dispose(): void } {
+  let fire: (signal: string) => void = () => undefined;
+  const received = new Promise<string>(resolve => (fire = resolve));
+  const handlers = (['SIGTERM', 'SIGINT', 'SIGHUP'] as const).map(signal => {
+    const handler = (): void => fire(signal);
+    process.on(signal, handler);
+    return [signal, handler] as const;
+  });
+  return { received, dispose: () => handlers.forEach(([signal, handler]) => process.off(signal, handler)) };
+}
+
 /** Start, or attach to the live sidecar of this data dir. Resolves when serving stops. */
 async function serve(options: ServeOptions, io: CliIo): Promise<number> {
+  const signals = stopSignals();
+  try {
+    return await serveUntil(options, io, signals.received);
+  } finally {
+    signals.dispose();
+  }
+}
+
+async function serveUntil(options: ServeOptions, io: CliIo, stopSignal: Promise<string>): Promise<number> {
   const dataDir = options.dataDir ?? dataDirFor(io.env, homedir());
   const existing = readDiscovery(dataDir);
   if (existing && (await probeSidecar(existing))) {
@@ -154,18 +180,11 @@ async function serve(options: ServeOptions, io: CliIo): Promise<number> {
   const line = { event: 'listening', ...publicView(discovery) };
   io.out(options.json ? JSON.stringify(line) : `vigilo: sidecar ${VERSION} listening on ${discovery.url} (pid ${discovery.pid}); discovery file in ${dataDir}`);
 
-  return new Promise<number>(resolve => {
-    const shutdown = (signal: string): void => {
-      io.err(`vigilo: ${signal} received, shutting down`);
-      void sidecar
-        .stop()
-        .then(() => claim.release())
-        .then(() => resolve(0));
-    };
-    process.once('SIGTERM', () => shutdown('SIGTERM'));
-    process.once('SIGINT', () => shutdown('SIGINT'));
-    process.once('SIGHUP', () => shutdown('SIGHUP'));
-  });
+  const signal = await stopSignal;
+  io.err(`vigilo: ${signal} received, shutting down`);
+  await sidecar.stop();
+  await claim.release();
+  return 0;
 }
 
 /**
