@@ -27,11 +27,11 @@ describe('context-transfer summary on LoCoMo', () => {
     expect(samples.reduce((a, s) => a + s.qa.length, 0)).toBe(1540);
   });
 
-  it('keeps at least 13 % of the answers at 800 tokens and 28 % at 15 % of the conversation, within budget', () => {
+  it('keeps at least 14 % of the answers at 800 tokens and 29 % at 15 % of the conversation, within budget', () => {
     expect(r800.maxOverBudget).toBeLessThanOrEqual(0);
     expect(r15.maxOverBudget).toBeLessThanOrEqual(0);
-    expect(pct(r800.kept, r800.questions)).toBeGreaterThanOrEqual(13);
-    expect(pct(r15.kept, r15.questions)).toBeGreaterThanOrEqual(28);
+    expect(pct(r800.kept, r800.questions)).toBeGreaterThanOrEqual(14);
+    expect(pct(r15.kept, r15.questions)).toBeGreaterThanOrEqual(29);
     // Temporal questions are answered by anchored dates.
     expect(pct(r800.byCategory[2].kept, r800.byCategory[2].questions)).toBeGreaterThanOrEqual(25);
     expect(pct(r15.byCategory[4].kept, r15.byCategory[4].questions)).toBeGreaterThanOrEqual(27);

@@ -55,7 +55,7 @@ const DECISION = /\b((we|i)('ve| have)? decided|decided to|decided on|let's go w
 const REQUEST = /^(please\b|next step\b|next,|can you|could you|would you|will you|i need you to|i'd like you to|help me|(write|build|implement|fix|add|create|draft|refactor|review|explain|summari[sz]e|analy[sz]e|compare|find|show|make|update|change|rename|remove|delete|convert|translate|plot|compute|calculate|check(?! out)|test|run|debug|generate|list|give|rewrite|edit|improve|optimi[sz]e|port|migrate|set up|install|design|outline)\b)|\b(can you|could you|would you|please|i need you to|help me|i need (a|an|to)|i want you to)\b/i;
 const GREETING = /^(hey|hi|hello|hiya|yo|howdy|good (morning|afternoon|evening|to (see|hear|chat))|great to (see|hear|chat)|nice to (see|meet|hear)|long time no|what's up|how('s| is| are| have) (it|you|things|everything|your))\b/i;
 const SIGNOFF = /\b(take care|bye|goodbye|see (you|ya)|talk (to you )?(soon|later)|catch (you|ya) later|have (a|an) (great|good|nice|lovely|wonderful|awesome)|good ?night|until next time|ttyl|cheers|speak soon|chat (soon|later)|keep (it )?up|keep (going|at it|me posted|in touch)|stay (safe|strong|tuned)|all the best|best of luck|good luck)\b/i;
-const REACTION = /^(wow|whoa|oh|ooh|aw+|omg|haha|lol|yay|yes|yeah|yep|nope|no|ok(ay)?|sure|thanks?|thank you|great|awesome|amazing|cool|nice|sweet|congrat(s|ulations)|that's|that is|that sounds|sounds|what a|how (cool|nice|great|awesome|amazing|fun|sweet|lovely|wonderful)|so (cool|nice|great|awesome|amazing|glad|happy|proud|sorry)|i'm (so )?(glad|happy|proud|sorry)|i am (so )?(glad|happy|proud|sorry)|glad|you('re| are)|you (did|got|should|deserve|rock|must)|same|totally|absolutely|exactly|right|indeed|of course|no problem|no worries|my pleasure|you're welcome|agreed|true|love (it|that|this)|i love (it|that|this)|it's (so )?(great|awesome|amazing|cool|nice|lovely)|it sounds|looks)\b/i;
+const REACTION = /^(wow|whoa|oh|ooh|aw+|omg|haha|lol|yay|yes|yeah|yep|nope|no|ok(ay)?|sure|thanks?|thank you|great|awesome|amazing|cool|nice|sweet|congrat(s|ulations)|that's|that is|that sounds|sounds|what a|how (cool|nice|great|awesome|amazing|fun|sweet|lovely|wonderful)|so (cool|nice|great|awesome|amazing|glad|happy|proud|sorry)|i'm (so )?(glad|happy|proud|sorry)|i am (so )?(glad|happy|proud|sorry)|glad|you('re| are)|you (did|got|should|deserve|rock|must)|same|totally|absolutely|exactly|right|indeed|of course|no problem|no worries|my pleasure|you're welcome|agreed|true|love (it|that|this)|i love (it|that|this)|it's (so )?(great|awesome|amazing|cool|nice|lovely)|it sounds|looks|let's|lets)\b/i;
 const FLUFF = /\b(i hope this helps|let me know if|feel free to|happy to help|great question|as an ai|i'm here (for|to)|don't hesitate)\b/i;
 const INTERJECTION = /^((wow|whoa|oh|ooh|aw+|omg|haha|hah|lol|yay|yeah|yes|yep|hey|hi|hello|well|so|um|uh|ah|hmm|okay|ok|sure|thanks|thank you|great|awesome|cool|nice|totally|absolutely|definitely|indeed|true|right)\b[,!.]*\s+)+/i;
 const COMMITMENT = /\b(i will|i'll|we will|we'll|i'm going to|i am going to|we're going to|plan(ning)? to|i plan|my plan|intend|want to|hoping to|hope to|i'm gonna|about to|next step|deadline|due|scheduled)\b/i;
@@ -75,7 +75,7 @@ const ARTIFACT = new RegExp(
   [
     String.raw`https?:\/\/[^\s)<>"'\]]+`,
     // Paths: rooted (/x, ./x, ~/x), two or more separators (a/b/c), or one with a file extension (data/x.csv).
-    String.raw`(?:~|\.{1,2})?\/(?:[\w.-]+\/)*[\w.-]+`,
+    String.raw`(?<![\w.\/-])(?:~|\.{1,2})?\/(?:[\w.-]+\/)*[\w.-]+`,
     String.raw`\b[\w.-]+\/(?:[\w.-]+\/)+[\w.-]+`,
     String.raw`\b[\w.-]+\/[\w-]+\.[A-Za-z]\w{0,4}\b`,
     String.raw`\b[\w-]+\.(?:py|ipynb|ts|tsx|js|mjs|cjs|jsx|json|md|csv|tsv|yaml|yml|toml|txt|sql|html|css|sh|go|rs|java|kt|c|cc|cpp|h|hpp|rb|php|swift|r|parquet|xlsx|pdf|docx|log|cfg|ini|lock|env)\b`,
@@ -158,7 +158,7 @@ function isChatter(s: string, role: string): boolean {
   if (n < 5 && !specific) {
     return true;
   }
-  if (REACTION.test(s) && n < 12 && !specific) {
+  if (REACTION.test(s) && n < 12 && !specific && !DECISION.test(s)) {
     return true;
   }
   return false;
@@ -457,9 +457,11 @@ export function summarizeConversation(input: SummaryInput): LlmSummaryResponse {
     chosen.splice(chosen.indexOf(facts.reduce((a, b) => (b.score < a.score ? b : a))), 1);
     result = render(input, chosen, sections.artifacts);
   }
+  // Only statements ranked near those chosen: the room left is not for whatever short line fits.
+  const floor = 0.8 * Math.min(...chosen.filter(c => c.section === 'facts').map(c => c.score), Infinity);
   let misses = 0;
   for (const c of rest) {
-    if (misses >= 40 || result.tokens >= budget) {
+    if (misses >= 40 || result.tokens >= budget || c.score < floor) {
       break;
     }
     if (chosen.includes(c) || seen.has(normalise(c.text)) || contentWords(c.text).length === 0) {
