@@ -168,5 +168,19 @@ def finished(sc, id_: str):
     return next((c for c in body["checkpoints"] if c["id"] == id_), None)
 
 
+def progress_bar(sc, source: str):
+    """The progress bar a framework callback (`source`: "keras", "hf-trainer", "lightning") reports in /metrics, or None."""
+    bars = (sc.call("GET", "/metrics").get("progress") or {}).get("bars") or []
+    return next((b for b in bars if b.get("source") == source), None)
+
+
+@pytest.fixture
+def own_progress_board(monkeypatch):
+    """The test's bars on a board of their own: the kernel keeps closed bars for 10 min, and the next test must not read them."""
+    from vigilo import _progress
+
+    monkeypatch.setattr(_progress, "_board", None)
+
+
 def sha(path) -> str:
     return hashlib.sha256(open(path, "rb").read()).hexdigest()

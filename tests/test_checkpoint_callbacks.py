@@ -28,7 +28,7 @@ import pytest
 
 from vigilo.checkpoint import callbacks
 
-from checkpoint_fixtures import colab, sha, until  # noqa: F401  (fixture)
+from checkpoint_fixtures import colab, finished, progress_bar, sha, until  # noqa: F401  (fixture)
 
 
 @pytest.fixture
@@ -70,17 +70,6 @@ def frameworks(monkeypatch):
         monkeypatch.setitem(sys.modules, name, mod)
 
 
-def progress_bar(sc, source):
-    section = sc.call("GET", "/metrics").get("progress") or {}
-    bars = section.get("bars") or []
-    return next((b for b in bars if b.get("source") == source), None)
-
-
-def record_of(sc, id_):
-    body = sc.status()
-    return None if body["status"]["saving"] else next((c for c in body["checkpoints"] if c["id"] == id_), None)
-
-
 def test_hf_trainer_callback_saves_through_the_trainer_and_copies_its_folder(colab, frameworks, tmp_path):
     cb = callbacks.HFTrainerCallback(name="finetune")
     out = tmp_path / "out"
@@ -102,7 +91,7 @@ def test_hf_trainer_callback_saves_through_the_trainer_and_copies_its_folder(col
         if step == 10:
             requested = colab.call("POST", "/checkpoints", {})["id"]
             until(lambda: callbacks._core._due, "the order to reach the kernel")
-    record = until(lambda: record_of(colab, requested), "the Trainer's checkpoint verified")
+    record = until(lambda: finished(colab, requested), "the Trainer's checkpoint verified")
     assert record["verified"] and record["kind"] == "callback" and record["trigger"] == "manual"
     copied = Path(record["path"])
     assert copied.name == f"checkpoint-{record['step']}" and copied.parent == colab.drive / "default"
@@ -132,7 +121,7 @@ def test_lightning_callback_saves_with_trainer_save_checkpoint_when_due(colab, f
         trainer.global_step = batch_idx + 1
         cb.on_train_batch_end(trainer, None, None, None, batch_idx)
     assert len(saved) == 1, "exactly one save for one order"
-    record = until(lambda: record_of(colab, requested), "the Lightning checkpoint verified")
+    record = until(lambda: finished(colab, requested), "the Lightning checkpoint verified")
     assert record["verified"] and record["kind"] == "callback" and record["step"] == 1
     assert Path(record["path"]).read_bytes() == b"lightning state at 1"
     assert record["path"].endswith(".ckpt")
@@ -152,7 +141,7 @@ def test_keras_callback_saves_the_model_when_due_and_reports_progress(colab, fra
     until(lambda: callbacks._core._due, "the order to reach the kernel")
     for batch in range(5):
         cb.on_train_batch_end(batch, {})
-    record = until(lambda: record_of(colab, requested), "the Keras checkpoint verified")
+    record = until(lambda: finished(colab, requested), "the Keras checkpoint verified")
     assert record["verified"] and record["path"].endswith("step-1.keras")
     assert sha(record["path"]) == record["sha256"]
     bar = until(lambda: progress_bar(colab, "keras"), "progress from the callback")

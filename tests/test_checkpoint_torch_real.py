@@ -26,25 +26,10 @@ L = pytest.importorskip("lightning")
 import vigilo.checkpoint as ckpt  # noqa: E402
 from vigilo.checkpoint import callbacks  # noqa: E402
 
-from checkpoint_fixtures import colab, until  # noqa: E402,F401  (fixture)
+from checkpoint_fixtures import colab, finished, own_progress_board, progress_bar, until  # noqa: E402,F401  (fixtures)
 
 
-@pytest.fixture(autouse=True)
-def own_progress_board(monkeypatch):
-    """This test's bars on a board of their own: the kernel keeps closed bars for 10 min, and the next test must not read them."""
-    from vigilo import _progress
-
-    monkeypatch.setattr(_progress, "_board", None)
-
-
-def _record(sc, id_):
-    body = sc.status()
-    return None if body["status"]["saving"] else next((c for c in body["checkpoints"] if c["id"] == id_), None)
-
-
-def _bar(sc, source):
-    bars = (sc.call("GET", "/metrics").get("progress") or {}).get("bars") or []
-    return next((b for b in bars if b.get("source") == source), None)
+pytestmark = pytest.mark.usefixtures("own_progress_board")
 
 
 class Tokens(torch.utils.data.Dataset):
@@ -72,7 +57,7 @@ def test_hf_trainer_saves_through_vigilo_and_resumes_from_the_verified_copy(cola
     until(lambda: callbacks._core._due, "the checkpoint order to reach the kernel")
     transformers.Trainer(model=model, args=args, train_dataset=Tokens(), callbacks=[cb]).train()
 
-    record = until(lambda: _record(colab, requested), "the Trainer's checkpoint verified", timeout=60)
+    record = until(lambda: finished(colab, requested), "the Trainer's checkpoint verified", timeout=60)
     assert record["verified"] and record["kind"] == "callback", record
     copied = Path(record["path"])
     assert copied.name == f"checkpoint-{record['step']}" and (copied / "trainer_state.json").exists()
@@ -85,7 +70,7 @@ def test_hf_trainer_saves_through_vigilo_and_resumes_from_the_verified_copy(cola
     resumed = transformers.Trainer(model=transformers.GPT2LMHeadModel(config), args=args, train_dataset=Tokens())
     resumed.train(resume_from_checkpoint=str(copied))
     assert resumed.state.global_step == 12 and record["step"] < 12
-    bar = until(lambda: _bar(colab, "hf-trainer"), "progress from the Trainer")
+    bar = until(lambda: progress_bar(colab, "hf-trainer"), "progress from the Trainer")
     assert bar["name"] == "gpt2-tiny" and bar["total"] == 12
 
 
@@ -117,12 +102,12 @@ def test_lightning_saves_with_trainer_save_checkpoint_and_loads_into_a_fresh_mod
     trainer = L.Trainer(max_steps=16, accelerator="cpu", logger=False, enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False, callbacks=[cb])
     trainer.fit(module, _loader())
 
-    record = until(lambda: _record(colab, requested), "the Lightning checkpoint verified", timeout=60)
+    record = until(lambda: finished(colab, requested), "the Lightning checkpoint verified", timeout=60)
     assert record["verified"] and record["path"].endswith(".ckpt"), record
     saved = torch.load(record["path"], map_location="cpu", weights_only=False)
     assert saved["global_step"] == record["step"]
     fresh = Regression.load_from_checkpoint(ckpt.latest())
     for name, tensor in fresh.state_dict().items():
         assert torch.equal(tensor, saved["state_dict"][name])
-    bar = until(lambda: _bar(colab, "lightning"), "progress from Lightning")
+    bar = until(lambda: progress_bar(colab, "lightning"), "progress from Lightning")
     assert bar["name"] == "regression"

@@ -24,25 +24,10 @@ np = pytest.importorskip("numpy")
 import vigilo.checkpoint as ckpt  # noqa: E402
 from vigilo.checkpoint import callbacks  # noqa: E402
 
-from checkpoint_fixtures import colab, sha, until  # noqa: E402,F401  (fixture)
+from checkpoint_fixtures import colab, finished, own_progress_board, progress_bar, sha, until  # noqa: E402,F401  (fixtures)
 
 
-@pytest.fixture(autouse=True)
-def own_progress_board(monkeypatch):
-    """This test's bars on a board of their own: the kernel keeps closed bars for 10 min, and the next test must not read them."""
-    from vigilo import _progress
-
-    monkeypatch.setattr(_progress, "_board", None)
-
-
-def _bar(sc, source):
-    bars = (sc.call("GET", "/metrics").get("progress") or {}).get("bars") or []
-    return next((b for b in bars if b.get("source") == source), None)
-
-
-def _record(sc, id_):
-    body = sc.status()
-    return None if body["status"]["saving"] else next((c for c in body["checkpoints"] if c["id"] == id_), None)
+pytestmark = pytest.mark.usefixtures("own_progress_board")
 
 
 def _model():
@@ -79,7 +64,7 @@ def test_keras_fit_reports_progress_saves_a_verified_checkpoint_and_restores_int
     assert len(history.history["loss"]) == 2 and seen.step == 16
 
     # Saved by Model.save through the callback, copied to Drive and verified by the sidecar.
-    record = until(lambda: _record(colab, requested), "the Keras checkpoint verified", timeout=30)
+    record = until(lambda: finished(colab, requested), "the Keras checkpoint verified", timeout=30)
     assert record["verified"] and record["kind"] == "callback" and record["trigger"] == "manual", record
     assert record["path"].endswith(".keras") and record["path"].startswith(str(colab.drive))
     assert sha(record["path"]) == record["sha256"]
@@ -97,5 +82,5 @@ def test_keras_fit_reports_progress_saves_a_verified_checkpoint_and_restores_int
     assert any(not np.array_equal(a, b) for a, b in zip(restored, model.get_weights())), "training went on after the save"
 
     # Progress reached /metrics from the real fit: 2 epochs × 8 steps.
-    bar = until(lambda: (lambda b: b if b and b.get("n") == 16 else None)(_bar(colab, "keras")), "the fit's progress in /metrics", timeout=15)
+    bar = until(lambda: (lambda b: b if b and b.get("n") == 16 else None)(progress_bar(colab, "keras")), "the fit's progress in /metrics", timeout=15)
     assert bar["name"] == "keras-real" and bar["total"] == 16
