@@ -1,58 +1,160 @@
 #!/usr/bin/env node
-// Events per second the sidecar ingests and persists (POST /llm/events → SQLite), batches of 500,
-// sequential and with 4 concurrent senders.   node bench/llm-ingest.mjs [--events 20000]
-// Needs the build: npx tsc -p tsconfig.node.json
+// The sidecar's LLM history at size, on one storage engine: ingest N events through POST /llm/events
+// (batches of 500), then one-event requests at that size, then a restart with a 90-day retention that
+// deletes the 90 % of them that are 120+ days old and gives their space back. Prints one table: ingest
+// rate (wall and per sidecar CPU-second), sidecar CPU per one-event request, the database and its
+// write-ahead log (largest seen, at the end, after retention), RSS idle / loaded / after.
+//   node bench/llm-ingest.mjs [--events 100000] [--node <node>] [--engine wasm|node] [--senders 1] [--single 2000]
+// Runs the wheel's bundle (vigilo/sidecar/vigilo-sidecar.cjs, `npm run build:node`) with the V8 flag the
+// launcher passes (--max-semi-space-size=2); BENCH_SIDECAR_CJS=<bundle> runs another build.
+import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { cliArgs, startSidecar } from './lib.mjs';
-import { machine, writeSection } from './llm-lib.mjs';
+import http from 'node:http';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import os, { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { cliArgs, procStatFields, ROOT } from './lib.mjs';
 
 const args = cliArgs();
-const total = Number(args.events ?? 20000);
-const batch = 500;
+const total = Number(args.events ?? 100_000);
+const nodeBin = args.node ?? process.execPath;
+const senders = Number(args.senders ?? 1);
+const singles = Number(args.single ?? 2000);
+const TOKEN = 'bench-token';
+const DAY = 86_400_000;
+const MB = 1024 * 1024;
+const bundle = process.env.BENCH_SIDECAR_CJS || join(ROOT, 'vigilo', 'sidecar', 'vigilo-sidecar.cjs');
+const dataDir = mkdtempSync(join(tmpdir(), 'vigilo-ingest-'));
+const size = f => statSync(join(dataDir, f), { throwIfNoEntry: false })?.size ?? 0;
+const cpuS = pid => { const f = procStatFields(pid); return (Number(f[11]) + Number(f[12])) / 100; };
+const rssMb = pid => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) / 1024;
+const sleep = ms => new Promise(r => setTimeout(r, ms));
 
-function event(i) {
+async function start(env = {}) {
+  const child = spawn(nodeBin, ['--max-semi-space-size=2', '-e', 'require(process.argv[1]).main(process.argv)', bundle, 'serve', '--port', '0', '--json', '--data-dir', dataDir], {
+    env: { ...process.env, VIGILO_TOKEN: TOKEN, VIGILO_INTERNET_PROBE: 'off', ...(args.engine ? { VIGILO_SQLITE: args.engine } : {}), ...env },
+    stdio: ['ignore', 'pipe', process.env.BENCH_DEBUG ? 'inherit' : 'ignore']
+  });
+  const line = await new Promise((resolve, reject) => {
+    createInterface({ input: child.stdout }).once('line', resolve);
+    child.once('exit', code => reject(new Error(`sidecar exited ${code}`)));
+  });
+  const port = Number(new URL(JSON.parse(line).url).port);
+  const agent = new http.Agent({ keepAlive: true, maxSockets: senders });
+  const request = (method, path, body) =>
+    new Promise((resolve, reject) => {
+      const headers = { authorization: `Bearer ${TOKEN}`, ...(body ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } : {}) };
+      const req = http.request({ host: '127.0.0.1', port, path, method, agent, headers }, res => {
+        const chunks = [];
+        res.on('data', c => chunks.push(c));
+        res.on('end', () => (res.statusCode === 200 ? resolve(JSON.parse(Buffer.concat(chunks).toString())) : reject(new Error(`${method} ${path} → ${res.statusCode}`))));
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
   return {
-    id: randomUUID(), provider: 'openai', operation: 'chat.completions', requestModel: 'gpt-4o-mini', responseModel: 'gpt-4o-mini-2024-07-18',
-    startedAt: new Date(Date.now() - (i % 86400) * 1000).toISOString(), ttftMs: null, latencyMs: 800 + (i % 400), stream: false, status: 'ok', error: null,
-    usage: { prompt_tokens: 1200, completion_tokens: 300, prompt_tokens_details: { cached_tokens: 1024 } }, usageEstimated: false,
-    conversationId: `conv-${i % 50}`, fingerprint: null, tags: { bench: '1' },
-    messages: [{ role: 'user', content: `Question number ${i}: what is the capital of France?` }], output: 'Paris.',
-    sdk: { language: 'typescript', name: 'openai', version: '6.49.0' }
+    child,
+    request,
+    stop: async () => {
+      agent.destroy();
+      child.kill('SIGTERM');
+      await new Promise(r => (child.exitCode !== null ? r() : child.once('exit', r)));
+    }
   };
 }
 
-async function run(senders) {
-  const sidecar = await startSidecar();
-  const post = body => fetch(`${sidecar.url}/llm/events`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${sidecar.token}` }, body });
-  const bodies = [];
-  for (let i = 0; i < total; i += batch) {
-    bodies.push(JSON.stringify({ events: Array.from({ length: Math.min(batch, total - i) }, (_, k) => event(i + k)) }));
-  }
-  try {
-    let next = 0;
-    let accepted = 0;
-    const t0 = performance.now();
-    await Promise.all(Array.from({ length: senders }, async () => {
-      while (next < bodies.length) {
-        const r = await post(bodies[next++]);
-        accepted += (await r.json()).accepted;
-      }
-    }));
-    const seconds = (performance.now() - t0) / 1000;
-    const usage = await (await fetch(`${sidecar.url}/llm/usage`, { headers: { authorization: `Bearer ${sidecar.token}` } })).json();
-    return { senders, accepted, stored: usage.calls, seconds, rate: accepted / seconds };
-  } finally {
-    await sidecar.stop();
-  }
+/** Event i: the first 90 % are 120–150 days old (retention deletes them), the rest from the last week. */
+function event(i, now) {
+  const old = i < total * 0.9;
+  const provider = ['openai', 'anthropic', 'google'][i % 3];
+  const usage = provider === 'openai' ? { prompt_tokens: 1200, completion_tokens: 300 } : provider === 'anthropic' ? { input_tokens: 1200, output_tokens: 300 } : { promptTokenCount: 1200, candidatesTokenCount: 300 };
+  const model = { openai: 'gpt-4o-mini', anthropic: 'claude-haiku-4-5', google: 'gemini-2.5-flash' }[provider];
+  return {
+    id: randomUUID(), provider, operation: { openai: 'chat.completions', anthropic: 'messages', google: 'generateContent' }[provider], requestModel: model, responseModel: model,
+    startedAt: new Date(now - (old ? 120 * DAY + (i % 30) * DAY : (i % 7) * DAY) - (i % 86_400) * 1000).toISOString(), ttftMs: null, latencyMs: 800 + (i % 400),
+    stream: false, status: 'ok', error: null, usage, usageEstimated: false, conversationId: `conv-${i % 2000}`, fingerprint: null, tags: { bench: '1' },
+    messages: [{ role: 'user', content: `Question number ${i}: what is the capital of France?` }], output: 'Paris.', sdk: { language: 'python', name: provider, version: '1.0' }
+  };
 }
 
-const results = [await run(1), await run(4)];
-const lines = [
-  `Machine: ${machine()}. ${total} events (with message content) per run, batches of ${batch}, into a fresh data dir; sidecar as a child process with every module.`,
-  '',
-  '| senders | accepted | read back (GET /llm/usage) | seconds | events/s |',
-  '|---|---|---|---|---|',
-  ...results.map(r => `| ${r.senders} | ${r.accepted} | ${r.stored} | ${r.seconds.toFixed(2)} | **${Math.round(r.rate)}** |`)
-];
-console.log(lines.join('\n'));
-writeSection('Ingest', lines);
+const loadBefore = os.loadavg();
+const version = await new Promise(res => {
+  const c = spawn(nodeBin, ['--version']);
+  let out = '';
+  c.stdout.on('data', d => (out += d));
+  c.on('exit', () => res(out.trim()));
+});
+const rows = [];
+const row = (what, value) => rows.push(`| ${what} | ${value} |`);
+try {
+  let sc = await start();
+  const status = await sc.request('GET', '/status');
+  const engine = status.lifecycle?.storageEngine ?? args.engine ?? 'default';
+  await sleep(3000);
+  row('RSS idle, empty history', `${rssMb(sc.child.pid).toFixed(0)} MB`);
+
+  const now = Date.now();
+  let next = 0;
+  let maxWal = 0;
+  let maxRss = 0;
+  const c0 = cpuS(sc.child.pid);
+  const t0 = performance.now();
+  await Promise.all(Array.from({ length: senders }, async () => {
+    while (next < total) {
+      const from = next;
+      const n = Math.min(500, total - from);
+      next += n;
+      await sc.request('POST', '/llm/events', JSON.stringify({ events: Array.from({ length: n }, (_, k) => event(from + k, now)) }));
+      if ((from / 500) % 10 === 0) {
+        maxWal = Math.max(maxWal, size('llm.sqlite-wal'));
+        maxRss = Math.max(maxRss, rssMb(sc.child.pid));
+      }
+    }
+  }));
+  const ingestS = (performance.now() - t0) / 1000;
+  const ingestCpu = cpuS(sc.child.pid) - c0;
+  maxWal = Math.max(maxWal, size('llm.sqlite-wal'));
+  row(`ingest ${total.toLocaleString('en')} events, batches of 500, ${senders} sender(s)`, `**${Math.round(total / ingestS).toLocaleString('en')} ev/s** wall (${ingestS.toFixed(1)} s); ${Math.round(total / ingestCpu).toLocaleString('en')} per sidecar CPU-second`);
+
+  const s0 = cpuS(sc.child.pid);
+  const st = performance.now();
+  for (let i = 0; i < singles; i++) {
+    await sc.request('POST', '/llm/events', JSON.stringify({ events: [event(total + i, now + DAY)] }));
+  }
+  const singleS = (performance.now() - st) / 1000;
+  row(`then ${singles} one-event requests, 1 sender`, `**${Math.round(((cpuS(sc.child.pid) - s0) * 1e6) / singles)} µs** sidecar CPU per event; ${Math.round(singles / singleS)} /s wall`);
+  maxRss = Math.max(maxRss, rssMb(sc.child.pid));
+  row('RSS during ingest (largest sample)', `${maxRss.toFixed(0)} MB`);
+  await sleep(5000);
+  row(`RSS idle after, ${(total + singles).toLocaleString('en')} calls stored`, `${rssMb(sc.child.pid).toFixed(0)} MB`);
+  row('write-ahead log: largest seen / at the end', `${(maxWal / MB).toFixed(1)} MB / ${(size('llm.sqlite-wal') / MB).toFixed(1)} MB`);
+  const fullDb = size('llm.sqlite');
+  row('database file at the end', `${(fullDb / MB).toFixed(0)} MB`);
+  await sc.stop();
+
+  // Restart with the default 90-day retention: the 90 % older than that go, and their space with them.
+  const r0 = performance.now();
+  sc = await start({ VIGILO_LLM_RETENTION_DAYS: '90' });
+  // Done when the file has kept its size for 3 s (read here; GET /status \`database\` says the same).
+  for (let i = 0, last = -1, same = 0; i < 1200 && same < 3; i++) {
+    await sleep(1000);
+    const now = size('llm.sqlite');
+    same = now === last ? same + 1 : 0;
+    last = now;
+  }
+  const db = { dbBytes: size('llm.sqlite'), walBytes: size('llm.sqlite-wal') };
+  row('after a restart with 90-day retention (90 % of the calls older)', `database ${(db.dbBytes / MB).toFixed(0)} MB (from ${(fullDb / MB).toFixed(0)}), write-ahead log ${(db.walBytes / MB).toFixed(1)} MB, done in ${((performance.now() - r0) / 1000).toFixed(0)} s; RSS ${rssMb(sc.child.pid).toFixed(0)} MB`);
+  await sc.stop();
+  const loadAfter = os.loadavg();
+  const f = l => l.map(x => x.toFixed(1)).join(' / ');
+  console.log([
+    `Node ${version}, engine ${engine}, ${os.cpus().length} cores; load average ${f(loadBefore)} before, ${f(loadAfter)} after${Math.max(...loadBefore, ...loadAfter) > 1.5 ? ' (taken under load)' : ''}`,
+    '',
+    '| figure | value |',
+    '|---|---|',
+    ...rows
+  ].join('\n'));
+} finally {
+  rmSync(dataDir, { recursive: true, force: true });
+}
