@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../core/clock';
-import { buildCli } from '../cli';
+import { runCli as run } from '../../../test/helpers/cli';
 import { openaiEvent } from '../../../test/fakes/events';
 import { json, startFake, type FakeServer } from '../../../test/fakes/server';
 import { removeDir, startSidecar, tempDir, type TestSidecar } from '../../../test/fakes/sidecar';
@@ -106,14 +106,6 @@ describe('POST /llm/pricing/update', () => {
 });
 
 describe('vigilo pricing update (CLI)', () => {
-  async function run(args: string[], env: NodeJS.ProcessEnv) {
-    const out: string[] = [];
-    const err: string[] = [];
-    let code = -1;
-    await buildCli({ out: l => out.push(l), err: l => err.push(l), env }, c => (code = c)).parseAsync(['node', 'vigilo', ...args]);
-    return { code, out: out.join('\n'), err: err.join('\n') };
-  }
-
   it('without a sidecar: writes the update for the next start and prints what changed; a failure changes nothing', async () => {
     const dir = dataDir();
     const server = await priceServer(res => json(res, 200, todaysFile()));

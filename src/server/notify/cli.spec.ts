@@ -2,8 +2,8 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { runCli as vigilo } from '../../../test/helpers/cli';
 import { startSidecar } from '../../../test/helpers/sidecar';
-import { buildCli } from '../cli';
 import { alertsModule } from '../alerts/module';
 import { notifyModule } from './module';
 
@@ -13,14 +13,6 @@ afterEach(async () => {
   for (const s of stops.splice(0)) await s();
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
-
-async function vigilo(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  let code = -1;
-  await buildCli({ out: l => out.push(l), err: l => err.push(l), env }, c => (code = c)).parseAsync(['node', 'vigilo', ...args]);
-  return { code, out: out.join('\n'), err: err.join('\n') };
-}
 
 describe('vigilo notify (CLI)', () => {
   it('adds, lists and removes channels with no sidecar running; the file is 0600 and nothing printed holds the secret', async () => {
