@@ -3,7 +3,7 @@
 // each at 1, 10 and 50 concurrent keep-alive clients, in one run so that the ratios compare; Jupyter's
 // own GET /api/status is the floor any request through a Jupyter server pays.
 //
-//   node bench/proxy.mjs [--requests 4000] [--clients 1,10,50] [--baseline <git rev>]
+//   node bench/proxy.mjs [--requests 4000] [--clients 1,10,50] [--baseline <git rev>] [--peer-path <dir>]
 //
 // --baseline also serves the proxy of an older commit (its vigilo/ package on PYTHONPATH in a second
 // Jupyter server) beside this checkout's: before and after in the same run.
@@ -11,7 +11,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import http from 'node:http';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import os, { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROOT, cliArgs, procUsage, startSidecar, summary } from './lib.mjs';
 
@@ -54,7 +54,10 @@ async function startJupyter(dataDir, pythonPath) {
   );
   const port = await freePort();
   const env = { ...process.env, VIGILO_DATA_DIR: dataDir, JUPYTER_CONFIG_DIR: config, JUPYTER_RUNTIME_DIR: join(dir, 'runtime') };
-  if (pythonPath) env.PYTHONPATH = pythonPath;
+  // --peer-path: where jupyter-resource-usage is installed when it is not in .venv
+  // (`pip install --target <dir> --no-deps jupyter-resource-usage`, so no other Jupyter server loads it).
+  const paths = [pythonPath, args['peer-path']].filter(Boolean);
+  if (paths.length > 0) env.PYTHONPATH = paths.join(':');
   const child = spawn(
     PYTHON,
     ['-m', 'jupyter_server', '--no-browser', '--allow-root', `--port=${port}`, '--ip=127.0.0.1', `--IdentityProvider.token=${JUPYTER_TOKEN}`, `--ServerApp.root_dir=${dir}`],
@@ -148,7 +151,8 @@ try {
     { name: 'floor   GET /api/status (Jupyter itself)', port: current.port, path: '/api/status', headers: current.headers, watch: [current.pid] }
   ];
   const fmt = (x, d = 2) => (Number.isFinite(x) ? x.toFixed(d) : String(x));
-  console.log(`${requests} requests per row after 200 warm-up; CPU = seconds of user+system per 10k requests (Jupyter, sidecar)`);
+  const loadavg = () => os.loadavg().map(x => x.toFixed(1)).join(' / ');
+  console.log(`${requests} requests per row after 200 warm-up; CPU = seconds of user+system per 10k requests (Jupyter, sidecar); load average ${loadavg()} before`);
   for (const clients of levels) {
     const direct = [];
     for (const t of targets) {
@@ -160,6 +164,7 @@ try {
       );
     }
   }
+  console.log(`load average ${loadavg()} after${Math.max(...os.loadavg()) > 1.5 ? ' (taken under load)' : ''}`);
 } finally {
   for (const j of jupyters) await j.stop();
   await sidecar.stop();
