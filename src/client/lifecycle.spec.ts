@@ -49,8 +49,8 @@ async function storedIds(conversationId: string): Promise<string[]> {
 }
 
 function outboxFiles(): string[] {
-  const box = join(dir, 'outbox');
-  return existsSync(box) ? readdirSync(box).filter(n => n.startsWith('ts-')).map(n => join(box, n)) : [];
+  const box = join(dir, 'llm-spool');
+  return existsSync(box) ? readdirSync(box).filter(n => n.includes('.jsonl') && !n.startsWith('.')).map(n => join(box, n)) : [];
 }
 
 function outboxEvents(): number {
@@ -109,7 +109,7 @@ describe('the TypeScript client across sidecar deaths', () => {
     expect(stats().buffered).toBeLessThanOrEqual(10);
     expect(stats().buffered + stats().spooled).toBe(45);
     expect(outboxEvents()).toBe(stats().spooled);
-    expect(statSync(join(dir, 'outbox')).mode & 0o777).toBe(0o700);
+    expect(statSync(join(dir, 'llm-spool')).mode & 0o777).toBe(0o700);
     for (const file of outboxFiles()) {
       expect(statSync(file).mode & 0o777).toBe(0o600);
     }
@@ -171,5 +171,43 @@ describe('the TypeScript client across sidecar deaths', () => {
     expect(await flush()).toBe(true);
     expect((await storedIds('ts-exit')).length).toBe(7);
     expect(outboxFiles()).toEqual([]);
+  }, 60_000);
+
+  it('one spool with the Python client: each delivers what the other left (vigilo/llm/_spool.py, run for real)', async () => {
+    dir = tempDir('vigilo-ts-shared-spool-');
+    configure({ dataDir: dir, url: undefined, token: undefined, maxBufferedEvents: 2, batchSize: 2, maxSpooledBytes: 64 * 1024 * 1024, flushIntervalMs: 60_000 });
+    const client = openai();
+    for (let i = 0; i < 6; i++) {
+      await track(() => client.chat.completions.create(ask(i)), { conversationId: 'ts-shared' });
+    }
+    const written = outboxEvents();
+    expect(written).toBeGreaterThanOrEqual(4);
+    // Python claims and reads the TypeScript client's files, then writes them back as its own.
+    const python = join(__dirname, '..', '..', '.venv', 'bin', 'python');
+    const code = `
+import json, sys
+from vigilo.llm._spool import Spool
+spool = Spool(sys.argv[1], 1 << 26)
+events = []
+while True:
+    claim = spool.claim()
+    if claim is None:
+        break
+    events += claim.events
+    claim.done()
+print(spool.write(events))`;
+    const child = spawn(python, ['-c', code, dir], { cwd: join(__dirname, '..', '..'), stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout!.on('data', chunk => (out += String(chunk)));
+    child.stderr!.on('data', chunk => (err += String(chunk)));
+    expect(await new Promise(resolve => child.once('exit', resolve)), err).toBe(0);
+    expect(Number(out.trim())).toBe(written);
+    expect(outboxFiles().every(f => !f.includes(`-${process.pid}-`))).toBe(true); // now Python's files
+    await serve();
+    expect(await flush()).toBe(true);
+    expect((await storedIds('ts-shared')).length).toBe(6);
+    expect(outboxFiles()).toEqual([]);
+    configure({ maxBufferedEvents: 2000, batchSize: 100 });
   }, 60_000);
 });

@@ -4,25 +4,26 @@ import { join } from 'node:path';
 import type { LlmCallEvent } from '../shared/llm-api';
 
 /**
- * The client's undelivered events on disk: `<data dir>/outbox/ts-*.jsonl`
- * (dir 0700, files 0600, one event per line, written whole: temp file, then
- * rename, so a process killed mid-write leaves no torn file; no fsync: what
- * it guards against, the machine itself going down, takes a notebook's
- * runtime and its sidecar with it, and it would cost the user's call). Written when the in-memory buffer would overflow and at process
- * exit; read back and sent by any TypeScript client of the data dir once a
- * sidecar answers (this process, or the next one). A file is taken for sending
- * by renaming it to `….sending-<pid>`, so two processes never send one file at
- * the same time; one whose taker died is put back. Events keep their ids, and
- * the sidecar stores an id once, so a file sent twice is still counted once.
+ * Undelivered call events on disk, shared with the Python client: `<data dir>/llm-spool/`
+ * (the same folder, names and claims as vigilo/llm/_spool.py, so either client delivers
+ * what the other left, and one byte bound covers both).
+ *
+ * - A file `<ns>-<pid>-<hex>-<n>.jsonl` (n: its events) is written whole under `.<name>.tmp`
+ *   (0600, in a 0700 folder), then renamed into place: a process killed mid-write leaves no
+ *   torn file. No fsync: what it guards against (the machine itself going down) takes the
+ *   notebook's runtime and its sidecar with it, and it would cost the user's call.
+ * - A reader claims a file by renaming it to `<name>.claimed-<pid>`: of two readers one wins;
+ *   a claim whose process died is taken over. Once its events are stored the file is deleted.
+ * - Each event keeps its id, and the sidecar stores an id once: a file sent twice counts once.
  */
-export interface OutboxFile {
-  path: string;
+export const SPOOL_FOLDER = 'llm-spool';
+const SUFFIX = '.jsonl';
+const CLAIM = '.claimed-';
+
+export interface SpoolFile {
+  name: string;
   bytes: number;
 }
-
-const PREFIX = 'ts-';
-const SUFFIX = '.jsonl';
-const TAKEN = /\.sending-(\d+)$/;
 
 /** Whether a pid lives (the client library does not import the sidecar's core/discovery.isPidAlive). */
 function alive(pid: number): boolean {
@@ -34,16 +35,24 @@ function alive(pid: number): boolean {
   }
 }
 
-export class Outbox {
-  constructor(readonly dir: string) {}
+let sequence = 0;
 
-  /** Write events as one new file; returns its size in bytes. Throws when the disk refuses. */
+export class Outbox {
+  readonly dir: string;
+
+  constructor(dataDir: string) {
+    this.dir = join(dataDir, SPOOL_FOLDER);
+  }
+
+  /** Write events (oldest first) as one new file; returns its size in bytes. Throws when the disk refuses. */
   write(events: LlmCallEvent[]): number {
     mkdirSync(this.dir, { recursive: true, mode: 0o700 });
     const text = events.map(e => JSON.stringify(e)).join('\n') + '\n';
-    const name = `${PREFIX}${Date.now().toString(36)}-${process.pid}-${randomBytes(4).toString('hex')}${SUFFIX}`;
+    // Nanoseconds since the epoch, as Python's time.time_ns() names its files: the two sort together.
+    const ns = (BigInt(Date.now()) * 1_000_000n + BigInt(sequence++ % 1_000_000)).toString().padStart(20, '0');
+    const name = `${ns}-${process.pid}-${randomBytes(4).toString('hex')}-${events.length}${SUFFIX}`;
     const tmp = join(this.dir, `.${name}.tmp`);
-    const fd = openSync(tmp, 'w', 0o600);
+    const fd = openSync(tmp, 'wx', 0o600);
     try {
       writeSync(fd, text);
     } finally {
@@ -53,81 +62,70 @@ export class Outbox {
     return Buffer.byteLength(text);
   }
 
-  /** The files waiting (oldest first), after putting back those whose taker died. */
-  list(): OutboxFile[] {
+  /** The files waiting, oldest first, claimed ones included (for the byte bound). */
+  files(): SpoolFile[] {
     let names: string[];
     try {
       names = readdirSync(this.dir);
     } catch {
       return [];
     }
-    const files: OutboxFile[] = [];
-    for (const name of names) {
-      if (!name.startsWith(PREFIX)) {
-        continue;
+    const files: SpoolFile[] = [];
+    for (const name of names.filter(n => n.includes(SUFFIX) && !n.startsWith('.')).sort()) {
+      try {
+        files.push({ name, bytes: statSync(join(this.dir, name)).size });
+      } catch {
+        // Claimed or deleted by another process meanwhile.
       }
-      const taken = TAKEN.exec(name);
-      let path = join(this.dir, name);
-      if (taken) {
-        if (alive(Number(taken[1]))) {
-          continue;
-        }
-        const back = path.replace(TAKEN, '');
-        try {
-          renameSync(path, back);
-          path = back;
-        } catch {
-          continue;
+    }
+    return files;
+  }
+
+  /** Bytes waiting on disk, every client's. */
+  bytes(): number {
+    return this.files().reduce((sum, f) => sum + f.bytes, 0);
+  }
+
+  /** The oldest file no live process holds, claimed by this one, with its events; null when none is left. */
+  claim(): { events: LlmCallEvent[]; path: string } | null {
+    for (const file of this.files()) {
+      const [base, holder] = file.name.split(CLAIM);
+      if (holder !== undefined) {
+        const pid = Number(holder);
+        if (!Number.isInteger(pid) || (pid !== process.pid && alive(pid))) {
+          continue; // another live process is sending it
         }
       }
-      if (!path.endsWith(SUFFIX)) {
-        continue;
+      const path = join(this.dir, `${base}${CLAIM}${process.pid}`);
+      try {
+        renameSync(join(this.dir, file.name), path);
+      } catch {
+        continue; // another reader was first
       }
       try {
-        files.push({ path, bytes: statSync(path).size });
+        const events = readFileSync(path, 'utf8')
+          .split('\n')
+          .filter(line => line.trim())
+          .map(line => JSON.parse(line) as LlmCallEvent);
+        return { events, path };
       } catch {
-        // Taken by another process meanwhile.
-      }
-    }
-    return files.sort((a, b) => a.path.localeCompare(b.path));
-  }
-
-  /** Take a file for sending: its events, or null when another process took it first. A damaged line is skipped. */
-  take(file: OutboxFile): { events: LlmCallEvent[]; taken: string } | null {
-    const taken = `${file.path}.sending-${process.pid}`;
-    try {
-      renameSync(file.path, taken);
-    } catch {
-      return null;
-    }
-    const events: LlmCallEvent[] = [];
-    for (const line of readFileSync(taken, 'utf8').split('\n')) {
-      if (line.trim()) {
+        // Unreadable: set aside, as the Python client does.
         try {
-          events.push(JSON.parse(line) as LlmCallEvent);
+          renameSync(path, join(this.dir, `.${base}.bad`));
         } catch {
-          // A torn line cannot happen (files are renamed whole); anything else unreadable is skipped.
+          // Gone.
         }
       }
     }
-    return { events, taken };
+    return null;
   }
 
-  /** The file's events are stored: remove it. */
-  done(taken: string): void {
+  /** The claimed file's events are stored: remove it. */
+  done(path: string): void {
     try {
-      unlinkSync(taken);
+      unlinkSync(path);
     } catch {
       // Already gone.
-    }
-  }
-
-  /** Sending failed: put the file back for a later try. */
-  giveBack(taken: string): void {
-    try {
-      renameSync(taken, taken.replace(TAKEN, ''));
-    } catch {
-      // Gone; its events were sent by then or are lost with the file.
     }
   }
 }

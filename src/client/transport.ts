@@ -18,9 +18,9 @@ export interface TelemetryStats {
   wrapperErrors: number;
   /** Events waiting in memory. */
   buffered: number;
-  /** Events this process wrote to the disk outbox that are not delivered yet. */
+  /** Events this process wrote to the disk spool that are not delivered yet. */
   spooled: number;
-  /** Bytes in the data dir's outbox (every TypeScript client's), as last seen. */
+  /** Bytes in the data dir's spool (`llm-spool/`, every client's, Python's too), as last seen. */
   spoolBytes: number;
 }
 
@@ -36,12 +36,13 @@ type Outcome = 'ok' | 'retry' | 'refused';
  * never lost to a sidecar that is down or restarting:
  *
  * - in memory up to `maxBufferedEvents`; past that the oldest batch goes to
- *   the data dir's outbox on disk (`outbox.ts`, 0600), up to `maxSpooledBytes`,
- *   past which the oldest events are dropped and counted;
- * - at process exit, what is still in memory goes to the outbox;
+ *   the data dir's spool on disk (`<data dir>/llm-spool`, `outbox.ts`, 0600,
+ *   shared with the Python client), up to `maxSpooledBytes` for the whole
+ *   folder, past which the oldest events are dropped and counted;
+ * - at process exit, what is still in memory goes to the spool;
  * - every send reads sidecar.json again, so a restarted sidecar (new port,
- *   new token) is found; once one answers, the outbox is sent too (this
- *   process's files and those an earlier process left);
+ *   new token) is found; once one answers, the spool is sent too (this
+ *   process's files and those another client left, Python's included);
  * - each event keeps its id, which the sidecar stores once: a batch resent
  *   after an answer was lost is not counted twice.
  *
@@ -75,7 +76,7 @@ export class Transport {
   }
 
   private outbox(): Outbox {
-    return new Outbox(join(this.dataDir(), 'outbox'));
+    return new Outbox(this.dataDir());
   }
 
   enqueue(event: LlmCallEvent): void {
@@ -105,7 +106,7 @@ export class Transport {
       const box = this.outbox();
       if (!this.spoolBytesKnown) {
         // Once per process (then kept up to date here and by drainOutbox): files an earlier process left count too.
-        this.stats.spoolBytes = box.list().reduce((sum, f) => sum + f.bytes, 0);
+        this.stats.spoolBytes = box.bytes();
         this.spoolBytesKnown = true;
       }
       let keep = events;
@@ -223,50 +224,35 @@ export class Transport {
     }
   }
 
-  /** Send the outbox's files, oldest first, while the sidecar answers. */
+  /** Send the spool's files (this process's and any other client's), oldest first, while the sidecar answers. */
   private async drainOutbox(): Promise<void> {
     const box = this.outbox();
-    const files = box.list();
-    this.stats.spoolBytes = files.reduce((sum, f) => sum + f.bytes, 0);
-    this.spoolBytesKnown = true;
-    for (const file of files) {
-      const taken = box.take(file);
-      if (!taken) {
-        continue;
-      }
+    for (let claimed = box.claim(); claimed; claimed = box.claim()) {
       const { batchSize } = this.options();
       let sent = 0;
-      let stopped = false;
-      while (sent < taken.events.length) {
-        const batch = taken.events.slice(sent, sent + batchSize);
+      while (sent < claimed.events.length) {
+        const batch = claimed.events.slice(sent, sent + batchSize);
         const outcome = await this.send(batch);
         if (outcome === 'retry') {
-          stopped = true;
           break;
         }
         this.count(outcome, batch.length);
         sent += batch.length;
       }
-      if (stopped && sent === 0) {
-        box.giveBack(taken.taken);
-        return;
+      this.stats.spooled = Math.max(0, this.stats.spooled - sent);
+      if (sent < claimed.events.length) {
+        // The sidecar went away: the rest goes back as a new file (the bound was paid when it was first written).
+        box.write(claimed.events.slice(sent));
+        box.done(claimed.path);
+        break;
       }
-      if (stopped) {
-        // Part sent: the rest goes back as a new file (the sent part would only be ignored again, by id).
-        box.done(taken.taken);
-        this.stats.spoolBytes -= file.bytes;
-        this.stats.spoolBytes += box.write(taken.events.slice(sent));
-        this.stats.spooled = Math.max(0, this.stats.spooled - sent);
-        return;
-      }
-      box.done(taken.taken);
-      this.stats.spoolBytes = Math.max(0, this.stats.spoolBytes - file.bytes);
-      this.stats.spooled = Math.max(0, this.stats.spooled - taken.events.length);
+      box.done(claimed.path);
     }
-    this.outboxPending = box.list().length > 0;
+    this.stats.spoolBytes = box.bytes();
+    this.spoolBytesKnown = true;
+    this.outboxPending = this.stats.spoolBytes > 0;
     if (!this.outboxPending) {
       this.stats.spooled = 0;
-      this.stats.spoolBytes = 0;
     }
   }
 
