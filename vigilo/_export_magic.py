@@ -17,7 +17,7 @@ from typing import Any, Optional
 
 from IPython.core.error import UsageError
 
-from . import _sidecar
+from . import _magic_sidecar
 
 USAGE = "usage: %vigilo export [URL [--header K=V]... [--protocol http/protobuf|http/json] [--content on|off] | off | env]"
 
@@ -62,11 +62,5 @@ def _parse(rest: "list[str]") -> "Optional[dict[str, Any]]":
 def command(rest: "list[str]", data_dir: "str | os.PathLike[str] | None") -> str:
     """Run ``%vigilo export ...`` against the running sidecar; the sidecar's summary comes back."""
     body = _parse(rest)
-    discovery = _sidecar.read_discovery(data_dir)
-    if not _sidecar.probe(discovery):
-        raise UsageError("No Vigilo sidecar is running. Start it with: %vigilo")
-    assert discovery is not None
-    status, answer = _sidecar.request(discovery, "GET" if body is None else "PUT", "/export", body)
-    if status >= 400:
-        raise UsageError(f"%vigilo export: {_sidecar.error_message(answer)}")
+    _, answer = _magic_sidecar.call(data_dir, "GET" if body is None else "PUT", "/export", body, what="%vigilo export")
     return str(answer.get("summary", "")) if isinstance(answer, dict) else str(answer)

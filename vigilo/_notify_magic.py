@@ -21,20 +21,14 @@ from typing import Any, List
 
 from IPython.core.error import UsageError
 
-from . import _sidecar
+from . import _magic_sidecar
 
 RULES = ("runtime", "idle", "oom", "disk", "checkpoint", "training", "cell", "spend", "kernel")
 INSTALL = "%pip install 'vigilo[notify]'"
 
 
 def _call(data_dir, method: str, path: str, body: Any = None, timeout: float = 5.0) -> dict:
-    discovery = _sidecar.read_discovery(data_dir)
-    if not _sidecar.probe(discovery):
-        raise UsageError("No Vigilo sidecar is running. Start it with: %vigilo")
-    status, answer = _sidecar.request(discovery, method, path, body, timeout=timeout)  # type: ignore[arg-type]
-    if status >= 400:
-        raise UsageError(f"%vigilo notify: {_sidecar.error_message(answer)}")
-    return answer
+    return _magic_sidecar.call(data_dir, method, path, body, what="%vigilo notify", timeout=timeout)[1]
 
 
 def describe(state: dict) -> str:

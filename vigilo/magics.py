@@ -30,7 +30,7 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_magic, magics_class
 from IPython.display import display
 
-from . import _notify_cells, _notify_magic, _sidecar
+from . import _magic_sidecar, _notify_cells, _notify_magic, _sidecar
 from . import _export_magic
 from ._kernel import Heartbeat
 
@@ -143,18 +143,11 @@ class VigiloMagics(Magics):
 
     # -- helpers ------------------------------------------------------------
     def _running(self) -> dict:
-        discovery = _sidecar.read_discovery(self.data_dir)
-        if not _sidecar.probe(discovery):
-            raise UsageError("No Vigilo sidecar is running. Start it with: %vigilo")
-        return discovery  # type: ignore[return-value]
+        return _magic_sidecar.running(self.data_dir)
 
     def _call(self, path: str, body: dict, what: str = "%vigilo", timeout: float = 5.0) -> "tuple[dict, Any]":
         """POST to the running sidecar: (discovery, answer), or UsageError with the sidecar's message."""
-        discovery = self._running()
-        status, answer = _sidecar.request(discovery, "POST", path, body, timeout=timeout)
-        if status >= 400:
-            raise UsageError(f"{what}: {_sidecar.error_message(answer)}")
-        return discovery, answer
+        return _magic_sidecar.call(self.data_dir, "POST", path, body, what=what, timeout=timeout)
 
     def _post(self, path: str, body: dict):
         discovery, _ = self._call(path, body)
