@@ -5,7 +5,8 @@
 // Real OpenAI SDK calls (wrapped) against a loopback fake provider, with the sidecar down:
 // the first 2000 events (maxBufferedEvents) stay in memory, the rest go to <data dir>/outbox.
 // Prints the heap the buffer holds, the bytes per event on disk, and what the 64 MiB
-// outbox bound means in events. Message content is captured (the default), 2 short messages a call.
+// outbox bound means in events, and the wall and CPU time per whole wrapped call (this process: SDK, fake
+// provider, wrapper) while the buffer fills and while it spills. Message content is captured (the default), 2 short messages a call.
 import { createServer } from 'node:http';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir, loadavg } from 'node:os';
@@ -39,21 +40,26 @@ globalThis.gc?.();
 const heap0 = process.memoryUsage().heapUsed;
 const buffered0 = vigilo.stats().buffered;
 const tm = performance.now();
+const cm = process.cpuUsage();
 for (let i = 0; i < 2000 - buffered0; i++) await client.chat.completions.create(ask(i));
 const memoryMs = performance.now() - tm;
+const memoryCpu = process.cpuUsage(cm);
 globalThis.gc?.();
 const heap1 = process.memoryUsage().heapUsed;
 const inMemory = vigilo.stats().buffered;
 const t0 = performance.now();
+const c0 = process.cpuUsage();
 for (let i = 0; i < calls - 2000; i++) await client.chat.completions.create(ask(i));
 const spillMs = performance.now() - t0;
+const spillCpu = process.cpuUsage(c0);
+const cpuPerCall = (u, n) => ((u.user + u.system) / n).toFixed(0);
 const s = vigilo.stats();
 const perEventDisk = s.spoolBytes / Math.max(1, s.spooled);
 console.log(`load average ${loadavg().map(x => x.toFixed(2)).join(' ')}; Node ${process.version}`);
 console.log('');
-console.log('| in memory (events) | heap held | per event | on disk (events) | outbox bytes | per event on disk | 64 MiB outbox holds | dropped | call time, buffer filling | call time, spilling |');
+console.log('| in memory (events) | heap held | per event | on disk (events) | outbox bytes | per event on disk | 64 MiB outbox holds | dropped | call time (CPU), buffer filling | call time (CPU), spilling |');
 console.log('|---|---|---|---|---|---|---|---|---|---|');
-console.log(`| ${inMemory} | ${((heap1 - heap0) / 1048576).toFixed(2)} MiB | ${((heap1 - heap0) / Math.max(1, inMemory - buffered0) / 1024).toFixed(2)} KiB | ${s.spooled} | ${(s.spoolBytes / 1024).toFixed(0)} KiB | ${perEventDisk.toFixed(0)} B | ~${Math.floor((64 * 1048576) / perEventDisk).toLocaleString('en')} events | ${s.dropped} | ${((memoryMs * 1000) / (2000 - buffered0)).toFixed(0)} µs | ${((spillMs * 1000) / (calls - 2000)).toFixed(0)} µs |`);
+console.log(`| ${inMemory} | ${((heap1 - heap0) / 1048576).toFixed(2)} MiB | ${((heap1 - heap0) / Math.max(1, inMemory - buffered0) / 1024).toFixed(2)} KiB | ${s.spooled} | ${(s.spoolBytes / 1024).toFixed(0)} KiB | ${perEventDisk.toFixed(0)} B | ~${Math.floor((64 * 1048576) / perEventDisk).toLocaleString('en')} events | ${s.dropped} | ${((memoryMs * 1000) / (2000 - buffered0)).toFixed(0)} µs (${cpuPerCall(memoryCpu, 2000 - buffered0)} µs) | ${((spillMs * 1000) / (calls - 2000)).toFixed(0)} µs (${cpuPerCall(spillCpu, calls - 2000)} µs) |`);
 provider.close();
 // After the client's own exit hook (registered first) has put the memory buffer in the outbox.
 process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
