@@ -4,6 +4,7 @@
  * the `%vigilo` report. Pure: snapshot (and the platform name) in, plain data
  * out; text uses src/shared/format.ts.
  */
+import { SESSION_WARN_LEVELS } from './alertLevels';
 import type { GpuDevice, MetricsSnapshot, PlatformName } from './api';
 import { bytesOfMiB, formatApproxDuration, formatBytes, formatClock, formatPercent, ratioPercent, type IClockOptions } from './format';
 
@@ -46,7 +47,7 @@ export interface IVerdict {
 }
 
 /** Default marks, minutes before the end, when the sidecar sent none. */
-const SESSION_MARKS_MIN = [60, 30, 10, 5];
+const SESSION_MARKS_MIN = SESSION_WARN_LEVELS.map(l => l.value);
 const IDLE_MARKS_MIN = [10, 5];
 const QUOTA_MARKS_MIN = [180, 60];
 

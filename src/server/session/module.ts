@@ -6,6 +6,7 @@
  * session record and how the previous session ended.
  */
 import { readFileSync } from 'node:fs';
+import { SESSION_WARN_LEVELS } from '../../shared/alertLevels';
 import { ActivityBody } from '../../shared/api';
 import { idleClock, runtimeStart, sessionClock, type RuntimeStart } from '../../core/session';
 import { formatDuration } from '../../core/units';
@@ -62,7 +63,7 @@ export function sessionModule(ctx: SidecarContext, deps: SessionModuleDeps): Sid
     unit: 'min',
     direction: 'below',
     severity: 'info',
-    thresholds: [60, 30, { value: 10, severity: 'warning' }, { value: 5, severity: 'critical' }],
+    thresholds: [...SESSION_WARN_LEVELS],
     hysteresis: 1,
     message: value => `The runtime reaches its maximum lifetime in ${Math.max(0, Math.round(value))} min (${deps.profile().fields.sessionLifetime.display} from ${new Date(deps.runtime.startedAtMs).toISOString()}). Save checkpoints to durable storage now.`
   });
