@@ -68,8 +68,8 @@ function attached(existing: Discovery, dataDir: string, options: ServeOptions, i
 
 /** The holder of the data dir's claim, once its sidecar.json answers; null if it does not within `ms` or the claim frees. */
 async function awaitHolder(dataDir: string, holderPid: number | null, ms: number): Promise<Discovery | null> {
-  const until = Date.now() + ms;
-  while (Date.now() < until) {
+  const until = performance.now() + ms;
+  while (performance.now() < until) {
     const d = readDiscovery(dataDir);
     if (d && (holderPid === null || d.pid === holderPid) && (await probeSidecar(d, 1000))) {
       return d;
