@@ -322,7 +322,7 @@ describe('VigiloModel', () => {
     expect(model.state.alerts.map(a => a.id)).toEqual(['b', 'a']);
   });
   describe('LLM figures', () => {
-    const LLM_PATHS = ['api/llm/usage', 'api/llm/cost?days=7', 'api/llm/conversations', 'api/llm/calls?limit=200'];
+    const LLM_PATHS = ['api/llm/usage', 'api/llm/cost?days=7', 'api/llm/conversations', 'api/llm/calls?limit=200', 'api/llm/chains'];
     const llmRequests = (): string[] => requestMock.mock.calls.map(c => c[0] as string).filter(p => p.startsWith('api/llm/'));
 
     function usage(calls: number, costUsd: number | null = 0.000684): LlmUsageResponse {

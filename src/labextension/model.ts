@@ -11,7 +11,7 @@ import type {
   LlmUsageResponse,
   PricingUpdateResponse
 } from '../shared/llm-api';
-import type { FreshStartResponse } from '../shared/transfer-api';
+import type { ChainLink, FreshStartResponse } from '../shared/transfer-api';
 import { countRender } from './renderStats';
 import { requestAPI, vigiloUrl, VigiloRequestError } from './request';
 import {
@@ -546,18 +546,20 @@ export class VigiloModel implements IVigiloModel {
       this._updateLlm({ status: 'loading' });
     }
     try {
-      const [usage, cost, list, recent] = await Promise.all([
+      const [usage, cost, list, recent, chains] = await Promise.all([
         requestAPI<LlmUsageResponse>('api/llm/usage', {}, this._serverSettings),
         requestAPI<LlmCostResponse>(`api/llm/cost?days=${LLM_COST_DAYS}`, {}, this._serverSettings),
         requestAPI<{ conversations: ConversationHealth[] }>('api/llm/conversations', {}, this._serverSettings),
         // Only the sparklines need it: an older sidecar without the route still shows everything else.
-        requestAPI<{ calls: LlmCallView[] }>(`api/llm/calls?limit=${LLM_CALLS_LIMIT}`, {}, this._serverSettings).catch(() => ({ calls: [] }))
+        requestAPI<{ calls: LlmCallView[] }>(`api/llm/calls?limit=${LLM_CALLS_LIMIT}`, {}, this._serverSettings).catch(() => ({ calls: [] })),
+        // Only the cards' successor lines need it, likewise.
+        requestAPI<{ links: ChainLink[] }>('api/llm/chains', {}, this._serverSettings).catch(() => ({ links: [] as ChainLink[] }))
       ]);
       const conversations = [...(list.conversations ?? [])]
         .sort((a, b) => (a.lastAt < b.lastAt ? 1 : a.lastAt > b.lastAt ? -1 : 0))
         .slice(0, MAX_CONVERSATIONS);
       this._llmFetchedAt = this._now();
-      this._updateLlm({ status: 'ready', usage, cost, conversations, calls: recent.calls ?? [], error: null });
+      this._updateLlm({ status: 'ready', usage, cost, conversations, calls: recent.calls ?? [], links: chains.links ?? [], error: null });
     } catch (error) {
       this._llmFetchedAt = this._now();
       const message = error instanceof Error ? error.message : String(error);

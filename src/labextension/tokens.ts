@@ -4,7 +4,7 @@ import type { ISignal } from '@lumino/signaling';
 import type { Alert, MetricsSnapshot, StatusResponse } from '../shared/api';
 import type { CheckpointRequestResponse, CheckpointsResponse } from '../shared/checkpoint-api';
 import type { ConversationHealth, LlmCallView, LlmCostResponse, LlmSummaryResponse, LlmUsageResponse, PricingUpdateResponse } from '../shared/llm-api';
-import type { FreshStartResponse } from '../shared/transfer-api';
+import type { ChainLink, FreshStartResponse } from '../shared/transfer-api';
 
 /**
  * Where the connection to the sidecar stands. Every value is something the
@@ -118,11 +118,13 @@ export interface ILlmState {
   conversations: ConversationHealth[];
   /** The most recent calls (latency sparklines per conversation). */
   calls: LlmCallView[];
+  /** Successor links (fresh starts): which conversation continues which, and what each message saves. */
+  links: ChainLink[];
   /** Why the last fetch failed, for the user. */
   error: string | null;
 }
 
-export const EMPTY_LLM_STATE: ILlmState = { status: 'idle', usage: null, cost: null, conversations: [], calls: [], error: null };
+export const EMPTY_LLM_STATE: ILlmState = { status: 'idle', usage: null, cost: null, conversations: [], calls: [], links: [], error: null };
 
 /** What the frontend knows about the sidecar at one moment. */
 export interface IVigiloState {

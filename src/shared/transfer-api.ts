@@ -67,3 +67,5 @@ export const ConversationChainResponse = z.object({
   chain: z.array(ChainLink)
 });
 export type ConversationChainResponse = z.infer<typeof ConversationChainResponse>;
+
+export const ChainsResponse = z.object({ links: z.array(ChainLink) });

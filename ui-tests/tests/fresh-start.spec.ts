@@ -28,6 +28,14 @@ test('“Fresh start” on a conversation card copies the next conversation’s 
     new RegExp(`^Continues as galata-fresh~1: saves ${saved.toLocaleString('en-US')} prompt tokens \\(\\$0\\.013\\) per message$`)
   );
 
+  // The successor's own calls: its card says what it continues, and after a reload both cards keep the chain (GET /llm/chains).
+  await sidecar.request(discovery, '/llm/events', { method: 'POST', body: { events: llmEvents('galata-fresh~1', [1500]) } });
+  const next = panel.locator('.jp-Vigilo-llmCard[data-conversation="galata-fresh~1"]');
+  await expect(next.locator('.jp-Vigilo-llmPredecessor')).toHaveText(/^Continued from galata-fresh: saves [\d,]+ prompt tokens \(\$0\.013\) per message$/, { timeout: 45_000 });
+  await page.reload();
+  await openPanelFromSidebar(page);
+  await expect(card.locator('.jp-Vigilo-llmSuccessor')).toHaveText(/^Continues as galata-fresh~1: /, { timeout: 45_000 });
+
   await page.locator('.Toastify__toast').first().waitFor({ state: 'detached', timeout: 20_000 }).catch(() => undefined);
   await card.scrollIntoViewIfNeeded();
   await card.screenshot({ path: info.outputPath('fresh-start-light.png') });

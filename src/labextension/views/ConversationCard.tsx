@@ -23,6 +23,8 @@ export function ConversationCard(props: {
   latencies: number[];
   onCopySummary: (id: string) => Promise<boolean>;
   onFreshStart: (id: string) => Promise<ChainLink | null>;
+  /** Every successor link the sidecar knows (GET /llm/chains); the card shows the ones naming it. */
+  links: ChainLink[];
 }): React.ReactElement {
   const c = props.conversation;
   const [copying, setCopying] = React.useState(false);
@@ -39,6 +41,9 @@ export function ConversationCard(props: {
       .then(link => link && setSuccessor(link))
       .finally(() => setStarting(false));
   };
+  // The chain: the conversation this one continues, and the one that continues it (just made here, or known to the sidecar).
+  const previous = props.links.find(l => l.successorId === c.conversationId) ?? null;
+  const next = successor ?? props.links.find(l => l.conversationId === c.conversationId) ?? null;
   const perMessage = c.costUsd !== null && c.calls > 0 ? c.costUsd / c.calls : null;
   const lastLatency = props.latencies.length ? props.latencies[props.latencies.length - 1] : null;
   const level = c.status === 'degrading' ? 'critical' : c.status === 'watch' ? 'warning' : 'ok';
@@ -108,9 +113,14 @@ export function ConversationCard(props: {
       >
         {starting ? 'Preparing…' : 'Fresh start'}
       </button>
-      {successor && (
+      {previous && (
+        <p className="jp-Vigilo-llmPredecessor">
+          Continued from <Ident text={previous.conversationId} />: {savingText(previous)}
+        </p>
+      )}
+      {next && (
         <p className="jp-Vigilo-llmSuccessor">
-          Continues as <Ident text={successor.successorId} />: {savingText(successor)}
+          Continues as <Ident text={next.successorId} />: {savingText(next)}
         </p>
       )}
     </div>

@@ -144,7 +144,7 @@ export const LlmSection = React.memo(function LlmSection(props: {
         <div className="jp-Vigilo-llmConversations">
           <h4 className="jp-Vigilo-subTitle">Conversations</h4>
           {conversations.map(c => (
-            <ConversationCard key={c.conversationId} conversation={c} latencies={latencies.get(c.conversationId) ?? []} onCopySummary={props.onCopySummary} onFreshStart={props.onFreshStart} />
+            <ConversationCard key={c.conversationId} conversation={c} latencies={latencies.get(c.conversationId) ?? []} onCopySummary={props.onCopySummary} onFreshStart={props.onFreshStart} links={props.llm.links} />
           ))}
         </div>
       )}

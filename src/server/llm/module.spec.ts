@@ -190,6 +190,7 @@ describe('GET /openapi.json', () => {
       [
         '/llm/budgets',
         '/llm/calls',
+        '/llm/chains',
         '/llm/conversations',
         '/llm/conversations/{conversationId}/chain',
         '/llm/conversations/{conversationId}/fresh-start',

@@ -34,6 +34,10 @@ export class SuccessorStore {
     this.links = next;
   }
 
+  all(): ChainLink[] {
+    return [...this.links];
+  }
+
   chain(conversationId: string): ChainLink[] {
     return chainOf(this.links, conversationId);
   }

@@ -71,6 +71,7 @@ describe('context transfer routes', () => {
     const chain = (await sc.get('/llm/conversations/parser-work~2/chain')).body.chain;
     expect(chain.map((l: any) => `${l.conversationId}>${l.successorId}`)).toEqual(['parser-work>parser-work~1', 'parser-work~1>parser-work~2']);
     expect(statSync(join(dir, SUCCESSORS_FILE)).mode & 0o777).toBe(0o600);
+    expect((await sc.get('/llm/chains')).body.links.map((l: any) => l.successorId)).toEqual(['parser-work~1', 'parser-work~2']);
   });
 
   it('keeps the chain across a restart and takes a summary written by a model', async () => {

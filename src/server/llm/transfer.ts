@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ConversationHealth, LlmSummaryResponse, type LlmMessage, type LlmProvider } from '../../shared/llm-api';
-import { ConversationChainResponse, FreshStartBody, FreshStartResponse, SummaryBody, type ChainLink } from '../../shared/transfer-api';
+import { ChainsResponse, ConversationChainResponse, FreshStartBody, FreshStartResponse, SummaryBody, type ChainLink } from '../../shared/transfer-api';
 import { freshStartMessages, messagesTokens, nextSuccessorId, savings } from '../../core/llm/freshStart';
 import { summarizeConversation } from '../../core/llm/summary';
 import type { Clock } from '../core/clock';
@@ -85,6 +85,14 @@ export function transferRoutes(deps: TransferDeps) {
       params: Params,
       response: ConversationChainResponse,
       handler: ({ params }) => ({ conversationId: params.conversationId, chain: successors().chain(params.conversationId) })
+    }),
+    jsonRoute({
+      method: 'get',
+      path: '/llm/chains',
+      summary: 'Every successor link (fresh starts), oldest first, with the prompt tokens and cost each saves per message: what the panel shows on the conversation cards.',
+      tags: ['llm'],
+      response: ChainsResponse,
+      handler: () => ({ links: successors().all() })
     })
   ];
 }
