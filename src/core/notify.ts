@@ -16,6 +16,7 @@
  */
 import type { Alert } from '../shared/api';
 import { formatApproxDuration } from '../shared/format';
+import { oomMinutesLeft } from './oom';
 
 export const NOTIFY_RULES = ['runtime', 'idle', 'oom', 'disk', 'checkpoint', 'training', 'cell', 'spend', 'kernel'] as const;
 export type NotifyRule = (typeof NOTIFY_RULES)[number];
@@ -135,7 +136,7 @@ export function composeAlert(alert: Pick<Alert, 'ruleId' | 'key' | 'severity' | 
   const titles: Record<NotifyRule, string> = {
     runtime: '',
     idle: `Idle cut-off in ${Math.max(0, Math.round(alert.value ?? 0))} min`,
-    oom: `GPU out of memory in about ${Math.max(1, Math.round((alert.value ?? 60) / 60))} min`,
+    oom: `GPU out of memory in about ${oomMinutesLeft(alert.value ?? 60)} min`,
     disk: `${alert.ruleId === 'storage.output' ? 'Output folder' : 'Disk'} ${Math.round(alert.value ?? 0)} % full`,
     checkpoint: 'Checkpoint failed',
     training: 'Training will not finish in time',

@@ -404,6 +404,11 @@ export function predictOom(
   );
 }
 
+/** Seconds to the limit as the alert and the notification say it: whole minutes, at least 1 ("about 1 min" for 20 s). */
+export function oomMinutesLeft(seconds: number): number {
+  return Math.max(1, Math.round(seconds / 60));
+}
+
 /** The `gpu.oom` alert rule's levels (seconds left): warning at 10 min, critical at 2 min, re-armed 60 s back. */
 export const OOM_ALERT_LEVELS = {
   levels: [

@@ -10,7 +10,7 @@
 import { z } from 'zod';
 import type { GpuDevice, GpuSection } from '../../shared/api';
 import type { GpuRow } from '../../core/nvidiaSmi';
-import { OOM_ALERT_LEVELS, oomAlertValue, predictOom, type OomOptions, type TorchReservedSample, type VramSample } from '../../core/oom';
+import { OOM_ALERT_LEVELS, oomAlertValue, oomMinutesLeft, predictOom, type OomOptions, type TorchReservedSample, type VramSample } from '../../core/oom';
 import { kernelOfPid, readTorchMemory } from '../../core/torchMemory';
 import type { TorchFacts } from '../../shared/api';
 import type { SidecarContext } from '../core/context';
@@ -194,7 +194,7 @@ export function gpuModule(ctx: SidecarContext, options: GpuModuleOptions): Sidec
     unknownClears: true,
     message: (value, key) => {
       const device = devices.find(d => d.uuid === key);
-      return `VRAM on ${nameOf(key)} will run out in about ${Math.max(1, Math.round(value / 60))} min at the current trend (${device?.oom?.basis ?? 'trend'}; confidence ${Math.round((device?.oom?.confidence ?? 0) * 100)} %). Save a checkpoint or lower the batch size.`;
+      return `VRAM on ${nameOf(key)} will run out in about ${oomMinutesLeft(value)} min at the current trend (${device?.oom?.basis ?? 'trend'}; confidence ${Math.round((device?.oom?.confidence ?? 0) * 100)} %). Save a checkpoint or lower the batch size.`;
     }
   });
 
