@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -42,3 +43,31 @@ def vigilo_data_dir(tmp_path, monkeypatch) -> Path:
     from vigilo import _sidecar
 
     _sidecar.stop(data)
+
+
+@pytest.fixture
+def sidecar_fast_heartbeat(sidecar_built, vigilo_data_dir):
+    """A sidecar in `vigilo_data_dir` that asks kernels to beat every second (samples every 500 ms),
+    started under this process's environment as it is when the fixture runs; its discovery; stopped afterwards."""
+    from vigilo import _sidecar
+
+    proc = subprocess.Popen(
+        ["node", str(sidecar_built), "serve", "--heartbeat", "1", "--interval", "500", "--data-dir", str(vigilo_data_dir), "--json"],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "VIGILO_DATA_DIR": str(vigilo_data_dir)},
+    )
+    try:
+        deadline = time.monotonic() + 20
+        discovery = None
+        while time.monotonic() < deadline:
+            discovery = _sidecar.read_discovery(vigilo_data_dir)
+            if discovery and _sidecar.probe(discovery):
+                break
+            time.sleep(0.1)
+        assert discovery, "the sidecar did not start"
+        yield discovery
+    finally:
+        proc.terminate()  # the sidecar stops cleanly on SIGTERM
+        proc.communicate(timeout=10)

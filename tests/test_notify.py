@@ -156,19 +156,12 @@ def test_failing_channels_retry_then_fail_visibly_and_no_secret_reaches_answers_
         failing.stop()
 
 
-def test_a_tqdm_loop_that_completes_sends_training_finished(sidecar_built, vigilo_data_dir, notify_env):
+def test_a_tqdm_loop_that_completes_sends_training_finished(vigilo_data_dir, notify_env, sidecar_fast_heartbeat):
     jupyter_client = importlib.import_module("jupyter_client")
     http = HttpReceiver()
-    proc = subprocess.Popen(
-        ["node", str(sidecar_built), "serve", "--heartbeat", "1", "--interval", "500", "--data-dir", str(vigilo_data_dir), "--json"],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env={**os.environ, "VIGILO_DATA_DIR": str(vigilo_data_dir)},
-    )
+    discovery = sidecar_fast_heartbeat  # started after notify_env: the worker runs this interpreter
     km = jupyter_client.KernelManager(kernel_name="python3")
     try:
-        discovery = wait_for(lambda: _sidecar.probe(_sidecar.read_discovery(vigilo_data_dir)) and _sidecar.read_discovery(vigilo_data_dir), "the sidecar")
         # Any finished loop counts here (the default asks 5 min, so that a quick eval loop says nothing).
         assert _sidecar.request(discovery, "POST", "/settings/notify", {"trainingMinMin": 0})[0] == 200
         assert _sidecar.request(discovery, "POST", "/notify/channels", {"url": f"json://127.0.0.1:{http.port}/t"})[0] == 201
@@ -193,8 +186,6 @@ def test_a_tqdm_loop_that_completes_sends_training_finished(sidecar_built, vigil
         client.stop_channels()
     finally:
         km.shutdown_kernel(now=True) if km.has_kernel else None
-        proc.terminate()
-        proc.communicate(timeout=10)
         http.stop()
 
 

@@ -11,17 +11,13 @@ import gc
 import importlib
 import json
 import os
-import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 
 from vigilo import _progress, _sidecar
 from vigilo._kernel import Heartbeat
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 class FakeClock:
@@ -125,31 +121,6 @@ def test_one_close_hook_serves_every_board_until_the_last_unhooks():
 
 
 # -- a real kernel -----------------------------------------------------------------
-
-
-@pytest.fixture
-def sidecar_fast_heartbeat(sidecar_built, vigilo_data_dir):
-    """A sidecar that asks kernels to beat every second; stopped afterwards."""
-    proc = subprocess.Popen(
-        ["node", str(sidecar_built), "serve", "--heartbeat", "1", "--interval", "500", "--data-dir", str(vigilo_data_dir), "--json"],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env={**os.environ, "VIGILO_DATA_DIR": str(vigilo_data_dir)},
-    )
-    try:
-        deadline = time.monotonic() + 20
-        discovery = None
-        while time.monotonic() < deadline:
-            discovery = _sidecar.read_discovery(vigilo_data_dir)
-            if discovery and _sidecar.probe(discovery):
-                break
-            time.sleep(0.1)
-        assert discovery, "the sidecar did not start"
-        yield discovery
-    finally:
-        proc.terminate()  # the sidecar stops cleanly on SIGTERM
-        proc.communicate(timeout=10)
 
 
 @pytest.fixture
