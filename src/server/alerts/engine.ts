@@ -48,6 +48,7 @@ import { orderLevels, step, type AlertSeverity, type ThresholdDirection, type Th
 import type { EventBus } from '../core/bus';
 import type { Clock } from '../core/clock';
 import { writePrivateFile } from '../core/discovery';
+import { describeZodError } from '../core/errors';
 
 export type { AlertSeverity } from '../../core/thresholds';
 
@@ -501,7 +502,7 @@ export class AlertEngine {
       if (parsed.success) {
         this.settings = parsed.data.rules;
       } else {
-        this.options.log?.(`ignoring ${file}: ${parsed.error.issues.map(i => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+        this.options.log?.(`ignoring ${file}: ${describeZodError(parsed.error)}`);
       }
     } catch (error) {
       this.options.log?.(`ignoring ${file}: ${String(error)}`);

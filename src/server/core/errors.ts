@@ -43,12 +43,15 @@ export class ApiError extends Error {
   }
 }
 
-/** "body.pid: Expected number, received string; body.kernelId: Required" */
-export function describeZodError(error: ZodError, where: string): string {
+/**
+ * "body.pid: Expected number, received string; body.kernelId: Required" (a request's part), or
+ * "settings.capPerHour: …" without `where` (a state file: the field, never the file's text, which may hold secrets).
+ */
+export function describeZodError(error: ZodError, where?: string): string {
   return error.issues
     .slice(0, 10)
     .map(issue => {
-      const path = [where, ...issue.path.map(String)].join('.');
+      const path = [...(where ? [where] : []), ...issue.path.map(String)].join('.');
       return `${path}: ${issue.message}`;
     })
     .join('; ');

@@ -6,6 +6,7 @@ import { BudgetLimits, type BudgetState } from '../../shared/llm-api';
 import type { AlertEngine, ThresholdRule } from '../alerts/engine';
 import type { Clock } from '../core/clock';
 import { writePrivateFile } from '../core/discovery';
+import { describeZodError } from '../core/errors';
 import type { LlmStore } from '../store/llmStore';
 
 export const BUDGETS_FILE = 'budgets.json';
@@ -70,7 +71,7 @@ export class Budgets {
       if (parsed.success) {
         this.limits = parsed.data;
       } else {
-        this.warnings.push(`${this.file} ignored: ${parsed.error.issues.map(i => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+        this.warnings.push(`${this.file} ignored: ${describeZodError(parsed.error)}`);
       }
     } catch (error) {
       this.warnings.push(`${this.file} ignored: ${(error as Error).message}`);

@@ -5,6 +5,7 @@ import { PricingFile, PricingOverrides, type PriceEntry } from '../../shared/llm
 import { applyPricing, tableFromFile, type PricingTable } from '../../core/llm/pricing';
 import { importLiteLLM } from '../../core/llm/litellm';
 import shipped from '../../../data/pricing.json';
+import { describeZodError } from '../core/errors';
 import { PricingSourceError, readPricingSource, type PricingSourceOptions } from './pricingSource';
 
 export const PRICING_OVERRIDES_FILE = 'pricing.json';
@@ -22,7 +23,7 @@ export function readOverrides(dataDir: string): { overrides: PricingOverrides | 
   try {
     const parsed = PricingOverrides.safeParse(JSON.parse(readFileSync(file, 'utf8')));
     if (!parsed.success) {
-      return { overrides: null, warnings: [`${file} ignored: ${parsed.error.issues.map(i => `${i.path.join('.')}: ${i.message}`).join('; ')}`] };
+      return { overrides: null, warnings: [`${file} ignored: ${describeZodError(parsed.error)}`] };
     }
     return { overrides: parsed.data, warnings: [] };
   } catch (error) {

@@ -11,6 +11,7 @@ import { z } from 'zod';
 import { DEFAULT_NOTIFY_SETTINGS, type NotifySettings } from '../../core/notify';
 import { ChannelUrl, NotifySettingsBody } from '../../shared/notify-api';
 import { writePrivateFile } from '../core/discovery';
+import { describeZodError } from '../core/errors';
 import { redactUrl } from './redact';
 
 export const NOTIFY_FILE = 'notify.json';
@@ -135,7 +136,7 @@ export class ChannelStore {
         this.stored = parsed.data;
       } else {
         // Never quote the file: it holds the URLs.
-        this.warnings.push(`${file} ignored: ${parsed.error.issues.map(i => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+        this.warnings.push(`${file} ignored: ${describeZodError(parsed.error)}`);
       }
     } catch (error) {
       // JSON.parse quotes the text around a syntax error: say what, never the content.

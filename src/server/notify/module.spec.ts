@@ -3,7 +3,8 @@
  * worker (python -m vigilo.notify_worker with Apprise, from .venv) and a
  * loopback HTTP receiver that Apprise's json:// plugin posts to.
  */
-import { mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
@@ -16,6 +17,7 @@ import { ManualClock } from '../core/clock';
 import type { SidecarContext } from '../core/context';
 import { runtimeModules } from '../session/runtime';
 import { notifyModule } from './module';
+import { ChannelStore, NOTIFY_FILE } from './channels';
 import { redactUrl, scrub } from './redact';
 
 const PYTHON = resolve(__dirname, '..', '..', '..', '.venv', 'bin', 'python');
@@ -72,6 +74,19 @@ describe('redaction', () => {
     expect(redactUrl('ntfy://127.0.0.1:8080/my-private-topic')).toBe('ntfy://127.0.0.1:8080/•••');
     expect(redactUrl('slack://TXXXX/BYYYY/ZZZZZZZZ/#general')).toBe('slack://•••/•••');
     expect(scrub('failed: json://h.io/hook?token=s3cr3t-t0k sending to s3cr3t-t0k', ['json://h.io/hook?token=s3cr3t-t0k'])).toBe('failed: ••• sending to •••');
+  });
+
+  it('a damaged notify.json is ignored with the field that is wrong, never its text (it holds the URLs)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vigilo-notify-file-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const secret = 'ntfy://ntfy.sh/my-private-topic-9f3c';
+    writeFileSync(join(dir, NOTIFY_FILE), JSON.stringify({ channels: [{ id: 'ch-1', url: secret }], settings: { capPerHour: 'many' } }));
+    const wrongField = new ChannelStore(dir, undefined, () => undefined);
+    expect(wrongField.warnings).toEqual([`${join(dir, NOTIFY_FILE)} ignored: settings.capPerHour: Invalid input: expected number, received string`]);
+    expect(wrongField.channels()).toEqual([]);
+    writeFileSync(join(dir, NOTIFY_FILE), `{"channels": [{"id": "ch-1", "url": "${secret}"}],}`);
+    const notJson = new ChannelStore(dir, undefined, () => undefined);
+    expect(notJson.warnings).toEqual([`${join(dir, NOTIFY_FILE)} ignored: not valid JSON`]);
   });
 });
 
