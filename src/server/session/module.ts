@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { SESSION_WARN_LEVELS } from '../../shared/alertLevels';
 import { ActivityBody } from '../../shared/api';
 import { idleClock, runtimeStart, sessionClock, type RuntimeStart } from '../../core/session';
-import { formatDuration } from '../../core/units';
+import { formatDuration } from '../../shared/format';
 import type { PlatformProfile } from '../../core/profiles';
 import { intervalCollector } from '../core/collector';
 import type { SidecarContext } from '../core/context';
