@@ -403,7 +403,8 @@ def stale_reason(discovery: dict, directory: "Optional[Path]" = None) -> Optiona
     """Why a sidecar.json no longer names a running sidecar (its pid exited, or now
     belongs to another program), or None when the process it names is a sidecar."""
     pid = discovery.get("pid")
-    if not pid_alive(pid):
+    if not pid_alive(pid) or process_argv(pid) == []:
+        # An empty command line: the process is exiting (the kernel already freed its memory).
         return f"sidecar pid {pid} exited"
     if not is_sidecar_process(pid, directory):
         return f"sidecar pid {pid} exited (the pid now belongs to another program)"
