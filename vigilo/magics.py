@@ -95,6 +95,8 @@ class VigiloMagics(Magics):
             discovery = _sidecar.ensure_running(self.data_dir)
         except (_sidecar.NodeNotFoundError, _sidecar.SidecarStartError) as err:
             raise UsageError(str(err)) from err
+        if self.heartbeat is not None:
+            self.heartbeat.notice = None  # a fresh report: an earlier restart (or giving up) was said already
         self._ensure_heartbeat()
         self._show_live(discovery)
 
