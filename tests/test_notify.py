@@ -20,6 +20,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from IPython.core.error import UsageError
 
 from vigilo import _notify_cells, _sidecar
 
@@ -218,6 +219,14 @@ def test_a_long_cell_that_ends_sends_cell_finished_with_its_duration(sidecar, ip
         assert counts == {"sent": 1}
     finally:
         http.stop()
+
+
+def test_notify_on_off_takes_the_rule_names_the_sidecar_knows_and_names_them_when_one_is_wrong(sidecar, ip):
+    assert "; off: spend" in magic(ip, "notify off spend")
+    with pytest.raises(UsageError) as refused:
+        ip.run_line_magic("vigilo", "notify off spending")
+    # The sidecar decides (src/shared/notify-api.ts NOTIFY_RULES) and says which names exist.
+    assert str(refused.value) == '%vigilo notify: body.rules: no rule "spending": one of runtime, idle, oom, disk, checkpoint, training, cell, spend, kernel'
 
 
 def test_apprise_missing_is_said_with_the_one_line_fix(sidecar_built, vigilo_data_dir, notify_env, monkeypatch, tmp_path):

@@ -16,9 +16,9 @@
  */
 import type { Alert } from '../shared/api';
 import { formatApproxDuration } from '../shared/format';
+import { NOTIFY_RULES } from '../shared/notify-api';
 import { oomMinutesLeft } from './oom';
 
-export const NOTIFY_RULES = ['runtime', 'idle', 'oom', 'disk', 'checkpoint', 'training', 'cell', 'spend', 'kernel'] as const;
 export type NotifyRule = (typeof NOTIFY_RULES)[number];
 
 export const NOTIFY_RULE_TEXT: Record<NotifyRule, string> = {

@@ -6,7 +6,9 @@
  */
 import { z } from 'zod';
 
-export const NotifyRuleName = z.enum(['runtime', 'idle', 'oom', 'disk', 'checkpoint', 'training', 'cell', 'spend', 'kernel']);
+/** The notification rules, once: src/core/notify.ts gives each its words and its alerts; the sidecar checks `%vigilo notify on|off RULE` against them. */
+export const NOTIFY_RULES = ['runtime', 'idle', 'oom', 'disk', 'checkpoint', 'training', 'cell', 'spend', 'kernel'] as const;
+export const NotifyRuleName = z.enum(NOTIFY_RULES);
 
 const HHMM = z.string().regex(/^([01]?\d|2[0-3]):[0-5]\d$/, 'HH:MM, 24-hour');
 
@@ -28,7 +30,15 @@ export const QuietHoursSchema = z
 
 export const NotifySettingsBody = z
   .object({
-    rules: z.partialRecord(NotifyRuleName, z.boolean()).optional(),
+    rules: z
+      .partialRecord(NotifyRuleName, z.boolean(), {
+        // An enum-keyed record refuses other keys as "unrecognized_keys" (zod's types name only invalid_key/invalid_type).
+        error: raw => {
+          const iss = raw as { code: string; keys?: string[] };
+          return iss.code === 'unrecognized_keys' ? `no rule ${(iss.keys ?? []).map(k => `"${k}"`).join(', ')}: one of ${NOTIFY_RULES.join(', ')}` : undefined;
+        }
+      })
+      .optional(),
     runtimeMarksMin: z.array(z.number().positive().max(24 * 60)).min(1).max(6).optional(),
     longCellMin: z.number().min(0).max(24 * 60).optional(),
     /** A finished progress bar counts as "training finished" when it ran at least this long. */

@@ -10,10 +10,11 @@
  * POST /notify/test, POST /notify/cell, GET and POST /settings/notify.
  */
 import { z } from 'zod';
-import { NOTIFY_RULE_TEXT, NOTIFY_RULES, NotifyPolicy, type NotifyFact, type NotifyFacts, type NotifyMessage } from '../../core/notify';
+import { NOTIFY_RULE_TEXT, NotifyPolicy, type NotifyFact, type NotifyFacts, type NotifyMessage } from '../../core/notify';
 import type { Alert } from '../../shared/api';
 import type { CheckpointEvent } from '../../shared/checkpoint-api';
 import {
+  NOTIFY_RULES,
   NotifyCellBody,
   NotifyChannelBody,
   NotifyResponse,
