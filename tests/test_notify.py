@@ -246,6 +246,18 @@ def test_apprise_missing_is_said_with_the_one_line_fix(sidecar_built, vigilo_dat
     assert "pip install 'vigilo[notify]'" in answer["deliveries"][0]["error"]
 
 
+def test_the_worker_masks_the_same_secrets_as_the_sidecar_on_the_shared_vectors():
+    """One truth table for both sides of the pipe (src/server/notify/module.spec.ts reads it too)."""
+    from vigilo import notify_worker
+
+    vectors = json.loads((ROOT / "test" / "vectors" / "notify-secrets.json").read_text())["vectors"]
+    assert len(vectors) > 5
+    for v in vectors:
+        said = notify_worker.scrub(f"failed for {v['url']}: " + " | ".join(v["hide"] + v["keep"]), notify_worker.secrets_of(v["url"]))
+        assert [h for h in v["hide"] if h in said] == [], v["url"]
+        assert [k for k in v["keep"] if k not in said] == [], v["url"]
+
+
 def test_the_worker_scrubs_every_secret_part_of_a_url_from_what_it_says():
     from vigilo import notify_worker
 

@@ -76,6 +76,18 @@ describe('redaction', () => {
     expect(scrub('failed: json://h.io/hook?token=s3cr3t-t0k sending to s3cr3t-t0k', ['json://h.io/hook?token=s3cr3t-t0k'])).toBe('failed: ••• sending to •••');
   });
 
+  it('masks every secret piece of the shared vectors (test/vectors/notify-secrets.json, also checked against the Python worker) and keeps host names', () => {
+    const { vectors } = JSON.parse(readFileSync(resolve(__dirname, '..', '..', '..', 'test', 'vectors', 'notify-secrets.json'), 'utf8')) as {
+      vectors: Array<{ url: string; hide: string[]; keep: string[] }>;
+    };
+    expect(vectors.length).toBeGreaterThan(5);
+    for (const v of vectors) {
+      const said = scrub(`failed for ${v.url}: ${[...v.hide, ...v.keep].join(' | ')}`, [v.url]);
+      expect(v.hide.filter(h => said.includes(h)), v.url).toEqual([]);
+      expect(v.keep.filter(k => !said.includes(k)), v.url).toEqual([]);
+    }
+  });
+
   it('a damaged notify.json is ignored with the field that is wrong, never its text (it holds the URLs)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'vigilo-notify-file-'));
     cleanups.push(() => rmSync(dir, { recursive: true, force: true }));

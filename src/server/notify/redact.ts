@@ -39,7 +39,8 @@ export function secretsOf(url: string): string[] {
   const p = splitUrl(url);
   if (p) {
     for (const piece of [p.userinfo, ...p.userinfo.split(':')]) out.add(piece);
-    if (p.host && !hostIsName(p.host)) out.add(p.host);
+    // A host that is not a name is a token, and so is each side of a colon in it (Telegram's 123456789:AAE…).
+    if (p.host && !hostIsName(p.host)) for (const piece of [p.host, ...p.host.split(':')]) out.add(piece);
     const [path, query = ''] = p.rest.split('?', 2);
     for (const seg of path.split('/')) out.add(seg);
     for (const pair of query.split('&')) {
