@@ -7,11 +7,14 @@ real nvidia-smi capture (through the stand-in nvidia-smi).
 """
 from __future__ import annotations
 
+import json
+import os
 import socket
 import threading
 import time
 
 import pytest
+from IPython.core.error import UsageError
 
 from otel_fixtures import OtlpJsonReceiver, captured_gpu, gpu_env, llm_event, sidecar, start_sidecar, until
 
@@ -109,3 +112,33 @@ def test_a_receiver_that_never_answers_does_not_slow_ingest_or_the_sidecar(tmp_p
         for s in held:
             s.close()
         silent.close()
+
+
+@pytest.fixture
+def loaded(ip, vigilo_data_dir, sidecar_built, monkeypatch):
+    for key in [k for k in os.environ if k.startswith("OTEL_")]:
+        monkeypatch.delenv(key)
+    ip.run_line_magic("load_ext", "vigilo")
+    ip.run_line_magic("vigilo", "")
+    yield ip
+    ip.run_line_magic("unload_ext", "vigilo")
+
+
+def test_vigilo_export_turns_the_export_on_and_off_and_keeps_header_values_off_disk(loaded, vigilo_data_dir, receiver):
+    assert "OpenTelemetry export is off" in repr(loaded.run_line_magic("vigilo", "export"))
+    text = repr(loaded.run_line_magic("vigilo", f"export {receiver.url} --protocol http/json --header authorization=Bearer-s3cret-token"))
+    assert f"Exporting to {receiver.url}/v1/traces (http/json)" in text and "message content not sent" in text
+    assert "s3cret" not in text
+
+    discovery = json.loads((vigilo_data_dir / "sidecar.json").read_text())
+    sidecar(discovery, "POST", "/llm/events", {"events": [llm_event(1, "magic")]})
+    until(lambda: receiver.received["/v1/traces"], "the span at the receiver")
+    status = sidecar(discovery, "GET", "/export")
+    assert status["headerNames"] == ["authorization"] and "s3cret" not in json.dumps(status)
+    settings = vigilo_data_dir / "export.json"
+    assert "s3cret" not in settings.read_text() and oct(settings.stat().st_mode & 0o777) == "0o600"
+
+    with pytest.raises(UsageError, match="not an http"):
+        loaded.run_line_magic("vigilo", "export collector:4318")
+    assert "turned off" in repr(loaded.run_line_magic("vigilo", "export off"))
+    assert sidecar(discovery, "GET", "/export")["enabled"] is False
