@@ -22,6 +22,8 @@ trap summary EXIT
 stage set-up ./scripts/setup.sh
 export PATH="$PWD/.venv/bin:$PATH"
 
+# The sidecar, the panel and the tests themselves type-check (vitest strips types without checking them).
+stage typecheck bash -c 'npx tsc -p tsconfig.node.json --noEmit && npx tsc -p tsconfig.json --noEmit && npx tsc -p tsconfig.test.json'
 stage vitest npx vitest run
 stage pytest .venv/bin/python -m pytest tests -q -p no:cacheprovider
 # JupyterLab in Debian's chromium.

@@ -76,7 +76,7 @@ describe('recorded provider responses, replayed to the real SDKs', () => {
       expect(call.pricedModel, 'priced').not.toBeNull();
       expect(call.costUsd).toBeCloseTo(c.expected!.costUsd, 10);
       if (c.expected!.reasoningTokens !== undefined) {
-        expect(call.tokens.reasoningTokens, 'reasoning tokens').toBe(c.expected!.reasoningTokens);
+        expect(call.tokens?.reasoningTokens, 'reasoning tokens').toBe(c.expected!.reasoningTokens);
       }
     });
   }
