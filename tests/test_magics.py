@@ -49,7 +49,7 @@ def test_vigilo_starts_the_sidecar_registers_the_kernel_and_shows_the_report(loa
 
 
 def test_vigilo_status_says_which_node_and_storage_engine_run_the_sidecar(loaded, vigilo_data_dir):
-    loaded.run_line_magic("vigilo", "")
+    assert "storage engine" not in shown(loaded, "").data["text/plain"]  # the start's report keeps its layout
     text = shown(loaded, "status").data["text/plain"]
     node = _sidecar.find_node()
     version = _sidecar._node_version(node)
@@ -178,7 +178,8 @@ def test_the_report_output_refreshes_itself_in_place(loaded, vigilo_data_dir):
 def test_a_sidecar_killed_under_vigilo_is_restarted_and_the_live_report_says_so_once(loaded, vigilo_data_dir):
     import signal
 
-    first = shown(loaded, "")
+    loaded.run_line_magic("vigilo", "")
+    first = shown(loaded, "status")
     display_id = first.transient["display_id"]
     magics = loaded.magics_manager.registry["VigiloMagics"]
     killed = _sidecar.read_discovery(vigilo_data_dir)

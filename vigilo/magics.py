@@ -59,6 +59,8 @@ class VigiloMagics(Magics):
         self.live_output = None
         #: The sidecar's "untracked calls" note for this kernel (heartbeat answer), shown with the report.
         self.llm_untracked: Optional[dict] = None
+        #: ``%vigilo status``: the report also says which Node and storage engine run the sidecar.
+        self.runtime_line = False
 
     # -- commands ---------------------------------------------------------
     @line_magic
@@ -95,12 +97,14 @@ class VigiloMagics(Magics):
             discovery = _sidecar.ensure_running(self.data_dir)
         except (_sidecar.NodeNotFoundError, _sidecar.SidecarStartError) as err:
             raise UsageError(str(err)) from err
+        self.runtime_line = False
         if self.heartbeat is not None:
             self.heartbeat.notice = None  # a fresh report: an earlier restart (or giving up) was said already
         self._ensure_heartbeat()
         self._show_live(discovery)
 
     def _status(self, rest):
+        self.runtime_line = True
         discovery = self._running()
         if self.heartbeat and not self.heartbeat.running:
             self.heartbeat.start()
@@ -208,7 +212,8 @@ class VigiloMagics(Magics):
                     f'<div class="vigilo-untracked">⚠ {html.escape(note["message"])}<br>'
                     f"Fix: <code>{html.escape(note['fix'])}</code></div>"
                 )
-        return _with_notes(report, [self.heartbeat.notice if self.heartbeat else None, self._runtime_line(discovery)])
+        runtime = self._runtime_line(discovery) if self.runtime_line else None
+        return _with_notes(report, [self.heartbeat.notice if self.heartbeat else None, runtime])
 
     def _runtime_line(self, discovery: dict) -> Optional[str]:
         """Which Node and storage engine run the sidecar, and its restarts: the sidecar's own line (GET /status)."""

@@ -43,16 +43,14 @@ export function SystemSection(props: { system: MetricsSnapshot['system'] }): Rea
   );
 }
 
-/** Which Node and storage engine run the sidecar, and its restarts (said while the panel shows /status of this sidecar). */
-function SidecarLifeRows(props: { lifecycle: SidecarLifecycle }): React.ReactElement {
-  const { node, storageEngine, restarts } = props.lifecycle;
-  const restarted = describeRestarts(restarts);
-  return (
-    <>
-      <Row label="Engine" value={`Node ${node.version} · ${storageEngine}`} valueClass="jp-Vigilo-engine" title={node.path} />
-      {restarted && <Row label="Restarts" value={restarted} valueClass="jp-Vigilo-restarts" />}
-    </>
-  );
+/** The sidecar's restarts, as a row only when there were some (the Node and engine are in the Sidecar row's tooltip). */
+function RestartsRow(props: { lifecycle: SidecarLifecycle }): React.ReactElement | null {
+  const restarted = describeRestarts(props.lifecycle.restarts);
+  return restarted ? <Row label="Restarts" value={restarted} valueClass="jp-Vigilo-restarts" /> : null;
+}
+
+function sidecarTitle(pid: number, lifecycle: SidecarLifecycle | undefined): string {
+  return lifecycle ? `pid ${pid} · Node ${lifecycle.node.version} (${lifecycle.node.path}) · storage engine ${lifecycle.storageEngine}` : `pid ${pid}`;
 }
 
 export function RuntimeSection(props: { status: StatusResponse; metrics: MetricsSnapshot | null }): React.ReactElement {
@@ -76,10 +74,10 @@ export function RuntimeSection(props: { status: StatusResponse; metrics: Metrics
               v{sidecar.version} · up <span className="jp-Vigilo-uptime">{formatDuration(sidecar.uptimeS)}</span> · {formatBytes(sidecar.rssBytes)}
             </>
           }
-          title={`pid ${sidecar.pid}`}
+          title={sidecarTitle(sidecar.pid, props.status.lifecycle)}
         />
       )}
-      {props.status.lifecycle && <SidecarLifeRows lifecycle={props.status.lifecycle} />}
+      {props.status.lifecycle && <RestartsRow lifecycle={props.status.lifecycle} />}
       {evidence.length > 0 && (
         <details className="jp-Vigilo-evidence">
           <summary>Why {platform.name}</summary>

