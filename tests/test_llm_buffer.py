@@ -235,3 +235,20 @@ def test_one_kept_alive_connection_carries_the_requests_and_a_dropped_one_is_rep
         connection.close()
     finally:
         closing.stop()
+
+
+def test_while_the_sidecar_stays_away_the_files_on_disk_are_left_as_they_are(llm, fake_openai, tmp_path):
+    data = tmp_path / "data"
+    llm.configure(url=_closed_url(), token=TOKEN, data_dir=str(data), max_queue=1)
+    client = llm.wrap(openai_client(fake_openai))
+    _ask(llm, client, 6, "waiting")
+    assert llm.flush(2.0) is False
+    from vigilo.llm._delivery import runtime
+
+    assert _until(lambda: llm.stats()["pending"] == 0)  # max_queue 1: all of it went to disk
+    with runtime()._send_lock:
+        files = sorted((p.name, p.stat().st_mtime_ns) for p in (data / "llm-spool").iterdir())
+        assert files and all(".claimed-" not in name for name, _ in files)
+    for _ in range(3):  # tried again and again: each file goes back under its own name, never rewritten
+        assert llm.flush(1.0) is False
+        assert sorted((p.name, p.stat().st_mtime_ns) for p in (data / "llm-spool").iterdir()) == files

@@ -332,6 +332,8 @@ class Runtime:
         while True:
             if deadline is not None and time.monotonic() >= deadline:
                 return False
+            if self._backoff and self._post([], deadline) is not None:
+                return False  # the last request failed and the sidecar still does not answer: leave the files be
             claim = spool.claim()
             if claim is None:
                 with self._cond:
@@ -340,7 +342,10 @@ class Runtime:
             for start in range(0, len(claim.events), MAX_BATCH):
                 unsent = self._post(claim.events[start : start + MAX_BATCH], deadline)
                 if unsent is not None:
-                    claim.give_back(unsent + claim.events[start + MAX_BATCH :])
+                    if start == 0 and len(unsent) == len(claim.events[:MAX_BATCH]):
+                        claim.release()
+                    else:
+                        claim.give_back(unsent + claim.events[start + MAX_BATCH :])
                     return False
             claim.done()
             if not every:

@@ -8,7 +8,7 @@ whichever process delivers next (this one, or a new one on the same data dir) se
   (``<ns>-<pid>-<random>-<n>.jsonl``): counting what waits on disk needs no read.
 - A reader claims a file by renaming it to ``<name>.claimed-<pid>``: of two readers one wins. A claim whose
   process died (``_sidecar.pid_alive``) is taken over. Once all its events are stored, the file is deleted; a
-  file only partly sent leaves its rest as a new file. Each event keeps its id, so the sidecar never counts a
+  file only partly sent leaves its rest as a new file, one not sent at all goes back under its name. Each event keeps its id, so the sidecar never counts a
   resent event twice.
 - The folder holds at most ``max_bytes``; events past that are not written (the delivery counts them dropped).
 """
@@ -38,10 +38,18 @@ def _count_of(name: str) -> int:
 class Claim:
     """A file this process holds: its events, then ``done()`` or ``give_back(rest)``."""
 
-    def __init__(self, spool: "Spool", path: Path, events: "list[dict]") -> None:
+    def __init__(self, spool: "Spool", path: Path, name: str, events: "list[dict]") -> None:
         self.spool = spool
         self.path = path
+        self.name = name
         self.events = events
+
+    def release(self) -> None:
+        """None of its events was stored: the file goes back as it was, for the next try."""
+        try:
+            os.rename(self.path, self.path.with_name(self.name))
+        except FileNotFoundError:
+            pass
 
     def done(self) -> None:
         try:
@@ -139,5 +147,5 @@ class Spool:
                 # Unreadable (a disk error, or a file cut short by a crash mid-write before the rename): set aside.
                 os.replace(target, self.directory / f".{name}.bad")
                 continue
-            return Claim(self, target, events)
+            return Claim(self, target, name, events)
         return None
