@@ -1,15 +1,22 @@
 #!/usr/bin/env node
 // Fact retention of the offline context-transfer summary on the evaluation set
-// (test/eval/conversations.json), at several token budgets.   node bench/llm-summary.mjs
-// Needs the build: npx tsc -p tsconfig.node.json
-import { readFileSync } from 'node:fs';
+// (test/eval/conversations.json), at several token budgets.
+//   node bench/llm-summary.mjs            prints the table
+//   node bench/llm-summary.mjs --write    also rewrites its subsection of docs/BENCHMARKS.md
+// No build needed: esbuild bundles src/core/llm/summary.ts into a temp file first.
+import { buildSync } from 'esbuild';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import os from 'node:os';
 import { join } from 'node:path';
 import { ROOT } from './lib.mjs';
 import { machine, writeSection } from './llm-lib.mjs';
 
-const require = createRequire(import.meta.url);
-const { summarizeConversation } = require(join(ROOT, 'dist', 'core', 'llm', 'summary.js'));
+const dir = mkdtempSync(join(os.tmpdir(), 'vigilo-llm-summary-bench-'));
+const out = join(dir, 'summary.cjs');
+buildSync({ entryPoints: [join(ROOT, 'src', 'core', 'llm', 'summary.ts')], bundle: true, platform: 'node', format: 'cjs', outfile: out, logLevel: 'warning' });
+const { summarizeConversation } = createRequire(import.meta.url)(out);
+rmSync(dir, { recursive: true, force: true });
 const set = JSON.parse(readFileSync(join(ROOT, 'test', 'eval', 'conversations.json'), 'utf8'));
 
 function evaluate(budget) {
@@ -44,4 +51,6 @@ const lines = [
   `Missed at ${results[2].budget} tokens: ${results[2].missing.join(', ') || 'none'}.`
 ];
 console.log(lines.join('\n'));
-writeSection('Context-transfer summary', lines);
+if (process.argv.includes('--write')) {
+  writeSection('Context-transfer summary', lines);
+}

@@ -48,8 +48,11 @@ describe('offline context-transfer summary', () => {
     ];
     const s = summarizeConversation({ conversationId: 'c', messages, budgetTokens: 300 });
     expect(s.text).toContain('8 May 2023:');
-    expect(s.text).toContain('- Caroline: I went to a LGBTQ support group yesterday [7 May 2023]');
-    expect(s.text).toContain('- Melanie: I ran a charity race for mental health last Saturday [the Saturday before 8 May 2023].');
+    // One bullet per speaker and day, in the order they first spoke; the closing evaluation ("and it was so powerful") goes.
+    expect(s.text).toContain(
+      "8 May 2023:\n- Melanie: I'm swamped with the kids & work. I ran a charity race for mental health last Saturday [the Saturday before 8 May 2023].\n" +
+        '- Caroline: I went to a LGBTQ support group yesterday [7 May 2023].'
+    );
     expect(s.sections.decisions).toEqual([]);
     expect(s.text).not.toMatch(/Good to see you|Take care|What's up/);
   });

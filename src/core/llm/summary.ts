@@ -1,5 +1,5 @@
 import type { LlmMessage, LlmSummaryResponse } from '../../shared/llm-api';
-import { anchorDates, formatDay, parseDay, type Day } from './summaryDates';
+import { anchorDates, formatDay, hasRelativeDate, parseDay, type Day } from './summaryDates';
 
 /**
  * Offline, deterministic summary of a conversation for context transfer: what
@@ -89,6 +89,7 @@ const ARTIFACT = new RegExp(
   'g'
 );
 
+const HEDGE = /(?<=\s|^)(?:(?:really|very|super|totally|truly|honestly|basically|literally|kinda|sorta|kind of|sort of|pretty much|just|quite|so(?= (?:glad|happy|proud|excited|grateful|thankful|cool|fun|great|good|amazing|awesome|special|powerful|inspiring|beautiful|lovely|nice|rewarding|important|meaningful|calming|peaceful|hard|tough|busy)\b))(?=\s+\w)|(?:you know|i mean),)\s*/gi;
 const CODE_FENCE = /```[\s\S]*?(```|$)/g;
 const INLINE_CODE = /`([^`\n]{1,80})`/g;
 
@@ -98,7 +99,30 @@ function cleanSentence(s: string): string {
   t = t.replace(/^[A-Z][a-z]+,\s+(?=[A-Za-z])/, '');
   t = t.replace(/,\s+[A-Z][a-z]+([.!?])$/, '$1');
   t = t.replace(/\s*[\u{1F300}-\u{1FAFF}\u{2600}-\u{27BF}]+/gu, '');
+  for (let prev = ''; prev !== t; ) {
+    prev = t;
+    t = trimEvaluativeTail(t);
+  }
+  // Hedges and intensifiers inside the sentence say nothing a reader needs: "I just really love it" -> "I love it".
+  t = t.replace(HEDGE, '').replace(/\s{2,}/g, ' ').replace(/\s+([,.!?])/g, '$1').trim();
   return t.charAt(0).toUpperCase() + t.slice(1);
+}
+
+/**
+ * A closing clause that only says how it felt ("..., it was so powerful!", "... - can't wait!") goes: it names
+ * nothing (no number, name, date or quote) and the statement before it stands alone.
+ */
+function trimEvaluativeTail(t: string): string {
+  const m = /^(.{12,}?)(?:,| -| –| —|;| and| but)\s+([^,;\-–—]+?)([.!?]*)$/.exec(t);
+  if (!m) {
+    return t;
+  }
+  const [, head, tail, end] = m;
+  const evaluative = new RegExp(EVALUATIVE.source, 'i').test(tail) || /^(it was|it's|it is|that was|that's|was|so|can't wait|such)\b/i.test(tail);
+  if (!evaluative || /\d|["'`\[]|\s[A-Z]/.test(tail) || hasRelativeDate(tail) || words(head).length < 4) {
+    return t;
+  }
+  return `${head}${end.includes('!') || end.includes('.') ? '.' : end || '.'}`;
 }
 
 /** Split text into sentences and list items, leaving code blocks out. */
@@ -155,7 +179,8 @@ function isChatter(s: string, role: string): boolean {
     return true; // ">>>>>>>> EXECUTING CODE BLOCK", "----", "===="
   }
   const specific = /\d/.test(s) || /[/_`]/.test(s);
-  if (n < 5 && !specific) {
+  // A short statement counts when it names something ("Her name is Shadow."), unless it is only a reaction.
+  if (n < 5 && !specific && !/\s[A-Z][a-z]/.test(s)) {
     return true;
   }
   if (REACTION.test(s) && n < 12 && !specific && !DECISION.test(s)) {
@@ -208,7 +233,7 @@ function establishes(s: Sentence, idf: Map<string, number>, speakers: Set<string
   }
   // Names and entities other than the speakers, numbers, anchored dates.
   const names = s.text.match(/(?<=\s)[A-Z][\w'-]+/g) ?? [];
-  score += 1.5 * names.filter(n => !speakers.has(n.toLowerCase().replace(/'s$/, ''))).length;
+  score += 3 * names.filter(n => !speakers.has(n.toLowerCase().replace(/'s$/, ''))).length;
   score += 2 * (s.text.match(/\d+/g) ?? []).length;
   score += /\[[^\]]*\d{4}\]/.test(s.text) ? 3 : 0;
   score += COMMITMENT.test(s.text) ? 2 : 0;
@@ -312,7 +337,7 @@ export function summarizeConversation(input: SummaryInput): LlmSummaryResponse {
       const s: Sentence = { text, speaker, role: m.role, turn, order, day };
       if (isQuestion(raw)) {
         questions.push(s);
-      } else if (!isChatter(raw, m.role) && !isChatter(text, m.role)) {
+      } else if (!isChatter(text, m.role)) {
         all.push(s);
       }
     }
@@ -394,6 +419,8 @@ export function summarizeConversation(input: SummaryInput): LlmSummaryResponse {
     }
   }
   // 5. Every other statement, ranked by what it establishes per token; near-copies of a chosen one are skipped.
+  const value = (c: Candidate): number =>
+    (establishes(c, idf, speakers) + (answering.has(c.order) ? 6 : 0) + (c.section === 'preferences' ? 4 : 0) + (2 * c.order) / Math.max(1, order)) / Math.pow(c.tokens, 0.8);
   const rest = all
     .filter(s => !seen.has(normalise(cut(s.text, 300))))
     .map(s => {
@@ -402,8 +429,7 @@ export function summarizeConversation(input: SummaryInput): LlmSummaryResponse {
       // Ranked and first counted by the statement itself: the speaker prefix is shared by a run of one speaker's
       // statements (one bullet), so what it costs is settled on the rendered text below.
       c.tokens = estimateTokens(s.text) + 2;
-      const answers = answering.has(s.order) ? 6 : 0;
-      c.score = (establishes(s, idf, speakers) + answers + (section === 'preferences' ? 4 : 0) + (2 * s.order) / Math.max(1, order)) / Math.pow(c.tokens, 0.8);
+      c.score = value(c);
       return c;
     })
     .sort((a, b) => b.score - a.score || a.order - b.order);
@@ -434,6 +460,7 @@ export function summarizeConversation(input: SummaryInput): LlmSummaryResponse {
     }
     return true;
   };
+  // Near-copies wait for a second pass: when the budget has room, their details (other numbers, names) are worth it.
   // Near-copies wait for a second pass: when the budget has room, their details (other numbers, names) are worth it.
   for (const allowNear of [false, true]) {
     for (const c of rest) {
@@ -481,6 +508,23 @@ export function summarizeConversation(input: SummaryInput): LlmSummaryResponse {
   return result;
 }
 
+/**
+ * Within one dated day, each speaker's statements in the order said make one bullet, the speakers in the order they
+ * first spoke that day ("- Caroline: A. C.\n- Melanie: B."): the name is not repeated at every turn. Undated
+ * statements (a working session with an assistant) keep the conversation's order.
+ */
+function bySpeakerWithinDay(facts: Candidate[]): void {
+  const group = (c: Candidate) => `${formatDay(c.day!)}\u0000${c.speaker}`;
+  const first = new Map<string, number>();
+  for (const f of facts) {
+    if (f.day && !first.has(group(f))) {
+      first.set(group(f), f.order);
+    }
+  }
+  const rank = (c: Candidate) => (c.day ? first.get(group(c))! : c.order);
+  facts.sort((a, b) => rank(a) - rank(b) || a.order - b.order);
+}
+
 /** The chosen fixed sections, then the statements in conversation order, grouped under the day they were said. */
 function render(input: SummaryInput, chosen: Candidate[], artifacts: string[]): LlmSummaryResponse {
   const sections = emptySections();
@@ -494,6 +538,7 @@ function render(input: SummaryInput, chosen: Candidate[], artifacts: string[]): 
   for (const section of SECTION_ORDER) {
     if (section === 'facts') {
       const facts = chosen.filter(c => c.section === 'facts').sort((a, b) => a.order - b.order);
+      bySpeakerWithinDay(facts);
       if (!facts.length) {
         continue;
       }
