@@ -213,6 +213,29 @@ def test_the_heartbeat_restarts_a_killed_sidecar_backs_off_and_stops_after_five_
     assert status["lifecycle"]["restarts"]["count"] == 2
 
 
+def test_where_restarts_json_cannot_be_written_the_heartbeat_still_backs_off_and_stops(sidecar_built, vigilo_data_dir, tmp_path, monkeypatch):
+    clock = Clock()
+    first = _sidecar.ensure_running(vigilo_data_dir, timeout=60)
+    beat = Heartbeat(vigilo_data_dir, interval=1.0, clock=clock, restart_timeout=60)
+    exe, starts = failing_node(tmp_path, _sidecar.find_node())
+    monkeypatch.setenv("VIGILO_NODE", str(exe))
+    monkeypatch.setattr(_restarts, "_write", lambda directory, record: None)  # the record never changes on disk
+    os.kill(first["pid"], signal.SIGKILL)
+    wait_until(lambda: not _sidecar.pid_alive(first["pid"]), 10, "the killed sidecar to go")
+    for _ in range(3):
+        assert not beat.beat()
+    assert len(starts.read_text().splitlines()) == 1  # the two beats after it were backing off
+    for _ in range(10):
+        clock.now += _restarts.MAX_BACKOFF_S
+        assert not beat.beat()
+    assert len(starts.read_text().splitlines()) == 5 and "failed to start 5 times in a row" in beat.notice
+    beat.started()  # %vigilo by hand forgives them
+    assert beat.notice is None
+    monkeypatch.delenv("VIGILO_NODE")
+    clock.now += _restarts.MAX_BACKOFF_S
+    assert beat.beat() and "was restarted" in beat.notice
+
+
 def test_a_sidecar_stopped_on_purpose_is_not_restarted_by_the_heartbeat(sidecar_built, vigilo_data_dir):
     _sidecar.ensure_running(vigilo_data_dir, timeout=60)
     beat = Heartbeat(vigilo_data_dir, interval=1.0)

@@ -123,6 +123,8 @@ class Heartbeat:
         self.on_notice: Optional[Callable[[str], None]] = None
         #: Restarts this kernel's heartbeat made or found (another kernel may have made it).
         self.restarts = 0
+        self._failed_starts = 0
+        self._next_try_s = 0.0
         self.kernel_id = kernel_id()
         self.pid = os.getpid()
         self.started_at = iso(process_start_time())
@@ -185,6 +187,11 @@ class Heartbeat:
             self.last_error = str(err)
             return self._recover(discovery) and self._send(_sidecar.read_discovery(self.data_dir))
 
+    def started(self) -> None:
+        """A sidecar was started by hand (``%vigilo``): earlier notices were said, failed starts are forgiven."""
+        self.notice = None
+        self._failed_starts, self._next_try_s = 0, 0.0
+
     def _say(self, message: str) -> None:
         if message == self.notice:
             return
@@ -209,11 +216,13 @@ class Heartbeat:
             why = _sidecar.stale_reason(discovery, directory)
             if why is None:
                 return False
+        # This kernel's own count too: where restarts.json cannot be written (a read-only data dir) it still backs off and stops.
+        record["failedStarts"] = max(record["failedStarts"], self._failed_starts)
         stop_message = _restarts.gave_up(record)
         if stop_message:
             self._say(stop_message)
             return False
-        if self.clock() < _restarts.next_try_s(record):
+        if self.clock() < max(_restarts.next_try_s(record), self._next_try_s):
             return False  # backing off after a failed start (one schedule for every kernel)
         try:
             found = _sidecar.ensure_running(
@@ -224,9 +233,12 @@ class Heartbeat:
             )
         except (_sidecar.SidecarStartError, _sidecar.NodeNotFoundError) as err:
             self.last_error = f"restart failed: {err}"
+            self._failed_starts += 1
+            self._next_try_s = self.clock() + _restarts.backoff_s(self._failed_starts)
             self._say(_restarts.gave_up(_restarts.read(directory)) or f"Vigilo's sidecar stopped ({why}) and could not be restarted yet: {str(err).splitlines()[0]}")
             return False
         self.restarts += 1
+        self._failed_starts, self._next_try_s = 0, 0.0
         stamp = datetime.fromtimestamp(self.clock(), tz=timezone.utc).strftime("%H:%M:%S UTC")
         self._say(f"Vigilo's sidecar stopped ({why}) and was restarted at {stamp} (pid {found.get('pid')}); calls made meanwhile are delivered from the buffer.")
         return True

@@ -99,7 +99,7 @@ class VigiloMagics(Magics):
             raise UsageError(str(err)) from err
         self.runtime_line = False
         if self.heartbeat is not None:
-            self.heartbeat.notice = None  # a fresh report: an earlier restart (or giving up) was said already
+            self.heartbeat.started()  # a fresh report: an earlier restart (or giving up) was said already
         self._ensure_heartbeat()
         self._show_live(discovery)
 
