@@ -69,6 +69,10 @@ def test_a_recorded_openai_response_is_the_summary_and_its_cost_is_what_the_side
     system, user = request.body["messages"]
     assert "Current task" in system["content"] and "Artifacts named" in system["content"] and "[brackets]" in system["content"]
     assert "data/sales_2025.csv" in user["content"] and request.body["max_completion_tokens"] == 300
+    # ... as the sidecar wrote it (src/core/llm/summaryRequest.ts: the one prompt that TypeScript sends too).
+    status, served = _sidecar.request(real_sidecar, "GET", "/llm/conversations/sales-etl/summary-request?budgetTokens=300")
+    assert status == 200 and served["hasContent"] is True
+    assert [system["content"], user["content"]] == [served["system"], served["user"]]
     # Recorded through the wrapper under its own conversation, priced by the sidecar: the fixture's hand-computed cost.
     assert summary.cost_usd == pytest.approx(RECORDED["expected"]["costUsd"], abs=1e-9)
     status, health = _sidecar.request(real_sidecar, "GET", "/llm/health/sales-etl%3Asummary")

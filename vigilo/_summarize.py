@@ -18,7 +18,7 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import urllib.parse
-from typing import Any, Iterable, Mapping, Optional, Sequence, Union
+from typing import Any, Mapping, Optional, Sequence, Union
 
 from . import _sidecar
 
@@ -54,31 +54,6 @@ class FreshStart:
     #: The sidecar's successor link: previousTokens, freshTokens, savedTokensPerMessage, savedUsdPerMessage.
     link: "dict[str, Any]"
     summary: Summary
-
-
-def _prompt(budget: int) -> str:
-    return (
-        "You compress a conversation so that a fresh model can continue it. Write at most "
-        f"{budget} tokens, in these headed lists, leaving out a list that would be empty:\n"
-        "Current task: the last substantive request (never a greeting or sign-off) and where the work stands.\n"
-        "Decisions made: only what was actually decided, by whom.\n"
-        "Open questions: what is still unanswered or undecided.\n"
-        "Artifacts named: files, URLs, code identifiers, numbers, exactly as written.\n"
-        "What was established: the facts, oldest first, each as 'Speaker: statement', with every relative date "
-        "(yesterday, last week) followed by the absolute date in [brackets].\n"
-        "Write only what the conversation says. Your answer becomes the system message of the new conversation."
-    )
-
-
-def _transcript(messages: "Iterable[Mapping[str, Any]]") -> str:
-    lines = []
-    for m in messages:
-        if m.get("role") == "system":
-            continue
-        who = m.get("speaker") or str(m.get("role", "unknown")).upper()
-        when = f" ({m['date']})" if m.get("date") else ""
-        lines.append(f"{who}{when}: {m.get('content', '')}")
-    return "\n\n".join(lines)
 
 
 def _discovery(data_dir: Any) -> dict:
@@ -179,17 +154,21 @@ def summarize(
 
     if client is None:
         return offline(None)
+    # The sidecar writes the request (prompt and transcript: src/core/llm/summaryRequest.ts, one rule for Python
+    # and TypeScript); it is sent through the user's client as is.
     if quoted:
-        messages = _ask(discovery, "GET", f"/llm/conversations/{quoted}/messages")["messages"]
-        if messages is None:
-            return offline("content capture was off for this conversation, so only the offline summary is possible")
+        request = _ask(discovery, "GET", f"/llm/conversations/{quoted}/summary-request?budgetTokens={budget_tokens}")
+    else:
+        request = _ask(discovery, "POST", "/llm/summary-request", {"messages": messages, "budgetTokens": budget_tokens})
+    if not request.get("hasContent"):
+        return offline("content capture was off for this conversation, so only the offline summary is possible")
     from .llm import flush, track
 
     summary_id = f"{conversation_id or 'messages'}:summary"
     before = _cost_of(discovery, summary_id)
     try:
         with track(conversation_id=summary_id, tags={"vigilo.purpose": "context-summary"}):
-            text = _call_model(client, model, _prompt(budget_tokens), _transcript(messages or []), budget_tokens)
+            text = _call_model(client, model, request["system"], request["user"], int(request["maxTokens"]))
     except Exception as err:  # noqa: BLE001 - any failure of the user's model falls back, with its reason
         return offline(f"the model call failed ({type(err).__name__}: {err}); this is the offline summary")
     cost = None

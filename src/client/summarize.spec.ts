@@ -3,7 +3,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configure, flush, freshStart, summarizeWithModel, track, wrap } from 'vigilo';
 import { useSidecar } from '../../test/fakes/harness';
 import { startFakeOpenAI, type FakeOpenAI } from '../../test/fakes/openai';
-import { summaryPrompt } from './summarize';
 
 const harness = useSidecar();
 let fake: FakeOpenAI;
@@ -38,7 +37,12 @@ describe('context transfer from TypeScript', () => {
     const summary = await summarizeWithModel(client(), { conversationId: 'ts-etl', model: 'gpt-4o-mini', budgetTokens: 300 });
     expect(summary).toEqual({ conversationId: 'ts-etl', method: 'model', text: fake.script.reply, note: null });
     const sent = fake.requests.at(-1)!.body;
-    expect(sent.messages[0].content).toBe(summaryPrompt(300));
+    // The request is the sidecar's (one prompt for Python and TypeScript), sent as is.
+    const served = (await harness.sidecar().get<{ hasContent: boolean; system: string; user: string; maxTokens: number }>('/llm/conversations/ts-etl/summary-request?budgetTokens=300')).body;
+    expect(served.hasContent).toBe(true);
+    expect(sent.messages).toEqual([{ role: 'system', content: served.system }, { role: 'user', content: served.user }]);
+    expect(sent.max_completion_tokens).toBe(300);
+    expect(served.user).toContain('USER: Our loader reads data/sales_2025.csv.');
     expect(sent.messages[0].content).toMatch(/Current task.*\n.*Decisions made.*\n.*Open questions.*\n.*Artifacts named.*\n.*\[brackets\]/);
     await flush();
     const [call] = await harness.calls('ts-etl:summary');

@@ -1,5 +1,5 @@
-import type { LlmMessage, LlmSummaryResponse, LlmTranscriptResponse } from '../shared/llm-api';
-import type { FreshStartResponse } from '../shared/transfer-api';
+import type { LlmSummaryResponse } from '../shared/llm-api';
+import type { FreshStartResponse, SummaryRequestResponse } from '../shared/transfer-api';
 import { messageText } from './anthropic';
 import { clientKind } from './observe';
 import { chatOutput } from './openai';
@@ -20,26 +20,6 @@ export interface ModelSummary {
   text: string;
   /** Why the offline summary was returned instead (content not captured, the model call failed). */
   note: string | null;
-}
-
-/**
- * The same structure as the offline summary (src/core/llm/summary.ts); the
- * Python twin is vigilo/_summarize.py's _prompt().
- */
-export function summaryPrompt(budget: number): string {
-  return (
-    `You compress a conversation so that a fresh model can continue it. Write at most ${budget} tokens, in these headed lists, leaving out a list that would be empty:\n` +
-    'Current task: the last substantive request (never a greeting or sign-off) and where the work stands.\n' +
-    'Decisions made: only what was actually decided, by whom.\n' +
-    'Open questions: what is still unanswered or undecided.\n' +
-    'Artifacts named: files, URLs, code identifiers, numbers, exactly as written.\n' +
-    "What was established: the facts, oldest first, each as 'Speaker: statement', with every relative date (yesterday, last week) followed by the absolute date in [brackets].\n" +
-    'Write only what the conversation says. Your answer becomes the system message of the new conversation.'
-  );
-}
-
-function transcriptText(messages: LlmMessage[]): string {
-  return messages.map(m => `${m.role.toUpperCase()}: ${m.content}`).join('\n\n');
 }
 
 async function callModel(client: unknown, model: string, system: string, user: string, budget: number): Promise<string> {
@@ -87,14 +67,15 @@ export async function summarizeWithModel(client: unknown, options: ModelSummaryO
     const extractive = await rt.transport.getJson<LlmSummaryResponse>(`/llm/conversations/${id}/summary?budgetTokens=${budget}`);
     return { conversationId: options.conversationId, method: 'extractive', text: extractive.text, note };
   };
-  const transcript = await rt.transport.getJson<LlmTranscriptResponse>(`/llm/conversations/${id}/messages`);
-  if (!transcript.messages) {
+  // The sidecar writes the request (src/core/llm/summaryRequest.ts, the one prompt for Python and TypeScript); it is sent as is.
+  const request = await rt.transport.getJson<SummaryRequestResponse>(`/llm/conversations/${id}/summary-request?budgetTokens=${budget}`);
+  if (!request.hasContent || request.system === null || request.user === null) {
     return offline('content capture was off for this conversation');
   }
-  const user = transcriptText(transcript.messages.filter(m => m.role !== 'system'));
+  const { system, user, maxTokens } = request;
   try {
     const scope = rt.currentScope({ conversationId: `${options.conversationId}:summary`, tags: { 'vigilo.purpose': 'context-summary' } });
-    const text = await rt.scope.run(scope, () => callModel(client, options.model, summaryPrompt(budget), user, budget));
+    const text = await rt.scope.run(scope, () => callModel(client, options.model, system, user, maxTokens));
     return { conversationId: options.conversationId, method: 'model', text, note: null };
   } catch (err) {
     const name = err instanceof Error ? (err.constructor?.name ?? err.name) : 'Error';

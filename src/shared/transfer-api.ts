@@ -24,6 +24,23 @@ export const SummaryBody = z
   })
   .strict();
 
+/** POST /llm/summary-request: the messages to be summarised by the user's own model. */
+export const SummaryRequestBody = z
+  .object({
+    messages: z.array(SummaryMessage).min(1).max(20_000),
+    budgetTokens: z.number().int().min(50).max(100_000).default(800)
+  })
+  .strict();
+
+/** The summarisation request to send through the user's client as is (src/core/llm/summaryRequest.ts); null fields when content was not captured. */
+export const SummaryRequestResponse = z.object({
+  hasContent: z.boolean(),
+  system: z.string().nullable(),
+  user: z.string().nullable(),
+  maxTokens: z.number()
+});
+export type SummaryRequestResponse = z.infer<typeof SummaryRequestResponse>;
+
 export const FreshStartBody = z
   .object({
     /** The summary's budget (the system message). */

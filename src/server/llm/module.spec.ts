@@ -196,6 +196,7 @@ describe('GET /openapi.json', () => {
         '/llm/conversations/{conversationId}/fresh-start',
         '/llm/conversations/{conversationId}/messages',
         '/llm/conversations/{conversationId}/summary',
+        '/llm/conversations/{conversationId}/summary-request',
         '/llm/cost',
         '/llm/events',
         '/llm/health/{conversationId}',
@@ -203,6 +204,7 @@ describe('GET /openapi.json', () => {
         '/llm/pricing/import',
         '/llm/pricing/update',
         '/llm/summary',
+        '/llm/summary-request',
         '/llm/usage'
       ].sort()
     );

@@ -1,8 +1,9 @@
 import { z } from 'zod';
-import { ConversationHealth, LlmSummaryResponse, type LlmMessage, type LlmProvider } from '../../shared/llm-api';
-import { ChainsResponse, ConversationChainResponse, FreshStartBody, FreshStartResponse, SummaryBody, type ChainLink } from '../../shared/transfer-api';
+import { ConversationHealth, LlmSummaryResponse, SummaryQuery, type LlmMessage, type LlmProvider } from '../../shared/llm-api';
+import { ChainsResponse, ConversationChainResponse, FreshStartBody, FreshStartResponse, SummaryBody, SummaryRequestBody, SummaryRequestResponse, type ChainLink } from '../../shared/transfer-api';
 import { freshStartMessages, messagesTokens, nextSuccessorId, savings } from '../../core/llm/freshStart';
 import { summarizeConversation } from '../../core/llm/summary';
+import { summaryRequest } from '../../core/llm/summaryRequest';
 import type { Clock } from '../core/clock';
 import { ApiError } from '../core/errors';
 import { jsonRoute } from '../core/route';
@@ -38,6 +39,31 @@ export function transferRoutes(deps: TransferDeps) {
       body: SummaryBody,
       response: LlmSummaryResponse,
       handler: ({ body }) => summarizeConversation({ conversationId: body.conversationId, messages: body.messages, budgetTokens: body.budgetTokens })
+    }),
+    jsonRoute({
+      method: 'post',
+      path: '/llm/summary-request',
+      summary: "The request (system prompt, transcript, output limit) that asks the user's own model for a summary of the messages sent: the clients send it through the user's client as is.",
+      tags: ['llm'],
+      body: SummaryRequestBody,
+      response: SummaryRequestResponse,
+      handler: ({ body }) => ({ hasContent: true, ...summaryRequest(body.messages, body.budgetTokens) })
+    }),
+    jsonRoute({
+      method: 'get',
+      path: '/llm/conversations/:conversationId/summary-request',
+      summary: "The request (system prompt, transcript, output limit) that asks the user's own model for this conversation's summary; hasContent false (and no request) when its content was not captured.",
+      tags: ['llm'],
+      params: Params,
+      query: SummaryQuery,
+      response: SummaryRequestResponse,
+      errors: ['not_found'],
+      handler: ({ params, query }) => {
+        const transcript = deps.transcriptOf(params.conversationId);
+        return transcript
+          ? { hasContent: true, ...summaryRequest(transcript, query.budgetTokens) }
+          : { hasContent: false, system: null, user: null, maxTokens: query.budgetTokens };
+      }
     }),
     jsonRoute({
       method: 'post',
