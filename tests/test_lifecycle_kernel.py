@@ -16,7 +16,8 @@ import time
 
 import pytest
 
-from fakes.openai_fake import FakeOpenAI
+from llm_fixtures import fake_openai  # noqa: F401  (the loopback OpenAI, a fixture)
+from test_lifecycle import wait_until
 from vigilo import _restarts, _sidecar
 
 HEARTBEAT_S = 1.0
@@ -37,13 +38,6 @@ def _loop():
 _thread = threading.Thread(target=_loop, daemon=True)
 _thread.start()
 """
-
-
-@pytest.fixture
-def fake_openai():
-    fake = FakeOpenAI()
-    with fake.server:
-        yield fake
 
 
 @pytest.fixture
@@ -82,16 +76,6 @@ def stored_calls(discovery: dict) -> "list[str]":
     status, body = _sidecar.request(discovery, "GET", f"/llm/calls?conversationId={CONVERSATION}&limit=1000")
     assert status == 200, body
     return [c["id"] for c in body["calls"]]
-
-
-def wait_until(condition, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.02)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
 def answering_other_than(data_dir, pid: int):
