@@ -26,6 +26,9 @@ export interface LocomoSample {
   qa: Array<{ question: string; answer: string | number; evidence: string[]; category: 1 | 2 | 3 | 4 }>;
 }
 
+/** The summary's weights were tuned on conversations 0-4 (fixture order); 5-9 are held out. */
+export const TUNED_ON = 5;
+
 export const CATEGORIES: Record<number, string> = { 1: 'multi-hop', 2: 'temporal', 3: 'open-domain', 4: 'single-hop' };
 
 export function loadLocomo(): LocomoSample[] {
@@ -71,9 +74,22 @@ export function keeps(normalisedText: string, answer: string | number): boolean 
   return parts.length > 0 && parts.every(p => normalisedText.includes(p));
 }
 
+/**
+ * The stricter reading, for comparison: the whole answer string (normalised the same way) in the text, not part
+ * by part. On it the whole conversation keeps 42 % rather than 49.5 %; the issue's 50.8 % is only reached part by part.
+ */
+export function keepsWhole(normalisedText: string, answer: string | number): boolean {
+  const whole = normaliseAnswer(String(answer));
+  return whole.trim().length > 0 && normalisedText.includes(whole);
+}
+
 export interface Retention {
   questions: number;
   kept: number;
+  /** Kept on the stricter reading (keepsWhole). */
+  keptWhole: number;
+  /** Per conversation, in fixture order: questions and kept. */
+  bySample: Array<{ questions: number; kept: number }>;
   byCategory: Record<number, { questions: number; kept: number }>;
   /** Largest output, estimated tokens, and the largest output over its budget. */
   maxTokens: number;
@@ -84,7 +100,7 @@ export type Summariser = (messages: SummaryMessage[], budgetTokens: number, samp
 
 /** Retention of `summarise` over the samples, with the budget given per conversation (its token count -> the budget). */
 export function retention(samples: LocomoSample[], summarise: Summariser, budgetOf: (conversationTokens: number) => number): Retention {
-  const r: Retention = { questions: 0, kept: 0, byCategory: {}, maxTokens: 0, maxOverBudget: 0 };
+  const r: Retention = { questions: 0, kept: 0, keptWhole: 0, bySample: [], byCategory: {}, maxTokens: 0, maxOverBudget: 0 };
   for (const s of samples) {
     const messages = toMessages(s);
     const budget = budgetOf(conversationTokens(messages));
@@ -93,6 +109,8 @@ export function retention(samples: LocomoSample[], summarise: Summariser, budget
     r.maxTokens = Math.max(r.maxTokens, tokens);
     r.maxOverBudget = Math.max(r.maxOverBudget, tokens - budget);
     const normalised = normaliseAnswer(text);
+    const own = { questions: 0, kept: 0 };
+    r.bySample.push(own);
     for (const q of s.qa) {
       const cat = (r.byCategory[q.category] ??= { questions: 0, kept: 0 });
       const kept = keeps(normalised, q.answer);
@@ -100,6 +118,9 @@ export function retention(samples: LocomoSample[], summarise: Summariser, budget
       cat.questions++;
       r.kept += kept ? 1 : 0;
       cat.kept += kept ? 1 : 0;
+      own.questions++;
+      own.kept += kept ? 1 : 0;
+      r.keptWhole += keepsWhole(normalised, q.answer) ? 1 : 0;
     }
   }
   return r;

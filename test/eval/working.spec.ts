@@ -20,15 +20,15 @@ describe('context-transfer summary on working conversations (public agent transc
     }
   });
 
-  it('keeps at least 12 of 16 probes at 800 tokens, every continuation probe, and more than the centroid baseline', () => {
+  it('keeps at least 13 of 16 probes at 800 tokens, every continuation probe, and more than the centroid baseline', () => {
     const r = probe(set, ours, 800);
-    expect(r.kept, r.missed.join('\n')).toBeGreaterThanOrEqual(12);
+    expect(r.kept, r.missed.join('\n')).toBeGreaterThanOrEqual(13);
     expect(r.byKind.continuation.kept).toBe(r.byKind.continuation.probes);
     expect(r.byKind.artifact.kept).toBe(r.byKind.artifact.probes);
     expect(r.kept).toBeGreaterThan(probe(set, centroid, 800).kept);
   });
 
-  it('keeps at least 11 of 16 probes at 400 tokens', () => {
-    expect(probe(set, ours, 400).kept).toBeGreaterThanOrEqual(11);
+  it('keeps at least 12 of 16 probes at 400 tokens', () => {
+    expect(probe(set, ours, 400).kept).toBeGreaterThanOrEqual(12);
   });
 });
