@@ -55,6 +55,13 @@ describe('offline context-transfer summary', () => {
     );
     expect(s.sections.decisions).toEqual([]);
     expect(s.text).not.toMatch(/Good to see you|Take care|What's up/);
+    const hedged = summarizeConversation({
+      conversationId: 'c',
+      messages: [{ role: 'user', content: "I really just love the new parser in etl/load.py. Please don't just rerun the tests, read tests/test_load.py first." }],
+      budgetTokens: 200
+    });
+    expect(hedged.text).toContain('I love the new parser in etl/load.py.');
+    expect(hedged.text).toContain("don't just rerun the tests");
   });
 
   it('fills a larger budget when asked for more, never more than the budget', () => {

@@ -89,7 +89,7 @@ const ARTIFACT = new RegExp(
   'g'
 );
 
-const HEDGE = /(?<=\s|^)(?:(?:really|very|super|totally|truly|honestly|basically|literally|kinda|sorta|kind of|sort of|pretty much|just|quite|so(?= (?:glad|happy|proud|excited|grateful|thankful|cool|fun|great|good|amazing|awesome|special|powerful|inspiring|beautiful|lovely|nice|rewarding|important|meaningful|calming|peaceful|hard|tough|busy)\b))(?=\s+\w)|(?:you know|i mean),)\s*/gi;
+const HEDGE = /(?<=\s|^)(?<!(?:n't|not|never|n’t)\s)(?:(?:really|very|super|totally|truly|honestly|basically|literally|kinda|sorta|kind of|sort of|pretty much|just|quite|so(?= (?:glad|happy|proud|excited|grateful|thankful|cool|fun|great|good|amazing|awesome|special|powerful|inspiring|beautiful|lovely|nice|rewarding|important|meaningful|calming|peaceful|hard|tough|busy)\b))(?=\s+\w)|(?:you know|i mean),)\s*/gi;
 const CODE_FENCE = /```[\s\S]*?(```|$)/g;
 const INLINE_CODE = /`([^`\n]{1,80})`/g;
 
@@ -103,7 +103,8 @@ function cleanSentence(s: string): string {
     prev = t;
     t = trimEvaluativeTail(t);
   }
-  // Hedges and intensifiers inside the sentence say nothing a reader needs: "I just really love it" -> "I love it".
+  // Hedges and intensifiers inside the sentence say nothing a reader needs: "I just really love it" -> "I love it"
+  // (but not after a negation: "don't just use it" keeps its sense).
   t = t.replace(HEDGE, '').replace(/\s{2,}/g, ' ').replace(/\s+([,.!?])/g, '$1').trim();
   return t.charAt(0).toUpperCase() + t.slice(1);
 }
