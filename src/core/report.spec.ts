@@ -66,7 +66,8 @@ describe('the %vigilo report (Colab/Kaggle output-cell dashboard)', () => {
 
   it('shows the runtime countdown with its end time and zone, flagged when short', () => {
     const text = renderText(buildReport({ status, snapshot: colab, clock }));
-    expect(text).toMatch(/!! Runtime\s+10 min 00 s left \(ends 12:10 UTC\)/);
+    // 10 min left is the session.remaining rule's warning level (critical at 5): one '!', as the alert.
+    expect(text).toMatch(/\n {3}! Runtime\s+10 min 00 s left \(ends 12:10 UTC\)/);
     expect(text).toMatch(/Idle cut-off\s+1 h 00 min left/);
   });
 

@@ -12,8 +12,9 @@
  * translucent grey track, text in the output area's own colour).
  */
 import type { MetricsSnapshot, PlatformName, StatusResponse } from '../shared/api';
-import { acceleratorLine, runtimeNotes } from '../shared/runtimeFacts';
+import { acceleratorLine, effectiveIdleCutoffS, runtimeNotes } from '../shared/runtimeFacts';
 import type { CheckpointStatus } from '../shared/checkpoint-api';
+import { levelColour } from '../shared/alertLevels';
 import { countdownBar, countdowns, disks, oomLevel, oomSummary, outputText, verdict, type Level } from '../shared/dashboard';
 import {
   bytesOfMiB,
@@ -79,14 +80,6 @@ export interface Report {
 
 const LEVEL: Record<Level, ReportLevel> = { ok: 'ok', warning: 'warn', critical: 'bad' };
 
-/** Highlight a usage figure that is getting high. */
-function levelAbove(value: number | null | undefined, warn: number, bad: number): ReportLevel {
-  if (value === null || value === undefined) {
-    return 'ok';
-  }
-  return value >= bad ? 'bad' : value >= warn ? 'warn' : 'ok';
-}
-
 export function buildReport(input: ReportInput): Report {
   const { status, snapshot } = input;
   const clock = input.clock ?? {};
@@ -96,7 +89,7 @@ export function buildReport(input: ReportInput): Report {
 
   // Runtime: the platform, then each countdown that applies here.
   const runtime: ReportRow[] = [{ label: 'Platform', value: `${platform}${acceleratorText(snapshot, status)}` }];
-  for (const n of runtimeNotes(snapshot.platform ?? status.platform)) {
+  for (const n of runtimeNotes(snapshot.platform ?? status.platform, effectiveIdleCutoffS(snapshot))) {
     runtime.push({ label: n.label, value: n.ask ? `${n.value} — say yours: ${n.ask}` : n.value, level: n.ask ? 'warn' : undefined });
   }
   for (const c of countdowns(snapshot, platform, clock)) {
@@ -140,7 +133,7 @@ export function buildReport(input: ReportInput): Report {
       rows.push({
         label: `GPU ${d.index}`,
         value: `${d.name} · VRAM ${formatBytes(bytesOfMiB(d.memoryUsedMiB))} of ${formatBytes(bytesOfMiB(d.memoryTotalMiB))} (${formatPercent(pct)}) · util ${formatPercent(d.utilizationPercent)} · ${d.temperatureC === null ? '—' : `${d.temperatureC.toFixed(0)} °C`}`,
-        level: levelAbove(pct, 90, 95),
+        level: LEVEL[levelColour(pct, snapshot.alerts, 'gpu.vram')],
         bar: { percent: pct },
         chart:
           history.length > 1 && d.memoryTotalMiB
@@ -172,7 +165,7 @@ export function buildReport(input: ReportInput): Report {
     storageRows.push({
       label: 'Memory',
       value: `${formatBytes(sys.memory.usedBytes)} of ${formatBytes(sys.memory.totalBytes)} (${formatPercent(memPct)}) · CPU ${formatPercent(sys.cpuPercent)} of ${sys.cores} cores`,
-      level: levelAbove(memPct, 85, 95),
+      level: LEVEL[levelColour(memPct, snapshot.alerts, 'system.memory')],
       bar: { percent: memPct }
     });
   }
@@ -181,7 +174,7 @@ export function buildReport(input: ReportInput): Report {
     storageRows.push({
       label: `Disk ${d.path}`,
       value: `${formatBytes(d.usedBytes)} of ${formatBytes(d.totalBytes)} (${formatPercent(d.usedPercent)})`,
-      level: levelAbove(d.usedPercent, 85, 95),
+      level: LEVEL[levelColour(d.usedPercent, snapshot.alerts, 'storage.disk')],
       bar: { percent: d.usedPercent }
     });
   }
@@ -190,7 +183,7 @@ export function buildReport(input: ReportInput): Report {
     storageRows.push({
       label: 'Output folder',
       value: `${o.path}: ${outputText(o)}`,
-      level: levelAbove(o.usedPercent, 80, 95),
+      level: LEVEL[levelColour(o.usedPercent, snapshot.alerts, 'storage.output')],
       bar: { percent: o.usedPercent }
     });
   }

@@ -178,6 +178,31 @@ describe('VigiloModel', () => {
     expect(calls).toContainEqual(['api/llm/budgets', 'PUT', { dayUsd: 5, sessionUsd: null, conversationUsd: null }]);
   });
 
+  it('sends the runtime-end marks with the defaults\u2019 severities (the two last warning and critical), not all as notes', async () => {
+    requestMock.mockImplementation(async () => ({}) as any);
+    create();
+    expect(await model.applySidecarSettings({ sessionWarnMin: [45, 15, 20, 3] })).toEqual([]);
+    const calls = requestMock.mock.calls.map(c => [c[0], c[1]?.method, JSON.parse(String(c[1]?.body))]);
+    expect(calls).toEqual([
+      [
+        'api/settings/alerts',
+        'POST',
+        {
+          rules: {
+            'session.remaining': {
+              thresholds: [
+                { value: 3, severity: 'critical' },
+                { value: 15, severity: 'warning' },
+                { value: 20, severity: 'info' },
+                { value: 45, severity: 'info' }
+              ]
+            }
+          }
+        }
+      ]
+    ]);
+  });
+
   it('pushes the notification rules and quiet hours to the sidecar, never a channel URL', async () => {
     requestMock.mockImplementation(async () => ({}) as any);
     create();

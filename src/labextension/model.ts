@@ -2,6 +2,7 @@ import { ServerConnection } from '@jupyterlab/services';
 import { Poll } from '@lumino/polling';
 import { Signal, type ISignal } from '@lumino/signaling';
 import { API_VERSION, type ActiveAlert, type Alert, type GpuHistoryResponse, type MetricsSnapshot, type StatusResponse } from '../shared/api';
+import { levelValue, sessionLevelsFromMarks, VRAM_WARN_LEVELS } from '../shared/alertLevels';
 import type { CheckpointEvent, CheckpointRequestResponse, CheckpointsResponse } from '../shared/checkpoint-api';
 import type {
   ConversationHealth,
@@ -168,8 +169,8 @@ export class VigiloModel implements IVigiloModel {
     if (settings.vramWarnPercent !== undefined || settings.vramCriticalPercent !== undefined) {
       rules['gpu.vram'] = {
         thresholds: [
-          { value: settings.vramWarnPercent ?? 90, severity: 'warning' },
-          { value: settings.vramCriticalPercent ?? 95, severity: 'critical' }
+          { value: settings.vramWarnPercent ?? levelValue(VRAM_WARN_LEVELS, 'warning')!, severity: 'warning' },
+          { value: settings.vramCriticalPercent ?? levelValue(VRAM_WARN_LEVELS, 'critical')!, severity: 'critical' }
         ]
       };
     }
@@ -178,7 +179,8 @@ export class VigiloModel implements IVigiloModel {
       rules['gpu.oom'] = { thresholds: [{ value: lead, severity: 'warning' }, { value: Math.min(120, lead / 2), severity: 'critical' }] };
     }
     if (settings.sessionWarnMin !== undefined && settings.sessionWarnMin.length > 0) {
-      rules['session.remaining'] = { thresholds: settings.sessionWarnMin };
+      // Plain numbers would all take the rule's 'info': keep the defaults' shape (the smallest critical, the next warning).
+      rules['session.remaining'] = { thresholds: sessionLevelsFromMarks(settings.sessionWarnMin) };
     }
     if (Object.keys(rules).length > 0) {
       await attempt('Alert thresholds', 'api/settings/alerts', 'POST', { rules });

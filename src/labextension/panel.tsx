@@ -3,6 +3,7 @@ import type { Message } from '@lumino/messaging';
 import * as React from 'react';
 import { Notification } from '@jupyterlab/apputils';
 import { utcDayStart } from '../shared/costBuckets';
+import { levelValue, liveLevels } from '../shared/alertLevels';
 import { countdowns, verdict } from '../shared/dashboard';
 import { vigiloIcon } from './icons';
 import type { ChainLink } from '../shared/transfer-api';
@@ -113,7 +114,8 @@ function PanelView(props: { state: IVigiloState; settings: IVigiloSettings; acti
   const nowMs = metrics ? Date.parse(metrics.takenAt) : Date.now();
   const v = metrics ? verdict(metrics, platform) : null;
   const items = metrics ? countdowns(metrics, platform) : [];
-  const warnPercent = settings.sidecar.vramWarnPercent ?? 90;
+  // The sidecar's VRAM warning in force (the user's setting applied); a rule turned off puts the chart's line at the top.
+  const warnPercent = levelValue(liveLevels(metrics?.alerts, 'gpu.vram'), 'warning') ?? 100;
   const key = metrics?.takenAt ?? '';
   return (
     <div className="jp-Vigilo-body">
@@ -141,13 +143,13 @@ function PanelView(props: { state: IVigiloState; settings: IVigiloSettings; acti
             <ProgressSectionView progress={metrics.progress} />
           </SectionBoundary>
           <SectionBoundary name="GPU" resetKey={key}>
-            <GpuSectionView gpu={metrics.gpu} history={state.gpuHistory} chartMinutes={settings.chartMinutes} warnPercent={warnPercent} />
+            <GpuSectionView gpu={metrics.gpu} history={state.gpuHistory} chartMinutes={settings.chartMinutes} warnPercent={warnPercent} alerts={metrics.alerts} />
           </SectionBoundary>
           <SectionBoundary name="Alerts" resetKey={key}>
             <AlertsSection active={metrics.alerts?.active ?? null} history={state.alerts} onDismiss={actions.onDismiss} />
           </SectionBoundary>
           <SectionBoundary name="Storage" resetKey={key}>
-            <StorageSectionView storage={metrics.storage} system={metrics.system} platform={platform} />
+            <StorageSectionView storage={metrics.storage} system={metrics.system} platform={platform} alerts={metrics.alerts} />
           </SectionBoundary>
           <SectionBoundary name="Checkpoints" resetKey={key}>
             <CheckpointSection checkpoints={state.checkpoints} nowMs={nowMs} onCheckpointNow={actions.onCheckpointNow} onSetAuto={actions.onSetAuto} />

@@ -338,7 +338,11 @@ export type ActiveAlert = z.infer<typeof ActiveAlert>;
 export const ActiveAlertsResponse = z.object({ alerts: z.array(ActiveAlert) });
 
 /** The snapshot's `alerts` section. */
-export const AlertsSection = z.object({ active: z.array(ActiveAlert) });
+export const AlertsSection = z.object({
+  active: z.array(ActiveAlert),
+  /** Effective levels per threshold rule id (user settings applied; [] for a rule turned off), for the panel's and the report's colours (src/shared/alertLevels.ts). */
+  levels: z.record(z.string(), z.array(z.object({ value: z.number(), severity: AlertSeverity }))).optional()
+});
 export type AlertsSection = z.infer<typeof AlertsSection>;
 
 export const AlertDismissBody = z.object({ ruleId: z.string().min(1).max(200), key: z.string().max(500) }).strict();

@@ -4,11 +4,12 @@
  * the `%vigilo` report. Pure: snapshot (and the platform name) in, plain data
  * out; text uses src/shared/format.ts.
  */
-import { SESSION_WARN_LEVELS } from './alertLevels';
+import { levelColour, liveLevels, type LevelColour, type ThresholdRuleId } from './alertLevels';
 import type { GpuDevice, MetricsSnapshot, PlatformName } from './api';
 import { bytesOfMiB, formatApproxDuration, formatBytes, formatClock, formatPercent, ratioPercent, type IClockOptions } from './format';
 
-export type Level = 'ok' | 'warning' | 'critical';
+/** A countdown's or a figure's colour: the severity of the alert rule behind it (src/shared/alertLevels.ts), `info` shown as 'ok'. */
+export type Level = LevelColour;
 
 export interface ICountdown {
   id: 'session' | 'idle' | 'quota';
@@ -46,16 +47,16 @@ export interface IVerdict {
   threats: IThreat[];
 }
 
-/** Default marks, minutes before the end, when the sidecar sent none. */
-const SESSION_MARKS_MIN = SESSION_WARN_LEVELS.map(l => l.value);
-const IDLE_MARKS_MIN = [10, 5];
-const QUOTA_MARKS_MIN = [180, 60];
-
-function levelFor(remainingS: number | null, warnS: number, criticalS: number): Level {
-  if (remainingS === null) {
-    return 'ok';
-  }
-  return remainingS <= criticalS ? 'critical' : remainingS <= warnS ? 'warning' : 'ok';
+/**
+ * A countdown's marks (seconds before zero) and colour from the alert rule's
+ * levels in force (the user's, from the snapshot's `alerts.levels`, else the
+ * defaults): the bar turns the colour of the alert the sidecar raises at that
+ * moment. The rules count minutes.
+ */
+function countdownLevels(snapshot: MetricsSnapshot, ruleId: ThresholdRuleId, remainingS: number | null, sentMarksMin: number[] = []): { marksS: number[]; level: Level } {
+  // A sidecar without `alerts.levels` still sends the runtime's marks in `session.warnAtMin`.
+  const marksMin = !snapshot.alerts?.levels?.[ruleId] && sentMarksMin.length ? sentMarksMin : liveLevels(snapshot.alerts, ruleId).map(l => l.value);
+  return { marksS: marksMin.map(m => m * 60), level: levelColour(remainingS === null ? null : remainingS / 60, snapshot.alerts, ruleId) };
 }
 
 /** The countdowns that apply on this platform (a local runtime has none of them). */
@@ -63,7 +64,7 @@ export function countdowns(snapshot: MetricsSnapshot, platform: PlatformName, cl
   const out: ICountdown[] = [];
   const session = snapshot.session;
   if (session && session.lifetimeS !== null) {
-    const marks = (session.warnAtMin.length ? session.warnAtMin : SESSION_MARKS_MIN).map(m => m * 60);
+    const { marksS, level } = countdownLevels(snapshot, 'session.remaining', session.remainingS, session.warnAtMin);
     out.push({
       id: 'session',
       label: 'Runtime',
@@ -71,8 +72,8 @@ export function countdowns(snapshot: MetricsSnapshot, platform: PlatformName, cl
       totalS: session.lifetimeS,
       endsAt: session.endsAt,
       unknownReason: session.remainingS === null ? 'the runtime start time could not be read' : null,
-      marksS: marks,
-      level: levelFor(session.remainingS, 30 * 60, 10 * 60),
+      marksS,
+      level,
       detail: `running ${formatApproxDuration(session.elapsedS)} of ${formatApproxDuration(session.lifetimeS)}`
     });
   } else if (platform !== 'local') {
@@ -87,8 +88,7 @@ export function countdowns(snapshot: MetricsSnapshot, platform: PlatformName, cl
       totalS: idle.cutoffS,
       endsAt: idle.remainingS === null ? null : new Date(Date.parse(snapshot.takenAt) + idle.remainingS * 1000).toISOString(),
       unknownReason: idle.remainingS === null ? 'no activity seen yet' : null,
-      marksS: IDLE_MARKS_MIN.map(m => m * 60),
-      level: levelFor(idle.remainingS, 10 * 60, 3 * 60),
+      ...countdownLevels(snapshot, 'idle.remaining', idle.remainingS),
       detail:
         idle.source === 'sidecar-start'
           ? `no activity seen since ${formatClock(idle.lastActivityAt, clock)}`
@@ -108,8 +108,7 @@ export function countdowns(snapshot: MetricsSnapshot, platform: PlatformName, cl
         totalS: quota.weeklyQuotaS,
         endsAt: null,
         unknownReason: null,
-        marksS: QUOTA_MARKS_MIN.map(m => m * 60),
-        level: levelFor(quota.remainingS, 3 * 3600, 3600),
+        ...countdownLevels(snapshot, 'quota.remaining', quota.remainingS),
         detail: `${quota.basis === 'stated' ? 'as you stated it' : 'estimated'}${quota.counting ? `, counting down while the ${unit} is on` : ''}; resets ${formatClock(quota.resetsAt, clock)}`
       });
     } else {
@@ -212,10 +211,11 @@ export function verdict(snapshot: MetricsSnapshot, platform: PlatformName, clock
       const name = gpu.devices.length > 1 ? ` on GPU ${d.index}` : '';
       const oom = oomLevel(d);
       const used = ratioPercent(d.memoryUsedMiB, d.memoryTotalMiB);
+      const full = levelColour(used, snapshot.alerts, 'gpu.vram');
       if (oom) {
         threats.push({ kind: 'oom', seconds: Math.max(0, d.oom!.secondsToLimit!), level: oom, text: `${oomText(d)}${name}` });
-      } else if (used !== null && used >= 95) {
-        threats.push({ kind: 'vram', seconds: 0, level: 'critical', text: `VRAM ${used.toFixed(0)}% full${name}` });
+      } else if (used !== null && full !== 'ok') {
+        threats.push({ kind: 'vram', seconds: 0, level: full, text: `VRAM ${used.toFixed(0)}% full${name}` });
       }
     }
   }
@@ -233,8 +233,9 @@ export function verdict(snapshot: MetricsSnapshot, platform: PlatformName, clock
     threats.push({ kind: c.id, seconds: c.remainingS, level: c.level, text });
   }
   const output = snapshot.storage?.output;
-  if (output && output.usedPercent !== null && output.usedPercent >= 90) {
-    threats.push({ kind: 'output', seconds: 0, level: output.usedPercent >= 98 ? 'critical' : 'warning', text: `Output folder ${output.usedPercent.toFixed(0)}% of its limit` });
+  const outputLevel = levelColour(output?.usedPercent, snapshot.alerts, 'storage.output');
+  if (output && output.usedPercent !== null && outputLevel !== 'ok') {
+    threats.push({ kind: 'output', seconds: 0, level: outputLevel, text: `Output folder ${output.usedPercent.toFixed(0)}% of its limit` });
   }
   const progress = snapshot.progress?.verdict;
   if (progress && progress.kind === 'runs-out') {

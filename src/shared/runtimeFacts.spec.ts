@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { buildReport } from '../core/report';
-import { acceleratorLine, runtimeNotes } from './runtimeFacts';
+import { acceleratorLine, effectiveIdleCutoffS, runtimeNotes } from './runtimeFacts';
 
 describe('runtime facts in words (panel and %vigilo report)', () => {
   it('names the TPU type, chips and HBM per chip, and the GPU driver and CUDA', () => {
@@ -19,6 +19,18 @@ describe('runtime facts in words (panel and %vigilo report)', () => {
       { label: 'Plan', value: 'paid, inferred from A100 (a GPU Colab offers only on paid plans)' }
     ]);
     expect(runtimeNotes({ name: 'colab', tier: { value: null, basis: 'unknown', evidence: [], ask: '%vigilo profile tier=pro' } })[0]).toMatchObject({ label: 'Plan', ask: '%vigilo profile tier=pro' });
+  });
+  it('states the idle cut-off in force on an interactive Kaggle session (the user\u2019s override), not the platform default', () => {
+    const kaggle = { name: 'kaggle' as const, runType: 'interactive' as const, tier: null };
+    expect(runtimeNotes(kaggle, 20 * 60)[0].value).toBe('interactive: the 20 min idle cut-off applies');
+    expect(runtimeNotes(kaggle, 45 * 60)[0].value).toBe('interactive: the 45 min idle cut-off applies');
+    expect(runtimeNotes(kaggle, null)[0].value).toBe('interactive: no idle cut-off set (%vigilo profile idleCutoff=…)');
+    expect(runtimeNotes(kaggle)[0].value).toBe('interactive: the idle cut-off applies (its length not reported yet)');
+    // The session module's figure first, the platform section's profile before the idle collector reported.
+    const profile = { variant: 'kaggle/gpu', sessionLifetimeS: 43200, idleCutoffS: 2700 };
+    expect(effectiveIdleCutoffS({ platform: { profile } as never })).toBe(2700);
+    expect(effectiveIdleCutoffS({ platform: { profile } as never, idle: { lastActivityAt: '2026-01-01T00:00:00Z', source: 'kernel', idleS: 0, cutoffS: 3000, remainingS: 3000 } })).toBe(3000);
+    expect(effectiveIdleCutoffS(null)).toBeUndefined();
   });
   it('puts them in the %vigilo report, with the Kaggle TPU quota', () => {
     const platform = { name: 'kaggle' as const, evidence: [], runType: 'batch' as const, accelerator: { kind: 'tpu' as const, model: '8 × TPU v5 lite', count: 8, evidence: [], hbmPerChipGB: 16 } };

@@ -5,7 +5,8 @@
  * Kaggle run type and image, and the Colab plan (inferred, stated, or the one
  * line that states it). Pure.
  */
-import type { AcceleratorInfo, PlatformInfo } from './api';
+import type { AcceleratorInfo, MetricsSnapshot, PlatformInfo } from './api';
+import { formatApproxDuration } from './format';
 
 /** "8 × TPU v5 lite · 8 chips · 16 GB HBM per chip", "2 × Tesla T4 · driver 535.54.03, CUDA 12.2", "none". */
 export function acceleratorLine(a: AcceleratorInfo | undefined | null): string | null {
@@ -30,12 +31,17 @@ export interface IRuntimeNote {
   ask?: string;
 }
 
-/** The Kaggle run type and image and the Colab plan, as rows. */
-export function runtimeNotes(p: Pick<PlatformInfo, 'name' | 'runType' | 'image' | 'tier'>): IRuntimeNote[] {
+/**
+ * The Kaggle run type and image and the Colab plan, as rows. `idleCutoffS` is
+ * the cut-off the session module counts down from (the snapshot's
+ * `idle.cutoffS`: the profile with the user's `%vigilo profile idleCutoff=…`
+ * applied), null when there is none, undefined when not reported yet.
+ */
+export function runtimeNotes(p: Pick<PlatformInfo, 'name' | 'runType' | 'image' | 'tier'>, idleCutoffS?: number | null): IRuntimeNote[] {
   const out: IRuntimeNote[] = [];
   if (p.name === 'kaggle') {
     if (p.runType === 'batch') out.push({ label: 'Run', value: 'batch ("Save & Run All"): no idle cut-off; the session cap stays' });
-    else if (p.runType === 'interactive') out.push({ label: 'Run', value: 'interactive: the 20 min idle cut-off applies' });
+    else if (p.runType === 'interactive') out.push({ label: 'Run', value: `interactive: ${idleCutoffText(idleCutoffS)}` });
     if (p.image) out.push({ label: 'Image', value: `${p.image.name} (${p.image.kind}${p.image.language ? `, ${p.image.language}` : ''})` });
   }
   if (p.tier) {
@@ -47,4 +53,20 @@ export function runtimeNotes(p: Pick<PlatformInfo, 'name' | 'runType' | 'image' 
     }
   }
   return out;
+}
+
+/**
+ * The idle cut-off in force, in seconds: the one the session module counts
+ * down from (`idle.cutoffS`), else the platform section's profile figure
+ * (both with the user's override applied); undefined before either reported.
+ */
+export function effectiveIdleCutoffS(snapshot: Pick<MetricsSnapshot, 'idle' | 'platform'> | null | undefined): number | null | undefined {
+  if (snapshot?.idle) return snapshot.idle.cutoffS;
+  return snapshot?.platform?.profile?.idleCutoffS;
+}
+
+function idleCutoffText(idleCutoffS: number | null | undefined): string {
+  if (idleCutoffS === undefined) return 'the idle cut-off applies (its length not reported yet)';
+  if (idleCutoffS === null || idleCutoffS <= 0) return 'no idle cut-off set (%vigilo profile idleCutoff=…)';
+  return `the ${formatApproxDuration(idleCutoffS)} idle cut-off applies`;
 }

@@ -1,12 +1,13 @@
 /** One card per GPU: name, VRAM bar and chart, the live OOM ETA, utilisation, temperature, per-process VRAM. */
 import * as React from 'react';
-import type { GpuDevice, GpuSection } from '../../shared/api';
+import { levelColour } from '../../shared/alertLevels';
+import type { GpuDevice, GpuSection, MetricsSnapshot } from '../../shared/api';
 import { oomLevel, oomSummary } from '../../shared/dashboard';
 import { bytesOfMiB, formatBytes, formatPercent, formatUsedOf, ratioPercent } from '../../shared/format';
 
 const mib = (v: number | null): number | null => (v === null ? null : v * 1048576);
 import type { IVramPoint } from '../tokens';
-import { Bar, ChartBoundary, Ident, levelOfPercent, Row, Section } from './common';
+import { Bar, ChartBoundary, Ident, Row, Section } from './common';
 
 const VramChart = React.lazy(() => import('./VramChart'));
 
@@ -17,6 +18,8 @@ export function GpuSectionView(props: {
   history: Record<string, IVramPoint[]>;
   chartMinutes: number;
   warnPercent: number;
+  /** The snapshot's alerts section: its `gpu.vram` levels colour the bar as the sidecar's VRAM alert fires. */
+  alerts?: MetricsSnapshot['alerts'];
 }): React.ReactElement {
   const { gpu } = props;
   if (!gpu || gpu.status !== 'ok') {
@@ -41,6 +44,7 @@ export function GpuSectionView(props: {
           points={props.history[device.uuid] ?? EMPTY}
           chartMinutes={props.chartMinutes}
           warnPercent={props.warnPercent}
+          alerts={props.alerts}
           processesReason={gpu.processesReason ?? null}
         />
       ))}
@@ -53,6 +57,7 @@ function GpuCard(props: {
   points: IVramPoint[];
   chartMinutes: number;
   warnPercent: number;
+  alerts?: MetricsSnapshot['alerts'];
   processesReason: string | null;
 }): React.ReactElement {
   const d = props.device;
@@ -78,7 +83,7 @@ function GpuCard(props: {
           </>
         }
       />
-      <Bar percent={vram} label={`GPU ${d.index} memory used`} level={levelOfPercent(vram, props.warnPercent)} />
+      <Bar percent={vram} label={`GPU ${d.index} memory used`} level={levelColour(vram, props.alerts, 'gpu.vram')} />
       {d.memoryTotalMiB !== null && props.points.length > 1 && (
         <ChartBoundary>
           <React.Suspense fallback={<div className="jp-Vigilo-chart jp-mod-loading" />}>

@@ -1,14 +1,21 @@
 /** Disks with the platform's paths, Kaggle's output folder against its limit, and whether Google Drive is mounted. */
 import * as React from 'react';
 import type { MetricsSnapshot, PlatformName } from '../../shared/api';
+import { levelColour } from '../../shared/alertLevels';
 import { disks, outputText } from '../../shared/dashboard';
 import { formatPercent, formatUsedOf } from '../../shared/format';
-import { Bar, levelOfPercent, Row, Section } from './common';
+import { Bar, Row, Section } from './common';
 
 export const DRIVE_HOW_TO = "from google.colab import drive; drive.mount('/content/drive')";
 
-export function StorageSectionView(props: { storage: MetricsSnapshot['storage']; system: MetricsSnapshot['system']; platform: PlatformName }): React.ReactElement {
-  const { storage, system, platform } = props;
+/** `alerts`: the snapshot's section, whose levels colour the bars as the sidecar's disk and output alerts fire. */
+export function StorageSectionView(props: {
+  storage: MetricsSnapshot['storage'];
+  system: MetricsSnapshot['system'];
+  platform: PlatformName;
+  alerts?: MetricsSnapshot['alerts'];
+}): React.ReactElement {
+  const { storage, system, platform, alerts } = props;
   const shown = disks({ storage, system });
   return (
     <Section title="Storage" className="jp-Vigilo-storage">
@@ -17,7 +24,7 @@ export function StorageSectionView(props: { storage: MetricsSnapshot['storage'];
       {shown.map(d => (
         <div key={d.path} className="jp-Vigilo-disk-entry" data-path={d.path}>
           <Row label={d.path} value={`${formatUsedOf(d.usedBytes, d.totalBytes)} · ${formatPercent(d.usedPercent)}`} valueClass="jp-Vigilo-diskValue" />
-          <Bar percent={d.usedPercent} label={`Disk ${d.path} used`} level={levelOfPercent(d.usedPercent, 85, 95)} />
+          <Bar percent={d.usedPercent} label={`Disk ${d.path} used`} level={levelColour(d.usedPercent, alerts, 'storage.disk')} />
         </div>
       ))}
       {storage?.output && (
@@ -31,7 +38,7 @@ export function StorageSectionView(props: { storage: MetricsSnapshot['storage'];
           <Bar
             percent={storage.output.usedPercent}
             label="Output folder against its limit"
-            level={levelOfPercent(storage.output.usedPercent, 80, 95)}
+            level={levelColour(storage.output.usedPercent, alerts, 'storage.output')}
           />
         </div>
       )}

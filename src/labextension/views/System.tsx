@@ -3,7 +3,8 @@ import * as React from 'react';
 import type { MetricsSnapshot, StatusResponse } from '../../shared/api';
 import { describeRestarts, type SidecarLifecycle } from '../../shared/lifecycle-api';
 import { formatBytes, formatDuration, formatPercent, ratioPercent } from '../../shared/format';
-import { acceleratorLine, runtimeNotes } from '../../shared/runtimeFacts';
+import { levelColour } from '../../shared/alertLevels';
+import { acceleratorLine, effectiveIdleCutoffS, runtimeNotes } from '../../shared/runtimeFacts';
 import { Bar, Row, Section } from './common';
 
 export function SystemSection(props: { system: MetricsSnapshot['system'] }): React.ReactElement {
@@ -38,7 +39,7 @@ export function SystemSection(props: { system: MetricsSnapshot['system'] }): Rea
           </>
         }
       />
-      <Bar percent={memPercent} label="Memory used" />
+      <Bar percent={memPercent} label="Memory used" level={levelColour(memPercent, null, 'system.memory')} />
     </Section>
   );
 }
@@ -63,7 +64,7 @@ export function RuntimeSection(props: { status: StatusResponse; metrics: Metrics
     <Section title="Runtime" className="jp-Vigilo-platform">
       <Row label="Platform" value={platform.name} valueClass="jp-Vigilo-platformName" title={evidence.join('\n')} />
       {accelerator && <Row label="Accelerator" value={acceleratorLine(accelerator) ?? accelerator.kind} valueClass="jp-Vigilo-accelerator" title={accelerator.evidence.join('\n')} />}
-      {runtimeNotes(platform).map(n => (
+      {runtimeNotes(platform, effectiveIdleCutoffS(props.metrics)).map(n => (
         <Row key={n.label} label={n.label} value={n.ask ? `${n.value} — say yours: ${n.ask}` : n.value} valueClass={`jp-Vigilo-runtime${n.label}`} />
       ))}
       {sidecar && (

@@ -143,6 +143,7 @@ export class AlertEngine {
   private readonly idPrefix: string;
   private readonly activeMap = new Map<string, ActiveAlert>();
   private readonly activeListeners = new Set<() => void>();
+  private readonly levelListeners = new Set<() => void>();
 
   constructor(private readonly options: AlertEngineOptions) {
     this.capacity = Math.max(10, options.capacity ?? 500);
@@ -158,6 +159,7 @@ export class AlertEngine {
     const state: RuleState = { rule, levels: [], hysteresis: 0, enabled: true, keys: previous?.keys ?? new Map() };
     this.rules.set(rule.id, state);
     this.applySettings(state);
+    this.emitLevels();
   }
 
   hasRule(ruleId: string): boolean {
@@ -234,6 +236,19 @@ export class AlertEngine {
     return () => this.activeListeners.delete(listener);
   }
 
+  /** Called when a rule registers or the user's settings change its levels (the snapshot's `alerts.levels`). */
+  onLevelsChange(listener: () => void): () => void {
+    this.levelListeners.add(listener);
+    return () => this.levelListeners.delete(listener);
+  }
+
+  /** Effective levels per rule id, for the panel and the report: [] for a rule turned off. */
+  levels(): Record<string, ThresholdLevel[]> {
+    const out: Record<string, ThresholdLevel[]> = {};
+    for (const [id, s] of this.rules) out[id] = s.enabled ? s.levels.map(l => ({ value: l.value, severity: l.severity })) : [];
+    return out;
+  }
+
   /** A sample that entered no new level: update the current entry in place, or drop it once cleared. */
   private refreshActive(state: RuleState, key: string, value: number, level: number): void {
     const id = activeKey(state.rule.id, key);
@@ -281,12 +296,20 @@ export class AlertEngine {
     }
   }
 
+  private emitLevels(): void {
+    this.notify(this.levelListeners);
+  }
+
   private emitActive(): void {
-    for (const listener of this.activeListeners) {
+    this.notify(this.activeListeners);
+  }
+
+  private notify(listeners: Set<() => void>): void {
+    for (const listener of listeners) {
       try {
         listener();
       } catch (error) {
-        this.options.log?.(`active-alert listener failed: ${String(error)}`);
+        this.options.log?.(`${listeners === this.activeListeners ? 'active-alert' : 'alert-levels'} listener failed: ${String(error)}`);
       }
     }
   }
@@ -397,6 +420,7 @@ export class AlertEngine {
         state.keys.clear();
       }
     }
+    this.emitLevels();
   }
 
   private applySettings(state: RuleState): void {

@@ -21,8 +21,10 @@ const AlertsQuery = z
  */
 export function alertsModule(ctx: SidecarContext): SidecarModule {
   const settingsView = () => ({ rules: ctx.alerts.ruleViews(), file: ctx.alerts.settingsFile });
-  const publish = (): void => ctx.snapshot.update('alerts', { active: ctx.alerts.active() });
+  // The effective levels ride along, so the panel's and the report's colours follow the user's thresholds (src/shared/alertLevels.ts).
+  const publish = (): void => ctx.snapshot.update('alerts', { active: ctx.alerts.active(), levels: ctx.alerts.levels() });
   ctx.alerts.onActiveChange(publish);
+  ctx.alerts.onLevelsChange(publish);
   publish();
   return {
     name: 'alerts',

@@ -9,6 +9,7 @@
  */
 import { z } from 'zod';
 import type { GpuDevice, GpuSection } from '../../shared/api';
+import { VRAM_WARN_LEVELS } from '../../shared/alertLevels';
 import type { GpuRow } from '../../core/nvidiaSmi';
 import { OOM_ALERT_LEVELS, oomAlertValue, oomMinutesLeft, predictOom, type OomOptions, type TorchReservedSample, type VramSample } from '../../core/oom';
 import { kernelOfPid, readTorchMemory } from '../../core/torchMemory';
@@ -178,7 +179,7 @@ export function gpuModule(ctx: SidecarContext, options: GpuModuleOptions): Sidec
     unit: '%',
     direction: 'above',
     severity: 'warning',
-    thresholds: [{ value: 90, severity: 'warning' }, { value: 95, severity: 'critical' }],
+    thresholds: [...VRAM_WARN_LEVELS],
     hysteresis: 3,
     message: (value, key, level) => `VRAM on ${nameOf(key)} is ${value.toFixed(1)} % used (over ${level.value} %): the next allocation may fail with CUDA out of memory.`
   });

@@ -12,6 +12,7 @@
 import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
+import { QUOTA_WARN_LEVELS } from '../../shared/alertLevels';
 import { z } from 'zod';
 import { QuotaBody, QuotaSection, type GpuSection } from '../../shared/api';
 import { initialQuota, parseQuotaRemaining, quotaResource, quotaView, stateRemaining, tickQuota, type QuotaResource, type QuotaState } from '../../core/quota';
@@ -91,7 +92,7 @@ export function quotaModule(ctx: SidecarContext, deps: QuotaModuleDeps): Sidecar
     unit: 'min',
     direction: 'below',
     severity: 'warning',
-    thresholds: [{ value: 120, severity: 'warning' }, { value: 30, severity: 'critical' }],
+    thresholds: [...QUOTA_WARN_LEVELS],
     hysteresis: 5,
     message: value => `Weekly ${shown().toUpperCase()} quota: about ${Math.round(value)} min left. The ${shown().toUpperCase()} session stops when it runs out.`
   });

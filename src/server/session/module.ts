@@ -6,7 +6,7 @@
  * session record and how the previous session ended.
  */
 import { readFileSync } from 'node:fs';
-import { SESSION_WARN_LEVELS } from '../../shared/alertLevels';
+import { IDLE_WARN_LEVELS, SESSION_WARN_LEVELS } from '../../shared/alertLevels';
 import { ActivityBody } from '../../shared/api';
 import { idleClock, runtimeStart, sessionClock, type RuntimeStart } from '../../core/session';
 import { formatDuration } from '../../shared/format';
@@ -73,7 +73,7 @@ export function sessionModule(ctx: SidecarContext, deps: SessionModuleDeps): Sid
     unit: 'min',
     direction: 'below',
     severity: 'warning',
-    thresholds: [15, { value: 5, severity: 'critical' }],
+    thresholds: [...IDLE_WARN_LEVELS],
     hysteresis: 1,
     message: value => `No activity for a while: the runtime may be stopped for idleness in ${Math.max(0, Math.round(value))} min. Run a cell or interact with the notebook.`
   });

@@ -347,10 +347,11 @@ describe('session and idle countdowns', () => {
     await sc.post('/activity', { source: 'panel' });
     expect(await alerts(sc, 'session.remaining')).toHaveLength(1);
 
-    // Idle: the last panel activity was just now; 90-min cut-off; 76 min later → 14 min left.
-    clock.advance(76 * 60_000);
+    // Idle: the last panel activity was just now; 90-min cut-off; 81 min later → 9 min left (warning at 10, src/shared/alertLevels.ts).
+    clock.advance(81 * 60_000);
     const idle = await until(async () => (await alerts(sc, 'idle.remaining'))[0], 'idle warning');
-    expect(idle.message).toMatch(/idleness in 14 min/);
+    expect(idle).toMatchObject({ severity: 'warning', threshold: 10 });
+    expect(idle.message).toMatch(/idleness in 9 min/);
     const section = (await metrics(sc)).idle;
     expect(section).toMatchObject({ source: 'panel', cutoffS: 5400 });
     const bad = await sc.post('/activity', { source: 'mouse' });

@@ -7,6 +7,7 @@
  */
 import { existsSync, promises as fsp } from 'node:fs';
 import { join } from 'node:path';
+import { DISK_WARN_LEVELS, OUTPUT_WARN_LEVELS } from '../../shared/alertLevels';
 import type { PlatformProfile } from '../../core/profiles';
 import { formatBytes } from '../../shared/format';
 import { intervalCollector } from '../core/collector';
@@ -79,7 +80,7 @@ export function storageModule(ctx: SidecarContext, deps: StorageModuleDeps): Sid
     unit: '%',
     direction: 'above',
     severity: 'warning',
-    thresholds: [{ value: 85, severity: 'warning' }, { value: 95, severity: 'critical' }],
+    thresholds: [...DISK_WARN_LEVELS],
     hysteresis: 2,
     message: (value, key) => `Disk ${key} is ${value.toFixed(1)} % full: checkpoints and downloads may fail. Delete files or move them to durable storage.`
   });
@@ -89,7 +90,7 @@ export function storageModule(ctx: SidecarContext, deps: StorageModuleDeps): Sid
     unit: '%',
     direction: 'above',
     severity: 'warning',
-    thresholds: [{ value: 80, severity: 'warning' }, { value: 95, severity: 'critical' }],
+    thresholds: [...OUTPUT_WARN_LEVELS],
     hysteresis: 2,
     message: (value, key) => `${key} holds ${output ? formatBytes(output.bytes, 'decimal') : '?'}, ${value.toFixed(1)} % of the ${deps.profile().fields.outputLimit.display ?? '?'} output limit: files past the limit are not saved.`
   });
