@@ -8,14 +8,14 @@
  * (src/shared/dashboard.ts) equals the severity of the alert the sidecar holds
  * for that rule ('ok' when none, or an `info` note).
  */
-import { rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { fakeMachine } from '../../../test/helpers/fakeRuntime';
 import { startSidecar, type TestSidecar } from '../../../test/helpers/sidecar';
 import { buildReport } from '../../core/report';
 import { orderLevels } from '../../core/thresholds';
-import { IDLE_WARN_LEVELS, THRESHOLD_RULES, levelColour, type ThresholdRuleId } from '../../shared/alertLevels';
+import { IDLE_WARN_LEVELS, SESSION_WARN_LEVELS, THRESHOLD_RULES, VRAM_WARN_LEVELS, levelColour, levelValue, sessionLevelsFromMarks, type ThresholdRuleId } from '../../shared/alertLevels';
 import type { MetricsSnapshot } from '../../shared/api';
 import { countdowns, verdict, type ICountdown } from '../../shared/dashboard';
 import { ManualClock } from '../core/clock';
@@ -229,6 +229,18 @@ describe('VRAM: the GPU row and the verdict take the gpu.vram alert\u2019s sever
       const row = buildReport({ status, snapshot }).sections.find(x => x.title === 'GPU')!.rows[0];
       expect(row.level, `${used} %`).toBe({ ok: 'ok', warning: 'warn', critical: 'bad' }[expected]);
     }
+  });
+});
+
+describe('the Settings Editor says the same defaults', () => {
+  it('names the VRAM and runtime-end defaults of alertLevels.ts, and its marks map back to the default levels', () => {
+    const schema = JSON.parse(readFileSync(join(__dirname, '..', '..', '..', 'schema', 'plugin.json'), 'utf8'));
+    const sidecar = schema.properties.sidecar.properties;
+    expect(sidecar.vramWarnPercent.description).toContain(`default (${levelValue(VRAM_WARN_LEVELS, 'warning')})`);
+    expect(sidecar.vramCriticalPercent.description).toContain(`default (${levelValue(VRAM_WARN_LEVELS, 'critical')})`);
+    const marks = SESSION_WARN_LEVELS.map(l => l.value);
+    expect(sidecar.sessionWarnMin.description).toContain(`[${marks.join(', ')}] (the default)`);
+    expect(orderLevels(sessionLevelsFromMarks(marks), 'below')).toEqual(orderLevels(SESSION_WARN_LEVELS, 'below'));
   });
 });
 
