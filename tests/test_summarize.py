@@ -92,6 +92,32 @@ def test_anthropic_and_google_clients_write_the_summary_too(llm, real_sidecar, f
     assert summary.text
 
 
+def test_a_list_of_messages_goes_to_the_model_as_the_sidecar_writes_its_request(llm, real_sidecar, fake_openai, vigilo_data_dir):
+    messages = [
+        {"role": "user", "speaker": "Caroline", "date": "1:56 pm on 8 May, 2023", "content": "I went to a LGBTQ support group yesterday."},
+        {"role": "assistant", "speaker": "Melanie", "content": "I ran a charity race last Saturday."},
+    ]
+    summary = vigilo.summarize(messages, client=llm.wrap(openai_client(fake_openai)), budget_tokens=200, data_dir=vigilo_data_dir)
+    assert summary.method == "model", summary.note
+    [request] = [r for r in fake_openai.server.requests if r.method == "POST"]
+    status, served = _sidecar.request(real_sidecar, "POST", "/llm/summary-request", {"messages": messages, "budgetTokens": 200})
+    assert status == 200 and served["maxTokens"] == 200
+    assert request.body["messages"] == [{"role": "system", "content": served["system"]}, {"role": "user", "content": served["user"]}]
+    assert "Caroline (1:56 pm on 8 May, 2023): I went to a LGBTQ support group yesterday." in served["user"]
+
+
+def test_without_captured_content_no_request_is_written_and_the_offline_summary_says_why(llm, real_sidecar, fake_openai, vigilo_data_dir, monkeypatch):
+    monkeypatch.setenv("VIGILO_CAPTURE_CONTENT", "0")
+    _record(llm, fake_openai, "private")
+    monkeypatch.delenv("VIGILO_CAPTURE_CONTENT")
+    status, served = _sidecar.request(real_sidecar, "GET", "/llm/conversations/private/summary-request?budgetTokens=300")
+    assert status == 200 and served == {"hasContent": False, "system": None, "user": None, "maxTokens": 300}
+    sent_before = len(fake_openai.server.requests)
+    summary = vigilo.summarize("private", client=llm.wrap(openai_client(fake_openai)), data_dir=vigilo_data_dir)
+    assert summary.method == "extractive" and "content capture was off" in summary.note
+    assert len(fake_openai.server.requests) == sent_before, "no summarisation request without content"
+
+
 def test_any_failure_of_the_model_falls_back_to_the_offline_summary_with_the_reason(llm, real_sidecar, fake_openai, vigilo_data_dir):
     _record(llm, fake_openai, "failing")
     fake_openai.fail_next(500)
