@@ -97,6 +97,40 @@ def test_three_starts_at_once_twenty_times_give_one_sidecar_and_no_failure(sidec
     print(f"\n60 starts: slowest {max(times):.2f} s, median {sorted(times)[len(times) // 2]:.2f} s; {kills} kills, {record['count']} restarts in restarts.json")
 
 
+def test_vigilo_serve_by_hand_racing_two_notebook_starts_gives_one_sidecar(sidecar_built, vigilo_data_dir):
+    """`vigilo serve` takes no start lock (Node has no flock): the sidecar's claim on the data dir decides."""
+    wins = 0
+    for round_no in range(5):
+        starters = [
+            subprocess.Popen([sys.executable, "-c", STARTER.format(root=str(ROOT), data=str(vigilo_data_dir))], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+            for _ in range(2)
+        ]
+        by_hand = subprocess.Popen(
+            _sidecar.sidecar_command() + ["serve", "--port", "0", "--json", "--data-dir", str(vigilo_data_dir)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+        for p in starters:
+            p.stdin.write("go\n")
+            p.stdin.flush()
+        results = [json.loads(p.communicate(timeout=90)[0]) for p in starters]
+        announce = json.loads(by_hand.stdout.readline())
+        assert all(r["ok"] for r in results), results
+        pids = {r["pid"] for r in results} | {announce["pid"]}
+        assert len(pids) == 1, f"round {round_no}: {results} {announce}"
+        if announce["event"] == "attached":
+            assert by_hand.wait(timeout=30) == _sidecar.ATTACHED_EXIT  # it exits right after saying so
+        else:
+            wins += 1
+        # A sidecar a notebook spawned that lost the claim is on its way out (it saw the winner answer): one stays.
+        wait_until(lambda: sidecar_pids(vigilo_data_dir) == list(pids), 10, f"only pid {pids} left")
+        assert _sidecar.stop(vigilo_data_dir)
+        by_hand.wait(timeout=30)
+        by_hand.stdout.close()
+    print(f"\nvigilo serve by hand won {wins} of 5 rounds against two notebook starts")
+
+
 def test_a_stale_sidecar_json_naming_a_reused_pid_and_a_silent_port_neither_blocks_nor_misleads_a_start(sidecar_built, vigilo_data_dir):
     """Issue 17.4: the pid in sidecar.json now belongs to another program (here `sleep`), and
     the port it names accepts connections but never answers."""
