@@ -27,14 +27,14 @@ describe('context-transfer summary on LoCoMo', () => {
     expect(samples.reduce((a, s) => a + s.qa.length, 0)).toBe(1540);
   });
 
-  it('keeps at least 15 % of the answers at 800 tokens and 31.8 % at 15 % of the conversation, within budget', () => {
+  it('keeps at least 15.2 % of the answers at 800 tokens and 32.5 % at 15 % of the conversation, within budget', () => {
     expect(r800.maxOverBudget).toBeLessThanOrEqual(0);
     expect(r15.maxOverBudget).toBeLessThanOrEqual(0);
-    expect(pct(r800.kept, r800.questions)).toBeGreaterThanOrEqual(15);
-    expect(pct(r15.kept, r15.questions)).toBeGreaterThanOrEqual(31.8);
+    expect(pct(r800.kept, r800.questions)).toBeGreaterThanOrEqual(15.2);
+    expect(pct(r15.kept, r15.questions)).toBeGreaterThanOrEqual(32.5);
     // Temporal questions are answered by anchored dates.
-    expect(pct(r800.byCategory[2].kept, r800.byCategory[2].questions)).toBeGreaterThanOrEqual(30);
-    expect(pct(r15.byCategory[4].kept, r15.byCategory[4].questions)).toBeGreaterThanOrEqual(31.5);
+    expect(pct(r800.byCategory[2].kept, r800.byCategory[2].questions)).toBeGreaterThanOrEqual(29.5);
+    expect(pct(r15.byCategory[4].kept, r15.byCategory[4].questions)).toBeGreaterThanOrEqual(33);
   });
 
   it('beats truncation and the centroid baseline at the same budget', () => {

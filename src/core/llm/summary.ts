@@ -230,7 +230,7 @@ function establishes(s: Sentence, idf: Map<string, number>, speakers: Set<string
   const cw = [...new Set(contentWords(s.text))];
   let score = 0;
   for (const w of cw) {
-    score += 0.5 * Math.min(idf.get(w) ?? 0, 5);
+    score += 0.5 * (idf.get(w) ?? 0);
   }
   // Names and entities other than the speakers, numbers, anchored dates.
   const names = s.text.match(/(?<=\s)[A-Z][\w'-]+/g) ?? [];
