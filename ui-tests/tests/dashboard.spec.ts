@@ -99,7 +99,8 @@ function liveNumbers(panel: Locator): Locator[] {
     panel.locator('.jp-Vigilo-llmContext'),
     panel.locator('.jp-Vigilo-score'),
     panel.locator('.jp-Vigilo-statusWord'),
-    panel.locator('.jp-Vigilo-processes summary')
+    panel.locator('.jp-Vigilo-processes summary'),
+    panel.locator('.jp-Vigilo-progressVerdict')
   ];
 }
 
