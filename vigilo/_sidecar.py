@@ -327,9 +327,16 @@ def ensure_running(
     deadline = time.monotonic() + timeout
     try:
         with start_lock(directory, deadline):
-            current = read_discovery(directory)
-            if probe(current):
-                return current  # type: ignore[return-value]  # the lock's previous holder started it
+            while True:
+                current = read_discovery(directory)
+                if probe(current):
+                    return current  # type: ignore[return-value]  # the lock's previous holder started it
+                if not current or stale_reason(current, directory) is not None:
+                    break
+                # A live sidecar slow to answer (busy, or the machine loaded): wait for it, never start a second.
+                if time.monotonic() >= deadline:
+                    raise SidecarStartError(f"The Vigilo sidecar (pid {current.get('pid')}) of {directory} lives but did not answer within the time allowed; see {log_path}.")
+                time.sleep(0.05)
             reason = restart_reason or (stale_reason(current, directory) if current else None)
             if reason:
                 # Read by the new sidecar at start (its /status), counted once it answers.
