@@ -18,6 +18,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Callable, Optional
 
+import pytest
+
 from vigilo import _sidecar
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -217,14 +219,24 @@ def captured_gpu(fixture: str = "h100-load") -> "list[str]":
     return GPUS[fixture]["gpus"][0]
 
 
-def start_sidecar(data_dir: Path, env: "dict[str, str]", monkeypatch) -> dict:
-    """A real sidecar (this checkout's dist/) in `data_dir`, started with `env` added to ours."""
-    for key in [k for k in os.environ if k.startswith("OTEL_")]:
-        monkeypatch.delenv(key)
-    for key, value in env.items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.setenv("VIGILO_DATA_DIR", str(data_dir))
-    return _sidecar.ensure_running(data_dir)
+@pytest.fixture
+def start_sidecar(monkeypatch):
+    """start(data_dir, env): a real sidecar (this checkout's dist/) in `data_dir`, started with `env` added to
+    ours (OTEL_* of the outer environment removed); every one started is stopped after the test."""
+    started: "list[Path]" = []
+
+    def start(data_dir: Path, env: "dict[str, str]") -> dict:
+        for key in [k for k in os.environ if k.startswith("OTEL_")]:
+            monkeypatch.delenv(key)
+        for key, value in env.items():
+            monkeypatch.setenv(key, value)
+        monkeypatch.setenv("VIGILO_DATA_DIR", str(data_dir))
+        started.append(data_dir)
+        return _sidecar.ensure_running(data_dir)
+
+    yield start
+    for data_dir in started:
+        _sidecar.stop(data_dir)
 
 
 def sidecar(discovery: dict, method: str, path: str, body: Any = None) -> Any:

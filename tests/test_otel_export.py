@@ -16,7 +16,7 @@ import time
 import pytest
 from IPython.core.error import UsageError
 
-from otel_fixtures import OtlpJsonReceiver, captured_gpu, gpu_env, llm_event, sidecar, start_sidecar, until
+from otel_fixtures import OtlpJsonReceiver, captured_gpu, gpu_env, llm_event, sidecar, start_sidecar, until  # noqa: F401 - start_sidecar is a fixture
 
 MIB = 1048576
 DURATION_BOUNDS = [0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92]
@@ -43,7 +43,7 @@ def receiver():
     r.stop()
 
 
-def test_genai_histograms_and_runtime_gauges_reach_an_otlp_receiver(receiver, tmp_path, monkeypatch, sidecar_built):
+def test_genai_histograms_and_runtime_gauges_reach_an_otlp_receiver(receiver, tmp_path, start_sidecar, sidecar_built):  # noqa: F811
     env = {
         "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url,
         "OTEL_EXPORTER_OTLP_PROTOCOL": "http/json",
@@ -52,7 +52,7 @@ def test_genai_histograms_and_runtime_gauges_reach_an_otlp_receiver(receiver, tm
         "OTEL_SERVICE_NAME": "notebook-7",
         **gpu_env(tmp_path),
     }
-    discovery = start_sidecar(tmp_path / "data", env, monkeypatch)
+    discovery = start_sidecar(tmp_path / "data", env)
     sidecar(discovery, "POST", "/llm/events", {"events": [llm_event(i, "metrics") for i in range(3)]})
 
     def complete() -> "dict[str, dict] | None":
@@ -86,15 +86,23 @@ def test_genai_histograms_and_runtime_gauges_reach_an_otlp_receiver(receiver, tm
     assert {s["name"] for s in spans} == {"chat gpt-4o-mini"}
 
 
-def test_a_receiver_that_never_answers_does_not_slow_ingest_or_the_sidecar(tmp_path, monkeypatch, sidecar_built):
+def test_a_receiver_that_never_answers_does_not_slow_ingest_or_the_sidecar(tmp_path, start_sidecar, sidecar_built):  # noqa: F811
     silent = socket.socket()
     silent.bind(("127.0.0.1", 0))
     silent.listen(64)  # accepts (the kernel does), never reads, never answers
     held: "list[socket.socket]" = []
-    threading.Thread(target=lambda: [held.append(silent.accept()[0]) for _ in range(64)], daemon=True).start()
+
+    def hold() -> None:
+        while True:
+            try:
+                held.append(silent.accept()[0])
+            except OSError:  # closed at the end of the test
+                return
+
+    threading.Thread(target=hold, daemon=True).start()
     env = {"OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{silent.getsockname()[1]}", "OTEL_EXPORTER_OTLP_TIMEOUT": "60000", "OTEL_BSP_SCHEDULE_DELAY": "50"}
     try:
-        discovery = start_sidecar(tmp_path / "data", env, monkeypatch)
+        discovery = start_sidecar(tmp_path / "data", env)
         slowest = 0.0
         for batch in range(20):
             t0 = time.perf_counter()

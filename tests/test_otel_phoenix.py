@@ -18,7 +18,7 @@ import pytest
 
 from fakes.openai_fake import FakeOpenAI
 from llm_fixtures import llm, openai_client  # noqa: F401 - the `llm` fixture
-from otel_fixtures import ROOT, TcpRelay, free_port, http, llm_event, sidecar, start_phoenix, start_sidecar, until
+from otel_fixtures import ROOT, TcpRelay, free_port, http, llm_event, sidecar, start_phoenix, start_sidecar, until  # noqa: F401 - start_sidecar is a fixture
 
 from vigilo import _export_magic
 
@@ -79,11 +79,11 @@ def export_env(endpoint: str, project: str, **extra: str) -> "dict[str, str]":
 
 
 def test_python_and_typescript_calls_appear_in_phoenix_with_model_tokens_cost_and_the_conversation_as_session(
-    llm, phoenix, fake_openai, tmp_path, monkeypatch  # noqa: F811
+    llm, phoenix, fake_openai, tmp_path, start_sidecar  # noqa: F811
 ):
     project = f"vigilo-{uuid.uuid4().hex[:8]}"
     data = tmp_path / "data"
-    discovery = start_sidecar(data, export_env(phoenix, project), monkeypatch)
+    discovery = start_sidecar(data, export_env(phoenix, project))
     llm.configure(url=None, data_dir=str(data))
 
     client = llm.wrap(openai_client(fake_openai))
@@ -136,11 +136,11 @@ def test_python_and_typescript_calls_appear_in_phoenix_with_model_tokens_cost_an
     assert "heliotrope" in json.dumps(with_text[0]["attributes"]["gen_ai.input.messages"])
 
 
-def test_spans_recorded_while_phoenix_is_unreachable_arrive_when_it_returns_up_to_the_bound(phoenix, tmp_path, monkeypatch):
+def test_spans_recorded_while_phoenix_is_unreachable_arrive_when_it_returns_up_to_the_bound(phoenix, tmp_path, start_sidecar):  # noqa: F811
     project = f"vigilo-{uuid.uuid4().hex[:8]}"
     relay = TcpRelay(int(phoenix.rsplit(":", 1)[1]))  # down: nothing listens on its port yet
     data = tmp_path / "data"
-    discovery = start_sidecar(data, export_env(f"http://127.0.0.1:{relay.port}", project, VIGILO_OTEL_MAX_QUEUE="5", OTEL_BSP_MAX_EXPORT_BATCH_SIZE="2", OTEL_EXPORTER_OTLP_TIMEOUT="2000"), monkeypatch)
+    discovery = start_sidecar(data, export_env(f"http://127.0.0.1:{relay.port}", project, VIGILO_OTEL_MAX_QUEUE="5", OTEL_BSP_MAX_EXPORT_BATCH_SIZE="2", OTEL_EXPORTER_OTLP_TIMEOUT="2000"))
     try:
         answer = sidecar(discovery, "POST", "/llm/events", {"events": [llm_event(i, "while-down") for i in range(8)]})
         assert answer["accepted"] == 8  # ingest does not wait for the receiver

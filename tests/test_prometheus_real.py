@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from checkpoint_fixtures import fake_colab
-from otel_fixtures import PROMETHEUS, ROOT, Server, captured_gpu, free_port, gpu_env, http, start_sidecar, until
+from otel_fixtures import PROMETHEUS, ROOT, Server, captured_gpu, free_port, gpu_env, http, start_sidecar, until  # noqa: F401 - start_sidecar is a fixture
 
 DOC = ROOT / "docs" / "TEAMS.md"
 MIB = 1048576
@@ -28,9 +28,9 @@ def documented_scrape_job() -> str:
 
 
 @pytest.fixture
-def colab_with_gpu(tmp_path, monkeypatch, sidecar_built):
+def colab_with_gpu(tmp_path, start_sidecar, sidecar_built):  # noqa: F811
     env = {**fake_colab(tmp_path / "root", drive=False, runtime_age_s=3600), **gpu_env(tmp_path)}
-    discovery = start_sidecar(tmp_path / "data", env, monkeypatch)
+    discovery = start_sidecar(tmp_path / "data", env)
     until(lambda: http("GET", discovery["url"] + "/metrics", headers={"Authorization": f"Bearer {discovery['token']}"})[1].get("gpu", {}).get("devices"), "the first GPU sample")
     return discovery
 

@@ -31,6 +31,8 @@ export const EXPORT_SETTINGS_FILE = 'export.json';
 const MAX_MODEL_LABELS = 20;
 const SECTION_EVERY_MS = 1000;
 const STOP_DRAIN_MS = 2000;
+/** The SDK's shutdown (a last metrics export) may take at most this long at stop. */
+const STOP_SHUTDOWN_MS = 1000;
 /** Key of the stored rows on the LLM module's `calls` bus event (src/server/llm/module.ts). */
 const STORED_CALLS = Symbol.for('vigilo.storedCalls');
 /** Rows kept from ingest for their export batch (16 batches; without message text about 4 MB). */
@@ -374,11 +376,13 @@ export function exportModule(ctx: SidecarContext): SidecarModule {
       if (sectionTimer) {
         clearInterval(sectionTimer);
       }
+      // Bounded: a receiver that hangs never holds the sidecar's shutdown longer than this.
+      const deadline = (ms: number) => new Promise<void>(resolve => setTimeout(resolve, ms).unref());
       if (exporters?.tracing && queue.size > 0) {
-        await Promise.race([queue.drain(), new Promise(resolve => setTimeout(resolve, STOP_DRAIN_MS).unref())]);
+        await Promise.race([queue.drain(), deadline(STOP_DRAIN_MS)]);
       }
       queue.stop();
-      await exporters?.shutdown();
+      await Promise.race([exporters?.shutdown(), deadline(STOP_SHUTDOWN_MS)]);
       exporters = null;
       store?.close();
       store = null;
