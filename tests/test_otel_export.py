@@ -16,6 +16,8 @@ import time
 import pytest
 from IPython.core.error import UsageError
 
+from vigilo import _sidecar
+
 from otel_fixtures import OtlpJsonReceiver, captured_gpu, gpu_env, llm_event, sidecar, start_sidecar, until  # noqa: F401 - start_sidecar is a fixture
 
 MIB = 1048576
@@ -116,6 +118,10 @@ def test_a_receiver_that_never_answers_does_not_slow_ingest_or_the_sidecar(tmp_p
         t0 = time.perf_counter()
         assert sidecar(discovery, "GET", "/llm/usage")["calls"] == 1000
         assert time.perf_counter() - t0 < 2.0
+        # Stopping does not wait for the hung request (60 s timeout): the export's stop is bounded.
+        t0 = time.perf_counter()
+        assert _sidecar.stop(tmp_path / "data") is True
+        assert time.perf_counter() - t0 < 6.0
     finally:
         for s in held:
             s.close()

@@ -238,7 +238,7 @@ export function exportModule(ctx: SidecarContext): SidecarModule {
         })
       : null;
     if (previous) {
-      void previous.shutdown();
+      void previous.shutdown(STOP_SHUTDOWN_MS);
     }
     if (!exporters?.tracing) {
       queue.discard();
@@ -382,7 +382,7 @@ export function exportModule(ctx: SidecarContext): SidecarModule {
         await Promise.race([queue.drain(), deadline(STOP_DRAIN_MS)]);
       }
       queue.stop();
-      await Promise.race([exporters?.shutdown(), deadline(STOP_SHUTDOWN_MS)]);
+      await exporters?.shutdown(STOP_SHUTDOWN_MS);
       exporters = null;
       store?.close();
       store = null;

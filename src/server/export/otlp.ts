@@ -7,6 +7,9 @@
  * (a timeout after the receiver stored it) is the same spans, not copies.
  */
 import { createHash } from 'node:crypto';
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
+import { Socket } from 'node:net';
 import { SpanKind, SpanStatusCode, type Attributes } from '@opentelemetry/api';
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import { OTLPMetricExporter as OTLPMetricExporterJson } from '@opentelemetry/exporter-metrics-otlp-http';
@@ -66,6 +69,7 @@ export interface OtlpOptions {
 
 export class OtlpExporters {
   private readonly ids = new CallIdGenerator();
+  private readonly agents: HttpAgent[] = [];
   private readonly collector = new CollectingProcessor();
   private readonly tracerProvider: BasicTracerProvider;
   private readonly spanExporter: SpanExporter | null;
@@ -77,7 +81,14 @@ export class OtlpExporters {
     const c = o.config;
     const resource = resourceFromAttributes({ ...o.resource, ...c.resourceAttributes, [ATTR_SERVICE_NAME]: c.serviceName, [ATTR_SERVICE_VERSION]: o.version });
     this.tracerProvider = new BasicTracerProvider({ resource, idGenerator: this.ids, spanProcessors: [this.collector] });
-    const exporterConfig = (url: string) => ({ url, headers: c.headers, timeoutMillis: c.timeoutMs });
+    // Our own agents, so that shutdown can close a request a hung receiver holds open (it would keep the
+    // event loop, and so a stopping sidecar, alive until the export timeout).
+    const agentFactory = (protocol: string): HttpAgent => {
+      const agent = protocol === 'https:' ? new HttpsAgent({ keepAlive: true }) : new HttpAgent({ keepAlive: true });
+      this.agents.push(agent);
+      return agent;
+    };
+    const exporterConfig = (url: string) => ({ url, headers: c.headers, timeoutMillis: c.timeoutMs, httpAgentOptions: agentFactory });
     this.spanExporter =
       c.traces && c.tracesUrl
         ? c.protocol === 'http/json'
@@ -175,7 +186,25 @@ export class OtlpExporters {
     });
   }
 
-  async shutdown(): Promise<void> {
-    await Promise.allSettled([this.spanExporter?.shutdown(), this.meterProvider?.shutdown(), this.tracerProvider.shutdown()]);
+  /** The SDK's shutdown (a last metrics export) for at most `timeoutMs`, then every connection closed. */
+  async shutdown(timeoutMs: number): Promise<void> {
+    const sdk = Promise.allSettled([this.spanExporter?.shutdown(), this.meterProvider?.shutdown(), this.tracerProvider.shutdown()]);
+    await Promise.race([sdk, new Promise<void>(resolve => setTimeout(resolve, timeoutMs).unref())]);
+    // A non-retryable code, so the exporter's own retry loop (its timers would keep the event loop alive)
+    // ends at once instead of trying again; new connections fail the same way.
+    const stopped = Object.assign(new Error('the OTLP export was shut down'), { code: 'EVIGILO_EXPORT_STOPPED' });
+    for (const agent of this.agents) {
+      agent.createConnection = () => {
+        const socket = new Socket();
+        process.nextTick(() => socket.destroy(stopped));
+        return socket;
+      };
+      for (const sockets of Object.values(agent.sockets)) {
+        for (const socket of sockets ?? []) {
+          socket.destroy(stopped);
+        }
+      }
+      agent.destroy();
+    }
   }
 }
