@@ -243,7 +243,9 @@ export function exportModule(ctx: SidecarContext): SidecarModule {
     if (!exporters?.tracing) {
       queue.discard();
     }
-    for (const note of config.notes) {
+    // Export off because nothing asked for it is the default: said in GET /export, not in the log.
+    const asked = Object.keys(env).some(k => k.startsWith('OTEL_')) || settings.endpoint !== undefined;
+    for (const note of asked ? config.notes : []) {
       ctx.log(`export: ${note}`);
     }
     dirty = true;
