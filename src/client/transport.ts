@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { BudgetState, LlmCallEvent } from '../shared/llm-api';
+import type { BudgetState, LlmCallEvent, LlmEventsBody } from '../shared/llm-api';
+import { randomBytes } from 'node:crypto';
 import { homedir } from 'node:os';
 import { dataDirFor } from '../shared/dataDir';
 import type { ResolvedOptions } from './config';
@@ -12,6 +13,8 @@ export interface TelemetryStats {
   delivered: number;
   /** Events lost: the disk outbox full (oldest first), or refused for good by the sidecar (a 4xx). */
   dropped: number;
+  /** Why events were last dropped; null while none were. Sent to the sidecar with the next batch, which shows it. */
+  lastDrop: string | null;
   /** Failed deliveries (sidecar down, refused, timed out). */
   sendFailures: number;
   /** Errors inside the wrappers themselves, caught so the user's call was not affected. */
@@ -63,7 +66,13 @@ export class Transport {
   private budgetState: BudgetState = { hardStop: false, reason: null };
   private lastBudgetRefresh = -Infinity;
   private refreshing: Promise<void> = Promise.resolve();
-  readonly stats: TelemetryStats = { delivered: 0, dropped: 0, sendFailures: 0, wrapperErrors: 0, buffered: 0, spooled: 0, spoolBytes: 0 };
+  readonly stats: TelemetryStats = { delivered: 0, dropped: 0, lastDrop: null, sendFailures: 0, wrapperErrors: 0, buffered: 0, spooled: 0, spoolBytes: 0 };
+  /** This process's name for the sidecar (its drops are kept per client): `node-<pid>-<hex>`. */
+  readonly clientId = `node-${process.pid}-${randomBytes(3).toString('hex')}`;
+  /** False once a sidecar refused a batch for its `client` field (an older sidecar): batches go without it. */
+  private sendClientFacts = true;
+  /** The status of the last batch the sidecar refused for good, for `lastDrop`. */
+  private refusedStatus = 0;
 
   constructor(private options: () => ResolvedOptions) {}
 
@@ -114,15 +123,17 @@ export class Transport {
       while (keep.length > 0 && this.stats.spoolBytes + size(keep) > maxSpooledBytes) {
         keep = keep.slice(Math.max(1, Math.ceil(keep.length / 4)));
       }
-      this.stats.dropped += events.length - keep.length;
+      if (keep.length < events.length) {
+        this.drop(events.length - keep.length, `the disk buffer (${box.dir}, ${mib(maxSpooledBytes)}) is full`);
+      }
       if (keep.length > 0) {
         this.stats.spoolBytes += box.write(keep);
         this.stats.spooled += keep.length;
         this.outboxPending = true;
       }
-    } catch {
+    } catch (error) {
       // The disk refuses (full, read-only): these events are lost, and counted.
-      this.stats.dropped += events.length;
+      this.drop(events.length, `they could not be written under ${join(this.dataDir(), 'llm-spool')}: ${error instanceof Error ? error.message : String(error)}`);
       this.stats.wrapperErrors++;
     }
   }
@@ -220,8 +231,21 @@ export class Transport {
     if (outcome === 'ok') {
       this.stats.delivered += n;
     } else {
-      this.stats.dropped += n;
+      this.drop(n, `the sidecar refused them (HTTP ${this.refusedStatus})`);
     }
+  }
+
+  private drop(n: number, why: string): void {
+    this.stats.dropped += n;
+    this.stats.lastDrop = why.length > 500 ? `${why.slice(0, 497)}...` : why;
+  }
+
+  /** The batch body: the events, and once any were dropped this client's counters (it has no heartbeat to carry them). */
+  private body(batch: LlmCallEvent[]): LlmEventsBody {
+    if (this.stats.dropped === 0 || !this.sendClientFacts) {
+      return { events: batch };
+    }
+    return { events: batch, client: { id: this.clientId, dropped: this.stats.dropped, lastDrop: this.stats.lastDrop } };
   }
 
   /** Send the spool's files (this process's and any other client's), oldest first, while the sidecar answers. */
@@ -324,16 +348,25 @@ export class Transport {
       return 'retry';
     }
     try {
+      const sent = this.body(batch);
       const response = await fetch(`${endpoint.url}/llm/events`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', authorization: `Bearer ${endpoint.token}` },
-        body: JSON.stringify({ events: batch }),
+        body: JSON.stringify(sent),
         signal: AbortSignal.timeout(this.options().timeoutMs)
       });
       if (!response.ok) {
         await response.body?.cancel();
         this.stats.sendFailures++;
+        if (response.status === 400 && sent.client) {
+          // A sidecar older than the `client` field refuses the whole batch for it: never lose events to it.
+          this.sendClientFacts = false;
+          return this.send(batch);
+        }
         const permanent = response.status >= 400 && response.status < 500 && ![401, 403, 408, 429].includes(response.status);
+        if (permanent) {
+          this.refusedStatus = response.status;
+        }
         return permanent ? 'refused' : 'retry';
       }
       const body = (await response.json()) as { budget?: BudgetState };
@@ -347,3 +380,5 @@ export class Transport {
     }
   }
 }
+
+const mib = (bytes: number): string => (bytes >= 1024 * 1024 ? `${Math.round(bytes / (1024 * 1024))} MiB` : `${Math.max(1, Math.round(bytes / 1024))} KiB`);

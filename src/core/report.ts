@@ -42,6 +42,8 @@ export interface ReportLlm {
   callsToday: number;
   /** The conversation with the lowest health score, if any. */
   worst: ConversationHealth | null;
+  /** Calls the clients dropped before the sidecar stored them (GET /llm/usage `lost`); null or absent when none. */
+  lost?: { calls: number; summary: string } | null;
 }
 
 export interface ReportInput {
@@ -240,6 +242,9 @@ export function buildReport(input: ReportInput): Report {
         level: w.status === 'degrading' ? 'bad' : w.status === 'watch' ? 'warn' : 'ok',
         bar: { percent: w.context.percent }
       });
+    }
+    if (l.lost && l.lost.calls > 0) {
+      rows.push({ label: 'Calls lost', value: l.lost.summary, level: 'bad' });
     }
     sections.push({ title: 'LLM', rows });
   }

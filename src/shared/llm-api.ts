@@ -88,7 +88,32 @@ export const LlmCallEvent = z
   .strict();
 export type LlmCallEvent = z.infer<typeof LlmCallEvent>;
 
-export const LlmEventsBody = z.object({ events: z.array(LlmCallEvent).max(LLM_MAX_EVENTS_PER_BATCH) }).strict();
+/**
+ * A client's delivery counters (the Python client's heartbeat `llm.delivery`, the TypeScript client's batch `client`):
+ * events it could not keep (past its disk bound) and why the last ones were dropped. Raw facts; src/core/llm/delivery.ts
+ * decides what the user is told.
+ */
+export const LlmDeliveryFacts = z
+  .object({
+    /** Events dropped since the process started (counted, never sent). */
+    dropped: z.number().int().nonnegative(),
+    /** Why events were last dropped; null when none were. */
+    lastDrop: z.string().max(500).nullable(),
+    /** Events waiting in the process's memory. */
+    pending: z.number().int().nonnegative().optional(),
+    /** Events waiting on disk in the data dir's spool (every process's), null when it could not be read. */
+    spooled: z.number().int().nonnegative().nullable().optional()
+  })
+  .strict();
+export type LlmDeliveryFacts = z.infer<typeof LlmDeliveryFacts>;
+
+export const LlmEventsBody = z
+  .object({
+    events: z.array(LlmCallEvent).max(LLM_MAX_EVENTS_PER_BATCH),
+    /** The sending TypeScript client's delivery counters (it has no heartbeat); sent once it has dropped events. */
+    client: LlmDeliveryFacts.extend({ id: z.string().min(1).max(100) }).strict().optional()
+  })
+  .strict();
 export type LlmEventsBody = z.infer<typeof LlmEventsBody>;
 
 export const BudgetState = z.object({
@@ -125,7 +150,9 @@ export const LlmKernelFacts = z
   .object({
     loaded: z.array(z.string().max(64)).max(32),
     tracked: z.record(z.string().max(64), z.number().int().nonnegative()),
-    untracked: z.record(z.string().max(64), z.number().int().nonnegative())
+    untracked: z.record(z.string().max(64), z.number().int().nonnegative()),
+    /** The client's delivery counters (vigilo/llm/_delivery.py), once it has delivered or buffered events. */
+    delivery: LlmDeliveryFacts.optional()
   })
   .strict();
 export type LlmKernelFacts = z.infer<typeof LlmKernelFacts>;
@@ -142,6 +169,25 @@ export const UntrackedCallsView = z.object({
 });
 export type UntrackedCallsView = z.infer<typeof UntrackedCallsView>;
 
+/** LLM calls the clients could not keep (src/core/llm/delivery.ts): per kernel or TypeScript client, with the reason. */
+export const LostCallsView = z.object({
+  /** Calls lost over all sources. */
+  calls: z.number().int(),
+  sources: z.array(
+    z.object({
+      kind: z.enum(['kernel', 'client']),
+      id: z.string(),
+      calls: z.number().int(),
+      reason: z.string().nullable(),
+      /** "N LLM calls from kernel K were not recorded: <reason>. <what to do>" */
+      message: z.string()
+    })
+  ),
+  /** Short, for a row: "N calls lost: <reason>". */
+  summary: z.string()
+});
+export type LostCallsView = z.infer<typeof LostCallsView>;
+
 export const LlmUsageResponse = z.object({
   since: z.string(),
   calls: z.number().int(),
@@ -155,7 +201,9 @@ export const LlmUsageResponse = z.object({
   byProvider: z.array(z.object({ provider: LlmProvider, calls: z.number().int(), costUsd: z.number().nullable() })),
   warnings: z.array(UnknownModelWarning),
   /** LLM calls the live kernels saw pass untracked; null when there are none. */
-  untracked: UntrackedCallsView.nullable().optional()
+  untracked: UntrackedCallsView.nullable().optional(),
+  /** LLM calls the clients dropped before the sidecar stored them (past their buffer bound); null when none. */
+  lost: LostCallsView.nullable().optional()
 });
 export type LlmUsageResponse = z.infer<typeof LlmUsageResponse>;
 

@@ -30,9 +30,15 @@ def loaded() -> "list[str]":
     return [name for name, module in SDK_MODULES.items() if module in sys.modules]
 
 
-def facts() -> Optional[dict]:
-    """The heartbeat's ``llm`` facts, or None when no LLM SDK was ever seen."""
+def facts(delivery: Optional[dict] = None) -> Optional[dict]:
+    """The heartbeat's ``llm`` facts, or None when no LLM SDK was ever seen and nothing was delivered.
+    ``delivery``: the sender's counters (``_delivery.Runtime.delivery_facts``) — events dropped past the buffer's
+    bound and why, events waiting in memory and on disk; the sidecar tells the user about lost calls
+    (src/core/llm/delivery.ts)."""
     names = loaded()
-    if not names and not _tracked and not _untracked:
+    if not names and not _tracked and not _untracked and delivery is None:
         return None
-    return {"loaded": names, "tracked": dict(_tracked), "untracked": dict(_untracked)}
+    out: "dict[str, object]" = {"loaded": names, "tracked": dict(_tracked), "untracked": dict(_untracked)}
+    if delivery is not None:
+        out["delivery"] = delivery
+    return out

@@ -151,6 +151,15 @@ class Runtime:
             out["budget"] = dict(self.budget)
         return out
 
+    def delivery_facts(self) -> "dict[str, Any]":
+        """The heartbeat's ``llm.delivery`` (LlmDeliveryFacts in src/shared/llm-api.ts): events dropped past the
+        bound and why, events waiting in memory and on disk (any process's; None when the folder cannot be read)."""
+        stats = self.stats()
+        why = stats["lastDrop"]
+        if why is not None and len(why) > 500:  # the sidecar takes at most 500 characters
+            why = why[:497] + "..."
+        return {"dropped": stats["dropped"], "lastDrop": why, "pending": stats["pending"], "spooled": stats["spooled"]}
+
     def _spool(self) -> Spool:
         return Spool(self.config.directory(), int(self.config.max_spool_bytes))
 
@@ -375,7 +384,8 @@ class Runtime:
                 self._spool_hint = True
             if written < len(events):
                 self._counters["dropped"] += len(events) - written
-                self._last_error = self._last_drop = f"{len(events) - written} undelivered event(s) dropped: {why}"
+                self._last_error = f"{len(events) - written} undelivered event(s) dropped: {why}"
+                self._last_drop = why  # the reason only: the count is `dropped` (the sidecar says both)
 
     def _post(self, events: "list[dict]", deadline: Optional[float]) -> "Optional[list[dict]]":
         """POST ``events`` (split as the body limit needs). None when each was stored or given up on (counted);
@@ -486,6 +496,11 @@ def _smaller(part: "list[dict]") -> "Optional[list[list[dict]]]":
 
 _runtime: Optional[Runtime] = None
 _runtime_lock = threading.Lock()
+
+
+def current_runtime() -> Optional[Runtime]:
+    """The runtime if one was made (an event was buffered or configure() was called), else None; never makes one."""
+    return _runtime
 
 
 def runtime() -> Runtime:

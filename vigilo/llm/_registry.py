@@ -22,7 +22,7 @@ import warnings
 from typing import Any, Optional, TypeVar
 
 from . import _anthropic, _census, _google, _google_legacy, _litellm, _openai
-from ._delivery import runtime
+from ._delivery import current_runtime, runtime
 
 T = TypeVar("T")
 #: the SDK modules whose clients wrap() takes, in the order they are asked
@@ -52,10 +52,12 @@ def instrument_loaded_sdks() -> None:
 
 def heartbeat_facts() -> Optional[dict]:
     """The heartbeat's ``llm`` facts (``_census``), or None when no LLM SDK was ever seen. SDKs imported since the
-    last look are instrumented first, so their untracked calls are counted from here on."""
+    last look are instrumented first, so their untracked calls are counted from here on. Once events were sent,
+    the sender's delivery counters go with them (``delivery``: dropped, lastDrop, pending, spooled)."""
     if _census.loaded():
         instrument_loaded_sdks()
-    return _census.facts()
+    sender = current_runtime()
+    return _census.facts(sender.delivery_facts() if sender is not None else None)
 
 
 def _sdk_of(client: Any) -> "tuple[Any, bool]":

@@ -118,6 +118,11 @@ export const LlmSection = React.memo(function LlmSection(props: {
           />
         </>
       )}
+      {usage.lost && usage.lost.calls > 0 && (
+        <div className="jp-Vigilo-warning jp-Vigilo-llmLost" role="alert" title={usage.lost.sources.map(s => s.message).join('\n')}>
+          {usage.lost.summary}
+        </div>
+      )}
       {usage.untracked && usage.untracked.calls > 0 && (
         <div className="jp-Vigilo-warning jp-Vigilo-llmUntracked" role="alert">
           {usage.untracked.message} <code>{usage.untracked.fix}</code>

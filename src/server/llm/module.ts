@@ -44,6 +44,7 @@ import { LlmStore, reportedModel as modelOf, type BucketTotals, type StoredCall 
 import { Budgets } from './budget';
 import { transferRoutes } from './transfer';
 import { untrackedCalls } from './untracked';
+import { lostCallsTracker } from './lostCalls';
 import { buildTable, fetchLiteLLM, readOverrides } from './pricingConfig';
 import { describePricingUpdate, pricingUpdateSource, readPricingUpdate, updatePricing } from './pricingUpdate';
 
@@ -144,6 +145,7 @@ export interface LlmModuleOptions {
 export function llmModule(ctx: SidecarContext, options: LlmModuleOptions = {}): SidecarModule {
   const runId = `${ctx.startedAtMs.toString(36)}-${randomBytes(4).toString('hex')}`;
   const untracked = untrackedCalls(ctx);
+  const lost = lostCallsTracker(ctx);
   let store: LlmStore | null = null;
   let budgets: Budgets | null = null;
   // A kept `vigilo pricing update` (<dataDir>/pricing-update.json) is the import layer from the start.
@@ -421,12 +423,17 @@ export function llmModule(ctx: SidecarContext, options: LlmModuleOptions = {}): 
       response: LlmEventsResponse,
       // One request per tracked call: no Express on this path (core/directJson.ts).
       direct: true,
-      handler: ({ body }) => ingest(body.events)
+      handler: ({ body }) => {
+        if (body.client) {
+          lost.noteClient(body.client);
+        }
+        return ingest(body.events);
+      }
     }),
     jsonRoute({
       method: 'get',
       path: '/llm/usage',
-      summary: "This session's LLM usage: calls, tokens (input, output, cached), cost, and unknown-model warnings.",
+      summary: "This session's LLM usage: calls, tokens (input, output, cached), cost, unknown-model warnings, calls that passed untracked, and calls the clients lost (dropped past their buffer bound).",
       tags: ['llm'],
       response: LlmUsageResponse,
       handler: (): z.infer<typeof LlmUsageResponse> => {
@@ -442,7 +449,8 @@ export function llmModule(ctx: SidecarContext, options: LlmModuleOptions = {}): 
           estimatedCalls: run?.estimatedCalls ?? 0,
           byProvider: store.buckets('run_provider', runId).map(p => ({ provider: p.bucket as LlmProvider, calls: p.calls, costUsd: p.pricedCalls > 0 ? p.costUsd : null })),
           warnings: unknownModelWarnings(store.buckets('run_unpriced', runId)),
-          untracked: untracked.view()
+          untracked: untracked.view(),
+          lost: lost.view()
         };
       }
     }),
@@ -668,6 +676,7 @@ export function llmModule(ctx: SidecarContext, options: LlmModuleOptions = {}): 
     },
     stop() {
       untracked.stop();
+      lost.stop();
       // Requests already received are written before the store closes.
       while (pending.length > 0) {
         flush();

@@ -5,7 +5,7 @@ import { buildReport, renderHtml, renderText, type ReportLlm, type ReportVramPoi
 import type { GpuHistoryResponse, StatusResponse } from '../../shared/api';
 import type { CheckpointsResponse } from '../../shared/checkpoint-api';
 import { utcDayKey, isoWeekKey } from '../../shared/costBuckets';
-import type { ConversationHealth, LlmCostResponse } from '../../shared/llm-api';
+import type { ConversationHealth, LlmCostResponse, LlmUsageResponse } from '../../shared/llm-api';
 import type { SidecarContext } from '../core/context';
 import type { SidecarModule } from '../core/module';
 import { isRawRoute, jsonRoute, type JsonRoute } from '../core/route';
@@ -59,7 +59,9 @@ export function reportModule(ctx: SidecarContext, status: () => StatusResponse, 
     const conversations = (await read<{ conversations: ConversationHealth[] }>('/llm/conversations'))?.conversations ?? [];
     const today = cost.byDay.find(b => b.key === utcDayKey(nowMs));
     const week = cost.byWeek.find(b => b.key === isoWeekKey(nowMs));
-    if (!today && !week && conversations.length === 0) {
+    // Calls the clients lost are said even when none reached the sidecar.
+    const lost = (await read<LlmUsageResponse>('/llm/usage'))?.lost ?? null;
+    if (!today && !week && conversations.length === 0 && !lost) {
       return null;
     }
     const worst = [...conversations].sort((a, b) => a.score - b.score)[0] ?? null;
@@ -68,7 +70,8 @@ export function reportModule(ctx: SidecarContext, status: () => StatusResponse, 
       weekUsd: week ? week.costUsd : 0,
       unpricedToday: today?.unpricedCalls ?? 0,
       callsToday: today?.calls ?? 0,
-      worst
+      worst,
+      lost: lost ? { calls: lost.calls, summary: lost.summary } : null
     };
   }
 
