@@ -61,7 +61,11 @@ export const OPERATION_DURATION_BUCKETS = [0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0
 /** gen-ai-metrics.md v1.41.0: ExplicitBucketBoundaries of gen_ai.client.token.usage, tokens. */
 export const TOKEN_USAGE_BUCKETS = [1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864];
 
-/** What of a stored call the span is made of (src/server/store/llmStore.ts StoredCall). */
+/**
+ * What of a stored call the span is made of. The same fields as src/server/store/llmStore.ts StoredCall,
+ * spelled here because pure core code does not import the server's storage; the export passes
+ * StoredCall rows as they are, so tsc checks that the two still agree.
+ */
 export interface CallFacts {
   id: string;
   provider: 'openai' | 'anthropic' | 'google';
