@@ -69,7 +69,7 @@ def main() -> None:
     print("|---|---|---|---|")
     for name, values in times.items():
         m = statistics.median(values)
-        print(f"| {name} | {m:.2f} | {'—' if values is times['bare IPython (`-c pass`)'] else f'+{m - bare:.2f}'} | {', '.join(f'{v:.2f}' for v in values)} |")
+        print(f"| {name} | {m:.2f} | {'—' if values is times['bare IPython (`-c pass`)'] else f'{m - bare:+.2f}'} | {', '.join(f'{v:.2f}' for v in values)} |")
 
 
 if __name__ == "__main__":
