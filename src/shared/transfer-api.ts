@@ -18,7 +18,8 @@ export type SummaryMessage = z.infer<typeof SummaryMessage>;
 
 export const SummaryBody = z
   .object({
-    messages: z.array(SummaryMessage).min(1).max(20_000),
+    // 10,000 messages: at most ~0.5 MB of the smallest messages, so a body one over the limit is still under the 1 MiB body cap and gets its 400.
+    messages: z.array(SummaryMessage).min(1).max(10_000),
     budgetTokens: z.number().int().min(50).max(100_000).default(800),
     conversationId: z.string().min(1).max(256).default('messages')
   })
@@ -27,7 +28,8 @@ export const SummaryBody = z
 /** POST /llm/summary-request: the messages to be summarised by the user's own model. */
 export const SummaryRequestBody = z
   .object({
-    messages: z.array(SummaryMessage).min(1).max(20_000),
+    // 10,000 messages: at most ~0.5 MB of the smallest messages, so a body one over the limit is still under the 1 MiB body cap and gets its 400.
+    messages: z.array(SummaryMessage).min(1).max(10_000),
     budgetTokens: z.number().int().min(50).max(100_000).default(800)
   })
   .strict();
