@@ -8,6 +8,11 @@ from pathlib import Path
 
 import pytest
 
+# Opt-in: real PyTorch training loops need torch, transformers, accelerate and lightning, which CI does not install
+# (docs/CHECKPOINTS.md "Real frameworks in CI"). Left out of collection unless asked for, so a CI run has no skips:
+#     VIGILO_TORCH_TESTS=1 python -m pytest tests/test_checkpoint_torch_real.py
+collect_ignore = [] if os.environ.get("VIGILO_TORCH_TESTS") == "1" else ["test_checkpoint_torch_real.py"]
+
 ROOT = Path(__file__).resolve().parent.parent
 
 # Network rule: no sidecar a test starts probes the outside world (the Kaggle

@@ -1,12 +1,12 @@
 """Vigilo's HF Trainer and Lightning callbacks in real training loops, on CPU.
 
-Opt-in: skipped unless torch, transformers and lightning are installed. They
+Opt-in: collected only with VIGILO_TORCH_TESTS=1 (tests/conftest.py), where torch, transformers and lightning are installed. They
 are not in requirements-dev.txt: PyTorch's PyPI wheel pulls its CUDA
 libraries even on a CPU machine (2.8 GB to download, 5.3 GB installed; see
 docs/CHECKPOINTS.md "Real frameworks in CI"). Run it where they are:
 
     python -m pip install torch transformers accelerate lightning
-    python -m pytest tests/test_checkpoint_torch_real.py
+    VIGILO_TORCH_TESTS=1 python -m pytest tests/test_checkpoint_torch_real.py
 
 Tiny models built from a config (nothing downloaded), a few steps each,
 against a real sidecar on a simulated Colab with Drive mounted.
