@@ -42,8 +42,8 @@ _thread.start()
 
 @pytest.fixture
 def fake_openai():
-    """The loopback OpenAI of tests/fakes. Not llm_fixtures' fixture: importing llm_fixtures loads the Google SDKs
-    (grpc), after which a kernel restarted from this process never answered kernel_info (jupyter_client, here)."""
+    """The loopback OpenAI of tests/fakes (llm_fixtures has the same fixture, but importing it loads every provider
+    SDK into this process, which these kernel tests do not need)."""
     fake = FakeOpenAI()
     with fake.server:
         yield fake
