@@ -231,7 +231,9 @@ test.describe('simulated Colab: a T4 filling up, Drive mounted', () => {
     await expect(line).toHaveClass(/jp-Vigilo-alert-critical/, { timeout: 15_000 });
     await expect(line).toHaveCount(1);
     await expect(line.locator('.jp-Vigilo-alertMessage')).toContainText('96.0 %');
-    await expect(line.locator('.jp-Vigilo-alertTime')).toHaveText(new RegExp(`^${raised}( · updated .*)?$`));
+    // The time carries the zone's name, which may hold regex characters ("GMT+5:45"): matched literally.
+    const raisedLiteral = raised.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    await expect(line.locator('.jp-Vigilo-alertTime')).toHaveText(new RegExp(`^${raisedLiteral}( · updated .*)?$`));
     const active = (await sidecar.request(discovery, '/alerts/active')).alerts.filter((a: any) => a.ruleId === 'gpu.vram');
     expect(active).toHaveLength(1);
     // Dismissed: gone from the panel and from the sidecar's current list.
