@@ -12,7 +12,7 @@
  * incubating names, they are copied here rather than imported from its
  * `incubating` entry point.
  */
-import type { TokenCounts } from '../shared/llm-api';
+import type { LlmCallFacts } from '../shared/llm-api';
 
 export const GENAI_SEMCONV_VERSION = '1.41.0';
 export const GENAI_SCHEMA_URL = `https://opentelemetry.io/schemas/${GENAI_SEMCONV_VERSION}`;
@@ -61,34 +61,8 @@ export const OPERATION_DURATION_BUCKETS = [0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0
 /** gen-ai-metrics.md v1.41.0: ExplicitBucketBoundaries of gen_ai.client.token.usage, tokens. */
 export const TOKEN_USAGE_BUCKETS = [1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864];
 
-/**
- * What of a stored call the span is made of. The same fields as src/server/store/llmStore.ts StoredCall,
- * spelled here because pure core code does not import the server's storage; the export passes
- * StoredCall rows as they are, so tsc checks that the two still agree.
- */
-export interface CallFacts {
-  id: string;
-  provider: 'openai' | 'anthropic' | 'google';
-  operation: string;
-  requestModel: string | null;
-  responseModel: string | null;
-  startedAtMs: number;
-  ttftMs: number | null;
-  latencyMs: number;
-  stream: boolean;
-  status: 'ok' | 'error';
-  errorClass: string | null;
-  httpStatus: number | null;
-  tokens: TokenCounts | null;
-  usageEstimated: boolean;
-  costUsd: number | null;
-  pricedModel: string | null;
-  conversationKey: string | null;
-  tags: Record<string, string>;
-  messages: Array<{ role: string; content: string }> | null;
-  output: string | null;
-  sdk: string;
-}
+/** What of a stored call the span is made of (src/shared/llm-api.ts LlmCallFacts). */
+export type CallFacts = LlmCallFacts;
 
 export interface SpanOptions {
   /** OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true: message text goes out; otherwise never. */

@@ -476,3 +476,33 @@ export const BudgetsResponse = z.object({
   state: BudgetState,
   file: z.string()
 });
+
+/**
+ * One LLM call as the sidecar keeps it: the event's facts plus what it decided at ingest (tokens, cost, the
+ * pricing-table key, the conversation). The store's StoredCall adds its own bookkeeping; the OpenTelemetry
+ * mapping (src/core/otelGenAi.ts) reads these fields.
+ */
+export interface LlmCallFacts {
+  id: string;
+  provider: LlmProvider;
+  operation: string;
+  requestModel: string | null;
+  responseModel: string | null;
+  /** Pricing-table key the call was priced with, null when unknown. */
+  pricedModel: string | null;
+  startedAtMs: number;
+  ttftMs: number | null;
+  latencyMs: number;
+  stream: boolean;
+  status: 'ok' | 'error';
+  errorClass: string | null;
+  httpStatus: number | null;
+  tokens: TokenCounts | null;
+  usageEstimated: boolean;
+  costUsd: number | null;
+  conversationKey: string | null;
+  tags: Record<string, string>;
+  messages: LlmMessage[] | null;
+  output: string | null;
+  sdk: string;
+}

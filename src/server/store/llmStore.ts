@@ -1,34 +1,12 @@
 import { utcDayKey } from '../../shared/costBuckets';
-import type { LlmMessage, LlmProvider, TokenCounts } from '../../shared/llm-api';
+import type { LlmCallFacts, LlmMessage, LlmProvider, TokenCounts } from '../../shared/llm-api';
 import { ZERO_TOKENS } from '../../core/llm/usage';
 import { migrate, openDatabase, type Database, type OpenOptions, type SqlRow, type SqlValue } from './engine';
 
-/** One LLM call as persisted: the event's facts plus what the sidecar decided at ingest. */
-export interface StoredCall {
-  id: string;
+/** One LLM call as persisted: the call's facts (shared with the OpenTelemetry mapping) plus the store's bookkeeping. */
+export interface StoredCall extends LlmCallFacts {
   runId: string;
-  provider: LlmProvider;
-  operation: string;
-  requestModel: string | null;
-  responseModel: string | null;
-  /** Pricing-table key the call was priced with, null when unknown. */
-  pricedModel: string | null;
-  startedAtMs: number;
-  ttftMs: number | null;
-  latencyMs: number;
-  stream: boolean;
-  status: 'ok' | 'error';
-  errorClass: string | null;
-  httpStatus: number | null;
-  tokens: TokenCounts | null;
-  usageEstimated: boolean;
-  costUsd: number | null;
-  conversationKey: string | null;
   fingerprint: string | null;
-  tags: Record<string, string>;
-  messages: LlmMessage[] | null;
-  output: string | null;
-  sdk: string;
 }
 
 /** Version 1: the raw call table as the first release created it. */
