@@ -46,7 +46,7 @@ export function numberCell(cell: string): number | null {
   if (isUnavailable(cell)) {
     return null;
   }
-  const m = /^(-?\d+(?:\.\d+)?)(?:\s*(?:MiB|%|W|C|°C))?$/.exec(cell);
+  const m = /^(-?\d+(?:\.\d+)?)(?:\s*(?:MiB|%|W|C|\u00B0C))?$/.exec(cell);
   return m ? Number(m[1]) : Number.NaN;
 }
 

@@ -13,7 +13,7 @@ export function acceleratorLine(a: AcceleratorInfo | undefined | null): string |
   if (!a || a.kind === 'unknown') return a ? 'unknown (conflicting evidence)' : null;
   if (a.kind === 'none') return 'none';
   const name = a.model ?? (a.kind === 'gpu' ? 'GPU (model unknown: no nvidia-smi)' : 'TPU');
-  const parts = [a.count !== null && a.count > 1 && !/^\d+ × /.test(name) ? `${a.count} × ${name}` : name];
+  const parts = [a.count !== null && a.count > 1 && !/^\d+ \u00D7 /.test(name) ? `${a.count} × ${name}` : name];
   if (a.kind === 'tpu') {
     parts.push(a.count === null ? 'chips unknown' : `${a.count} chip${a.count === 1 ? '' : 's'}`);
     if (a.hbmPerChipGB) parts.push(`${a.hbmPerChipGB} GB HBM per chip`);

@@ -83,13 +83,13 @@ const ARTIFACT = new RegExp(
     String.raw`\b[a-z]+(?:_[a-z0-9]+)+\b`,
     String.raw`\b[a-z]+(?:[A-Z][a-z0-9]+)+\b`,
     String.raw`\bv?\d+\.\d+(?:\.\d+)+\b`,
-    String.raw`[$€£]\s?\d[\d,.]*\s?(?:[kKmMbB]|million|billion)?`,
+    String.raw`[$\u20AC\u00A3]\s?\d[\d,.]*\s?(?:[kKmMbB]|million|billion)?`,
     String.raw`\b\d[\d,.]*\s?(?:%|ms|s|sec|seconds|minutes|hours|days|weeks|GB|MB|KB|TB|GiB|MiB|tokens|USD|EUR|euros|dollars|rows|users|px|k)\b`
   ].join('|'),
   'g'
 );
 
-const HEDGE = /(?<=\s|^)(?<!(?:n't|not|never|n’t)\s)(?:(?:really|very|super|totally|truly|honestly|basically|literally|kinda|sorta|kind of|sort of|pretty much|just|quite|so(?= (?:glad|happy|proud|excited|grateful|thankful|cool|fun|great|good|amazing|awesome|special|powerful|inspiring|beautiful|lovely|nice|rewarding|important|meaningful|calming|peaceful|hard|tough|busy)\b))(?=\s+\w)|(?:you know|i mean),)\s*/gi;
+const HEDGE = /(?<=\s|^)(?<!(?:n't|not|never|n\u2019t)\s)(?:(?:really|very|super|totally|truly|honestly|basically|literally|kinda|sorta|kind of|sort of|pretty much|just|quite|so(?= (?:glad|happy|proud|excited|grateful|thankful|cool|fun|great|good|amazing|awesome|special|powerful|inspiring|beautiful|lovely|nice|rewarding|important|meaningful|calming|peaceful|hard|tough|busy)\b))(?=\s+\w)|(?:you know|i mean),)\s*/gi;
 const CODE_FENCE = /```[\s\S]*?(```|$)/g;
 const INLINE_CODE = /`([^`\n]{1,80})`/g;
 
@@ -114,7 +114,7 @@ function cleanSentence(s: string): string {
  * nothing (no number, name, date or quote) and the statement before it stands alone.
  */
 function trimEvaluativeTail(t: string): string {
-  const m = /^(.{12,}?)(?:,| -| –| —|;| and| but)\s+([^,;\-–—]+?)([.!?]*)$/.exec(t);
+  const m = /^(.{12,}?)(?:,| -| \u2013| \u2014|;| and| but)\s+([^,;\-\u2013\u2014]+?)([.!?]*)$/.exec(t);
   if (!m) {
     return t;
   }
@@ -130,7 +130,7 @@ function trimEvaluativeTail(t: string): string {
 export function sentences(text: string): string[] {
   const out: string[] = [];
   for (const line of text.replace(CODE_FENCE, '\n').split(/\n+/)) {
-    const trimmed = line.replace(/^\s*(#+|[-*•>]|\d+[.)])\s+/, '').trim();
+    const trimmed = line.replace(/^\s*(#+|[-*\u2022>]|\d+[.)])\s+/, '').trim();
     if (!trimmed) {
       continue;
     }
