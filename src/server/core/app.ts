@@ -61,9 +61,11 @@ export function createApp(options: AppOptions): Express {
   app.use(express.json({ limit: options.bodyLimit ?? '1mb', strict: false, type: 'application/json' }));
 
   const routes: Route[] = options.modules.flatMap(m => m.routes ?? []);
-  const openapi = buildOpenApi(routes, options.version);
+  // Built on the first request and kept as its text (~200 KB): the document's object tree is not held at idle.
+  let openapi: string | null = null;
   app.get('/openapi.json', (_req, res) => {
-    res.json(openapi);
+    openapi ??= JSON.stringify(buildOpenApi(routes, options.version));
+    res.type('application/json').send(openapi);
   });
 
   for (const route of routes) {
@@ -82,8 +84,9 @@ export function createApp(options: AppOptions): Express {
 
   // A known path asked with a method it does not serve (TRACE, PATCH, DELETE...): 405 with Allow.
   const allowed = allowedMethods([...routes, { method: 'get', path: '/openapi.json' }]);
+  // One route layer per path (app.all would add one per HTTP method: ~1 700 layers, each with its matcher).
   for (const [path, methods] of allowed) {
-    app.all(path, (req: Request, res: Response, next: NextFunction) => {
+    app.route(path).all((req: Request, res: Response, next: NextFunction) => {
       res.setHeader('Allow', methods.join(', '));
       next(new ApiError('method_not_allowed', `${req.method} is not served on ${req.path}; it answers ${methods.join(', ')}.`));
     });

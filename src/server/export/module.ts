@@ -23,7 +23,7 @@ import type { SidecarModule } from '../core/module';
 import { jsonRoute } from '../core/route';
 import { LLM_DB_FILE } from '../llm/module';
 import { LlmStore } from '../store/llmStore';
-import { OtlpExporters } from './otlp';
+import type { OtlpExporters } from './otlp';
 import { RejectedBatch, SpanQueue, type SpanQueueStats } from './spanQueue';
 
 export const EXPORT_SETTINGS_FILE = 'export.json';
@@ -149,6 +149,14 @@ export function exportModule(ctx: SidecarContext): SidecarModule {
   let runtimeHeaders: Record<string, string> | undefined;
   let config: ExportConfig = resolveExportConfig(env);
   let exporters: OtlpExporters | null = null;
+  // The OpenTelemetry SDK and its OTLP exporters (~10 MB of the sidecar's memory once loaded) are loaded
+  // when an endpoint is first configured, not at start: an idle sidecar that exports nothing never holds them.
+  let otlp: typeof import('./otlp.js') | null = null;
+  const loadOtlp = async (next: ExportSettings, headers: Record<string, string> | undefined): Promise<void> => {
+    if (!otlp && resolveExportConfig(env, next, headers).enabled) {
+      otlp = await import('./otlp.js');
+    }
+  };
   let store: LlmStore | null = null;
   let missing = 0;
   let checkpointVerifiedAtMs: number | null = null;
@@ -224,8 +232,11 @@ export function exportModule(ctx: SidecarContext): SidecarModule {
   const build = (): void => {
     const previous = exporters;
     config = resolveExportConfig(env, settings, runtimeHeaders);
-    exporters = config.enabled
-      ? new OtlpExporters({
+    if (config.enabled && !otlp) {
+      throw new Error('export: the OTLP exporters were not loaded (loadOtlp) before build');
+    }
+    exporters = config.enabled && otlp
+      ? new otlp.OtlpExporters({
           config,
           version: ctx.config.version,
           resource: {
@@ -339,8 +350,9 @@ export function exportModule(ctx: SidecarContext): SidecarModule {
 
   return {
     name: 'export',
-    start() {
+    async start() {
       settings = readSettings(settingsFile, line => ctx.log(line));
+      await loadOtlp(settings, runtimeHeaders);
       build();
       unsubscribe = ctx.bus.subscribe(message => {
         const data = message.data as {
@@ -407,7 +419,7 @@ export function exportModule(ctx: SidecarContext): SidecarModule {
         body: ExportSettingsBody,
         response: ExportStatus,
         errors: ['storage_failed'],
-        handler: ({ body }) => {
+        handler: async ({ body }) => {
           const next: ExportSettings = { ...settings };
           if (body.endpoint !== undefined) {
             next.endpoint = body.endpoint;
@@ -418,15 +430,16 @@ export function exportModule(ctx: SidecarContext): SidecarModule {
           if (body.captureContent !== undefined) {
             next.captureContent = body.captureContent;
           }
+          const headers = body.headers !== undefined ? body.headers : runtimeHeaders;
+          // Before anything changes, so two requests apply in their order.
+          await loadOtlp(next, headers);
           try {
             writePrivateFile(settingsFile, JSON.stringify(next, null, 2) + '\n');
           } catch (error) {
             throw new ApiError('storage_failed', `Could not write ${settingsFile}: ${String(error)}; the export settings were not changed.`);
           }
           settings = next;
-          if (body.headers !== undefined) {
-            runtimeHeaders = body.headers;
-          }
+          runtimeHeaders = headers;
           build();
           return status();
         }
