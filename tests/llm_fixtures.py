@@ -128,7 +128,8 @@ _KEYS = {
     "status", "error", "usage", "usageEstimated", "conversationId", "fingerprint", "tags", "messages", "output", "sdk",
 }
 _ISO_Z = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$")
-_UUID4 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
+# The Python client's ids are RFC 9562 version 8 (a per-process random prefix and a counter), the JS client's version 4.
+_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[48][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 
 
 def assert_event_shape(event: "dict[str, Any]") -> None:
@@ -138,7 +139,7 @@ def assert_event_shape(event: "dict[str, Any]") -> None:
     assert _KEYS | {"chain", "replyHash"} <= set(event) <= _KEYS | {"chain", "replyHash", "usageEvents", "betas", "groundingQueries"}, set(event) ^ _KEYS
     assert "groundingQueries" not in event or (isinstance(event["groundingQueries"], int) and event["groundingQueries"] >= 0)
     assert event["chain"] is None or all(re.fullmatch(r"[0-9a-f]{64}", h) for h in event["chain"])
-    assert _UUID4.match(event["id"])
+    assert _UUID.match(event["id"])
     assert event["provider"] in ("openai", "anthropic", "google")
     assert event["operation"] in ("chat.completions", "responses", "messages", "generateContent")
     for key in ("requestModel", "responseModel", "conversationId", "output"):

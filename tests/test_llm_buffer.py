@@ -202,8 +202,8 @@ class _ClosingServer:
                 while len(body) < length:
                     body += conn.recv(65536)
                 answer = b'{"accepted":0,"duplicates":0}'
+                self.answered += 1  # before the answer leaves: the client may look at it as soon as it has the answer
                 conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s" % (len(answer), answer))
-                self.answered += 1
 
     def stop(self) -> None:
         self.sock.close()
@@ -252,3 +252,26 @@ def test_while_the_sidecar_stays_away_the_files_on_disk_are_left_as_they_are(llm
     for _ in range(3):  # tried again and again: each file goes back under its own name, never rewritten
         assert llm.flush(1.0) is False
         assert sorted((p.name, p.stat().st_mtime_ns) for p in (data / "llm-spool").iterdir()) == files
+
+
+def test_the_send_interval_rule():
+    from vigilo.llm._delivery import next_send_at
+
+    # A lone call (the last delivery long ago) goes after the coalescing window.
+    assert next_send_at(100.0, float("-inf"), 0.1, 1.0) == 100.1
+    assert next_send_at(100.0, 90.0, 0.1, 1.0) == 100.1
+    # A call within the interval of the last delivery waits for the interval to end.
+    assert next_send_at(100.25, 100.0, 0.1, 1.0) == 101.0
+    assert next_send_at(100.95, 100.0, 0.1, 1.0) == 101.05
+
+
+def test_calls_that_follow_a_delivery_wait_for_the_send_interval_and_travel_together(llm, sidecar, fake_openai):
+    llm.configure(batch_window=0.0, send_interval=30.0)
+    client = llm.wrap(openai_client(fake_openai))
+    _ask(llm, client, 1, "lone")
+    assert _until(lambda: len(sidecar.batches()) == 1)  # a lone call goes at once (window 0)
+    _ask(llm, client, 5, "following")
+    time.sleep(0.3)  # a sender without the interval would have sent these by now (window 0)
+    assert [len(b) for b in sidecar.batches()] == [1] and llm.stats()["pending"] == 5
+    assert llm.flush(5.0) is True  # flush does not wait for the interval
+    assert [len(b) for b in sidecar.batches()] == [1, 5]

@@ -53,6 +53,7 @@ def configure(
     max_spool_bytes: int = _UNSET,
     batch_size: int = _UNSET,
     batch_window: float = _UNSET,
+    send_interval: float = _UNSET,
     request_timeout: float = _UNSET,
 ) -> None:
     """Change how events are delivered; only the arguments given change.
@@ -67,6 +68,8 @@ def configure(
     max_spool_bytes  bytes of events kept on disk (64 MiB); events past that are dropped and counted
     batch_size       events per POST (at most 500)
     batch_window     seconds the sender waits after a call so that the calls of that window go in one POST (0.1)
+    send_interval    while calls keep coming, seconds between two POSTs at least (1.0): calls a few hundred ms
+                     apart then share a request; a lone call still goes after batch_window
     request_timeout  seconds per POST to the sidecar (5)
     """
     cfg = runtime().config
@@ -86,6 +89,8 @@ def configure(
         cfg.max_spool_bytes = max(0, int(max_spool_bytes))
     if batch_window is not _UNSET:
         cfg.window_s = max(0.0, float(batch_window))
+    if send_interval is not _UNSET:
+        cfg.send_interval_s = max(0.0, float(send_interval))
     if batch_size is not _UNSET:
         cfg.batch_size = max(1, min(500, int(batch_size)))
     if request_timeout is not _UNSET:

@@ -7,14 +7,21 @@ configuration, the buffer, the sender thread and the counters.
   one flag. Only when the sender sleeps idle does the call wake it (a lock and
   a notify), once per burst: no per-call lock, no per-call thread switch.
 - The sender is a daemon thread started on the first event. Woken, it waits
-  ``window_s`` (0.1 s) so that the calls of that window travel together, turns
+  ``window_s`` (0.1 s) so that the calls of that window travel together, and
+  while calls keep coming it sends at most once per ``send_interval_s`` (1 s):
+  a call made within a second of the last delivery waits for the second to
+  end (``next_send_at``). A lone call reaches the sidecar 0.1 s after it ends;
+  calls a few hundred milliseconds apart travel four or five to a request
+  instead of one each, which is what a request costs on a cold cache
+  (bench/llm_overhead_python.py --cpu, "calls 0.25 s apart"). Then it turns
   the call records into events (``record.build()``, the event's id included),
   and POSTs them in batches of at most 500 to ``/llm/events`` over one kept-alive
   connection (``_transport``). Between two events it lets the GIL go, so the
   caller's threads never wait for a whole batch to be built.
 - While the sidecar is unreachable it retries with a backoff (0.5 s doubling
-  to 5 s), reading ``<data dir>/sidecar.json`` again each time (a restarted
-  sidecar has a new port and token), unless ``configure(url=...)`` named one.
+  to 5 s). ``<data dir>/sidecar.json`` is read again whenever it changed (its
+  inode, size or mtime: a restarted sidecar writes a new one with a new port and
+  token), unless ``configure(url=...)`` named a sidecar.
 - Undelivered events stay in memory up to ``max_queue``; past that the oldest
   are written to disk (``_spool``: ``<data dir>/llm-spool/``, 0600, at most
   ``max_spool_bytes``), and so is whatever is left at interpreter exit. Events
@@ -81,6 +88,8 @@ class Config:
         self.request_timeout = 5.0
         # Calls within this many seconds of the first one travel in one request.
         self.window_s = 0.1
+        # While calls keep coming, at most one delivery per this many seconds (next_send_at).
+        self.send_interval_s = 1.0
         # The sidecar's JSON body limit is 1 MiB (express.json's '1mb'): a batch is sent in
         # parts under this, so an oversized body is never uploaded just to be refused. A
         # sidecar with a lower limit answers 413, and the same splitting applies.
@@ -129,6 +138,10 @@ class Runtime:
         self._want_budget = False
         self._spool_hint = True  # events may wait on disk (from an earlier process): look once
         self._connection = Connection()
+        self._last_send = float("-inf")  # monotonic start of the last delivery
+        # The discovery file's content, and the (path, inode, size, mtime) it was read at.
+        self._discovery: Optional[dict] = None
+        self._discovery_key: Optional[tuple] = None
 
     # ----------------------------------------------------------------- counters
     def count(self, name: str, n: int = 1, error: Optional[str] = None) -> None:
@@ -244,8 +257,16 @@ class Runtime:
                         self._cond.wait(wait if due else None)
                     self._awake = True
                     if not overflow:
-                        # Coalesce: the calls of the next window go in the same request.
-                        self._cond.wait(self.config.window_s)
+                        # Coalesce: the calls of the window (and, while calls keep coming, of the rest of the
+                        # send interval) go in the same request.
+                        cfg = self.config
+                        until = next_send_at(time.monotonic(), self._last_send, cfg.window_s, cfg.send_interval_s)
+                        while not self._closed and len(self._queue) <= cfg.max_queue:
+                            left = until - time.monotonic()
+                            if left <= 0:
+                                break
+                            self._cond.wait(left)
+                self._last_send = time.monotonic()
                 with self._send_lock:
                     self._pass()
             except Exception as err:  # never let the sender die
@@ -292,10 +313,21 @@ class Runtime:
         return clean
 
     def _target(self) -> Optional[dict]:
+        """Where to send: ``configure(url=...)``, else the discovery file, read again only when it changed."""
         cfg = self.config
         if cfg.url:
             return {"url": cfg.url, "token": cfg.token or ""}
-        return _sidecar.read_discovery(cfg.data_dir)
+        path = cfg.directory() / _sidecar.DISCOVERY_FILE
+        try:
+            st = os.stat(path)
+        except OSError:
+            self._discovery = self._discovery_key = None
+            return None
+        key = (str(path), st.st_ino, st.st_size, st.st_mtime_ns)
+        if key != self._discovery_key:
+            self._discovery = _sidecar.read_discovery(path.parent)
+            self._discovery_key = key if self._discovery is not None else None
+        return self._discovery
 
     # ----------------------------------------------------------------- sending
     def _build(self, items: "list[Any]") -> "list[dict]":
@@ -450,6 +482,7 @@ class Runtime:
                 self.budget = {"hardStop": budget["hardStop"], "reason": budget.get("reason")}
 
     def _retry_later(self, why: str) -> None:
+        self._discovery_key = None  # whatever the file said did not work: read it again next time
         with self._cond:
             self._last_error = why
             self._backoff = min(MAX_BACKOFF_S, max(MIN_BACKOFF_S, self._backoff * 2))
@@ -460,6 +493,12 @@ class Runtime:
         if self.config.hard_budget and self.budget.get("hardStop"):
             self.request_budget_refresh()
             raise BudgetExceededError(self.budget.get("reason") or "the LLM budget is exhausted")
+
+
+def next_send_at(now: float, last_send: float, window_s: float, send_interval_s: float) -> float:
+    """When the sender, woken by a call at ``now`` (monotonic seconds), sends: after the coalescing window, and not
+    before ``send_interval_s`` has passed since the last delivery began (``last_send``)."""
+    return max(now + window_s, last_send + send_interval_s)
 
 
 def _body(part: "list[dict]") -> bytes:

@@ -8,9 +8,10 @@ call pays microseconds.
 from __future__ import annotations
 
 import hashlib
+import itertools
+import os
 import sys
 import time
-import uuid
 from importlib import metadata
 from typing import Any, Callable, Optional
 
@@ -138,10 +139,46 @@ def fingerprint_of(provider: str, messages: "list[dict]") -> Optional[str]:
     return None
 
 
+_day_prefix: "tuple[int, str]" = (-1, "")
+
+
 def iso(ts: float) -> str:
-    """Epoch seconds as ISO 8601 UTC with milliseconds and a "Z" (the sidecar's timestamp format)."""
-    ms = int(ts * 1000)
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ms // 1000)) + f".{ms % 1000:03d}Z"
+    """Epoch seconds as ISO 8601 UTC with milliseconds and a "Z" (the sidecar's timestamp format).
+
+    The date part is formatted once per UTC day and kept; the time of day is plain arithmetic. On the sender after a
+    pause (calls seconds apart, cold caches) ``time.strftime`` took about 30 µs per event, this about 3."""
+    global _day_prefix
+    seconds, ms = divmod(int(ts * 1000), 1000)
+    day, of_day = divmod(seconds, 86400)
+    if _day_prefix[0] != day:
+        _day_prefix = (day, time.strftime("%Y-%m-%dT", time.gmtime(day * 86400)))
+    hours, rest = divmod(of_day, 3600)
+    return f"{_day_prefix[1]}{hours:02d}:{rest // 60:02d}:{rest % 60:02d}.{ms:03d}Z"
+
+
+class _EventIds:
+    """Event ids in the UUID text form (version 8: vendor-defined): 74 random bits drawn once per process, and again
+    in a forked child, then a 48-bit counter. ``uuid.uuid4()`` asks the kernel for randomness on every event (about
+    50 µs on the sender after a pause); an id here is one counter step and one format. Unique across processes as
+    long as two processes never draw the same 74 bits; the sidecar only needs the id to be unique (it ignores an id it
+    already has: that is how a resent event is not counted twice)."""
+
+    def __init__(self) -> None:
+        self._reseed()
+        if hasattr(os, "register_at_fork"):
+            os.register_at_fork(after_in_child=self._reseed)
+
+    def _reseed(self) -> None:
+        r = int.from_bytes(os.urandom(10), "big") >> 6  # 74 bits
+        a, b, c, variant, d = r >> 42, (r >> 26) & 0xFFFF, (r >> 14) & 0xFFF, (r >> 12) & 0x3, r & 0xFFF
+        self._prefix = f"{a:08x}-{b:04x}-8{c:03x}-{0x8 | variant:x}{d:03x}-"
+        self._counter = itertools.count(1)
+
+    def next(self) -> str:
+        return f"{self._prefix}{next(self._counter) & 0xFFFF_FFFF_FFFF:012x}"
+
+
+new_event_id = _EventIds().next
 
 
 def sdk_version(dist: str) -> Optional[str]:
@@ -264,7 +301,7 @@ class CallRecord:
             **extra,
             "chain": chain,
             "replyHash": reply_hash(self.provider, chain, output) if chain is not None else None,
-            "id": str(uuid.uuid4()),
+            "id": new_event_id(),
             "provider": self.provider,
             "operation": self.operation,
             "requestModel": _clip(self.request_model, 256),
