@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -6,7 +6,7 @@ import type { SystemSection } from '../../shared/api';
 import { EventBus } from '../core/bus';
 import { ManualClock } from '../core/clock';
 import { SnapshotStore } from '../core/snapshot';
-import { cpuPercent, cpuTimesReader, parseProcStat, systemCollector } from './system';
+import { cpuPercent, cpuTimesReader, diskReader, memoryReader, parseMemInfo, parseMounts, parseProcStat, systemCollector } from './system';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -70,5 +70,59 @@ describe('CPU load from /proc/stat', () => {
     } finally {
       await collector.stop();
     }
+  });
+});
+
+describe('memory and disks without systeminformation', () => {
+  it('memory is MemTotal and MemAvailable of /proc/meminfo, in bytes', () => {
+    const text = 'MemTotal:       16000 kB\nMemFree:         2000 kB\nMemAvailable:    6000 kB\nBuffers:          100 kB\nCached:          3000 kB\n';
+    expect(parseMemInfo(text)).toEqual({ totalBytes: 16000 * 1024, usedBytes: 10000 * 1024, availableBytes: 6000 * 1024 });
+    // An old kernel without MemAvailable: free + buffers + page cache.
+    expect(parseMemInfo('MemTotal: 16000 kB\nMemFree: 2000 kB\nBuffers: 100 kB\nCached: 3000 kB\n')!.availableBytes).toBe(5100 * 1024);
+    expect(parseMemInfo('garbage')).toBeNull();
+  });
+
+  it('the mount table gives each disk once, as systeminformation chose them: pseudo and in-memory filesystems, squashfs and repeated mount points left out', () => {
+    const table = [
+      'proc /proc proc rw 0 0',
+      '/dev/vda / ext4 rw 0 0',
+      'tmpfs /dev/shm tmpfs rw 0 0',
+      'devtmpfs /dev devtmpfs rw 0 0',
+      'cgroup /sys/fs/cgroup/cpu cgroup rw 0 0',
+      '/dev/loop0 /snap/core squashfs ro 0 0',
+      'overlay /content overlay rw 0 0',
+      'drive /content/My\\040Drive fuse.drive rw 0 0',
+      '/dev/sdb1 /content/data ext4 rw 0 0',
+      '/dev/sdb1 /content/data ext4 rw 0 0',
+      ''
+    ].join('\n');
+    expect(parseMounts(table)).toEqual([
+      { fs: '/dev/vda', mount: '/' },
+      { fs: 'overlay', mount: '/content' },
+      { fs: 'drive', mount: '/content/My Drive' },
+      { fs: '/dev/sdb1', mount: '/content/data' }
+    ]);
+  });
+
+  it('a disk is measured with statfs as df reports it (used = size - free), mounts that cannot be read left out', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vigilo-mounts-'));
+    dirs.push(dir);
+    const mounts = join(dir, 'mounts');
+    writeFileSync(mounts, `/dev/x ${dir} ext4 rw 0 0\n/dev/y ${join(dir, 'gone')} ext4 rw 0 0\n`);
+    const disks = await diskReader(mounts)();
+    expect(disks).toHaveLength(1);
+    const [disk] = disks;
+    const s = statfsSync(dir);
+    expect(disk.mount).toBe(dir);
+    expect(disk.fs).toBe('/dev/x');
+    expect(disk.totalBytes).toBe(s.blocks * s.bsize);
+    expect(disk.usedBytes).toBeGreaterThan(0);
+    expect(disk.usedBytes + disk.availableBytes).toBeLessThanOrEqual(disk.totalBytes);
+  });
+
+  it('memory falls back to os.totalmem()/freemem() when the file cannot be read', async () => {
+    const memory = await memoryReader('/nonexistent/meminfo')();
+    expect(memory.totalBytes).toBeGreaterThan(0);
+    expect(memory.usedBytes + memory.availableBytes).toBe(memory.totalBytes);
   });
 });
