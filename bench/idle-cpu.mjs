@@ -2,14 +2,15 @@
 // Idle CPU and RSS of the sidecar, its own and its child processes' (reaped children are counted in
 // /proc/<pid>/stat cutime/cstime), over a quiet period at the default 2 s sampling, with the V8 flag
 // the launcher passes (--max-semi-space-size=2); also the time from spawn to its announce line.
-//   node bench/idle-cpu.mjs [--seconds 60] [--node <node>] [--engine wasm|node]
+//   node bench/idle-cpu.mjs [--seconds 60] [--node <node>] [--engine wasm|node] [--malloc default]
+// The launcher's malloc settings too (bench/lib.mjs launcherEnv; --malloc default: without them).
 // Runs the wheel's bundle (npm run build:node); BENCH_SIDECAR_CJS=<bundle> measures another build.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os, { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { cliArgs, procStatFields, ROOT } from './lib.mjs';
+import { cliArgs, launcherEnv, procStatFields, ROOT } from './lib.mjs';
 
 const args = cliArgs();
 const seconds = Number(args.seconds ?? 60);
@@ -27,7 +28,7 @@ const loadBefore = os.loadavg();
 const dataDir = mkdtempSync(join(tmpdir(), 'vigilo-idle-'));
 const t0 = performance.now();
 const child = spawn(nodeBin, ['--max-semi-space-size=2', '-e', 'require(process.argv[1]).main(process.argv)', bundle, 'serve', '--port', '0', '--json', '--data-dir', dataDir], {
-  env: { ...process.env, VIGILO_TOKEN: 'bench-token', VIGILO_INTERNET_PROBE: 'off', ...(args.engine ? { VIGILO_SQLITE: args.engine } : {}) },
+  env: { ...launcherEnv(args), ...process.env, VIGILO_TOKEN: 'bench-token', VIGILO_INTERNET_PROBE: 'off', ...(args.engine ? { VIGILO_SQLITE: args.engine } : {}) },
   stdio: ['ignore', 'pipe', 'ignore']
 });
 await new Promise((resolve, reject) => {

@@ -8,6 +8,14 @@ import { createInterface } from 'node:readline';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
+/**
+ * The malloc settings the launcher gives the sidecar (vigilo/_sidecar.py MALLOC_ENV; the environment wins,
+ * as there). `--malloc default` leaves them out: the launcher before issue 18.
+ */
+export function launcherEnv(args) {
+  return args.malloc === 'default' ? {} : { MALLOC_MMAP_THRESHOLD_: '32768', MALLOC_ARENA_MAX: '2' };
+}
+
 /** `--name value` pairs of the command line → { name: 'value' }. */
 export function cliArgs(argv = process.argv.slice(2)) {
   return Object.fromEntries(argv.reduce((acc, a, i, all) => (a.startsWith('--') ? [...acc, [a.slice(2), all[i + 1]]] : acc), []));

@@ -3,7 +3,7 @@
 // system, every thread), not wall clock: one event per request (what a notebook delivering each call
 // on its own costs), then the same events in batches of 500. One sender, a kept-alive connection (the
 // notebook's delivery); `--fresh-connections` also measures one TCP connection per request.
-//   node bench/llm-ingest-cpu.mjs [--events 3000] [--warmup 200] [--node <node>] [--engine wasm|node] [--conversations 50] [--sse 1]
+//   node bench/llm-ingest-cpu.mjs [--events 3000] [--warmup 200] [--node <node>] [--engine wasm|node] [--conversations 50] [--sse 1] [--malloc default]
 //   [--node-flags '--cpu-prof --cpu-prof-dir=/tmp/prof'] (flags for the sidecar's Node)
 // --sse 1 keeps one GET /events client (an open panel) reading the stream while events arrive.
 // Runs the wheel's bundle (vigilo/sidecar/vigilo-sidecar.cjs, after `npm run build:node`);
@@ -16,7 +16,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os, { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { cliArgs, procStatFields, ROOT } from './lib.mjs';
+import { cliArgs, launcherEnv, procStatFields, ROOT } from './lib.mjs';
 
 const args = cliArgs();
 const total = Number(args.events ?? 3000);
@@ -48,7 +48,7 @@ async function startSidecar(env) {
   const dataDir = mkdtempSync(join(tmpdir(), 'vigilo-cpu-'));
   const bundle = process.env.BENCH_SIDECAR_CJS || join(ROOT, 'vigilo', 'sidecar', 'vigilo-sidecar.cjs');
   const child = spawn(nodeBin, [...String(args['node-flags'] ?? '').split(' ').filter(Boolean), '-e', 'require(process.argv[1]).main(process.argv)', bundle, 'serve', '--port', '0', '--json', '--data-dir', dataDir], {
-    env: { ...process.env, VIGILO_TOKEN: TOKEN, VIGILO_INTERNET_PROBE: 'off', ...env },
+    env: { ...launcherEnv(args), ...process.env, VIGILO_TOKEN: TOKEN, VIGILO_INTERNET_PROBE: 'off', ...env },
     stdio: ['ignore', 'pipe', 'inherit']
   });
   const line = await new Promise((resolve, reject) => {

@@ -4,9 +4,9 @@
 // deletes the 90 % of them that are 120+ days old and gives their space back. Prints one table: ingest
 // rate (wall and per sidecar CPU-second), sidecar CPU per one-event request, the database and its
 // write-ahead log (largest seen, at the end, after retention), RSS idle / loaded / after.
-//   node bench/llm-ingest.mjs [--events 100000] [--node <node>] [--engine wasm|node] [--senders 1] [--single 2000] [--retention-wait <s>]
+//   node bench/llm-ingest.mjs [--events 100000] [--node <node>] [--engine wasm|node] [--senders 1] [--single 2000] [--retention-wait <s>] [--malloc default]
 // Runs the wheel's bundle (vigilo/sidecar/vigilo-sidecar.cjs, `npm run build:node`) with the V8 flag the
-// launcher passes (--max-semi-space-size=2); BENCH_SIDECAR_CJS=<bundle> runs another build.
+// launcher passes (--max-semi-space-size=2) and its malloc settings (--malloc default: without them); BENCH_SIDECAR_CJS=<bundle> runs another build.
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
@@ -14,7 +14,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import os, { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { cliArgs, procStatFields, ROOT } from './lib.mjs';
+import { cliArgs, launcherEnv, procStatFields, ROOT } from './lib.mjs';
 
 const args = cliArgs();
 const total = Number(args.events ?? 100_000);
@@ -33,7 +33,7 @@ const sleep = ms => new Promise(r => setTimeout(r, ms));
 
 async function start(env = {}) {
   const child = spawn(nodeBin, ['--max-semi-space-size=2', '-e', 'require(process.argv[1]).main(process.argv)', bundle, 'serve', '--port', '0', '--json', '--data-dir', dataDir], {
-    env: { ...process.env, VIGILO_TOKEN: TOKEN, VIGILO_INTERNET_PROBE: 'off', ...(args.engine ? { VIGILO_SQLITE: args.engine } : {}), ...env },
+    env: { ...launcherEnv(args), ...process.env, VIGILO_TOKEN: TOKEN, VIGILO_INTERNET_PROBE: 'off', ...(args.engine ? { VIGILO_SQLITE: args.engine } : {}), ...env },
     stdio: ['ignore', 'pipe', process.env.BENCH_DEBUG ? 'inherit' : 'ignore']
   });
   const line = await new Promise((resolve, reject) => {
