@@ -200,6 +200,22 @@ def _clip(value: Optional[str], n: int) -> Optional[str]:
 class CallRecord:
     """Facts about one call, noted on the caller's thread; ``build()`` runs on the sender."""
 
+    # What a call may learn later starts as these class-level defaults: the caller's thread stores only what it knows.
+    ttft: Optional[float] = None
+    first_item: Optional[float] = None
+    latency = 0.0
+    # What the response said; for non-streamed calls `response` is read in build().
+    response: Any = None
+    read_response: Optional[Callable[[Any], "tuple[Optional[str], Any, Optional[str]]"]] = None
+    response_model: Optional[str] = None
+    usage: Any = None
+    error: Optional["dict[str, Any]"] = None
+    ended = False
+    # A stream that stopped before its end (closed, dropped, never read): sent with what was seen, tagged.
+    incomplete = False
+    # Vigilo never counts tokens; a framework may have (LiteLLM's streams without include_usage).
+    usage_estimated = False
+
     def __init__(
         self,
         *,
@@ -228,23 +244,9 @@ class CallRecord:
         self.tags = state.tags
         self.wall = wall
         self.t0 = clock()
-        self.ttft: Optional[float] = None
-        self.first_item: Optional[float] = None
-        self.latency = 0.0
-        # What the response said; for non-streamed calls `response` is read in build().
-        self.response: Any = None
-        self.read_response: Optional[Callable[[Any], "tuple[Optional[str], Any, Optional[str]]"]] = None
-        self.response_model: Optional[str] = None
-        self.usage: Any = None
         # Streams whose usage comes in several events (Anthropic): each {"type", "usage"} as sent.
         self.usage_events: "list[dict]" = []
         self.output_parts: "list[str]" = []
-        self.error: Optional["dict[str, Any]"] = None
-        self.ended = False
-        # A stream that stopped before its end (closed, dropped, never read): sent with what was seen, tagged.
-        self.incomplete = False
-        # Vigilo never counts tokens; a framework may have (LiteLLM's streams without include_usage).
-        self.usage_estimated = False
         # Other raw facts of the response, sent as event fields (Gemini: "groundingQueries").
         self.facts: "dict[str, Any]" = {}
 
