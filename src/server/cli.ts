@@ -45,6 +45,7 @@ interface ServeOptions {
   host: string;
   dataDir?: string;
   interval: number;
+  idleInterval: number;
   heartbeat: number;
   json?: boolean;
 }
@@ -155,6 +156,7 @@ async function serveUntil(options: ServeOptions, io: CliIo, stopSignal: Promise<
     dataDir,
     fsRoot: fsRoot(io.env),
     intervalMs: options.interval,
+    idleIntervalMs: options.idleInterval,
     heartbeatIntervalS: options.heartbeat,
     version: VERSION,
     env: io.env
@@ -236,7 +238,8 @@ export function buildCli(io: CliIo, setExit: (code: number) => void): Command {
     .option('-p, --port <port>', 'port to listen on; 0 picks a free one', intArg('--port', 0, 65535), 0)
     .option('--host <host>', 'loopback address to bind (127.0.0.1 or ::1)', loopbackArg, '127.0.0.1')
     .option('--data-dir <dir>', 'state directory (default: $VIGILO_DATA_DIR, $XDG_DATA_HOME/vigilo or ~/.local/share/vigilo)')
-    .option('--interval <ms>', 'sampling period of the timer collectors, in ms', intArg('--interval', 100, 600_000), 2000)
+    .option('--interval <ms>', 'sampling period of the timer collectors while someone watches (the panel, %vigilo, a GET in the last 60 s), in ms', intArg('--interval', 100, 600_000), 2000)
+    .option('--idle-interval <ms>', 'their period while no one watches (countdown alerts still fire on time), in ms', intArg('--idle-interval', 100, 600_000), 10_000)
     .option('--heartbeat <s>', 'kernel heartbeat period, in s', intArg('--heartbeat', 1, 3600), 10)
     .option('--json', 'print one JSON line when listening or attached')
     .addHelpText('after', '\nThe token is random per start unless VIGILO_TOKEN is set; clients read it from <data-dir>/sidecar.json (mode 0600).\nExit codes: 0 stopped, 2 port in use, 3 data dir unusable (read-only, full disk, permission denied), 4 attached to the sidecar already serving this data dir (only one may), 5 another sidecar holds the data dir but does not answer.')

@@ -3,6 +3,7 @@ import type { Server } from 'node:http';
 import { API_VERSION, type PlatformInfo } from '../shared/api';
 import { AlertEngine } from './alerts/engine';
 import { createApp } from './core/app';
+import { Cadence } from './core/cadence';
 import { EventBus } from './core/bus';
 import { systemClock, type Clock } from './core/clock';
 import type { CollectorContext } from './core/collector';
@@ -64,7 +65,9 @@ export class Sidecar {
     const alerts = new AlertEngine({ clock, bus, dataDir: config.dataDir, log: options.log });
     // Platform facts (markers, /dev/accel*, PCI vendors) under VIGILO_FS_ROOT; the platform module refreshes them.
     const detector = new PlatformDetector({ fsRoot: config.fsRoot, env: config.env, kernels, snapshot });
+    const cadence = new Cadence({ clock, slowMs: config.idleIntervalMs });
     this.ctx = {
+      cadence,
       config,
       clock,
       bus,
@@ -91,7 +94,14 @@ export class Sidecar {
   async start(): Promise<Discovery> {
     const { config } = this.options;
     ensureDataDir(config.dataDir);
-    const app = createApp({ token: this.options.token, version: config.version, modules: this.modules, log: this.ctx.log, dataDir: config.dataDir });
+    const app = createApp({
+      token: this.options.token,
+      version: config.version,
+      modules: this.modules,
+      log: this.ctx.log,
+      dataDir: config.dataDir,
+      onView: () => this.ctx.cadence.noteView()
+    });
     const server = await new Promise<Server>((resolve, reject) => {
       const s = app.listen(config.port, config.host);
       s.once('listening', () => resolve(s));
@@ -117,7 +127,7 @@ export class Sidecar {
     sweep.unref();
     this.timers.push(sweep);
 
-    const collectorCtx: CollectorContext = { snapshot: this.ctx.snapshot, bus: this.ctx.bus, clock: this.ctx.clock };
+    const collectorCtx: CollectorContext = { snapshot: this.ctx.snapshot, bus: this.ctx.bus, clock: this.ctx.clock, cadence: this.ctx.cadence };
     for (const module of this.modules) {
       for (const collector of module.collectors ?? []) {
         await collector.start(collectorCtx);
@@ -173,7 +183,8 @@ export class Sidecar {
     const minGapMs = this.options.snapshotPushMs ?? 200;
     let pending: NodeJS.Timeout | null = null;
     const unsubscribe = this.ctx.snapshot.onUpdate(() => {
-      if (pending) {
+      // Only /events subscribers read the pushed snapshot (a new one gets it in its hello).
+      if (pending || !this.ctx.cadence.hasSubscribers()) {
         return;
       }
       pending = setTimeout(() => {

@@ -378,6 +378,11 @@ export class CheckpointEngine {
     return this.watchers.has(kernelId);
   }
 
+  /** Whether the policy needs fresh figures every tick: a kernel watches, a save runs, or a folder is mirrored. */
+  needsFastTicks(): boolean {
+    return this.watchers.size > 0 || this.order !== null || this.mirrors.size > 0;
+  }
+
   /** The order for this kernel's heartbeat answer, while it has not staged it. */
   orderFor(kernelId: string): CheckpointOrder | null {
     const o = this.order;

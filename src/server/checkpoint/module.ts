@@ -35,6 +35,8 @@ export function checkpointModule(ctx: SidecarContext, options: CheckpointModuleO
   let store: CheckpointStore | null = null;
   let engine: CheckpointEngine | null = null;
   let timer: NodeJS.Timeout | null = null;
+  /** The fast cadence, held while the policy needs fresh disk, OOM and session figures (core/cadence.ts). */
+  let fast: (() => void) | null = null;
   const detach: Array<() => void> = [];
   const need = (): CheckpointEngine => {
     if (!engine) throw new ApiError('conflict', 'The checkpoint module is not started.');
@@ -59,19 +61,38 @@ export function checkpointModule(ctx: SidecarContext, options: CheckpointModuleO
           if (event.type === 'restarted') e.kernelGone(event.kernelId, 'restarted');
         })
       );
+      let ticking = false;
       const loop = (): void => {
+        ticking = true;
         try {
           e.tick();
         } catch (error) {
           ctx.log(`checkpoint tick failed: ${String(error)}`);
+        } finally {
+          ticking = false;
         }
-        timer = setTimeout(loop, options.tickMs ?? ctx.config.intervalMs);
+        if (e.needsFastTicks()) fast ??= ctx.cadence.hold();
+        else if (fast) {
+          fast();
+          fast = null;
+        }
+        timer = setTimeout(loop, ctx.cadence.periodMs(options.tickMs ?? ctx.config.intervalMs));
         timer.unref();
       };
+      // A kernel that starts watching (or a save that starts) need not wait for the end of a slow period.
+      detach.push(
+        ctx.bus.subscribe(message => {
+          if (message.event !== 'checkpoint' || ticking || fast || !e.needsFastTicks()) return;
+          if (timer) clearTimeout(timer);
+          loop();
+        })
+      );
       loop();
     },
     async stop() {
       if (timer) clearTimeout(timer);
+      fast?.();
+      fast = null;
       for (const d of detach.splice(0)) d();
       if (engine) {
         engine.stop();

@@ -212,6 +212,7 @@ export function systemCollector(options: SystemCollectorOptions): ReturnType<typ
   return intervalCollector({
     name: 'system',
     intervalMs: options.intervalMs,
+    adaptive: true,
     async sample(ctx) {
       const [cpu, memory] = await Promise.all([readCpu(), readMemory()]);
       const busyPercent = cpuPercent(lastCpu, cpu);

@@ -17,6 +17,8 @@ export interface AppOptions {
   dataDir?: string;
   /** Disk checks behind those answers (tests inject a full or read-only disk). */
   diskProbe?: DiskProbe;
+  /** Called on each authenticated GET but /events: someone looks (core/cadence.ts). */
+  onView?: () => void;
 }
 
 function parseOrThrow(schema: JsonRoute['body'], value: unknown, where: string): unknown {
@@ -58,6 +60,13 @@ export function createApp(options: AppOptions): Express {
   app.set('query parser', 'simple');
 
   app.use(guard(options.token));
+  const onView = options.onView;
+  if (onView) {
+    app.use((req: Request, _res: Response, next: NextFunction) => {
+      if (req.method === 'GET' && req.path !== '/events') onView();
+      next();
+    });
+  }
   app.use(express.json({ limit: options.bodyLimit ?? '1mb', strict: false, type: 'application/json' }));
 
   const routes: Route[] = options.modules.flatMap(m => m.routes ?? []);

@@ -38,6 +38,8 @@ function eventsRoute(ctx: SidecarContext, url: () => string, stream: EventStream
         'x-accel-buffering': 'no'
       });
       res.flushHeaders();
+      // A subscriber watches: the adaptive collectors sample fast and the snapshot is pushed while it stays.
+      res.on('close', ctx.cadence.subscribe());
       stream.add(res, { apiVersion: API_VERSION, version: ctx.config.version, pid: process.pid, url: url() }, ctx.snapshot.current());
     }
   };

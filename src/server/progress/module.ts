@@ -144,6 +144,8 @@ export function progressModule(ctx: SidecarContext, options: ProgressModuleOptio
       intervalCollector({
         name: 'progress',
         intervalMs: options.intervalMs ?? ctx.config.intervalMs,
+        // Heartbeats re-evaluate too (every beat with bars): the tick only fills the gaps.
+        adaptive: true,
         async sample() {
           if (tracks.size > 0) evaluate();
         }

@@ -18,6 +18,7 @@ import { QuotaBody, QuotaSection, type GpuSection } from '../../shared/api';
 import { initialQuota, parseQuotaRemaining, quotaResource, quotaView, stateRemaining, tickQuota, type QuotaResource, type QuotaState } from '../../core/quota';
 import type { PlatformProfile } from '../../core/profiles';
 import { UnitParseError } from '../../core/units';
+import { msUntilNextLevel } from '../core/cadence';
 import { intervalCollector } from '../core/collector';
 import type { SidecarContext } from '../core/context';
 import { writePrivateFile } from '../core/discovery';
@@ -128,9 +129,15 @@ export function quotaModule(ctx: SidecarContext, deps: QuotaModuleDeps): Sidecar
     }
   }
 
+  /** Seconds of quota left at the last sample while it was being counted down, else null. */
+  let countingDown: number | null = null;
+
   const collector = intervalCollector({
     name: 'quota',
     intervalMs: deps.intervalMs,
+    adaptive: true,
+    // While a session draws on the quota it is a countdown: wake at its next alert level, whatever the cadence.
+    dueInMs: () => msUntilNextLevel(countingDown, (ctx.alerts.levels()['quota.remaining'] ?? []).map(l => l.value)),
     async sample() {
       const now = ctx.clock.now();
       const platform = ctx.platform();
@@ -138,7 +145,8 @@ export function quotaModule(ctx: SidecarContext, deps: QuotaModuleDeps): Sidecar
       // A Kaggle GPU (TPU) session draws on the GPU (TPU) quota from its start, used or not.
       resource = quotaResource(platform.name, platform.accelerator?.kind, gpu?.devices.length ?? 0);
       counting = resource !== null;
-      const maxGap = Math.max(deps.intervalMs * 3, 10_000);
+      // A gap longer than three periods means the sidecar was not running (not counted); the slow cadence is a period too.
+      const maxGap = Math.max(Math.max(deps.intervalMs, ctx.cadence.slowMs) * 3, 10_000);
       for (const r of ['gpu', 'tpu'] as const) states[r] = tickQuota(states[r], now, resource === r, maxGap);
       if (counting && now - lastSavedMs >= 30_000) {
         lastSavedMs = now;
@@ -150,6 +158,7 @@ export function quotaModule(ctx: SidecarContext, deps: QuotaModuleDeps): Sidecar
       if (platform.name === 'kaggle' && v.remainingS !== null) {
         ctx.alerts.observe('quota.remaining', '', v.remainingS / 60);
       }
+      countingDown = platform.name === 'kaggle' && counting ? v.remainingS : null;
     }
   });
 

@@ -11,6 +11,7 @@ import { ActivityBody } from '../../shared/api';
 import { idleClock, runtimeStart, sessionClock, type RuntimeStart } from '../../core/session';
 import { formatDuration } from '../../shared/format';
 import type { PlatformProfile } from '../../core/profiles';
+import { msUntilNextLevel } from '../core/cadence';
 import { intervalCollector } from '../core/collector';
 import type { SidecarContext } from '../core/context';
 import type { SidecarModule } from '../core/module';
@@ -100,10 +101,22 @@ export function sessionModule(ctx: SidecarContext, deps: SessionModuleDeps): Sid
   });
 
   const warnMarks = () => ctx.alerts.ruleViews().find(r => r.id === 'session.remaining')?.thresholds.map(t => t.value) ?? [];
+  /** What the last sample left, for the next wake: seconds left on each countdown. */
+  let left: { session: number | null; idle: number | null } = { session: null, idle: null };
 
   const collector = intervalCollector({
     name: 'session',
     intervalMs: deps.intervalMs,
+    adaptive: true,
+    // The countdowns' alerts fire on time whatever the cadence: wake at the next level either one reaches.
+    dueInMs() {
+      const levels = ctx.alerts.levels();
+      const due = [
+        msUntilNextLevel(left.session, (levels['session.remaining'] ?? []).map(l => l.value)),
+        msUntilNextLevel(left.idle, (levels['idle.remaining'] ?? []).map(l => l.value))
+      ].filter((ms): ms is number => ms !== null);
+      return due.length ? Math.min(...due) : null;
+    },
     async sample() {
       const now = ctx.clock.now();
       const profile = deps.profile();
@@ -126,6 +139,7 @@ export function sessionModule(ctx: SidecarContext, deps: SessionModuleDeps): Sid
         profile.fields.idleCutoff.value
       );
       ctx.snapshot.update('idle', idle);
+      left = { session: clock.remainingS, idle: idle.remainingS };
       ctx.alerts.observe('idle.remaining', '', idle.remainingS === null ? null : idle.remainingS / 60);
       if (now - lastRecordMs >= (deps.recordEveryMs ?? 30_000)) {
         lastRecordMs = now;

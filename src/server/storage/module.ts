@@ -111,6 +111,8 @@ export function storageModule(ctx: SidecarContext, deps: StorageModuleDeps): Sid
       intervalCollector({
         name: 'storage',
         intervalMs: deps.intervalMs,
+        // Disk and output alerts come at most the slow period late while no one watches (core/cadence.ts).
+        adaptive: true,
         async sample() {
           const now = ctx.clock.now();
           const disks = [];
