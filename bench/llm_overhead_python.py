@@ -210,6 +210,8 @@ def _thread_cpu(thread: threading.Thread) -> float:
 SPACED_CALLS = 60
 SPACED_BLOCKS = 3
 SPACED_GAP_S = 0.25
+LONE_CALLS = 16
+LONE_GAP_S = 1.5
 
 
 def cpu_child(root: str, urls: "dict[str, str]", calls: int, rounds: int) -> "dict[str, Any]":
@@ -300,6 +302,14 @@ def cpu_child(root: str, urls: "dict[str, str]", calls: int, rounds: int) -> "di
                 waited = delivered(sent)
                 spaced_sender += _thread_cpu(sender) - se
             process[name] += time.process_time() - pr - waited
+    # Calls further apart than the send interval (as real LLM calls, which take seconds): each event travels alone.
+    se = _thread_cpu(sender)
+    for _ in range(LONE_CALLS):
+        wrapped.chat.completions.create(**chat)
+        time.sleep(LONE_GAP_S)
+    sent += LONE_CALLS
+    delivered(sent)
+    lone_sender_us = (_thread_cpu(sender) - se) / LONE_CALLS * 1e6
     spaced_added_us = (process["wrapped"] - process["bare"]) / SPACED_CALLS * 1e6
     stats = vigilo.llm.stats()
     shutil.rmtree(data_dir, ignore_errors=True)
@@ -315,6 +325,7 @@ def cpu_child(root: str, urls: "dict[str, str]", calls: int, rounds: int) -> "di
         "mixedBareWallP50Ms": percentile(mixed_walls, 0.5) * 1e3,
         "spacedAddedUs": spaced_added_us,
         "spacedSenderUs": spaced_sender / SPACED_CALLS * 1e6,
+        "loneSenderUs": lone_sender_us,
         "sent": stats["sent"],
         "lost": stats.get("dropped", 0) + stats.get("failed", 0),
         "errors": stats["errors"],
@@ -374,7 +385,7 @@ def cpu_main(args: argparse.Namespace) -> int:
     ]
     header = (
         "| tree | " + " | ".join(c for c, _ in cols)
-        + f" | added process CPU, calls {SPACED_GAP_S} s apart µs (sender's) | unwrapped wall p50 ms alone / events flowing | POSTs per call | lost |"
+        + f" | added process CPU, calls {SPACED_GAP_S} s apart µs (sender's) | sender CPU, calls {LONE_GAP_S} s apart µs | unwrapped wall p50 ms alone / events flowing | POSTs per call | lost |"
     )
     print(header)
     print("|" + "|".join("---" for _ in header.split("|")[1:-1]) + "|")
@@ -387,18 +398,20 @@ def cpu_main(args: argparse.Namespace) -> int:
 
         merged = {k: mean(k) for k in runs[0]["perCallUs"]}
         walls = " / ".join(f"{sum(r[k] for r in runs) / len(runs):.3f}" for k in ("bareWallP50Ms", "mixedBareWallP50Ms"))
-        wrapped_calls = n * 2 + (50 + SPACED_CALLS) * len(runs)  # wrapped-only, interleaved, warm-up, spaced
+        wrapped_calls = n * 2 + (50 + SPACED_CALLS + LONE_CALLS) * len(runs)  # wrapped-only, interleaved, warm-up, spaced
         spaced = sum(r["spacedAddedUs"] for r in runs) / len(runs)
         spaced_sender = sum(r.get("spacedSenderUs", float("nan")) for r in runs) / len(runs)
+        lone = sum(r.get("loneSenderUs", float("nan")) for r in runs) / len(runs)
         print(
             f"| {name} | " + " | ".join(f"{fn(merged):.0f}" for _, fn in cols)
-            + f" | {spaced:.0f} ({spaced_sender:.0f}) | {walls} | {posts[name] / wrapped_calls:.3f} | {sum(r['lost'] for r in runs)} |"
+            + f" | {spaced:.0f} ({spaced_sender:.0f}) | {lone:.0f} | {walls} | {posts[name] / wrapped_calls:.3f} | {sum(r['lost'] for r in runs)} |"
         )
     print()
     print(
         "added = wrapped minus bare, per call; process CPU counts every thread of the notebook's process (the sender's "
         "included) and not the fakes; 'interleaved' = one unwrapped and one wrapped call alternately, minus two bare calls; "
-        f"'{SPACED_GAP_S} s apart' = {SPACED_CALLS} calls with a sleep between, as real LLM calls are spaced (each POST then carries what came in the last second: configure(send_interval=1.0))."
+        f"'{SPACED_GAP_S} s apart' = {SPACED_CALLS} calls with a sleep between, as real LLM calls are spaced (each POST then carries what came in the last second: configure(send_interval=1.0)); "
+        f"'{LONE_GAP_S} s apart' = {LONE_CALLS} calls, each then sent alone (the sender thread's CPU only)."
     )
     return 0
 

@@ -67,9 +67,9 @@ def configure(
                      written to <data dir>/llm-spool/ (0600) and sent when a sidecar answers again
     max_spool_bytes  bytes of events kept on disk (64 MiB); events past that are dropped and counted
     batch_size       events per POST (at most 500)
-    batch_window     seconds the sender waits after a call so that the calls of that window go in one POST (0.1)
-    send_interval    while calls keep coming, seconds between two POSTs at least (1.0): calls a few hundred ms
-                     apart then share a request; a lone call still goes after batch_window
+    batch_window     seconds the sender waits after a call that finds it idle, before sending (0)
+    send_interval    seconds between two POSTs at least (1.0): a lone call is sent at once, the calls of a loop
+                     travel together once a second
     request_timeout  seconds per POST to the sidecar (5)
     """
     cfg = runtime().config
