@@ -1,8 +1,12 @@
 #!/usr/bin/env node
 // Idle CPU and RSS of the sidecar, its own and its child processes' (reaped children are counted in
-// /proc/<pid>/stat cutime/cstime), over a quiet period at the default 2 s sampling, with the V8 flag
+// /proc/<pid>/stat cutime/cstime), over a quiet period at the default sampling (every 2 s while
+// someone watches, 10 s while no one does, as here: src/server/core/cadence.ts), with the V8 flag
 // the launcher passes (--max-semi-space-size=2); also the time from spawn to its announce line.
-//   node bench/idle-cpu.mjs [--seconds 60] [--node <node>] [--engine wasm|node] [--malloc default]
+//   node bench/idle-cpu.mjs [--seconds 60] [--warmup 5] [--node <node>] [--engine wasm|node] [--malloc default]
+// --warmup: seconds from the announce to the measured window. V8's memory reducer runs two major
+// GCs of the start-up heap about 8 s after start (~50 ms of CPU, once): inside a window that starts
+// at 5 s, outside one that starts at 15 s (the rate an idle sidecar keeps).
 // The launcher's malloc settings too (bench/lib.mjs launcherEnv; --malloc default: without them).
 // Runs the wheel's bundle (npm run build:node); BENCH_SIDECAR_CJS=<bundle> measures another build.
 import { spawn } from 'node:child_process';
@@ -14,6 +18,7 @@ import { cliArgs, launcherEnv, procStatFields, ROOT } from './lib.mjs';
 
 const args = cliArgs();
 const seconds = Number(args.seconds ?? 60);
+const warmupS = Number(args.warmup ?? 5);
 const nodeBin = args.node ?? process.execPath;
 const USER_HZ = 100;
 const bundle = process.env.BENCH_SIDECAR_CJS || join(ROOT, 'vigilo', 'sidecar', 'vigilo-sidecar.cjs');
@@ -36,7 +41,7 @@ await new Promise((resolve, reject) => {
   child.once('exit', code => reject(new Error(`sidecar exited ${code}`)));
 });
 const announceMs = performance.now() - t0;
-await new Promise(r => setTimeout(r, 5000)); // past start-up work
+await new Promise(r => setTimeout(r, warmupS * 1000)); // past start-up work
 const a = cpu(child.pid);
 const t = performance.now();
 let maxRss = 0;
@@ -55,7 +60,7 @@ const pct = x => ((100 * x) / wallS).toFixed(2);
 const f = l => l.map(x => x.toFixed(1)).join(' / ');
 const version = process.version === nodeBin ? process.version : (await import('node:child_process')).execFileSync(nodeBin, ['--version'], { encoding: 'utf8' }).trim();
 console.log(
-  `Node ${version}${args.engine ? `, engine ${args.engine}` : ''}: spawn → listening ${announceMs.toFixed(0)} ms; idle ${wallS.toFixed(0)} s: sidecar ${pct(b.self - a.self)} % of one core, ` +
+  `Node ${version}${args.engine ? `, engine ${args.engine}` : ''}: spawn → listening ${announceMs.toFixed(0)} ms; idle ${wallS.toFixed(0)} s from ${warmupS} s after start: sidecar ${pct(b.self - a.self)} % of one core, ` +
     `its child processes ${pct(b.children - a.children)} %, total ${pct(b.self - a.self + b.children - a.children)} %; RSS ${rss.toFixed(0)} MB (max ${maxRss.toFixed(0)}); ` +
     `load average ${f(loadBefore)} before, ${f(loadAfter)} after${Math.max(...loadBefore, ...loadAfter) > 1.5 ? ' (taken under load)' : ''}`
 );

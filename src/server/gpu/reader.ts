@@ -97,8 +97,12 @@ export class NvidiaSmiReader {
   start(): void {
     this.stopped = false;
     this.launch();
-    const every = Math.max(10, this.options.intervalMs);
-    this.watchdog = setInterval(() => this.checkHung(), every);
+  }
+
+  /** The hang watchdog ticks only while nvidia-smi runs: a machine without it has no timer waking every second. */
+  private armWatchdog(): void {
+    if (this.watchdog) return;
+    this.watchdog = setInterval(() => this.checkHung(), Math.max(10, this.options.intervalMs));
     this.watchdog.unref();
   }
 
@@ -172,6 +176,7 @@ export class NvidiaSmiReader {
     }
     this.child = child;
     this.childStartedMs = this.options.clock.now();
+    this.armWatchdog();
     this.lastStderr = '';
     this.setState({ status: this.state.status === 'streaming' ? 'streaming' : 'starting', command: `${resolved.path} ${args.join(' ')}`, pid: child.pid ?? null, starts: this.state.starts + 1, nextRestartInMs: null });
     const lines = createInterface({ input: child.stdout!, crlfDelay: Infinity });
@@ -226,7 +231,11 @@ export class NvidiaSmiReader {
   }
 
   private checkHung(): void {
-    if (this.stopped || !this.child) return;
+    if (this.stopped || !this.child) {
+      if (this.watchdog) clearInterval(this.watchdog);
+      this.watchdog = null;
+      return;
+    }
     const now = this.options.clock.now();
     const limit = this.options.intervalMs * (this.options.watchdogFactor ?? 5);
     const since = Math.max(this.lastValidMs, this.childStartedMs);
