@@ -11,11 +11,11 @@ import { SnapshotStore } from './snapshot';
 
 /** Timers that never fire by themselves: the test reads the delays asked for and fires them by hand. */
 function manualTimers() {
-  const pending: Array<{ fn: () => void; ms: number; cleared: boolean }> = [];
+  const pending: Array<{ fn: () => void; ms: number; cleared: boolean; unref(): void }> = [];
   return {
     pending,
     setTimer: (fn: () => void, ms: number) => {
-      const t = { fn, ms, cleared: false };
+      const t = { fn, ms, cleared: false, unref: () => undefined };
       pending.push(t);
       return t;
     },
