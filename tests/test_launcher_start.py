@@ -141,3 +141,14 @@ def test_the_second_start_of_a_data_dir_reuses_the_compiled_sidecar(sidecar_buil
     assert _sidecar.stop(vigilo_data_dir)
     cache = vigilo_data_dir / _sidecar.COMPILE_CACHE_DIR
     assert cache.is_dir() and any(p.is_file() for p in cache.rglob("*")), "nothing compiled was kept"
+
+
+def test_an_announce_counts_only_for_the_sidecar_the_discovery_names():
+    announce = _sidecar._Announce(pipe=False)
+    announce.said = b'{"event": "listening", "pid": 42, "url": "http://127.0.0.1:5000"}\n'
+    assert announce.listening({"pid": 42, "url": "http://127.0.0.1:5000", "token": "t"})
+    assert not announce.listening({"pid": 43, "url": "http://127.0.0.1:5000", "token": "t"})  # an older sidecar.json
+    announce.said = b'{"event": "attached", "pid": 42, "url": "http://127.0.0.1:5000"}\n'
+    assert not announce.listening({"pid": 42, "url": "http://127.0.0.1:5000"})
+    announce.said = b"garbage"
+    assert not announce.listening({"pid": 42, "url": "http://127.0.0.1:5000"})

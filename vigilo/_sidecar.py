@@ -446,6 +446,7 @@ class _Announce:
     def __init__(self, pipe: bool = True) -> None:
         self.read_fd: Optional[int] = None
         self.child_fd: Optional[int] = None
+        self.said = b""
         if pipe and os.name == "posix":
             self.read_fd, self.child_fd = os.pipe()
 
@@ -463,8 +464,20 @@ class _Announce:
         import select
 
         readable, _, _ = select.select([self.read_fd], [], [], timeout)
-        if readable and not os.read(self.read_fd, 65536):
-            self.close()  # end of file: the sidecar said its line and closed it, or exited
+        if readable:
+            chunk = os.read(self.read_fd, 65536)
+            self.said += chunk[: max(0, 65536 - len(self.said))]
+            if not chunk:
+                self.close()  # end of file: the sidecar said its line and closed it, or exited
+
+    def listening(self, discovery: dict) -> bool:
+        """Whether the sidecar announced that it listens as this discovery says (same pid and url):
+        then it answers, and asking its /status first would only add a request."""
+        try:
+            line = json.loads(self.said.split(b"\n", 1)[0] or b"null")
+        except ValueError:
+            return False
+        return isinstance(line, dict) and line.get("event") == "listening" and line.get("pid") == discovery.get("pid") and line.get("url") == discovery.get("url")
 
     def close(self) -> None:
         self.spawned()
@@ -487,7 +500,7 @@ def _poll_answering(directory: Path, proc: "subprocess.Popen[bytes]", deadline: 
     attached = False
     while time.monotonic() < deadline:
         found = read_discovery(directory)
-        if found and probe(found, timeout=1.0):
+        if found and (announce.listening(found) or probe(found, timeout=1.0)):
             return found
         code = proc.poll()
         if code in (0, ATTACHED_EXIT):
