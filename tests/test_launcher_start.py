@@ -132,17 +132,6 @@ def test_vigilo_sidecar_script_runs_another_build(monkeypatch, tmp_path):
     assert command[-3:] == ["-e", "require(process.argv[1]).main(process.argv)", str(bundle)]
 
 
-def test_the_second_start_of_a_data_dir_reuses_the_compiled_sidecar(sidecar_built, vigilo_data_dir):
-    """Node >= 22.1 keeps the compiled JavaScript in <data dir>/node-compile-cache (not a shared /tmp)."""
-    version = _sidecar._node_version(_sidecar.find_node())
-    if version[:2] < (22, 1):
-        pytest.skip(f"Node {version} has no compile cache")
-    _sidecar.ensure_running(vigilo_data_dir)
-    assert _sidecar.stop(vigilo_data_dir)
-    cache = vigilo_data_dir / _sidecar.COMPILE_CACHE_DIR
-    assert cache.is_dir() and any(p.is_file() for p in cache.rglob("*")), "nothing compiled was kept"
-
-
 def test_an_announce_counts_only_for_the_sidecar_the_discovery_names():
     announce = _sidecar._Announce(pipe=False)
     announce.said = b'{"event": "listening", "pid": 42, "url": "http://127.0.0.1:5000"}\n'

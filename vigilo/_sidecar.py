@@ -347,10 +347,9 @@ def _reap(proc: "subprocess.Popen[bytes]") -> None:
 
 
 #: The sidecar writes its announce line to this inherited descriptor, then closes it (src/server/cli.ts).
+#: (No NODE_COMPILE_CACHE: ~40 ms less start from a data dir's second start on, but the sidecar then spent
+#: ~150 us more CPU per ingested event on Node 24: bench/llm-ingest-cpu.mjs, 3 alternated rounds, 21:43 UTC.)
 ANNOUNCE_FD_ENV = "VIGILO_ANNOUNCE_FD"
-#: Node >= 22.1 keeps the bundle's compiled code here: ~40 ms less start-up from the second start on. In the
-#: data dir (0700), not a shared /tmp another user could write to; Node checks each entry against the source.
-COMPILE_CACHE_DIR = "node-compile-cache"
 
 
 def _spawn(directory: Path, log_fd: int, announce_fd: Optional[int] = None) -> "subprocess.Popen[bytes]":
@@ -364,7 +363,6 @@ def _spawn(directory: Path, log_fd: int, announce_fd: Optional[int] = None) -> "
     env.setdefault("VIGILO_PYTHON", sys.executable)
     for key, value in MALLOC_ENV.items():
         env.setdefault(key, value)
-    env.setdefault("NODE_COMPILE_CACHE", str(directory / COMPILE_CACHE_DIR))
     if announce_fd is not None:
         env[ANNOUNCE_FD_ENV] = str(announce_fd)
     proc = subprocess.Popen(
