@@ -10,6 +10,7 @@ import type { CollectorContext } from './core/collector';
 import type { SidecarConfig, SidecarContext } from './core/context';
 import { coreModule } from './core/coreModule';
 import type { EventStreamOptions } from './core/eventStream';
+import { HeapTrim } from './core/heapTrim';
 import { discoveryPath, ensureDataDir, readDiscovery, removeDiscovery, writeDiscovery, type Discovery } from './core/discovery';
 import { KernelRegistry } from './core/kernels';
 import type { SidecarModule } from './core/module';
@@ -48,6 +49,8 @@ export class Sidecar {
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly unsubscribers: Array<() => void> = [];
   private stopping: Promise<void> | null = null;
+  /** Gives back the heap a burst of batched ingest grew (core/heapTrim.ts). */
+  readonly heapTrim = new HeapTrim();
 
   constructor(private readonly options: SidecarOptions) {
     const clock = options.clock ?? systemClock;
@@ -109,6 +112,12 @@ export class Sidecar {
     });
     this.server = server;
     server.keepAliveTimeout = 5_000;
+    server.on('request', (req: { headers: Record<string, string | string[] | undefined> }) => {
+      const length = req.headers['content-length'];
+      if (typeof length === 'string') {
+        this.heapTrim.note(Number(length) || 0);
+      }
+    });
     const port = (server.address() as AddressInfo).port;
     const urlHost = config.host.includes(':') ? `[${config.host}]` : config.host;
     this.discovery = {
@@ -145,6 +154,7 @@ export class Sidecar {
   }
 
   private async doStop(): Promise<void> {
+    this.heapTrim.stop();
     for (const timer of this.timers) {
       clearInterval(timer);
     }
