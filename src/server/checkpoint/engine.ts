@@ -672,6 +672,9 @@ export class CheckpointEngine {
       );
     }
     this.tick();
+    // Subscribers see the mirror list change, and the module's loop goes to the fast cadence at once (a mirror
+    // needs a pass every tick to see a file become stable), not at the end of a slow period.
+    this.publish('settings', null);
     return this.status().mirrors;
   }
 
