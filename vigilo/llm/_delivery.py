@@ -150,6 +150,7 @@ class Runtime:
         self._cond = threading.Condition(threading.Lock())
         self._send_lock = threading.Lock()
         self._queue: "deque[Any]" = deque()
+        self._in_flight = 0  # events taken from the queue for a request not answered yet
         self._thread: Optional[threading.Thread] = None
         self._awake = False  # the sender is busy (or about to be): a new event needs no wake-up
         self._retry_at = 0.0
@@ -178,7 +179,7 @@ class Runtime:
             spooled = None
         with self._cond:
             out: "dict[str, Any]" = dict(self._counters)
-            out["pending"] = len(self._queue)
+            out["pending"] = len(self._queue) + self._in_flight
             out["spooled"] = spooled
             out["lastError"] = self._last_error
             out["lastDrop"] = self._last_drop
@@ -380,16 +381,23 @@ class Runtime:
                     return True
                 n = min(max(1, int(self.config.batch_size)), MAX_BATCH, len(self._queue))
                 items = [self._queue.popleft() for _ in range(n)]
+                self._in_flight = n  # still pending for stats() while the request is out
                 self._want_budget = False
-            events = self._build(items)
-            if items and not events:
-                continue
-            unsent = self._post(events, deadline)
-            if unsent is not None:
-                with self._cond:  # back at the front, oldest first
+            try:
+                events = self._build(items)
+                # (every event of the batch failed to build: counted as errors, nothing to send)
+                unsent = self._post(events, deadline) if events or not items else None
+            except BaseException:
+                with self._cond:
+                    self._in_flight = 0
+                raise
+            with self._cond:  # one step, so that stats() never sees them neither in flight nor queued
+                self._in_flight = 0
+                if unsent is not None:  # back at the front, oldest first
                     self._queue.extendleft(reversed(unsent))
                     if not unsent:
                         self._want_budget = True
+            if unsent is not None:
                 return False
 
     def _send_spooled(self, deadline: Optional[float], every: bool) -> bool:
