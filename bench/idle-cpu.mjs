@@ -41,6 +41,7 @@ await new Promise((resolve, reject) => {
   child.once('exit', code => reject(new Error(`sidecar exited ${code}`)));
 });
 const announceMs = performance.now() - t0;
+const atAnnounce = cpu(child.pid);
 await new Promise(r => setTimeout(r, warmupS * 1000)); // past start-up work
 const a = cpu(child.pid);
 const t = performance.now();
@@ -61,6 +62,7 @@ const f = l => l.map(x => x.toFixed(1)).join(' / ');
 const version = process.version === nodeBin ? process.version : (await import('node:child_process')).execFileSync(nodeBin, ['--version'], { encoding: 'utf8' }).trim();
 console.log(
   `Node ${version}${args.engine ? `, engine ${args.engine}` : ''}: spawn → listening ${announceMs.toFixed(0)} ms; idle ${wallS.toFixed(0)} s from ${warmupS} s after start: sidecar ${pct(b.self - a.self)} % of one core, ` +
-    `its child processes ${pct(b.children - a.children)} %, total ${pct(b.self - a.self + b.children - a.children)} %; RSS ${rss.toFixed(0)} MB (max ${maxRss.toFixed(0)}); ` +
+    `its child processes ${pct(b.children - a.children)} %, total ${pct(b.self - a.self + b.children - a.children)} %; ` +
+    `CPU from the announce to the end ${((b.self - atAnnounce.self + b.children - atAnnounce.children) * 1000).toFixed(0)} ms; RSS ${rss.toFixed(0)} MB (max ${maxRss.toFixed(0)}); ` +
     `load average ${f(loadBefore)} before, ${f(loadAfter)} after${Math.max(...loadBefore, ...loadAfter) > 1.5 ? ' (taken under load)' : ''}`
 );
