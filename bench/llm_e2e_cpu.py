@@ -121,6 +121,8 @@ def child(tree: str, openai_url: str, calls: int, rounds: int) -> "dict[str, Any
             t["n"] += n
 
         for _ in range(rounds):
+            for _ in range(30):  # unmeasured: the bare phase follows a pause, the wrapped one does not
+                plain.chat.completions.create(**chat)
             phase("bare", plain, calls, 0.0)
             phase("wrapped", wrapped, calls, 0.0)
             time.sleep(1.1)
