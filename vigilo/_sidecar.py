@@ -347,8 +347,9 @@ def _reap(proc: "subprocess.Popen[bytes]") -> None:
 
 
 #: The sidecar writes its announce line to this inherited descriptor, then closes it (src/server/cli.ts).
-#: (No NODE_COMPILE_CACHE: ~40 ms less start from a data dir's second start on, but the sidecar then spent
-#: ~150 us more CPU per ingested event on Node 24: bench/llm-ingest-cpu.mjs, 3 alternated rounds, 21:43 UTC.)
+#: (No NODE_COMPILE_CACHE for now: ~40 ms less start from a data dir's second start on. It was left out on a
+#: measurement of ~150 us more sidecar CPU per ingested event with it that did not reproduce when checked again;
+#: docs/BENCHMARKS.md, "What %vigilo adds to an IPython start".)
 ANNOUNCE_FD_ENV = "VIGILO_ANNOUNCE_FD"
 
 

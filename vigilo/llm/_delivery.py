@@ -74,13 +74,13 @@ _ENV_KEYS: "dict[str, Any]" = {}
 
 
 def _env(name: str) -> Optional[str]:
-    if _ENV_DATA is None or not hasattr(os.environ, "encodekey"):
+    if _ENV_DATA is None or not hasattr(os.environ, "encodekey") or not hasattr(os.environ, "decodevalue"):
         return os.environ.get(name)
     key = _ENV_KEYS.get(name)
     if key is None:
         key = _ENV_KEYS[name] = os.environ.encodekey(name)
     raw = _ENV_DATA.get(key)
-    return None if raw is None else (raw.decode("utf-8", "surrogateescape") if isinstance(raw, bytes) else str(raw))
+    return None if raw is None else os.environ.decodevalue(raw)  # os.environ's own decoding (its encoding, its errors)
 
 
 class BudgetExceededError(RuntimeError):
